@@ -1,0 +1,147 @@
+"""The ``neurosim`` command line: ``train`` and ``info``.
+
+Option defaults live in :class:`neurosim.config.TrainConfig`; the command passes on only the options given.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+import numpy as np
+
+from .config import ConfigError, TrainConfig, make_config
+from .data import DATASETS, DataError
+from .metrics import spread, total_correction
+from .store import RunFileError, load_run
+from .train import TrainingDiverged, train
+
+USER_ERRORS = (ConfigError, DataError, RunFileError, TrainingDiverged, FileExistsError)
+
+
+def _numbers(kind):
+    """A click callback parsing '784-500-10' or '0.1,0.2' into a tuple."""
+
+    def parse(ctx, param, value):
+        if value is None:
+            return None
+        text = value.replace(",", " ")
+        if kind is int:  # sizes are written 784-500-10
+            text = text.replace("-", " ")
+        try:
+            return tuple(kind(p) for p in text.split())
+        except ValueError:
+            raise click.BadParameter(f"{value!r}: expected {kind.__name__} values separated by ',' or '-'")
+
+    return parse
+
+
+TRAIN_OPTIONS = [
+    click.option("--dataset", type=click.Choice(DATASETS), help="Data set [digits]."),
+    click.option("--data-dir", type=click.Path(file_okay=False), help="Directory with the IDX files (MNIST)."),
+    click.option("--n-train", type=int, help="Use the first N training examples."),
+    click.option("--n-test", type=int, help="Use the first N test examples."),
+    click.option("--topology", type=click.Choice(["layered", "small-world"]), help="Topology [small-world]."),
+    click.option("--sizes", callback=_numbers(int), help="Neurons per layer, e.g. 784-500-500-500-10."),
+    click.option("--rewire-n", type=int, help="Connections to rewire (small-world)."),
+    click.option("--rewire-p", type=float, help="Fraction to rewire, paper footnote 2 [0.08]."),
+    click.option("--rewire-mode", type=click.Choice(["replace", "add"]), help="Replace or add [replace]."),
+    click.option("--intralayer/--no-intralayer", default=None, help="Connect each hidden layer all-to-all."),
+    click.option("--epochs", type=int, help="Epochs [30]."),
+    click.option("--batch-size", type=int, help="Examples per batch [20]."),
+    click.option("--lr", callback=_numbers(float), help="Learning rate, or one per layer pair: .128,.032,.008,.002"),
+    click.option("--beta", type=float, help="Clamping factor beta [1.0]."),
+    click.option("--random-sign/--no-random-sign", default=None, help="Random sign of beta per batch [off]."),
+    click.option("--eps", type=float, help="Euler step, units of tau [0.5]."),
+    click.option("--n-free", type=int, help="Free-phase steps [100]."),
+    click.option("--n-nudged", type=int, help="Nudged-phase steps [8]."),
+    click.option("--dtype", type=click.Choice(["float32", "float64"]), help="Floating-point type [float32]."),
+    click.option("--seed", type=int, help="Seed of topology, initial weights and data order [0]."),
+    click.option("--rate-every", type=int, help="Record per-layer rates (eq 20) every k batches [1]."),
+]
+
+
+def _with_options(options):
+    def decorate(f):
+        for option in reversed(options):
+            f = option(f)
+        return f
+
+    return decorate
+
+
+@click.group()
+@click.version_option(package_name="neurosim")
+def main() -> None:
+    """neurosim: analog neuromorphic hardware that learns by equilibrium propagation."""
+
+
+def _default_out(config: TrainConfig) -> Path:
+    return Path("runs") / f"{config.topology}-{config.dataset}-seed{config.seed}.h5"
+
+
+@main.command("train")
+@_with_options(TRAIN_OPTIONS)
+@click.option("-o", "--out", type=click.Path(dir_okay=False), help="Run file to write [runs/TOPOLOGY-DATASET-seedS.h5].")
+@click.option("--overwrite", is_flag=True, help="Replace an existing run file.")
+@click.option("--resume", type=click.Path(dir_okay=False), help="Continue the run in this file (--epochs to extend).")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def train_command(out, overwrite, resume, quiet, **options) -> None:
+    """Train a network with EqProp; write the run to an HDF5 file; print the test error."""
+    given = {k: v for k, v in options.items() if v is not None}
+    try:
+        if resume:
+            changed = sorted(set(given) - {"epochs"})
+            if changed:
+                raise click.UsageError(f"--resume continues a run as configured; only --epochs may change, not {changed}")
+            run = load_run(resume)
+            config = make_config(**{**run.config, **given})
+            out = Path(out or resume)
+        else:
+            run = None
+            config = make_config(**given)
+            out = Path(out) if out else _default_out(config)
+            if out.exists() and not overwrite:
+                raise FileExistsError(f"{out} exists: --resume {out} to continue it, --overwrite to replace it")
+        run = train(config, out=out, run=run, progress=not quiet)
+    except USER_ERRORS as err:
+        raise click.ClickException(str(err)) from None
+    h = run.history
+    click.echo(
+        f"test error {100 * h['test_error'][-1]:.2f} % (train {100 * h['train_error'][-1]:.2f} %) after "
+        f"{run.epochs_done} epochs; run file {out}"
+    )
+
+
+@main.command("info")
+@click.argument("run_file", type=click.Path(dir_okay=False))
+def info_command(run_file) -> None:
+    """Summarise a run file: configuration, topology, errors per epoch, residuals, per-layer rates."""
+    try:
+        run = load_run(run_file)
+    except RunFileError as err:
+        raise click.ClickException(str(err)) from None
+    c, t = run.config, run.topology
+    click.echo(f"run {run_file}  (created {run.created}, {run.epochs_done}/{c['epochs']} epochs)")
+    click.echo(
+        f"data      {c['dataset']}  n_train={c['n_train'] or 'all'}  n_test={c['n_test'] or 'all'}  seed={c['seed']}"
+    )
+    click.echo(
+        f"topology  {t['kind']} {'-'.join(map(str, t['sizes']))}  edges={t['n_edges']}  rewired={t['n_rewired']} "
+        f"(p={t['p']:.4f}, {t['mode']})  L={t['path_length']:.4f}  C={t['clustering']:.4f}"
+    )
+    click.echo(
+        f"learning  lr={list(c['lr'])}  beta={c['beta']}  eps={c['eps']}  n_free={c['n_free']}  "
+        f"n_nudged={c['n_nudged']}  batch={c['batch_size']}  dtype={c['dtype']}"
+    )
+    h = run.history
+    if run.epochs_done:
+        click.echo("epoch  train_err  test_err  seconds  free_residual_max  nudged_residual_max")
+        for row in zip(*(h[k] for k in ("epoch", "train_error", "test_error", "seconds", "free_residual_max", "nudged_residual_max"))):
+            click.echo(f"{row[0]:5d}  {100 * row[1]:8.2f}%  {100 * row[2]:7.2f}%  {row[3]:7.1f}  {row[4]:17.2e}  {row[5]:18.2e}")
+    if run.rate_rms:
+        rms = np.asarray(run.rate_rms)
+        total = total_correction(rms)
+        click.echo("per-layer-pair RMS correction (eq 20), mean over the run: " + ", ".join(
+            f"L{k}-L{k + 1} {v:.2e}" for k, v in enumerate(np.nanmean(rms, axis=0))))
+        click.echo(f"spread (eq 23): {spread(total):.2f}")

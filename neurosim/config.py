@@ -1,0 +1,110 @@
+"""Training configuration: one validated dataclass.
+
+Validation uses pydantic, so that every bad value is rejected before any work starts with a message that names
+the field, the value and what is allowed; :func:`make_config` turns pydantic's report into a :class:`ConfigError`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Annotated, Literal
+
+from pydantic import ConfigDict, Field, ValidationError, model_validator
+from pydantic.dataclasses import dataclass
+
+from .data import DATASETS
+
+#: Hidden layers used when ``sizes`` is not given (the default small-world digits network).
+DEFAULT_HIDDEN = (64, 64)
+
+Positive = Annotated[float, Field(gt=0)]
+PositiveInt = Annotated[int, Field(ge=1)]
+
+
+class ConfigError(ValueError):
+    """A configuration value outside its allowed range; the message names the field."""
+
+
+@dataclass(frozen=True, config=ConfigDict(extra="forbid"))
+class TrainConfig:
+    """Everything that defines a training run.
+
+    Data: ``dataset`` (digits | mnist | fashion-mnist), ``data_dir``, ``n_train`` / ``n_test`` (first n examples).
+    Topology: ``topology`` (layered | small-world), ``sizes`` (neurons per layer, input first; default
+    [inputs, *DEFAULT_HIDDEN, classes]), ``rewire_n`` or ``rewire_p`` (connections to rewire, or the fraction of
+    footnote 2; small-world defaults to p = 0.08), ``rewire_mode`` (replace | add), ``intralayer`` (connect each
+    hidden layer all-to-all), ``intra_init`` (half-width of the uniform initialisation of intralayer and skip
+    weights). Learning: ``epochs``, ``batch_size``, ``lr`` (one rate, or one per adjacent layer pair, input side
+    first), ``beta`` (clamping factor), ``random_sign`` (random sign of beta per batch). Engine: ``engine``,
+    ``eps`` (Euler step, units of tau), ``n_free``, ``n_nudged`` (steps per phase), ``dtype``. ``seed`` fixes the
+    topology, the initial weights and the data order. ``rate_every``: record eq 20 every k batches.
+    """
+
+    dataset: Literal[DATASETS] = "digits"
+    data_dir: str | None = None
+    n_train: PositiveInt | None = None
+    n_test: PositiveInt | None = None
+    topology: Literal["layered", "small-world"] = "small-world"
+    sizes: tuple[PositiveInt, ...] | None = None
+    rewire_n: Annotated[int, Field(ge=0)] | None = None
+    rewire_p: Annotated[float, Field(ge=0, lt=1)] | None = None
+    rewire_mode: Literal["replace", "add"] = "replace"
+    intralayer: bool = True
+    intra_init: Annotated[float, Field(ge=0)] = 0.05
+    epochs: PositiveInt = 30
+    batch_size: PositiveInt = 20
+    lr: tuple[Positive, ...] = (0.05,)
+    beta: Positive = 1.0
+    random_sign: bool = False
+    engine: Literal["euler"] = "euler"
+    eps: Annotated[float, Field(gt=0, le=1)] = 0.5
+    n_free: PositiveInt = 100
+    n_nudged: PositiveInt = 8
+    dtype: Literal["float32", "float64"] = "float32"
+    seed: Annotated[int, Field(ge=0)] = 0
+    rate_every: PositiveInt = 1
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "TrainConfig":
+        if self.sizes is not None and len(self.sizes) < 2:
+            raise ValueError(f"sizes={list(self.sizes)}: needs at least an input and an output layer")
+        if self.rewire_n is not None and self.rewire_p is not None:
+            raise ValueError("give rewire_n or rewire_p, not both")
+        if self.topology == "layered" and (self.rewire_n or self.rewire_p):
+            raise ValueError("rewire_n / rewire_p apply to topology='small-world' only")
+        if self.sizes is not None and len(self.lr) not in (1, len(self.sizes) - 1):
+            raise ValueError(
+                f"lr={list(self.lr)}: give one rate or one per adjacent layer pair ({len(self.sizes) - 1})"
+            )
+        return self
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+def make_config(**values) -> TrainConfig:
+    """A validated :class:`TrainConfig`; raises :class:`ConfigError` listing every bad field."""
+    try:
+        return TrainConfig(**values)
+    except ValidationError as err:
+        lines = []
+        for e in err.errors():
+            where = ".".join(str(p) for p in e["loc"]) or "config"
+            value = e.get("input")
+            shown = f"{where}={value!r}" if e["loc"] else where
+            lines.append(f"{shown}: {e['msg']}")
+        raise ConfigError("invalid configuration:\n  " + "\n  ".join(lines)) from None
+
+
+def resolved_sizes(config: TrainConfig, n_inputs: int, n_classes: int) -> tuple[int, ...]:
+    """The layer sizes for a data set with ``n_inputs`` inputs and ``n_classes`` classes; raises
+    :class:`ConfigError` if explicit ``sizes`` do not fit the data set."""
+    sizes = (n_inputs, *DEFAULT_HIDDEN, n_classes) if config.sizes is None else tuple(config.sizes)
+    if sizes[0] != n_inputs:
+        raise ConfigError(f"sizes[0]={sizes[0]}: data set {config.dataset!r} has {n_inputs} inputs")
+    if sizes[-1] != n_classes:
+        raise ConfigError(f"sizes[-1]={sizes[-1]}: data set {config.dataset!r} has {n_classes} classes")
+    if len(config.lr) not in (1, len(sizes) - 1):
+        raise ConfigError(f"lr={list(config.lr)}: give one rate or one per adjacent layer pair ({len(sizes) - 1})")
+    return sizes
+

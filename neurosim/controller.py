@@ -1,0 +1,133 @@
+"""The EqProp controller: free phase, nudged phase, local updates, whatever the engine.
+
+One training step on a batch (paper section 2.1.1):
+
+1. free phase from s = 0: relax on F(beta = 0) -> s^0;
+2. nudged phase from s^0: relax on F(beta) -> s^beta;
+3. local updates averaged over the batch (eqs 7-8):
+       dW_ij = alpha / beta * <rho(u_i^beta) rho(u_j^beta) - rho(u_i^0) rho(u_j^0)>
+       db_i  = alpha / beta * <rho(u_i^beta) - rho(u_i^0)>
+
+Each update needs only the two neurons its weight joins. ``alpha`` is one global rate or one rate per pair of
+adjacent layers; see :func:`learning_rates` for which rate each parameter gets.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+from .energy import rho
+from .engines.base import Engine, Phase, Relaxation
+from .network import Network
+
+
+def learning_rates(net: Network, rates: Sequence[float]) -> list[np.ndarray | float]:
+    """The learning rate of every parameter, in the order of :meth:`Network.parameters`.
+
+    ``rates``: one value (a global rate) or one per pair of adjacent layers, input side first (the paper's
+    .128, .032, .008, .002 for 784-500-500-500-10). A parameter takes the rate of the input weights of the layer
+    it ends in (paper section 4.1: "biases ... the learning rate of the neuron's input connections"):
+    weights between layers l-1 and l, intralayer weights of layer l, layer-skipping weights ending in layer l and
+    the biases of layer l all use ``rates[l-1]``.
+    """
+    rates = [float(r) for r in rates]
+    n_pairs = net.n_layers - 1
+    if len(rates) == 1:
+        rates = rates * n_pairs
+    if len(rates) != n_pairs:
+        raise ValueError(
+            f"learning rates {rates}: give one global rate or one per adjacent layer pair ({n_pairs} for sizes "
+            f"{list(net.sizes)})"
+        )
+    per_layer = np.array([np.nan] + rates)  # index by the upper layer
+    layer = np.repeat(np.arange(net.n_layers), net.sizes)
+    out: list[np.ndarray | float] = [float(per_layer[b.hi]) for b in net.blocks]
+    upper = np.maximum(layer[net.sparse.i], layer[net.sparse.j])
+    out.append(per_layer[upper].astype(net.dtype))
+    out.append(per_layer[layer[net.n_inputs :]].astype(net.dtype))
+    return out
+
+
+def eqprop_gradient(
+    net: Network, x: np.ndarray, s_free: np.ndarray, s_nudged: np.ndarray, beta: float
+) -> list[np.ndarray]:
+    """The EqProp estimate of -dC/dtheta for every parameter (eqs 7-8 without alpha), batch-averaged, in the order
+    of :meth:`Network.parameters`: (1/beta) <rho_i rho_j |nudged - rho_i rho_j |free> for weights and
+    (1/beta) <rho_i |nudged - rho_i |free> for biases. Entries of missing connections are 0."""
+    x = np.asarray(x, dtype=net.dtype)
+    batch = len(x)
+    scale = 1.0 / (beta * batch)
+    r0, rb = rho(s_free), rho(s_nudged)
+
+    def layer_act(r, layer):
+        return x if layer == 0 else r[:, net.free_slice(layer)]
+
+    grads: list[np.ndarray] = []
+    for b in net.blocks:
+        g = layer_act(rb, b.lo).T @ layer_act(rb, b.hi) - layer_act(r0, b.lo).T @ layer_act(r0, b.hi)
+        g *= scale
+        if b.mask is not None:
+            g *= b.mask
+        grads.append(g)
+    u0 = np.concatenate([x, r0], axis=1)
+    ub = np.concatenate([x, rb], axis=1)
+    i, j = net.sparse.i, net.sparse.j
+    grads.append(scale * (np.einsum("bk,bk->k", ub[:, i], ub[:, j]) - np.einsum("bk,bk->k", u0[:, i], u0[:, j])))
+    grads.append(scale * (rb - r0).sum(axis=0))
+    return grads
+
+
+def apply_update(net: Network, updates: Sequence[np.ndarray]) -> None:
+    """Add ``updates`` (in the order of :meth:`Network.parameters`) to the network's parameters, in place."""
+    for param, update in zip(net.parameters(), updates, strict=True):
+        param += update
+
+
+@dataclass
+class StepResult:
+    """What one training step produced: both relaxations, the applied updates (alpha included) and beta used."""
+
+    free: Relaxation
+    nudged: Relaxation
+    updates: list[np.ndarray]
+    beta: float
+
+
+@dataclass
+class Controller:
+    """Sequences EqProp on any engine.
+
+    ``beta``: clamping factor (> 0). ``rates``: per-parameter learning rates from :func:`learning_rates`.
+    ``random_sign``: draw the sign of beta at random each batch (off by default; reduces the bias of the
+    one-sided estimate).
+    """
+
+    engine: Engine
+    beta: float
+    rates: list
+    random_sign: bool = False
+
+    def free_phase(self, net: Network, x: np.ndarray) -> Relaxation:
+        """Relax from s = 0 with the inputs clamped (the paper starts every free phase at zero)."""
+        s0 = np.zeros((len(x), net.n_free), dtype=net.dtype)
+        return self.engine.relax(net, x, s0, Phase())
+
+    def step(self, net: Network, x: np.ndarray, target: np.ndarray, rng: np.random.Generator) -> StepResult:
+        """One EqProp training step on a batch; updates ``net`` in place."""
+        beta = self.beta
+        if self.random_sign and rng.random() < 0.5:
+            beta = -beta
+        free = self.free_phase(net, x)
+        nudged = self.engine.relax(net, x, free.state, Phase(beta=beta, target=target))
+        grads = eqprop_gradient(net, x, free.state, nudged.state, beta)
+        updates = [rate * g for rate, g in zip(self.rates, grads, strict=True)]
+        apply_update(net, updates)
+        return StepResult(free=free, nudged=nudged, updates=updates, beta=beta)
+
+    def predict(self, net: Network, x: np.ndarray) -> tuple[np.ndarray, Relaxation]:
+        """Class prediction: argmax of the output at the free equilibrium."""
+        free = self.free_phase(net, x)
+        return free.state[:, net.output_slice].argmax(axis=1), free

@@ -1,0 +1,149 @@
+"""Data sets: an IDX reader for MNIST and Fashion-MNIST, and scikit-learn's bundled 8x8 digits.
+
+Inputs are scaled to [0, 1] (the neurons' range; in the circuit, volts) and flattened; labels are integers.
+MNIST and Fashion-MNIST are read from a directory the user names, holding the four original files
+(``train-images-idx3-ubyte``, ``train-labels-idx1-ubyte``, ``t10k-images-idx3-ubyte``, ``t10k-labels-idx1-ubyte``,
+each gzip-compressed with ``.gz`` or plain). The digits set ships with scikit-learn and needs no files.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+#: IDX type codes (third byte of the magic number) and their big-endian numpy types.
+IDX_TYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+
+#: Where Debian's ``dataset-fashion-mnist`` package installs its files; the default for that data set.
+FASHION_MNIST_DEBIAN = Path("/usr/share/datasets/fashion-mnist")
+
+DATASETS = ("digits", "mnist", "fashion-mnist")
+
+
+class DataError(ValueError):
+    """A data file or directory that cannot be read as asked; the message names it."""
+
+
+def read_idx(path: str | os.PathLike) -> np.ndarray:
+    """Read an IDX file (gzip-compressed or plain, told apart by content) into an array of its own type and shape.
+
+    The format: two zero bytes, a type code, the number of dimensions d, then d big-endian uint32 sizes, then the
+    data row-major. A file that is missing, has a wrong magic number, or is shorter or longer than its header says
+    raises :class:`DataError` naming the file.
+    """
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise DataError(f"{path}: no such file") from None
+    except OSError as err:
+        raise DataError(f"{path}: cannot be read ({err.strerror})") from None
+    if raw[:2] == b"\x1f\x8b":
+        try:
+            raw = gzip.decompress(raw)
+        except (EOFError, OSError, zlib.error) as err:
+            raise DataError(f"{path}: damaged or truncated gzip data ({err})") from None
+    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in IDX_TYPES:
+        raise DataError(f"{path}: not an IDX file (magic number {raw[:4].hex() or 'missing'})")
+    ndim = raw[3]
+    header = 4 + 4 * ndim
+    if ndim == 0 or len(raw) < header:
+        raise DataError(f"{path}: IDX header truncated or with {ndim} dimensions")
+    shape = tuple(int(v) for v in np.frombuffer(raw, dtype=">u4", count=ndim, offset=4))
+    dtype = np.dtype(IDX_TYPES[raw[2]])
+    expected = header + int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    if len(raw) != expected:
+        state = "truncated" if len(raw) < expected else "longer than its header says"
+        raise DataError(f"{path}: {state}: {len(raw)} bytes where shape {shape} needs {expected}")
+    return np.frombuffer(raw, dtype=dtype, offset=header).reshape(shape).astype(dtype.newbyteorder("="))
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """Train and test examples: ``x_*`` of shape (n, n_inputs) with values in [0, 1], ``y_*`` integer labels."""
+
+    name: str
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    n_classes: int
+
+    @property
+    def n_inputs(self) -> int:
+        return self.x_train.shape[1]
+
+
+def _find(directory: Path, stem: str) -> Path:
+    for candidate in (directory / f"{stem}.gz", directory / stem):
+        if candidate.exists():
+            return candidate
+    raise DataError(f"{directory}: no file {stem}.gz or {stem}")
+
+
+def load_idx_directory(directory: str | os.PathLike, name: str) -> Dataset:
+    """MNIST-format data set from ``directory`` (the four original IDX files). Pixels scaled by 1/255."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise DataError(f"data directory {directory}: does not exist or is not a directory")
+    arrays = {}
+    for part, prefix in (("train", "train"), ("test", "t10k")):
+        images = read_idx(_find(directory, f"{prefix}-images-idx3-ubyte"))
+        labels = read_idx(_find(directory, f"{prefix}-labels-idx1-ubyte"))
+        if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
+            raise DataError(
+                f"{directory}: {prefix} images {images.shape} and labels {labels.shape} do not match"
+            )
+        arrays[f"x_{part}"] = images.reshape(len(images), -1).astype(np.float64) / 255.0
+        arrays[f"y_{part}"] = labels.astype(np.int64)
+    return Dataset(name=name, n_classes=10, **arrays)
+
+
+def load_digits(n_train: int = 1437) -> Dataset:
+    """scikit-learn's bundled 8x8 digits (1797 images, 64 inputs, pixels 0-16 scaled by 1/16): the first
+    ``n_train`` examples train, the rest test."""
+    from sklearn.datasets import load_digits as sk_digits
+
+    bunch = sk_digits()
+    x = bunch.data.astype(np.float64) / 16.0
+    y = bunch.target.astype(np.int64)
+    return Dataset("digits", x[:n_train], y[:n_train], x[n_train:], y[n_train:], n_classes=10)
+
+
+def load_dataset(
+    name: str, data_dir: str | os.PathLike | None = None, n_train: int | None = None, n_test: int | None = None
+) -> Dataset:
+    """Load data set ``name`` (one of :data:`DATASETS`), keeping the first ``n_train`` training and the first
+    ``n_test`` test examples (all when None).
+
+    ``mnist`` needs ``data_dir``; ``fashion-mnist`` defaults to Debian's ``dataset-fashion-mnist`` location.
+    """
+    if name == "digits":
+        data = load_digits()
+    elif name in ("mnist", "fashion-mnist"):
+        if data_dir is None:
+            if name == "fashion-mnist" and FASHION_MNIST_DEBIAN.is_dir():
+                data_dir = FASHION_MNIST_DEBIAN
+            else:
+                raise DataError(
+                    f"dataset {name!r} needs a data directory holding its four IDX files (--data-dir DIR)"
+                )
+        data = load_idx_directory(data_dir, name)
+    else:
+        raise DataError(f"dataset={name!r}: unknown; choose one of {', '.join(DATASETS)}")
+    for label, n, available in (("n_train", n_train, len(data.x_train)), ("n_test", n_test, len(data.x_test))):
+        if n is not None and not 1 <= n <= available:
+            raise DataError(f"{label}={n}: data set {name!r} has {available} examples, allowed 1..{available}")
+    return Dataset(
+        name=data.name,
+        x_train=data.x_train[:n_train],
+        y_train=data.y_train[:n_train],
+        x_test=data.x_test[:n_test],
+        y_test=data.y_test[:n_test],
+        n_classes=data.n_classes,
+    )

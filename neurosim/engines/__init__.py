@@ -1,0 +1,6 @@
+"""Engines that bring a network to equilibrium; interchangeable behind :class:`~neurosim.engines.base.Engine`."""
+
+from .base import Engine, Phase, Relaxation
+from .euler import Euler
+
+__all__ = ["Engine", "Euler", "Phase", "Relaxation"]

@@ -1,0 +1,64 @@
+"""Training metrics of the paper: error rate, per-layer training rates (eqs 20-21) and their spread (eqs 22-23).
+
+All functions are pure and work on plain arrays.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+
+from .network import Network
+
+
+def error_rate(prediction: np.ndarray, labels: np.ndarray) -> float:
+    """Fraction of examples whose predicted class differs from the label."""
+    return float(np.mean(np.asarray(prediction) != np.asarray(labels))) if len(labels) else float("nan")
+
+
+def layer_pair_rms(net: Network, updates: Sequence[np.ndarray]) -> np.ndarray:
+    """Eq 20: for each pair of adjacent layers (l, l+1), the root-mean-square correction of the weights between
+    them in one batch, sqrt(sum_ij dw_ij^2 / (N^l N^(l+1))); ``updates`` in the order of
+    :meth:`Network.parameters`. Intralayer and layer-skipping weights are ignored, as in the paper. Shape
+    (n_layers - 1,), input-side pair first; NaN for a pair with no dense block."""
+    rms = np.full(net.n_layers - 1, np.nan)
+    for block, update in zip(net.blocks, updates):
+        if block.hi == block.lo + 1:
+            rms[block.lo] = np.sqrt(np.mean(np.square(update, dtype=np.float64)))
+    return rms
+
+
+def moving_average(values: np.ndarray, n: int) -> np.ndarray:
+    """Eq 21: the mean of ``values[b-n .. b+n]`` along axis 0 for every b. Near the ends the window is cut to the
+    entries that exist (the paper leaves the ends undefined)."""
+    values = np.asarray(values, dtype=np.float64)
+    if n < 0:
+        raise ValueError(f"n={n}: the half-width of the window cannot be negative")
+    count = len(values)
+    csum = np.concatenate([np.zeros((1,) + values.shape[1:]), np.cumsum(values, axis=0)])
+    lo = np.clip(np.arange(count) - n, 0, count)
+    hi = np.clip(np.arange(count) + n + 1, 0, count)
+    width = (hi - lo).reshape((-1,) + (1,) * (values.ndim - 1))
+    return (csum[hi] - csum[lo]) / width
+
+
+def total_correction(rms_samples: np.ndarray) -> np.ndarray:
+    """Eq 22: the sum over the measured batches of each pair's RMS correction; ``rms_samples`` shape
+    (n_measurements, n_pairs)."""
+    return np.nansum(np.asarray(rms_samples, dtype=np.float64), axis=0)
+
+
+def spread(total: np.ndarray) -> float:
+    """Eq 23: how unevenly the pairs of layers train, from each pair's total correction (eq 22), input side first.
+
+    The pair that ends in the output layer is left out (the paper assumes it trains fastest whatever the
+    topology). Of the remaining m pairs sorted by total correction, with L = floor(m / 2):
+    spread = (sum of the L largest) / (sum of the L smallest); for odd m the median pair is in neither sum. For
+    784-500-500-500-10 (m = 3) this is the fastest deep pair over the slowest. NaN with fewer than 2 deep pairs.
+    """
+    deep = np.sort(np.asarray(total, dtype=np.float64)[:-1])
+    half = len(deep) // 2
+    if half == 0:
+        return float("nan")
+    return float(deep[-half:].sum() / deep[:half].sum())

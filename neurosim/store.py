@@ -1,0 +1,205 @@
+"""Run files: one HDF5 file per training run, readable with h5py or h5dump.
+
+Layout (datasets unless marked as attributes)::
+
+    /                      attrs: format ("neurosim-run"), format_version, neurosim_version, created, seed,
+                                  config (JSON), epochs_done, complete
+    /config                attrs: every configuration field (None written as "none")
+    /versions              attrs: python, numpy, scipy, networkx, h5py
+    /topology              edges (E, 2) global neuron pairs i < j;
+                           attrs: kind, sizes, n_edges, n_rewired, p, mode, path_length (L), clustering (C)
+    /network               bias (N_free,); blocks/L<lo>-L<hi>/{weight, mask?}, attrs lo, hi;
+                           sparse/{i, j, weight}; attrs sizes
+    /history               per epoch: epoch, train_error, test_error, seconds, free_residual_max,
+                           nudged_residual_max
+    /batches               per batch: free_residual, nudged_residual (max over the batch's examples), beta
+    /rates                 batch (M,), rms (M, n_layers - 1): eq 20 every ``rate_every`` batches
+
+A checkpoint is written whole to a temporary file in the same directory, flushed to disk, then renamed over the
+run file, so a process killed at any moment leaves the last complete checkpoint.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import h5py
+import networkx
+import numpy as np
+import scipy
+
+from . import __version__
+from .network import DenseBlock, Network, SparseCouplings
+
+FORMAT = "neurosim-run"
+FORMAT_VERSION = 1
+
+HISTORY_FIELDS = ("epoch", "train_error", "test_error", "seconds", "free_residual_max", "nudged_residual_max")
+BATCH_FIELDS = ("free_residual", "nudged_residual", "beta")
+
+
+class RunFileError(ValueError):
+    """A run file that is missing, damaged, or not a neurosim run file; the message names it."""
+
+
+@dataclass
+class Run:
+    """Everything a run file holds. ``history`` and ``batches`` map field names to lists, one entry per epoch or
+    batch; ``rate_batches`` / ``rate_rms`` hold eq 20's measurements."""
+
+    config: dict
+    topology: dict
+    edges: np.ndarray
+    network: Network
+    history: dict = field(default_factory=lambda: {k: [] for k in HISTORY_FIELDS})
+    batches: dict = field(default_factory=lambda: {k: [] for k in BATCH_FIELDS})
+    rate_batches: list = field(default_factory=list)
+    rate_rms: list = field(default_factory=list)
+    created: str = field(default_factory=lambda: time.strftime("%Y-%m-%dT%H:%M:%S%z"))
+
+    @property
+    def epochs_done(self) -> int:
+        return len(self.history["epoch"])
+
+    @property
+    def complete(self) -> bool:
+        return self.epochs_done >= int(self.config["epochs"])
+
+
+def library_versions() -> dict:
+    return {
+        "neurosim": __version__,
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "scipy": scipy.__version__,
+        "networkx": networkx.__version__,
+        "h5py": h5py.__version__,
+    }
+
+
+def _attr(value):
+    if value is None:
+        return "none"
+    if isinstance(value, (list, tuple)):
+        return np.asarray(value)
+    return value
+
+
+def _write(f: h5py.File, run: Run) -> None:
+    f.attrs.update(
+        format=FORMAT,
+        format_version=FORMAT_VERSION,
+        neurosim_version=__version__,
+        created=run.created,
+        seed=int(run.config["seed"]),
+        config=json.dumps(run.config),
+        epochs_done=run.epochs_done,
+        complete=run.complete,
+    )
+    f.create_group("config").attrs.update({k: _attr(v) for k, v in run.config.items()})
+    f.create_group("versions").attrs.update(library_versions())
+    topo = f.create_group("topology")
+    topo.create_dataset("edges", data=run.edges.astype(np.int32), compression="gzip", shuffle=True)
+    topo.attrs.update({k: _attr(v) for k, v in run.topology.items()})
+
+    net = run.network
+    g = f.create_group("network")
+    g.attrs["sizes"] = np.asarray(net.sizes)
+    g.create_dataset("bias", data=net.bias)
+    blocks = g.create_group("blocks")
+    for b in net.blocks:
+        bg = blocks.create_group(b.name)
+        bg.attrs.update(lo=b.lo, hi=b.hi)
+        bg.create_dataset("weight", data=b.weight)
+        if b.mask is not None:
+            bg.create_dataset("mask", data=b.mask, compression="gzip")
+    sg = g.create_group("sparse")
+    sg.create_dataset("i", data=net.sparse.i.astype(np.int32))
+    sg.create_dataset("j", data=net.sparse.j.astype(np.int32))
+    sg.create_dataset("weight", data=net.sparse.weight)
+
+    hist = f.create_group("history")
+    for k in HISTORY_FIELDS:
+        hist.create_dataset(k, data=np.asarray(run.history[k], dtype=np.int64 if k == "epoch" else np.float64))
+    bat = f.create_group("batches")
+    for k in BATCH_FIELDS:
+        bat.create_dataset(k, data=np.asarray(run.batches[k], dtype=np.float64))
+    rates = f.create_group("rates")
+    rates.create_dataset("batch", data=np.asarray(run.rate_batches, dtype=np.int64))
+    n_pairs = len(net.sizes) - 1
+    rates.create_dataset("rms", data=np.asarray(run.rate_rms, dtype=np.float64).reshape(-1, n_pairs))
+
+
+def save_run(path: str | os.PathLike, run: Run) -> None:
+    """Write ``run`` to ``path`` atomically: a temporary file beside it, flushed and fsync'ed, then renamed."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        with h5py.File(tmp, "w") as f:
+            _write(f, run)
+        with open(tmp, "rb+") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _read_network(g: h5py.Group) -> Network:
+    blocks = []
+    for name in sorted(g["blocks"], key=lambda n: (g["blocks"][n].attrs["lo"], g["blocks"][n].attrs["hi"])):
+        bg = g["blocks"][name]
+        mask = bg["mask"][()] if "mask" in bg else None
+        blocks.append(DenseBlock(int(bg.attrs["lo"]), int(bg.attrs["hi"]), bg["weight"][()], mask))
+    sg = g["sparse"]
+    sparse = SparseCouplings(sg["i"][()].astype(np.int64), sg["j"][()].astype(np.int64), sg["weight"][()])
+    return Network(sizes=tuple(int(s) for s in g.attrs["sizes"]), blocks=blocks, sparse=sparse, bias=g["bias"][()])
+
+
+def _plain(value):
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, bytes):
+        return value.decode()
+    return value
+
+
+def load_run(path: str | os.PathLike) -> Run:
+    """Read a run file; raises :class:`RunFileError` naming the file if it is missing, damaged or not a run."""
+    path = Path(path)
+    if not path.exists():
+        raise RunFileError(f"{path}: no such run file")
+    try:
+        with h5py.File(path, "r") as f:
+            if f.attrs.get("format") != FORMAT:
+                raise RunFileError(f"{path}: not a neurosim run file")
+            config = json.loads(f.attrs["config"])
+            topology = {k: _plain(v) for k, v in f["topology"].attrs.items()}
+            run = Run(
+                config=config,
+                topology=topology,
+                edges=f["topology/edges"][()].astype(np.int64),
+                network=_read_network(f["network"]),
+                history={k: f["history"][k][()].tolist() for k in HISTORY_FIELDS},
+                batches={k: f["batches"][k][()].tolist() for k in BATCH_FIELDS},
+                rate_batches=f["rates/batch"][()].tolist(),
+                rate_rms=[list(r) for r in f["rates/rms"][()]],
+                created=str(f.attrs["created"]),
+            )
+    except RunFileError:
+        raise
+    except (OSError, KeyError, ValueError, TypeError) as err:
+        raise RunFileError(f"{path}: damaged or incomplete run file ({err})") from None
+    if len({len(v) for v in run.history.values()}) != 1 or len({len(v) for v in run.batches.values()}) != 1:
+        raise RunFileError(f"{path}: damaged run file (history columns of different lengths)")
+    return run

@@ -1,0 +1,177 @@
+"""Training: epochs of EqProp over a data set, with per-epoch errors, residuals, per-layer rates and checkpoints.
+
+Randomness comes from independent streams derived from the configuration's ``seed`` (numpy ``SeedSequence``
+spawn keys): the topology, the initial weights, and for every epoch its data order and its signs of beta. An
+epoch's stream depends only on (seed, epoch), so a run resumed after epoch k continues exactly as an
+uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+from typing import Callable
+
+import networkx as nx
+import numpy as np
+from tqdm.auto import tqdm
+
+from . import topology
+from .config import TrainConfig, resolved_sizes
+from .controller import Controller, learning_rates
+from .data import Dataset, load_dataset
+from .engines import Euler
+from .metrics import error_rate, layer_pair_rms
+from .network import Network, from_graph
+from .store import Run, save_run
+
+#: Spawn keys of the random streams (see module docstring).
+STREAM_TOPOLOGY, STREAM_INIT, STREAM_ORDER, STREAM_SIGN = range(4)
+
+#: Examples per free-phase batch when measuring the test error (each example relaxes independently).
+EVAL_BATCH = 1000
+
+#: Rewiring fraction of the paper's small-world network when neither ``rewire_n`` nor ``rewire_p`` is given.
+DEFAULT_REWIRE_P = 0.08
+
+
+class TrainingDiverged(RuntimeError):
+    """The network's state or parameters stopped being finite; the message names epoch, batch and quantity."""
+
+
+def stream(seed: int, *key: int) -> np.random.Generator:
+    """The random stream ``key`` of run seed ``seed``."""
+    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=key))
+
+
+def stream_seed(seed: int, *key: int) -> int:
+    """An integer seed for functions that take one (topology generators), drawn from stream ``key``."""
+    return int(stream(seed, *key).integers(2**63 - 1))
+
+
+def build_topology(config: TrainConfig, sizes: tuple[int, ...]) -> nx.Graph:
+    """The topology graph a configuration describes."""
+    if config.topology == "layered":
+        return topology.layered(sizes)
+    n, p = config.rewire_n, config.rewire_p
+    if n is None and p is None:
+        p = DEFAULT_REWIRE_P
+    return topology.small_world(
+        sizes,
+        n=n,
+        p=p,
+        mode=config.rewire_mode,
+        intralayer=config.intralayer,
+        seed=stream_seed(config.seed, STREAM_TOPOLOGY),
+    )
+
+
+def new_run(config: TrainConfig, data: Dataset) -> Run:
+    """A run at epoch 0: the topology, its metrics (L, C) and the initial network."""
+    sizes = resolved_sizes(config, data.n_inputs, data.n_classes)
+    graph = build_topology(config, sizes)
+    net = from_graph(
+        graph,
+        seed=stream_seed(config.seed, STREAM_INIT),
+        intra_init=config.intra_init,
+        dtype=np.dtype(config.dtype),
+    )
+    return Run(
+        config=config.to_dict(),
+        topology=topology.describe(graph),
+        edges=topology.edge_array(graph),
+        network=net,
+    )
+
+
+def make_controller(config: TrainConfig, net: Network) -> Controller:
+    engine = Euler(eps=config.eps, n_free=config.n_free, n_nudged=config.n_nudged)
+    return Controller(
+        engine=engine,
+        beta=config.beta,
+        rates=learning_rates(net, config.lr),
+        random_sign=config.random_sign,
+    )
+
+
+def evaluate(controller: Controller, net: Network, x: np.ndarray, y: np.ndarray) -> float:
+    """Error rate of the free-phase prediction on (x, y)."""
+    predictions = [controller.predict(net, x[i : i + EVAL_BATCH])[0] for i in range(0, len(x), EVAL_BATCH)]
+    return error_rate(np.concatenate(predictions), y)
+
+
+def _check_finite(epoch: int, batch: int, **arrays) -> None:
+    for name, value in arrays.items():
+        if not np.all(np.isfinite(value)):
+            raise TrainingDiverged(f"epoch {epoch + 1}, batch {batch + 1}: {name} is not finite (NaN or Inf)")
+
+
+def train(
+    config: TrainConfig,
+    *,
+    out: str | Path | None = None,
+    run: Run | None = None,
+    data: Dataset | None = None,
+    progress: bool = True,
+    on_epoch: Callable[[Run], None] | None = None,
+) -> Run:
+    """Train for ``config.epochs`` epochs, starting from ``run`` (resume) or a new run.
+
+    Each epoch: shuffle (seeded), one :meth:`Controller.step` per batch, the training error of the free-phase
+    predictions made during the epoch, the test error after it, and a checkpoint of the whole run to ``out``.
+    ``data`` replaces loading the configured data set (tests).
+    """
+    data = data or load_dataset(config.dataset, config.data_dir, config.n_train, config.n_test)
+    if run is None:
+        run = new_run(config, data)
+    else:
+        resolved_sizes(config, data.n_inputs, data.n_classes)
+        run.config = config.to_dict()
+    net = run.network
+    controller = make_controller(config, net)
+    n_examples = len(data.x_train)
+    n_batches = math.ceil(n_examples / config.batch_size)
+    eye = np.eye(data.n_classes, dtype=net.dtype)
+    out_slice = net.output_slice
+
+    for epoch in range(run.epochs_done, config.epochs):
+        started = time.perf_counter()
+        order = stream(config.seed, STREAM_ORDER, epoch).permutation(n_examples)
+        sign_rng = stream(config.seed, STREAM_SIGN, epoch)
+        wrong = 0
+        free_max = nudged_max = 0.0
+        bar = tqdm(range(n_batches), desc=f"epoch {epoch + 1}/{config.epochs}", disable=not progress, leave=False)
+        for k in bar:
+            idx = order[k * config.batch_size : (k + 1) * config.batch_size]
+            x, y = data.x_train[idx], data.y_train[idx]
+            result = controller.step(net, x, eye[y], sign_rng)
+            _check_finite(epoch, k, free_state=result.free.state, nudged_state=result.nudged.state, bias=net.bias)
+            wrong += int(np.count_nonzero(result.free.state[:, out_slice].argmax(axis=1) != y))
+            free_res, nudged_res = float(result.free.residual.max()), float(result.nudged.residual.max())
+            free_max, nudged_max = max(free_max, free_res), max(nudged_max, nudged_res)
+            run.batches["free_residual"].append(free_res)
+            run.batches["nudged_residual"].append(nudged_res)
+            run.batches["beta"].append(result.beta)
+            global_batch = epoch * n_batches + k
+            if global_batch % config.rate_every == 0:
+                run.rate_batches.append(global_batch)
+                run.rate_rms.append(layer_pair_rms(net, result.updates).tolist())
+            bar.set_postfix(train_err=f"{wrong / min((k + 1) * config.batch_size, n_examples):.3f}", refresh=False)
+        bar.close()
+        test_error = evaluate(controller, net, data.x_test, data.y_test)
+        for key, value in (
+            ("epoch", epoch + 1),
+            ("train_error", wrong / n_examples),
+            ("test_error", test_error),
+            ("seconds", time.perf_counter() - started),
+            ("free_residual_max", free_max),
+            ("nudged_residual_max", nudged_max),
+        ):
+            run.history[key].append(value)
+        if out is not None:
+            save_run(out, run)
+        if on_epoch is not None:
+            on_epoch(run)
+    return run
+

@@ -1,0 +1,30 @@
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from neurosim import network, topology
+
+REPO = Path(__file__).resolve().parents[1]
+#: Real MNIST: ../shared/data/mnist beside the checkout, or where NEUROSIM_MNIST_DIR points.
+MNIST_DIR = Path(os.environ.get("NEUROSIM_MNIST_DIR", REPO.parent / "shared" / "data" / "mnist"))
+
+
+@pytest.fixture
+def mnist_dir():
+    if not (MNIST_DIR / "train-labels-idx1-ubyte.gz").exists():
+        pytest.skip(f"MNIST not found at {MNIST_DIR} (set NEUROSIM_MNIST_DIR)")
+    return MNIST_DIR
+
+
+def skip_net(seed=0, scale=0.3, bias=(0.2, 0.5)):
+    """A 6-5-4-3 small-world network with skip and intralayer connections whose states sit mostly inside (0, 1):
+    weights scaled by ``scale``, biases uniform in ``bias``. float64."""
+    graph = topology.small_world([6, 5, 4, 3], n=6, seed=3 + seed)
+    net = network.from_graph(graph, seed=2 + seed, dtype=np.float64)
+    rng = np.random.default_rng(seed)
+    for p in net.parameters()[:-1]:
+        p *= scale
+    net.bias[:] = rng.uniform(*bias, size=net.bias.shape)
+    return net

@@ -1,0 +1,37 @@
+import h5py
+from click.testing import CliRunner
+
+from neurosim.cli import main
+
+TINY = ["--sizes", "64-12-12-10", "--n-train", "100", "--n-test", "50", "--n-free", "20", "--rewire-n", "20", "--quiet"]
+
+
+def test_train_then_info_then_resume(tmp_path):
+    runner = CliRunner()
+    out = tmp_path / "run.h5"
+    result = runner.invoke(main, ["train", "--epochs", "1", "-o", str(out), *TINY])
+    assert result.exit_code == 0, result.output
+    assert "test error" in result.output and str(out) in result.output
+    info = runner.invoke(main, ["info", str(out)])
+    assert info.exit_code == 0 and "64-12-12-10" in info.output and "L=" in info.output and "C=" in info.output
+    again = runner.invoke(main, ["train", "--epochs", "1", "-o", str(out), *TINY])
+    assert again.exit_code != 0 and "exists" in again.output
+    resumed = runner.invoke(main, ["train", "--resume", str(out), "--epochs", "2", "--quiet"])
+    assert resumed.exit_code == 0, resumed.output
+    with h5py.File(out, "r") as f:
+        assert f.attrs["epochs_done"] == 2
+
+
+def test_bad_values_are_named_and_nothing_is_written(tmp_path):
+    runner = CliRunner()
+    out = tmp_path / "bad.h5"
+    result = runner.invoke(main, ["train", "--beta", "-1", "--eps", "0", "-o", str(out)])
+    assert result.exit_code != 0
+    assert "beta=-1.0" in result.output and "eps=0.0" in result.output
+    assert not out.exists()
+    missing = runner.invoke(main, ["train", "--dataset", "mnist", "--data-dir", str(tmp_path / "none"), "-o", str(out)])
+    assert missing.exit_code != 0 and "does not exist" in missing.output
+    resume_change = runner.invoke(main, ["train", "--resume", str(out), "--beta", "2"])
+    assert resume_change.exit_code != 0 and "only --epochs" in resume_change.output
+    info = runner.invoke(main, ["info", str(tmp_path / "nothing.h5")])
+    assert info.exit_code != 0 and "no such run file" in info.output

@@ -1,0 +1,70 @@
+import numpy as np
+import pytest
+
+from neurosim import network, topology
+from neurosim.network import Coupling
+
+from conftest import skip_net
+
+
+def test_storage_holds_exactly_the_topology():
+    g = topology.small_world([7, 6, 5, 6, 3], n=25, seed=1)
+    net = network.from_graph(g, seed=0)
+    edges, weights = net.edges_and_weights()
+    np.testing.assert_array_equal(edges, topology.edge_array(g))
+    assert net.n_connections() == g.number_of_edges()
+    w = net.dense_weights()
+    np.testing.assert_array_equal(w, w.T)
+    assert not np.any(np.diag(w))
+    adjacency = np.zeros_like(w, dtype=bool)
+    adjacency[edges[:, 0], edges[:, 1]] = adjacency[edges[:, 1], edges[:, 0]] = True
+    assert not np.any(w[~adjacency]), "weight on a missing connection"
+
+
+def test_layered_network_has_no_all_to_all_storage():
+    sizes = [30, 20, 20, 5]
+    net = network.from_graph(topology.layered(sizes), seed=0)
+    stored = sum(b.weight.size for b in net.blocks) + len(net.sparse)
+    assert stored == 30 * 20 + 20 * 20 + 20 * 5
+    assert all(b.mask is None and b.hi == b.lo + 1 for b in net.blocks)
+
+
+def test_initialisation_follows_the_paper():
+    sizes = [40, 30, 30, 10]
+    net = network.from_graph(topology.small_world(sizes, n=200, seed=0), seed=3)
+    for b in net.blocks:
+        present = b.weight if b.mask is None else b.weight[b.mask]
+        if b.lo == b.hi:
+            bound = 0.05
+        else:
+            bound = np.sqrt(6 / (sizes[b.lo] + sizes[b.hi]))
+        assert np.abs(present).max() <= bound
+        assert np.abs(present).max() > 0.8 * bound  # uniform over the whole range, not a narrower one
+    assert np.abs(net.sparse.weight).max() <= 0.05 and len(net.sparse) > 0
+    assert not np.any(net.bias)
+    again = network.from_graph(topology.small_world(sizes, n=200, seed=0), seed=3)
+    np.testing.assert_array_equal(net.dense_weights(), again.dense_weights())
+
+
+def test_coupling_equals_dense_matrix_product():
+    net = skip_net()
+    rng = np.random.default_rng(1)
+    x = rng.uniform(size=(4, net.n_inputs))
+    r = rng.uniform(size=(4, net.n_free))
+    u = np.concatenate([x, r], axis=1)
+    b = np.concatenate([np.zeros(net.n_inputs), net.bias])
+    expected = (u @ net.dense_weights() + b)[:, net.n_inputs :]
+    np.testing.assert_allclose(Coupling(net, x)(r), expected, rtol=1e-12, atol=1e-12)
+
+
+def test_coupling_rejects_wrong_input_shape():
+    net = skip_net()
+    with pytest.raises(ValueError, match=r"expected \(batch, 6\)"):
+        Coupling(net, np.zeros((2, 5)))
+
+
+def test_graph_with_input_input_edge_is_rejected():
+    g = topology.layered([3, 2])
+    g.add_edge(0, 1)
+    with pytest.raises(ValueError, match="two input neurons"):
+        network.from_graph(g, seed=0)

@@ -1,0 +1,115 @@
+import math
+
+import networkx as nx
+import numpy as np
+import pytest
+
+from neurosim import topology
+from neurosim.topology import layer_of_neurons
+
+
+def layers_of(graph):
+    return np.array([graph.nodes[n]["layer"] for n in sorted(graph.nodes)])
+
+
+def test_layered_connects_exactly_adjacent_layers():
+    sizes = [5, 4, 3, 2]
+    g = topology.layered(sizes)
+    layer = layers_of(g)
+    assert g.number_of_nodes() == 14
+    assert g.number_of_edges() == 5 * 4 + 4 * 3 + 3 * 2
+    assert all(abs(layer[i] - layer[j]) == 1 for i, j in g.edges)
+    assert list(layer) == list(layer_of_neurons(sizes))
+
+
+@pytest.mark.parametrize("mode", ["replace", "add"])
+def test_small_world_invariants(mode):
+    sizes = [8, 6, 6, 6, 4]
+    base = topology.small_world(sizes, n=0, seed=1)
+    n = 40
+    g = topology.small_world(sizes, n=n, mode=mode, seed=1)
+    layer = layers_of(g)
+    expected = base.number_of_edges() + (n if mode == "add" else 0)
+    assert g.number_of_edges() == expected
+    assert nx.number_of_selfloops(g) == 0
+    for i, j in g.edges:
+        assert not (layer[i] == layer[j] == 0), "edge inside the input layer"
+        assert not (layer[i] == layer[j] == len(sizes) - 1), "edge inside the output layer"
+    # the new connections are exactly the edges absent from the starting graph, and all skip a layer
+    new = set(map(frozenset, g.edges)) - set(map(frozenset, base.edges))
+    assert len(new) == n
+    assert all(abs(layer[min(e)] - layer[max(e)]) >= 2 for e in new)
+    removed = set(map(frozenset, base.edges)) - set(map(frozenset, g.edges))
+    assert len(removed) == (n if mode == "replace" else 0)
+
+
+def test_intralayer_connects_hidden_layers_only():
+    sizes = [4, 3, 5, 2]
+    g = topology.small_world(sizes, n=0, seed=0)
+    layer = layers_of(g)
+    intra = [(i, j) for i, j in g.edges if layer[i] == layer[j]]
+    assert len(intra) == 3 * 2 // 2 + 5 * 4 // 2
+    assert {layer[i] for i, _ in intra} == {1, 2}
+
+
+def test_seeded_and_reproducible():
+    a = topology.small_world([10, 8, 8, 3], n=20, seed=5)
+    b = topology.small_world([10, 8, 8, 3], n=20, seed=5)
+    c = topology.small_world([10, 8, 8, 3], n=20, seed=6)
+    assert sorted(a.edges) == sorted(b.edges)
+    assert sorted(a.edges) != sorted(c.edges)
+
+
+def test_fraction_and_count_agree_with_footnote_2():
+    n_edges = 1_271_250
+    n = topology.rewired_from_fraction(0.08, n_edges)
+    assert abs(1 - ((n_edges - 1) / n_edges) ** n - 0.08) < 1e-6
+    assert topology.fraction_from_rewired(n, n_edges) == pytest.approx(0.08, abs=1e-6)
+    g = topology.small_world([6, 5, 5, 3], p=0.1, seed=0)
+    base_edges = topology.small_world([6, 5, 5, 3], n=0, seed=0).number_of_edges()
+    assert g.graph["n_rewired"] == topology.rewired_from_fraction(0.1, base_edges)
+    assert g.graph["p"] == pytest.approx(0.1, abs=0.01)
+
+
+def test_bad_arguments_are_named():
+    with pytest.raises(ValueError, match="n=1000"):
+        topology.small_world([3, 2, 2], n=1000, seed=0)
+    with pytest.raises(ValueError, match="p=1.5"):
+        topology.small_world([3, 2, 2], p=1.5, seed=0)
+    with pytest.raises(ValueError, match="exactly one"):
+        topology.small_world([3, 2, 2], n=1, p=0.1, seed=0)
+    with pytest.raises(ValueError, match="sizes"):
+        topology.layered([3])
+    with pytest.raises(ValueError, match="mode"):
+        topology.small_world([3, 2, 2], n=1, mode="swap", seed=0)
+
+
+@pytest.mark.parametrize(
+    "graph",
+    [
+        topology.layered([5, 4, 3]),
+        topology.small_world([7, 6, 5, 6, 3], n=15, seed=2),
+        topology.small_world([7, 6, 5, 6, 3], n=15, mode="add", seed=2),
+        topology.small_world([20, 10, 10, 4], p=0.3, intralayer=False, seed=9),
+        topology.small_world([30, 20, 20, 20, 10], p=0.08, seed=4),
+    ],
+)
+def test_path_length_and_clustering_equal_networkx(graph):
+    assert topology.path_length(graph, chunk=7) == pytest.approx(nx.average_shortest_path_length(graph), rel=1e-12)
+    assert topology.clustering(graph, chunk=7) == pytest.approx(nx.average_clustering(graph), rel=1e-6)
+
+
+def test_disconnected_graph_has_infinite_path_length():
+    g = nx.Graph(sizes=(2, 2))
+    g.add_nodes_from([(0, {"layer": 0}), (1, {"layer": 0}), (2, {"layer": 1}), (3, {"layer": 1})])
+    g.add_edges_from([(0, 2), (1, 3)])
+    assert topology.path_length(g) == math.inf
+    with pytest.raises(nx.NetworkXError):
+        nx.average_shortest_path_length(g)
+
+
+def test_describe_reports_metrics():
+    g = topology.small_world([6, 5, 5, 3], n=4, seed=0)
+    d = topology.describe(g)
+    assert d["kind"] == "small-world" and d["n_rewired"] == 4 and d["n_edges"] == g.number_of_edges()
+    assert d["path_length"] == pytest.approx(nx.average_shortest_path_length(g))

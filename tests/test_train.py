@@ -1,0 +1,95 @@
+import json
+
+import h5py
+import numpy as np
+import pytest
+
+from neurosim.config import ConfigError, make_config
+from neurosim.data import Dataset, load_dataset
+from neurosim.store import load_run
+from neurosim.train import TrainingDiverged, train
+
+SMALL = dict(n_train=200, n_test=100, sizes=(64, 16, 16, 10), n_free=30, batch_size=20, rewire_n=40)
+
+
+def test_one_epoch_on_mnist_learns(mnist_dir):
+    config = make_config(
+        dataset="mnist",
+        data_dir=str(mnist_dir),
+        n_train=10000,
+        n_test=1000,
+        topology="layered",
+        sizes=(784, 100, 10),
+        lr=(0.2, 0.1),
+        epochs=1,
+        seed=0,
+    )
+    run = train(config, progress=False)
+    assert run.history["test_error"][0] < 0.15
+    assert run.history["train_error"][0] < 0.3
+
+
+def test_resume_gives_the_weights_of_an_uninterrupted_run(tmp_path):
+    base = dict(SMALL, random_sign=True, seed=3)
+    straight = train(make_config(epochs=4, **base), progress=False)
+    train(make_config(epochs=2, **base), out=tmp_path / "run.h5", progress=False)
+    halfway = load_run(tmp_path / "run.h5")
+    assert halfway.epochs_done == 2
+    resumed = train(make_config(epochs=4, **base), run=halfway, out=tmp_path / "run.h5", progress=False)
+    for a, b in zip(straight.network.parameters(), resumed.network.parameters(), strict=True):
+        np.testing.assert_array_equal(a, b)
+    for key in ("train_error", "test_error", "free_residual_max"):
+        assert straight.history[key] == resumed.history[key]
+    assert straight.batches["beta"] == load_run(tmp_path / "run.h5").batches["beta"]
+    assert set(straight.batches["beta"]) == {1.0, -1.0}
+
+
+def test_run_file_holds_config_topology_history_and_weights(tmp_path):
+    config = make_config(epochs=2, rate_every=3, **SMALL)
+    run = train(config, out=tmp_path / "r.h5", progress=False)
+    with h5py.File(tmp_path / "r.h5", "r") as f:
+        assert json.loads(f.attrs["config"])["rewire_n"] == 40
+        assert f["config"].attrs["n_free"] == 30
+        assert f.attrs["epochs_done"] == 2 and bool(f.attrs["complete"])
+        assert f["topology"].attrs["path_length"] == pytest.approx(run.topology["path_length"])
+        assert 0 < f["topology"].attrs["clustering"] < 1
+        assert "numpy" in f["versions"].attrs
+        assert f["history/test_error"].shape == (2,)
+        n_batches = 2 * 10
+        assert f["batches/free_residual"].shape == (n_batches,)
+        assert f["rates/rms"].shape == (len(range(0, n_batches, 3)), 3)
+        assert np.all(f["rates/rms"][()] > 0)
+        np.testing.assert_array_equal(f["network/bias"][()], run.network.bias)
+    loaded = load_run(tmp_path / "r.h5")
+    np.testing.assert_array_equal(loaded.network.dense_weights(), run.network.dense_weights())
+    np.testing.assert_array_equal(loaded.edges, run.edges)
+
+
+def test_training_changes_weights_with_the_rates_asked():
+    data = load_dataset("digits", n_train=100, n_test=50)
+    config = make_config(epochs=1, topology="layered", sizes=(64, 8, 10), lr=(0.1, 0.0001), n_free=20)
+    run = train(config, data=data, progress=False)
+    rms = np.asarray(run.rate_rms)
+    assert np.all(rms[:, 0] > 10 * rms[:, 1])  # the pair with a 1000x larger rate moves far more
+
+
+def test_divergence_stops_with_epoch_batch_and_quantity():
+    data = load_dataset("digits", n_train=60, n_test=20)
+    x = data.x_train.copy()
+    x[45, 3] = np.nan  # every example is seen in epoch 1, so some batch of it holds this one
+    bad = Dataset("digits", x, data.y_train, data.x_test, data.y_test, 10)
+    with pytest.raises(TrainingDiverged, match=r"epoch 1, batch \d+: free_state is not finite"):
+        train(make_config(epochs=1, n_free=5, n_test=20), data=bad, progress=False)
+
+
+def test_bad_configuration_is_rejected_before_work():
+    with pytest.raises(ConfigError, match=r"beta=0(\.0)?: Input should be greater than 0"):
+        make_config(beta=0)
+    with pytest.raises(ConfigError, match=r"rewire_p=1.5"):
+        make_config(rewire_p=1.5)
+    with pytest.raises(ConfigError, match=r"topology='ring'"):
+        make_config(topology="ring")
+    with pytest.raises(ConfigError, match="sizes\\[0\\]=10"):
+        train(make_config(sizes=(10, 5, 10)), progress=False)
+    with pytest.raises(ConfigError, match="lr="):
+        make_config(sizes=(64, 5, 10), lr=(0.1, 0.2, 0.3))
