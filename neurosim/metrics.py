@@ -55,10 +55,14 @@ def spread(total: np.ndarray) -> float:
     The pair that ends in the output layer is left out (the paper assumes it trains fastest whatever the
     topology). Of the remaining m pairs sorted by total correction, with L = floor(m / 2):
     spread = (sum of the L largest) / (sum of the L smallest); for odd m the median pair is in neither sum. For
-    784-500-500-500-10 (m = 3) this is the fastest deep pair over the slowest. NaN with fewer than 2 deep pairs.
+    784-500-500-500-10 (m = 3) this is the fastest deep pair over the slowest. NaN with fewer than 2 deep pairs
+    or no correction at all; infinite when the slowest pairs did not move but others did.
     """
     deep = np.sort(np.asarray(total, dtype=np.float64)[:-1])
     half = len(deep) // 2
     if half == 0:
         return float("nan")
-    return float(deep[-half:].sum() / deep[:half].sum())
+    fast, slow = float(deep[-half:].sum()), float(deep[:half].sum())
+    if slow == 0.0:
+        return float("inf") if fast > 0 else float("nan")
+    return fast / slow

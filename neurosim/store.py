@@ -10,10 +10,11 @@ Layout (datasets unless marked as attributes)::
                            attrs: kind, sizes, n_edges, n_rewired, p, mode, path_length (L), clustering (C)
     /network               bias (N_free,); blocks/L<lo>-L<hi>/{weight, mask?}, attrs lo, hi;
                            sparse/{i, j, weight}; attrs sizes
-    /history               per epoch: epoch, train_error, test_error, seconds, free_residual_max,
-                           nudged_residual_max
+    /history               per epoch: epoch, train_error, test_error, train_seconds, test_seconds,
+                           free_residual_max, nudged_residual_max (max over the epoch's batches)
     /batches               per batch: free_residual, nudged_residual (max over the batch's examples), beta
-    /rates                 batch (M,), rms (M, n_layers - 1): eq 20 every ``rate_every`` batches
+    /rates                 batch (M,), rms (M, n_layers - 1): eq 20 every ``rate_every`` batches;
+                           attrs: spread (eq 23 over the run so far)
 
 A checkpoint is written whole to a temporary file in the same directory, flushed to disk, then renamed over the
 run file, so a process killed at any moment leaves the last complete checkpoint.
@@ -35,12 +36,21 @@ import numpy as np
 import scipy
 
 from . import __version__
+from .metrics import spread, total_correction
 from .network import DenseBlock, Network, SparseCouplings
 
 FORMAT = "neurosim-run"
 FORMAT_VERSION = 1
 
-HISTORY_FIELDS = ("epoch", "train_error", "test_error", "seconds", "free_residual_max", "nudged_residual_max")
+HISTORY_FIELDS = (
+    "epoch",
+    "train_error",
+    "test_error",
+    "train_seconds",
+    "test_seconds",
+    "free_residual_max",
+    "nudged_residual_max",
+)
 BATCH_FIELDS = ("free_residual", "nudged_residual", "beta")
 
 
@@ -133,7 +143,9 @@ def _write(f: h5py.File, run: Run) -> None:
     rates = f.create_group("rates")
     rates.create_dataset("batch", data=np.asarray(run.rate_batches, dtype=np.int64))
     n_pairs = len(net.sizes) - 1
-    rates.create_dataset("rms", data=np.asarray(run.rate_rms, dtype=np.float64).reshape(-1, n_pairs))
+    rms = np.asarray(run.rate_rms, dtype=np.float64).reshape(-1, n_pairs)
+    rates.create_dataset("rms", data=rms)
+    rates.attrs["spread"] = spread(total_correction(rms))
 
 
 def save_run(path: str | os.PathLike, run: Run) -> None:

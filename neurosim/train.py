@@ -159,12 +159,14 @@ def train(
                 run.rate_rms.append(layer_pair_rms(net, result.updates).tolist())
             bar.set_postfix(train_err=f"{wrong / min((k + 1) * config.batch_size, n_examples):.3f}", refresh=False)
         bar.close()
+        train_seconds = time.perf_counter() - started
         test_error = evaluate(controller, net, data.x_test, data.y_test)
         for key, value in (
             ("epoch", epoch + 1),
             ("train_error", wrong / n_examples),
             ("test_error", test_error),
-            ("seconds", time.perf_counter() - started),
+            ("train_seconds", train_seconds),
+            ("test_seconds", time.perf_counter() - started - train_seconds),
             ("free_residual_max", free_max),
             ("nudged_residual_max", nudged_max),
         ):

@@ -38,6 +38,8 @@ def test_spread_is_eq_22_23():
     # 5 deep pairs: two largest over two smallest
     assert spread(np.array([1.0, 2.0, 3.0, 4.0, 5.0, 99.0])) == pytest.approx((4 + 5) / (1 + 2))
     assert np.isnan(spread(np.array([1.0, 2.0])))
+    assert np.isnan(spread(total_correction(np.zeros((0, 4)))))  # nothing measured yet
+    assert spread(np.array([0.0, 1.0, 2.0, 9.0])) == np.inf
 
 
 def test_per_layer_rates_follow_the_input_weights_of_each_layer():

@@ -3,6 +3,8 @@ import math
 import networkx as nx
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from neurosim import topology
 from neurosim.topology import layer_of_neurons
@@ -113,3 +115,27 @@ def test_describe_reports_metrics():
     d = topology.describe(g)
     assert d["kind"] == "small-world" and d["n_rewired"] == 4 and d["n_edges"] == g.number_of_edges()
     assert d["path_length"] == pytest.approx(nx.average_shortest_path_length(g))
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    sizes=st.lists(st.integers(1, 7), min_size=2, max_size=5),
+    n=st.integers(0, 30),
+    mode=st.sampled_from(["replace", "add"]),
+    intralayer=st.booleans(),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_small_world_invariants_hold_for_any_sizes(sizes, n, mode, intralayer, seed):
+    """Any sizes, counts and modes: edge count as promised, no edge inside the input or output layer, no
+    self-loop; or a clear ValueError naming n when there are not enough connections or free pairs."""
+    base = topology.small_world(sizes, n=0, intralayer=intralayer, seed=seed)
+    try:
+        g = topology.small_world(sizes, n=n, mode=mode, intralayer=intralayer, seed=seed)
+    except ValueError as err:
+        assert f"n={n}" in str(err)
+        return
+    layer = layers_of(g)
+    last = len(sizes) - 1
+    assert g.number_of_edges() == base.number_of_edges() + (n if mode == "add" else 0)
+    assert nx.number_of_selfloops(g) == 0
+    assert not any(layer[i] == layer[j] and layer[i] in (0, last) for i, j in g.edges)
