@@ -34,6 +34,7 @@ def main() -> None:
     parser.add_argument("--n-test", type=int, default=10000)
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--dtype", default="float32", choices=["float32", "float64"])
+    parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--networks", nargs="+", default=list(TABLE_1), choices=list(TABLE_1))
     parser.add_argument("--sizes", default="784-500-500-500-10", help="layer sizes (Table 1: 784-500-500-500-10)")
@@ -49,6 +50,7 @@ def main() -> None:
             n_test=args.n_test,
             epochs=args.epochs,
             dtype=args.dtype,
+            device=args.device,
             seed=args.seed,
             sizes=tuple(int(v) for v in args.sizes.split("-")),
             **COMMON,
@@ -68,7 +70,7 @@ def main() -> None:
         )
     print()
     print(f"MNIST, {args.sizes}, {args.n_train} training / {args.n_test} test examples, {args.epochs} epoch(s), "
-          f"{args.dtype}")
+          f"{args.dtype}, {args.device}")
     print("| network | s/epoch (train) | s (test eval) | train error | test error | free residual (max) |"
           " RMS dW per pair, input side first (eq 20, mean) | spread (eq 23) | L | C |")
     print("|---|---|---|---|---|---|---|---|---|---|")

@@ -11,12 +11,13 @@ import click
 import numpy as np
 
 from .config import ConfigError, TrainConfig, make_config
+from .backend import BackendError
 from .data import DATASETS, DataError
 from .metrics import spread, total_correction
 from .store import RunFileError, load_run
 from .train import TrainingDiverged, train
 
-USER_ERRORS = (ConfigError, DataError, RunFileError, TrainingDiverged, FileExistsError)
+USER_ERRORS = (ConfigError, DataError, RunFileError, TrainingDiverged, FileExistsError, BackendError)
 
 
 def _numbers(kind):
@@ -56,6 +57,8 @@ TRAIN_OPTIONS = [
     click.option("--n-free", type=int, help="Free-phase steps [100]."),
     click.option("--n-nudged", type=int, help="Nudged-phase steps [8]."),
     click.option("--dtype", type=click.Choice(["float32", "float64"]), help="Floating-point type [float32]."),
+    click.option("--device", type=click.Choice(["cpu", "cuda"]), help="cpu (numpy) or cuda (PyTorch) [cpu]."),
+    click.option("--cuda-graphs/--no-cuda-graphs", default=None, help="Replay phases from CUDA graphs [on]."),
     click.option("--seed", type=int, help="Seed of topology, initial weights and data order [0]."),
     click.option("--rate-every", type=int, help="Record per-layer rates (eq 20) every k batches [1]."),
 ]

@@ -36,7 +36,8 @@ class TrainConfig:
     hidden layer all-to-all), ``intra_init`` (half-width of the uniform initialisation of intralayer and skip
     weights). Learning: ``epochs``, ``batch_size``, ``lr`` (one rate, or one per adjacent layer pair, input side
     first), ``beta`` (clamping factor), ``random_sign`` (random sign of beta per batch). Engine: ``engine``,
-    ``eps`` (Euler step, units of tau), ``n_free``, ``n_nudged`` (steps per phase), ``dtype``. ``seed`` fixes the
+    ``eps`` (Euler step, units of tau), ``n_free``, ``n_nudged`` (steps per phase), ``dtype``, ``device`` (cpu, or
+    cuda through PyTorch), ``cuda_graphs`` (replay each phase from a CUDA graph on the GPU). ``seed`` fixes the
     topology, the initial weights and the data order. ``rate_every``: record eq 20 every k batches.
     """
 
@@ -61,6 +62,8 @@ class TrainConfig:
     n_free: PositiveInt = 100
     n_nudged: PositiveInt = 8
     dtype: Literal["float32", "float64"] = "float32"
+    device: Literal["cpu", "cuda"] = "cpu"
+    cuda_graphs: bool = True
     seed: Annotated[int, Field(ge=0)] = 0
     rate_every: PositiveInt = 1
 

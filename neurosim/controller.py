@@ -14,12 +14,15 @@ adjacent layers; see :func:`learning_rates` for which rate each parameter gets.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Sequence
 
 import numpy as np
 
-from .energy import rho
+from array_api_compat import device as device_of
+
+from .backend import array_namespace, to_numpy
+from .cudagraph import GraphCache
 from .engines.base import Engine, Phase, Relaxation
 from .network import Network
 
@@ -44,23 +47,24 @@ def learning_rates(net: Network, rates: Sequence[float]) -> list[np.ndarray | fl
         )
     per_layer = np.array([np.nan] + rates)  # index by the upper layer
     layer = np.repeat(np.arange(net.n_layers), net.sizes)
-    out: list[np.ndarray | float] = [float(per_layer[b.hi]) for b in net.blocks]
-    upper = np.maximum(layer[net.sparse.i], layer[net.sparse.j])
-    out.append(per_layer[upper].astype(net.dtype))
-    out.append(per_layer[layer[net.n_inputs :]].astype(net.dtype))
+    xp = array_namespace(net.bias)
+    out: list = [float(per_layer[b.hi]) for b in net.blocks]
+    upper = np.maximum(layer[to_numpy(net.sparse.i)], layer[to_numpy(net.sparse.j)])
+    for per_entry in (per_layer[upper], per_layer[layer[net.n_inputs :]]):
+        out.append(xp.asarray(per_entry, dtype=net.dtype, device=device_of(net.bias)))
     return out
 
 
-def eqprop_gradient(
-    net: Network, x: np.ndarray, s_free: np.ndarray, s_nudged: np.ndarray, beta: float
-) -> list[np.ndarray]:
+def eqprop_gradient(net: Network, x, s_free, s_nudged, beta: float) -> list:
     """The EqProp estimate of -dC/dtheta for every parameter (eqs 7-8 without alpha), batch-averaged, in the order
     of :meth:`Network.parameters`: (1/beta) <rho_i rho_j |nudged - rho_i rho_j |free> for weights and
-    (1/beta) <rho_i |nudged - rho_i |free> for biases. Entries of missing connections are 0."""
-    x = np.asarray(x, dtype=net.dtype)
-    batch = len(x)
+    (1/beta) <rho_i |nudged - rho_i |free> for biases. Entries of missing connections are 0. Works on numpy
+    arrays and torch tensors alike."""
+    xp = array_namespace(s_free)
+    x = xp.asarray(x, dtype=net.dtype, device=device_of(s_free))
+    batch = x.shape[0]
     scale = 1.0 / (beta * batch)
-    r0, rb = rho(s_free), rho(s_nudged)
+    r0, rb = xp.clip(s_free, 0.0, 1.0), xp.clip(s_nudged, 0.0, 1.0)  # rho, eq 1
 
     def layer_act(r, layer):
         return x if layer == 0 else r[:, net.free_slice(layer)]
@@ -72,11 +76,11 @@ def eqprop_gradient(
         if b.mask is not None:
             g *= b.mask
         grads.append(g)
-    u0 = np.concatenate([x, r0], axis=1)
-    ub = np.concatenate([x, rb], axis=1)
+    u0 = xp.concat([x, r0], axis=1)
+    ub = xp.concat([x, rb], axis=1)
     i, j = net.sparse.i, net.sparse.j
-    grads.append(scale * (np.einsum("bk,bk->k", ub[:, i], ub[:, j]) - np.einsum("bk,bk->k", u0[:, i], u0[:, j])))
-    grads.append(scale * (rb - r0).sum(axis=0))
+    grads.append(scale * xp.sum(ub[:, i] * ub[:, j] - u0[:, i] * u0[:, j], axis=0))
+    grads.append(scale * xp.sum(rb - r0, axis=0))
     return grads
 
 
@@ -102,24 +106,35 @@ class Controller:
 
     ``beta``: clamping factor (> 0). ``rates``: per-parameter learning rates from :func:`learning_rates`.
     ``random_sign``: draw the sign of beta at random each batch (off by default; reduces the bias of the
-    one-sided estimate).
+    one-sided estimate). ``cuda_graphs``: on the GPU, record each training step (both phases, the gradient and
+    the update) as one CUDA graph per batch shape and sign of beta, and replay it (:mod:`neurosim.cudagraph`).
     """
 
     engine: Engine
     beta: float
     rates: list
     random_sign: bool = False
+    cuda_graphs: bool = False
+    _graphs: GraphCache = field(default_factory=GraphCache, repr=False, compare=False)
 
-    def free_phase(self, net: Network, x: np.ndarray) -> Relaxation:
+    def free_phase(self, net: Network, x) -> Relaxation:
         """Relax from s = 0 with the inputs clamped (the paper starts every free phase at zero)."""
-        s0 = np.zeros((len(x), net.n_free), dtype=net.dtype)
+        xp = array_namespace(net.bias)
+        s0 = xp.zeros((x.shape[0], net.n_free), dtype=net.dtype, device=device_of(net.bias))
         return self.engine.relax(net, x, s0, Phase())
 
-    def step(self, net: Network, x: np.ndarray, target: np.ndarray, rng: np.random.Generator) -> StepResult:
+    def step(self, net: Network, x, target, rng: np.random.Generator) -> StepResult:
         """One EqProp training step on a batch; updates ``net`` in place."""
         beta = self.beta
         if self.random_sign and rng.random() < 0.5:
             beta = -beta
+        if self.cuda_graphs:
+            key = (id(net), tuple(x.shape), beta)
+            step = lambda x_, t_: self._step(net, x_, t_, beta)  # noqa: E731
+            return self._graphs.run(key, step, x, target, keep=net, mutates=net.parameters())
+        return self._step(net, x, target, beta)
+
+    def _step(self, net: Network, x, target, beta: float) -> StepResult:
         free = self.free_phase(net, x)
         nudged = self.engine.relax(net, x, free.state, Phase(beta=beta, target=target))
         grads = eqprop_gradient(net, x, free.state, nudged.state, beta)
@@ -127,7 +142,7 @@ class Controller:
         apply_update(net, updates)
         return StepResult(free=free, nudged=nudged, updates=updates, beta=beta)
 
-    def predict(self, net: Network, x: np.ndarray) -> tuple[np.ndarray, Relaxation]:
+    def predict(self, net: Network, x) -> tuple:
         """Class prediction: argmax of the output at the free equilibrium."""
         free = self.free_phase(net, x)
-        return free.state[:, net.output_slice].argmax(axis=1), free
+        return array_namespace(free.state).argmax(free.state[:, net.output_slice], axis=1), free

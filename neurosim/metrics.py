@@ -9,6 +9,7 @@ from typing import Sequence
 
 import numpy as np
 
+from .backend import array_namespace, to_numpy
 from .network import Network
 
 
@@ -23,9 +24,11 @@ def layer_pair_rms(net: Network, updates: Sequence[np.ndarray]) -> np.ndarray:
     :meth:`Network.parameters`. Intralayer and layer-skipping weights are ignored, as in the paper. Shape
     (n_layers - 1,), input-side pair first; NaN for a pair with no dense block."""
     rms = np.full(net.n_layers - 1, np.nan)
-    for block, update in zip(net.blocks, updates):
-        if block.hi == block.lo + 1:
-            rms[block.lo] = np.sqrt(np.mean(np.square(update, dtype=np.float64)))
+    pairs = [(block.lo, update) for block, update in zip(net.blocks, updates) if block.hi == block.lo + 1]
+    if pairs:
+        xp = array_namespace(pairs[0][1])
+        values = to_numpy(xp.stack([xp.sqrt(xp.mean(update * update)) for _, update in pairs]))
+        rms[[lo for lo, _ in pairs]] = values
     return rms
 
 

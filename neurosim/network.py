@@ -23,7 +23,9 @@ from typing import Sequence
 import networkx as nx
 import numpy as np
 import scipy.sparse as sp
+from array_api_compat import device as device_of
 
+from .backend import addmm, array_namespace, is_torch_array, to_device, to_numpy
 from .topology import edge_array, layer_of_neurons, layer_offsets
 
 #: Half-width of the uniform initialisation of intralayer and layer-skipping weights (paper section 4.3).
@@ -49,7 +51,8 @@ class DenseBlock:
 
 @dataclass
 class SparseCouplings:
-    """Connections outside the dense blocks, as global neuron pairs ``i < j`` with one weight each."""
+    """Connections outside the dense blocks, as global neuron pairs ``i < j`` with one weight each, sorted by i:
+    those touching an input neuron (the lowest indices) come first."""
 
     i: np.ndarray
     j: np.ndarray
@@ -72,10 +75,17 @@ class Network:
     sparse: SparseCouplings
     bias: np.ndarray
     offsets: np.ndarray = field(init=False, repr=False)
+    n_sparse_from_input: int = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.sizes = tuple(int(s) for s in self.sizes)
         self.offsets = layer_offsets(self.sizes)
+        # The sparse connections that touch an input neuron form a prefix of the list: counted here, once, so
+        # that the coupling slices it without a data-dependent index (which a CUDA-graph capture forbids).
+        from_input = to_numpy(self.sparse.i) < self.sizes[0]
+        self.n_sparse_from_input = int(from_input.sum())
+        if not from_input[: self.n_sparse_from_input].all():
+            raise ValueError("sparse couplings must be sorted by their first neuron (those touching inputs first)")
 
     # -- shape bookkeeping ---------------------------------------------------------------------------------------
     @property
@@ -115,6 +125,16 @@ class Network:
 
     def parameter_names(self) -> list[str]:
         return [b.name for b in self.blocks] + ["sparse", "bias"]
+
+    def to(self, device: str) -> "Network":
+        """A copy with every array on ``device`` ("cpu": numpy; "cuda": torch tensors on the GPU)."""
+        move = lambda a: None if a is None else to_device(a, device)  # noqa: E731
+        return Network(
+            sizes=self.sizes,
+            blocks=[DenseBlock(b.lo, b.hi, move(b.weight), move(b.mask)) for b in self.blocks],
+            sparse=SparseCouplings(move(self.sparse.i), move(self.sparse.j), move(self.sparse.weight)),
+            bias=move(self.bias),
+        )
 
     def copy(self) -> "Network":
         return Network(
@@ -241,22 +261,73 @@ def _build(sizes, edges, rng, intra_init, dtype) -> Network:
 # ----------------------------------------------------------------------------------------------------------------
 # The linear part of the dynamics
 
+#: Coupling layouts: ``blocks`` multiplies each dense block and the sparse skip connections separately (numpy);
+#: ``dense`` assembles all free-free couplings into one dense matrix, one product per step (any backend).
+LAYOUTS = ("blocks", "dense")
+
+
+def free_fill(net: Network) -> float:
+    """Fraction of the n_free x n_free coupling matrix that the blocks and skip connections multiply per step."""
+    products = sum(
+        (1 if b.lo == b.hi else 2) * b.weight.shape[0] * b.weight.shape[1] for b in net.blocks if b.lo > 0
+    )
+    skips = len(net.sparse) - net.n_sparse_from_input
+    return (products + 2 * skips) / max(net.n_free, 1) ** 2
+
+
+def default_layout(net: Network) -> str:
+    """``dense`` on a GPU, or on the CPU when blocks and skips fill at least half of the free-free matrix (the
+    small-world network: 79 %, measured 1.61 ms an iteration dense against 2.04 ms in blocks at batch 20,
+    float32); ``blocks`` otherwise (layered: 44 %, 0.99 ms in blocks against 1.83 ms dense)."""
+    if is_torch_array(net.bias) or free_fill(net) >= 0.5:
+        return "dense"
+    return "blocks"
+
 
 class Coupling:
     """The input each free neuron receives, ``d = W rho(u) + b`` restricted to the free neurons, for a batch whose
     inputs ``x`` (B, n_inputs) are clamped: ``d = const + W_ss r`` with ``r = rho(s)`` and
     ``const = b + W_sx x`` computed once (the inputs do not move during a phase).
 
-    Built once per batch (the weights do not change within the free and nudged phases). Dense blocks are one
-    matrix product each; the layer-skipping connections one sparse product.
+    Built once per phase (the weights do not change within it). ``layout`` (see :data:`LAYOUTS`; default
+    :func:`default_layout`) decides how ``W_ss r`` is multiplied; both give the same result.
+    With ``dense``, ``w_ss`` (n_free, n_free) holds the free-free couplings, symmetric with a zero diagonal.
+    Works on numpy arrays and on torch tensors (``Network.to``).
     """
 
-    def __init__(self, net: Network, x: np.ndarray):
-        x = np.asarray(x, dtype=net.dtype)
+    def __init__(self, net: Network, x, layout: str | None = None):
+        xp = array_namespace(net.bias)
+        self.xp = xp
+        x = xp.asarray(x, dtype=net.dtype, device=device_of(net.bias))
         if x.ndim != 2 or x.shape[1] != net.n_inputs:
-            raise ValueError(f"inputs of shape {x.shape}: expected (batch, {net.n_inputs})")
-        self.net = net
+            raise ValueError(f"inputs of shape {tuple(x.shape)}: expected (batch, {net.n_inputs})")
+        if layout is None:
+            layout = default_layout(net)
+        if layout not in LAYOUTS:
+            raise ValueError(f"layout={layout!r}: choose one of {', '.join(LAYOUTS)}")
+        if layout == "blocks" and is_torch_array(net.bias):
+            raise ValueError("layout='blocks' needs numpy arrays (scipy sparse products); use 'dense' on a GPU")
+        self.net, self.layout = net, layout
         n_in, n_free = net.n_inputs, net.n_free
+        i, j, w = net.sparse.i - n_in, net.sparse.j - n_in, net.sparse.weight  # free indices; i < 0: an input
+        k = net.n_sparse_from_input
+        from_input, free = slice(0, k), slice(k, None)
+        if layout == "dense":
+            self.w_ss = xp.zeros((n_free, n_free), dtype=net.dtype, device=device_of(net.bias))
+            w_sx = xp.zeros((n_in, n_free), dtype=net.dtype, device=device_of(net.bias))
+            for b in net.blocks:
+                hi = net.free_slice(b.hi)
+                if b.lo == 0:
+                    w_sx[:, hi] = b.weight
+                else:
+                    lo = net.free_slice(b.lo)
+                    self.w_ss[lo, hi] = b.weight
+                    self.w_ss[hi, lo] = b.weight.T
+            w_sx[i[from_input] + n_in, j[from_input]] = w[from_input]
+            self.w_ss[i[free], j[free]] = w[free]
+            self.w_ss[j[free], i[free]] = w[free]
+            self.const = net.bias + x @ w_sx
+            return
         const = np.broadcast_to(net.bias, (len(x), n_free)).copy()
         self._products: list[tuple[np.ndarray, slice, slice, bool]] = []
         for b in net.blocks:
@@ -264,24 +335,20 @@ class Coupling:
                 const[:, net.free_slice(b.hi)] += x @ b.weight
             else:
                 self._products.append((b.weight, net.free_slice(b.lo), net.free_slice(b.hi), b.lo == b.hi))
-        sp_w = net.sparse.weight
-        i, j = net.sparse.i - n_in, net.sparse.j - n_in  # free indices; negative i = an input neuron
-        from_input = i < 0
-        if np.any(from_input):
-            s_fx = sp.csr_array((sp_w[from_input], (j[from_input], i[from_input] + n_in)), shape=(n_free, n_in))
+        if k:
+            s_fx = sp.csr_array((w[from_input], (j[from_input], i[from_input] + n_in)), shape=(n_free, n_in))
             const += (s_fx @ x.T).T
-        free = ~from_input
-        if np.any(free):
+        self._s_ss = None
+        if len(w) > k:
             rows = np.concatenate([i[free], j[free]])
             cols = np.concatenate([j[free], i[free]])
-            vals = np.concatenate([sp_w[free], sp_w[free]])
-            self._s_ff = sp.csr_array((vals, (rows, cols)), shape=(n_free, n_free))
-        else:
-            self._s_ff = None
+            self._s_ss = sp.csr_array((np.concatenate([w[free], w[free]]), (rows, cols)), shape=(n_free, n_free))
         self.const = const
 
-    def __call__(self, r: np.ndarray) -> np.ndarray:
+    def __call__(self, r):
         """``d = const + W_ss r`` for free activations ``r = rho(s)`` of shape (B, n_free)."""
+        if self.layout == "dense":
+            return addmm(self.const, r, self.w_ss)
         d = self.const.copy()
         for weight, lo, hi, intra in self._products:
             if intra:
@@ -289,6 +356,6 @@ class Coupling:
             else:
                 d[:, hi] += r[:, lo] @ weight
                 d[:, lo] += r[:, hi] @ weight.T
-        if self._s_ff is not None:
-            d += (self._s_ff @ r.T).T
+        if self._s_ss is not None:
+            d += (self._s_ss @ r.T).T
         return d

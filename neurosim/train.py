@@ -21,6 +21,7 @@ from . import topology
 from .config import TrainConfig, resolved_sizes
 from .controller import Controller, learning_rates
 from .data import Dataset, load_dataset
+from .backend import array_namespace, to_device, to_numpy, torch_cuda
 from .engines import Euler
 from .metrics import error_rate, layer_pair_rms
 from .network import Network, from_graph
@@ -86,25 +87,36 @@ def new_run(config: TrainConfig, data: Dataset) -> Run:
 
 
 def make_controller(config: TrainConfig, net: Network) -> Controller:
-    engine = Euler(eps=config.eps, n_free=config.n_free, n_nudged=config.n_nudged)
     return Controller(
-        engine=engine,
+        engine=Euler(eps=config.eps, n_free=config.n_free, n_nudged=config.n_nudged),
         beta=config.beta,
         rates=learning_rates(net, config.lr),
         random_sign=config.random_sign,
+        cuda_graphs=config.device == "cuda" and config.cuda_graphs,
     )
 
 
-def evaluate(controller: Controller, net: Network, x: np.ndarray, y: np.ndarray) -> float:
+def evaluate(controller: Controller, net: Network, x: np.ndarray, y: np.ndarray, device: str = "cpu") -> float:
     """Error rate of the free-phase prediction on (x, y)."""
-    predictions = [controller.predict(net, x[i : i + EVAL_BATCH])[0] for i in range(0, len(x), EVAL_BATCH)]
+    predictions = [
+        to_numpy(controller.predict(net, to_device(x[i : i + EVAL_BATCH], device))[0])
+        for i in range(0, len(x), EVAL_BATCH)
+    ]
     return error_rate(np.concatenate(predictions), y)
 
 
-def _check_finite(epoch: int, batch: int, **arrays) -> None:
-    for name, value in arrays.items():
-        if not np.all(np.isfinite(value)):
+def _batch_summary(epoch: int, batch: int, result, net: Network, labels: np.ndarray) -> tuple[float, float, int]:
+    """Largest free and nudged residual and the number of wrong free-phase predictions of a batch, fetched from
+    the device in one transfer; raises :class:`TrainingDiverged` if a state or a bias is not finite (a NaN in
+    any state makes its residual NaN)."""
+    xp = array_namespace(result.free.state)
+    prediction = xp.argmax(result.free.state[:, net.output_slice], axis=1)
+    summary = xp.stack([xp.max(result.free.residual), xp.max(result.nudged.residual), xp.sum(net.bias)])
+    summary, prediction = to_numpy(summary), to_numpy(prediction)
+    for name, value in zip(("free_state", "nudged_state", "bias"), summary):
+        if not np.isfinite(value):
             raise TrainingDiverged(f"epoch {epoch + 1}, batch {batch + 1}: {name} is not finite (NaN or Inf)")
+    return float(summary[0]), float(summary[1]), int(np.count_nonzero(prediction != labels))
 
 
 def train(
@@ -122,18 +134,20 @@ def train(
     predictions made during the epoch, the test error after it, and a checkpoint of the whole run to ``out``.
     ``data`` replaces loading the configured data set (tests).
     """
+    if config.device == "cuda":
+        torch_cuda()  # fail before any work if the GPU cannot be used
     data = data or load_dataset(config.dataset, config.data_dir, config.n_train, config.n_test)
     if run is None:
         run = new_run(config, data)
     else:
         resolved_sizes(config, data.n_inputs, data.n_classes)
         run.config = config.to_dict()
-    net = run.network
+    device = config.device
+    net = run.network if device == "cpu" else run.network.to(device)
     controller = make_controller(config, net)
     n_examples = len(data.x_train)
     n_batches = math.ceil(n_examples / config.batch_size)
-    eye = np.eye(data.n_classes, dtype=net.dtype)
-    out_slice = net.output_slice
+    eye = np.eye(data.n_classes, dtype=np.dtype(config.dtype))
 
     for epoch in range(run.epochs_done, config.epochs):
         started = time.perf_counter()
@@ -144,11 +158,11 @@ def train(
         bar = tqdm(range(n_batches), desc=f"epoch {epoch + 1}/{config.epochs}", disable=not progress, leave=False)
         for k in bar:
             idx = order[k * config.batch_size : (k + 1) * config.batch_size]
-            x, y = data.x_train[idx], data.y_train[idx]
-            result = controller.step(net, x, eye[y], sign_rng)
-            _check_finite(epoch, k, free_state=result.free.state, nudged_state=result.nudged.state, bias=net.bias)
-            wrong += int(np.count_nonzero(result.free.state[:, out_slice].argmax(axis=1) != y))
-            free_res, nudged_res = float(result.free.residual.max()), float(result.nudged.residual.max())
+            y = data.y_train[idx]
+            x = to_device(data.x_train[idx].astype(config.dtype), device)
+            result = controller.step(net, x, to_device(eye[y], device), sign_rng)
+            free_res, nudged_res, batch_wrong = _batch_summary(epoch, k, result, net, y)
+            wrong += batch_wrong
             free_max, nudged_max = max(free_max, free_res), max(nudged_max, nudged_res)
             run.batches["free_residual"].append(free_res)
             run.batches["nudged_residual"].append(nudged_res)
@@ -160,7 +174,7 @@ def train(
             bar.set_postfix(train_err=f"{wrong / min((k + 1) * config.batch_size, n_examples):.3f}", refresh=False)
         bar.close()
         train_seconds = time.perf_counter() - started
-        test_error = evaluate(controller, net, data.x_test, data.y_test)
+        test_error = evaluate(controller, net, data.x_test.astype(config.dtype), data.y_test, device)
         for key, value in (
             ("epoch", epoch + 1),
             ("train_error", wrong / n_examples),
@@ -171,6 +185,8 @@ def train(
             ("nudged_residual_max", nudged_max),
         ):
             run.history[key].append(value)
+        if device != "cpu":
+            run.network = net.to("cpu")
         if out is not None:
             save_run(out, run)
         if on_epoch is not None:

@@ -68,3 +68,23 @@ def test_graph_with_input_input_edge_is_rejected():
     g.add_edge(0, 1)
     with pytest.raises(ValueError, match="two input neurons"):
         network.from_graph(g, seed=0)
+
+
+def test_dense_and_block_layouts_relax_to_the_same_state():
+    from neurosim.engines import Euler, Phase
+
+    net = skip_net(scale=1.0, bias=(-0.3, 0.6))
+    rng = np.random.default_rng(5)
+    x, target = rng.uniform(size=(4, 6)), rng.uniform(size=(4, 3))
+    for phase in (Phase(), Phase(beta=0.5, target=target)):
+        blocks = Euler(eps=0.5, n_free=40, n_nudged=40, layout="blocks").relax(net, x, np.zeros((4, 12)), phase)
+        dense = Euler(eps=0.5, n_free=40, n_nudged=40, layout="dense").relax(net, x, np.zeros((4, 12)), phase)
+        np.testing.assert_allclose(dense.state, blocks.state, atol=1e-13)
+        np.testing.assert_allclose(dense.residual, blocks.residual, atol=1e-13)
+
+
+def test_default_layout_follows_the_fill_of_the_coupling_matrix():
+    layered = network.from_graph(topology.layered([20, 30, 30, 30, 5]), seed=0)
+    small_world = network.from_graph(topology.small_world([20, 30, 30, 30, 5], p=0.08, seed=0), seed=0)
+    assert network.free_fill(layered) < 0.5 and network.default_layout(layered) == "blocks"
+    assert network.free_fill(small_world) >= 0.5 and network.default_layout(small_world) == "dense"
