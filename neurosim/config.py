@@ -35,8 +35,11 @@ class TrainConfig:
     footnote 2; small-world defaults to p = 0.08), ``rewire_mode`` (replace | add), ``intralayer`` (connect each
     hidden layer all-to-all), ``intra_init`` (half-width of the uniform initialisation of intralayer and skip
     weights). Learning: ``epochs``, ``batch_size``, ``lr`` (one rate, or one per adjacent layer pair, input side
-    first), ``beta`` (clamping factor), ``random_sign`` (random sign of beta per batch). Engine: ``engine``,
-    ``eps`` (Euler step, units of tau), ``n_free``, ``n_nudged`` (steps per phase), ``dtype``, ``device`` (cpu, or
+    first), ``beta`` (clamping factor), ``random_sign`` (random sign of beta per batch). Engine: ``engine``
+    (euler, or fixedpoint: layer-wise exact minimisation, for networks without intralayer connections),
+    ``eps`` (Euler step, units of tau), ``n_free``, ``n_nudged`` (steps, or fixed-point sweeps, per phase; the most when ``tol`` > 0
+    stops a phase once its largest residual falls below ``tol``), ``persistent`` (warm-start each training
+    example's free phase from its previous free equilibrium), ``dtype``, ``device`` (cpu, or
     cuda through PyTorch), ``cuda_graphs`` (replay each phase from a CUDA graph on the GPU). ``seed`` fixes the
     topology, the initial weights and the data order. ``rate_every``: record eq 20 every k batches.
     """
@@ -57,10 +60,12 @@ class TrainConfig:
     lr: tuple[Positive, ...] = (0.05,)
     beta: Positive = 1.0
     random_sign: bool = False
-    engine: Literal["euler"] = "euler"
+    engine: Literal["euler", "fixedpoint"] = "euler"
     eps: Annotated[float, Field(gt=0, le=1)] = 0.5
     n_free: PositiveInt = 100
     n_nudged: PositiveInt = 8
+    tol: Annotated[float, Field(ge=0)] = 0.0
+    persistent: bool = False
     dtype: Literal["float32", "float64"] = "float32"
     device: Literal["cpu", "cuda"] = "cpu"
     cuda_graphs: bool = True
@@ -75,6 +80,8 @@ class TrainConfig:
             raise ValueError("give rewire_n or rewire_p, not both")
         if self.topology == "layered" and (self.rewire_n or self.rewire_p):
             raise ValueError("rewire_n / rewire_p apply to topology='small-world' only")
+        if self.tol > 0 and self.device == "cuda" and self.cuda_graphs:
+            raise ValueError("tol > 0 reads residuals back during a phase: not possible with cuda_graphs on")
         if self.sizes is not None and len(self.lr) not in (1, len(self.sizes) - 1):
             raise ValueError(
                 f"lr={list(self.lr)}: give one rate or one per adjacent layer pair ({len(self.sizes) - 1})"

@@ -117,25 +117,31 @@ class Controller:
     cuda_graphs: bool = False
     _graphs: GraphCache = field(default_factory=GraphCache, repr=False, compare=False)
 
-    def free_phase(self, net: Network, x) -> Relaxation:
-        """Relax from s = 0 with the inputs clamped (the paper starts every free phase at zero)."""
-        xp = array_namespace(net.bias)
-        s0 = xp.zeros((x.shape[0], net.n_free), dtype=net.dtype, device=device_of(net.bias))
-        return self.engine.relax(net, x, s0, Phase())
+    def free_phase(self, net: Network, x, start=None) -> Relaxation:
+        """Relax with the inputs clamped, from ``start`` (B, n_free) or from s = 0 (the paper starts every free
+        phase at zero; a warm start begins at the example's previous free equilibrium)."""
+        if start is None:
+            xp = array_namespace(net.bias)
+            start = xp.zeros((x.shape[0], net.n_free), dtype=net.dtype, device=device_of(net.bias))
+        return self.engine.relax(net, x, start, Phase())
 
-    def step(self, net: Network, x, target, rng: np.random.Generator) -> StepResult:
-        """One EqProp training step on a batch; updates ``net`` in place."""
+    def step(self, net: Network, x, target, rng: np.random.Generator, start=None) -> StepResult:
+        """One EqProp training step on a batch, the free phase from ``start`` (default zeros); updates ``net`` in
+        place."""
         beta = self.beta
         if self.random_sign and rng.random() < 0.5:
             beta = -beta
         if self.cuda_graphs:
+            if start is None:
+                xp = array_namespace(net.bias)
+                start = xp.zeros((x.shape[0], net.n_free), dtype=net.dtype, device=device_of(net.bias))
             key = (id(net), tuple(x.shape), beta)
-            step = lambda x_, t_: self._step(net, x_, t_, beta)  # noqa: E731
-            return self._graphs.run(key, step, x, target, keep=net, mutates=net.parameters())
-        return self._step(net, x, target, beta)
+            step = lambda x_, t_, s_: self._step(net, x_, t_, beta, s_)  # noqa: E731
+            return self._graphs.run(key, step, x, target, start, keep=net, mutates=net.parameters())
+        return self._step(net, x, target, beta, start)
 
-    def _step(self, net: Network, x, target, beta: float) -> StepResult:
-        free = self.free_phase(net, x)
+    def _step(self, net: Network, x, target, beta: float, start) -> StepResult:
+        free = self.free_phase(net, x, start)
         nudged = self.engine.relax(net, x, free.state, Phase(beta=beta, target=target))
         grads = eqprop_gradient(net, x, free.state, nudged.state, beta)
         updates = [rate * g for rate, g in zip(self.rates, grads, strict=True)]

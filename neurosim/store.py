@@ -11,10 +11,13 @@ Layout (datasets unless marked as attributes)::
     /network               bias (N_free,); blocks/L<lo>-L<hi>/{weight, mask?}, attrs lo, hi;
                            sparse/{i, j, weight}; attrs sizes
     /history               per epoch: epoch, train_error, test_error, train_seconds, test_seconds,
-                           free_residual_max, nudged_residual_max (max over the epoch's batches)
-    /batches               per batch: free_residual, nudged_residual (max over the batch's examples), beta
+                           free_residual_max, nudged_residual_max (max over the epoch's batches), iterations
+                           (free + nudged steps of all batches)
+    /batches               per batch: free_residual, nudged_residual (max over the batch's examples), beta,
+                           free_steps, nudged_steps
     /rates                 batch (M,), rms (M, n_layers - 1): eq 20 every ``rate_every`` batches;
                            attrs: spread (eq 23 over the run so far)
+    /state/free            (n_train, n_free): each training example's last free equilibrium (warm starts only)
 
 A checkpoint is written whole to a temporary file in the same directory, flushed to disk, then renamed over the
 run file, so a process killed at any moment leaves the last complete checkpoint.
@@ -50,8 +53,9 @@ HISTORY_FIELDS = (
     "test_seconds",
     "free_residual_max",
     "nudged_residual_max",
+    "iterations",
 )
-BATCH_FIELDS = ("free_residual", "nudged_residual", "beta")
+BATCH_FIELDS = ("free_residual", "nudged_residual", "beta", "free_steps", "nudged_steps")
 
 
 class RunFileError(ValueError):
@@ -71,6 +75,7 @@ class Run:
     batches: dict = field(default_factory=lambda: {k: [] for k in BATCH_FIELDS})
     rate_batches: list = field(default_factory=list)
     rate_rms: list = field(default_factory=list)
+    free_states: np.ndarray | None = None
     created: str = field(default_factory=lambda: time.strftime("%Y-%m-%dT%H:%M:%S%z"))
 
     @property
@@ -146,6 +151,8 @@ def _write(f: h5py.File, run: Run) -> None:
     rms = np.asarray(run.rate_rms, dtype=np.float64).reshape(-1, n_pairs)
     rates.create_dataset("rms", data=rms)
     rates.attrs["spread"] = spread(total_correction(rms))
+    if run.free_states is not None:
+        f.create_dataset("state/free", data=run.free_states, compression="gzip", shuffle=True)
 
 
 def save_run(path: str | os.PathLike, run: Run) -> None:
@@ -206,6 +213,7 @@ def load_run(path: str | os.PathLike) -> Run:
                 batches={k: f["batches"][k][()].tolist() for k in BATCH_FIELDS},
                 rate_batches=f["rates/batch"][()].tolist(),
                 rate_rms=[list(r) for r in f["rates/rms"][()]],
+                free_states=f["state/free"][()] if "state/free" in f else None,
                 created=str(f.attrs["created"]),
             )
     except RunFileError:

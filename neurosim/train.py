@@ -22,7 +22,7 @@ from .config import TrainConfig, resolved_sizes
 from .controller import Controller, learning_rates
 from .data import Dataset, load_dataset
 from .backend import array_namespace, to_device, to_numpy, torch_cuda
-from .engines import Euler
+from .engines import Euler, FixedPoint
 from .metrics import error_rate, layer_pair_rms
 from .network import Network, from_graph
 from .store import Run, save_run
@@ -87,8 +87,12 @@ def new_run(config: TrainConfig, data: Dataset) -> Run:
 
 
 def make_controller(config: TrainConfig, net: Network) -> Controller:
+    if config.engine == "fixedpoint":
+        engine = FixedPoint(n_free=config.n_free, n_nudged=config.n_nudged, tol=config.tol)
+    else:
+        engine = Euler(eps=config.eps, n_free=config.n_free, n_nudged=config.n_nudged, tol=config.tol)
     return Controller(
-        engine=Euler(eps=config.eps, n_free=config.n_free, n_nudged=config.n_nudged),
+        engine=engine,
         beta=config.beta,
         rates=learning_rates(net, config.lr),
         random_sign=config.random_sign,
@@ -148,25 +152,33 @@ def train(
     n_examples = len(data.x_train)
     n_batches = math.ceil(n_examples / config.batch_size)
     eye = np.eye(data.n_classes, dtype=np.dtype(config.dtype))
+    if config.persistent and run.free_states is None:
+        run.free_states = np.zeros((n_examples, net.n_free), dtype=np.dtype(config.dtype))
 
     for epoch in range(run.epochs_done, config.epochs):
         started = time.perf_counter()
         order = stream(config.seed, STREAM_ORDER, epoch).permutation(n_examples)
         sign_rng = stream(config.seed, STREAM_SIGN, epoch)
-        wrong = 0
+        wrong = iterations = 0
         free_max = nudged_max = 0.0
         bar = tqdm(range(n_batches), desc=f"epoch {epoch + 1}/{config.epochs}", disable=not progress, leave=False)
         for k in bar:
             idx = order[k * config.batch_size : (k + 1) * config.batch_size]
             y = data.y_train[idx]
             x = to_device(data.x_train[idx].astype(config.dtype), device)
-            result = controller.step(net, x, to_device(eye[y], device), sign_rng)
+            start = None if run.free_states is None else to_device(run.free_states[idx], device)
+            result = controller.step(net, x, to_device(eye[y], device), sign_rng, start)
+            if run.free_states is not None:
+                run.free_states[idx] = to_numpy(result.free.state)
             free_res, nudged_res, batch_wrong = _batch_summary(epoch, k, result, net, y)
             wrong += batch_wrong
             free_max, nudged_max = max(free_max, free_res), max(nudged_max, nudged_res)
             run.batches["free_residual"].append(free_res)
             run.batches["nudged_residual"].append(nudged_res)
             run.batches["beta"].append(result.beta)
+            run.batches["free_steps"].append(result.free.steps)
+            run.batches["nudged_steps"].append(result.nudged.steps)
+            iterations += result.free.steps + result.nudged.steps
             global_batch = epoch * n_batches + k
             if global_batch % config.rate_every == 0:
                 run.rate_batches.append(global_batch)
@@ -183,6 +195,7 @@ def train(
             ("test_seconds", time.perf_counter() - started - train_seconds),
             ("free_residual_max", free_max),
             ("nudged_residual_max", nudged_max),
+            ("iterations", iterations),
         ):
             run.history[key].append(value)
         if device != "cpu":

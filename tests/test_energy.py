@@ -64,3 +64,16 @@ def test_euler_records_residual_and_stays_in_range():
     assert rel.state.min() >= 0 and rel.state.max() <= 1
     converged = Euler(eps=0.5, n_free=3000).relax(net, x, np.zeros((5, net.n_free)), Phase())
     assert converged.residual.max() < 1e-12
+
+
+def test_tolerance_stops_a_phase_early_at_the_same_equilibrium():
+    net = skip_net()
+    x = np.random.default_rng(4).uniform(size=(5, 6))
+    s0 = np.zeros((5, net.n_free))
+    full = Euler(eps=0.5, n_free=400).relax(net, x, s0, Phase())
+    early = Euler(eps=0.5, n_free=400, tol=1e-6, check_every=5).relax(net, x, s0, Phase())
+    assert full.steps == 400 and early.steps < 400 and early.steps % 5 == 0
+    assert early.residual.max() < 1e-6
+    np.testing.assert_allclose(early.state, full.state, atol=1e-5)
+    never = Euler(eps=0.5, n_free=30, tol=1e-30).relax(net, x, s0, Phase())
+    assert never.steps == 30  # the tolerance caps nothing: at most n_free steps

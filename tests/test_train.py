@@ -93,3 +93,21 @@ def test_bad_configuration_is_rejected_before_work():
         train(make_config(sizes=(10, 5, 10)), progress=False)
     with pytest.raises(ConfigError, match="lr="):
         make_config(sizes=(64, 5, 10), lr=(0.1, 0.2, 0.3))
+
+
+def test_warm_starts_and_tolerance_cut_iterations_and_resume_exactly(tmp_path):
+    base = dict(SMALL, n_free=200, tol=1e-3, seed=2)
+    cold = train(make_config(epochs=3, **base), progress=False)
+    warm = train(make_config(epochs=3, persistent=True, **base), progress=False)
+    assert cold.history["iterations"][-1] < 3 * 10 * (200 + 8)  # tol stopped phases early
+    assert warm.history["iterations"][-1] < cold.history["iterations"][-1]  # warm starts need fewer
+    assert warm.free_states.shape == (200, 42) and np.any(warm.free_states)
+    train(make_config(epochs=1, persistent=True, **base), out=tmp_path / "w.h5", progress=False)
+    resumed = train(make_config(epochs=3, persistent=True, **base), run=load_run(tmp_path / "w.h5"), progress=False)
+    for a, b in zip(warm.network.parameters(), resumed.network.parameters(), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_tolerance_with_cuda_graphs_is_rejected():
+    with pytest.raises(ConfigError, match="tol > 0"):
+        make_config(tol=1e-3, device="cuda")

@@ -2,5 +2,6 @@
 
 from .base import Engine, Phase, Relaxation
 from .euler import Euler
+from .fixedpoint import FixedPoint
 
-__all__ = ["Engine", "Euler", "Phase", "Relaxation"]
+__all__ = ["Engine", "Euler", "FixedPoint", "Phase", "Relaxation"]

@@ -56,6 +56,36 @@ class Relaxation:
     info: dict = field(default_factory=dict)
 
 
+def check_iteration_settings(engine) -> None:
+    """Reject bad ``n_free``, ``n_nudged``, ``check_every`` (>= 1) and ``tol`` (>= 0) of an iterating engine."""
+    for name in ("n_free", "n_nudged", "check_every"):
+        if getattr(engine, name) < 1:
+            raise ValueError(f"{name}={getattr(engine, name)}: needs at least 1 iteration")
+    if not engine.tol >= 0:
+        raise ValueError(f"tol={engine.tol}: the residual tolerance cannot be negative")
+
+
+def iterate(step, s, most: int, tol: float, check_every: int, xp) -> tuple[object, object, int]:
+    """Apply ``step`` to the state ``s`` (B, n) up to ``most`` times; returns the final state, the residual
+    max_i |change| of the last application per example, and the applications made.
+
+    With ``tol`` > 0 it stops once the batch's largest residual is below ``tol``, checked every ``check_every``
+    applications (each check reads one number back from the device). With ``tol`` = 0 it makes exactly ``most``
+    applications and reads nothing back, so it can be recorded in a CUDA graph.
+    """
+    done = 0
+    while done < most:
+        chunk = min(check_every, most - done) if tol > 0 else most - done
+        for _ in range(chunk - 1):
+            s = step(s)
+        new = step(s)
+        residual = xp.max(xp.abs(new - s), axis=1) if s.shape[1] else xp.zeros(s.shape[0])
+        s, done = new, done + chunk
+        if tol > 0 and float(xp.max(residual)) < tol:
+            break
+    return s, residual, done
+
+
 class Engine(Protocol):
     name: str
 

@@ -23,26 +23,29 @@ from array_api_compat import device as device_of
 
 from ..backend import addmm
 from ..network import Coupling, Network
-from .base import Phase, Relaxation
+from .base import Phase, Relaxation, check_iteration_settings, iterate
 
 
 @dataclass(frozen=True)
 class Euler:
-    """Euler engine. ``eps``: step size in units of tau; ``n_free`` / ``n_nudged``: steps per phase;
-    ``layout``: how the coupling multiplies (``None``: the backend's default, see :class:`Coupling`)."""
+    """Euler engine. ``eps``: step size in units of tau; ``n_free`` / ``n_nudged``: steps per phase (the most,
+    when ``tol`` is set); ``tol``: stop a phase once the batch's largest residual max|ds| falls below it, checked
+    every ``check_every`` steps (0: run all steps, as the paper does; a check reads one number back from the
+    device, so it cannot run inside a recorded CUDA graph); ``layout``: how the coupling multiplies (``None``:
+    the network's default, see :class:`Coupling`)."""
 
     eps: float = 0.5
     n_free: int = 500
     n_nudged: int = 8
+    tol: float = 0.0
+    check_every: int = 10
     layout: str | None = None
     name: str = "euler"
 
     def __post_init__(self) -> None:
         if not self.eps > 0:
             raise ValueError(f"eps={self.eps}: the Euler step must be > 0")
-        for field_name in ("n_free", "n_nudged"):
-            if getattr(self, field_name) < 1:
-                raise ValueError(f"{field_name}={getattr(self, field_name)}: needs at least 1 step")
+        check_iteration_settings(self)
 
     def relax(self, net: Network, x, s, phase: Phase) -> Relaxation:
         coupling = Coupling(net, x, self.layout)
@@ -69,9 +72,6 @@ class Euler:
                     drive[:, out] += beta * (target - state[:, out])
                 return xp.clip(state + eps * (drive - state), 0.0, 1.0)
 
-        steps = self.n_nudged if phase.nudged else self.n_free
-        for _ in range(steps - 1):
-            s = step(s)
-        new = step(s)
-        residual = xp.max(xp.abs(new - s), axis=1) if net.n_free else xp.zeros(s.shape[0])
-        return Relaxation(state=new, residual=residual, steps=steps)
+        most = self.n_nudged if phase.nudged else self.n_free
+        s, residual, done = iterate(step, s, most, self.tol, self.check_every, xp)
+        return Relaxation(state=s, residual=residual, steps=done)

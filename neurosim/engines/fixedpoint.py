@@ -1,0 +1,91 @@
+"""Layer-wise fixed-point relaxation: exact block coordinate descent on F, for networks without intralayer
+connections.
+
+Without intralayer couplings, F restricted to one layer l (all other states fixed) is a sum over its neurons of
+1/2 s_i^2 - s_i d_i (+ beta/2 (s_i - t_i)^2 at the outputs) on [0, 1], with d = W rho(u) + b the drive from the
+neighbouring layers. Its minimiser is closed-form:
+
+    s_l = clip(d_l, 0, 1)                              hidden layers, and outputs in the free phase
+    s_L = clip((d_L + beta t) / (1 + beta), 0, 1)      outputs in the nudged phase
+
+Layers that share no connection can be updated together; one *sweep* updates the groups in turn. For a layered
+network the groups are the odd and the even layers (as in published EqProp code); with layer-skipping connections
+the groups come from a greedy colouring of the graph of layers (networkx), taken in layer order. Every update
+minimises F over a block, so F never increases, and a fixed point is the Euler engine's fixed point
+(s = clip(d) wherever both stop).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import networkx as nx
+import numpy as np
+from array_api_compat import device as device_of
+
+from ..backend import to_numpy
+from ..network import Coupling, Network
+from .base import Phase, Relaxation, check_iteration_settings, iterate
+
+
+def layer_groups(net: Network) -> list[list[int]]:
+    """Free layers in groups that share no connection, in the order they are updated: a greedy colouring of the
+    graph whose nodes are the free layers and whose edges join layers with a connection between them."""
+    intra = [b.lo for b in net.blocks if b.lo == b.hi]
+    if intra:
+        raise ValueError(
+            f"the layer-wise fixed point needs a network without intralayer connections; layer {intra[0]} has some"
+        )
+    graph = nx.Graph()
+    graph.add_nodes_from(range(1, net.n_layers))
+    graph.add_edges_from((b.lo, b.hi) for b in net.blocks if b.lo > 0)
+    layer = np.repeat(np.arange(net.n_layers), net.sizes)
+    for a, b in zip(layer[to_numpy(net.sparse.i)], layer[to_numpy(net.sparse.j)]):
+        if a > 0:
+            graph.add_edge(int(a), int(b))
+    colour = nx.greedy_color(graph, strategy=lambda g, colors: sorted(g))
+    groups: dict[int, list[int]] = {}
+    for lay in sorted(colour):
+        groups.setdefault(colour[lay], []).append(lay)
+    return [groups[c] for c in sorted(groups)]
+
+
+@dataclass(frozen=True)
+class FixedPoint:
+    """Layer-wise fixed-point engine. ``n_free`` / ``n_nudged``: sweeps per phase (the most, when ``tol`` > 0
+    stops a phase once the batch's largest change in a sweep falls below it, checked every ``check_every``
+    sweeps); ``layout`` as for :class:`~neurosim.engines.euler.Euler`."""
+
+    n_free: int = 50
+    n_nudged: int = 8
+    tol: float = 0.0
+    check_every: int = 5
+    layout: str | None = None
+    name: str = "fixedpoint"
+
+    def __post_init__(self) -> None:
+        check_iteration_settings(self)
+
+    def relax(self, net: Network, x, s, phase: Phase) -> Relaxation:
+        if phase.nudged and not 1 + phase.beta > 0:
+            raise ValueError(f"beta={phase.beta}: the output minimiser needs 1 + beta > 0")
+        groups = [[net.free_slice(lay) for lay in group] for group in layer_groups(net)]
+        coupling = Coupling(net, x, self.layout)
+        xp, out, beta = coupling.xp, net.output_slice, phase.beta
+        s = xp.clip(xp.asarray(s, dtype=net.dtype, device=device_of(coupling.const)), 0.0, 1.0)
+        target = None if phase.target is None else xp.asarray(phase.target, dtype=net.dtype, device=device_of(s))
+
+        def sweep(state):
+            state = xp.asarray(state, copy=True)
+            for group in groups:
+                drive = coupling(state)
+                for cols in group:
+                    if phase.nudged and cols == out:
+                        state[:, cols] = xp.clip((drive[:, cols] + beta * target) / (1 + beta), 0.0, 1.0)
+                    else:
+                        state[:, cols] = xp.clip(drive[:, cols], 0.0, 1.0)
+            return state
+
+        most = self.n_nudged if phase.nudged else self.n_free
+        s, residual, done = iterate(sweep, s, most, self.tol, self.check_every, xp)
+        return Relaxation(state=s, residual=residual, steps=done)
