@@ -142,11 +142,12 @@ def info_command(run_file) -> None:
     )
     h = run.history
     if run.epochs_done:
-        click.echo("epoch  train_err  test_err  train_s  test_s  free_residual_max  nudged_residual_max")
-        columns = ("epoch", "train_error", "test_error", "train_seconds", "test_seconds", "free_residual_max",
-                   "nudged_residual_max")
-        for e, tr, te, ts, vs, fr, nr in zip(*(h[k] for k in columns)):
-            click.echo(f"{e:5d}  {100 * tr:8.2f}%  {100 * te:7.2f}%  {ts:7.1f}  {vs:6.1f}  {fr:17.2e}  {nr:19.2e}")
+        click.echo("epoch  train_err  test_err  train_s  test_s  iterations  free_residual_max  nudged_residual_max")
+        columns = ("epoch", "train_error", "test_error", "train_seconds", "test_seconds", "iterations",
+                   "free_residual_max", "nudged_residual_max")
+        for e, tr, te, ts, vs, it, fr, nr in zip(*(h[k] for k in columns)):
+            click.echo(f"{e:5d}  {100 * tr:8.2f}%  {100 * te:7.2f}%  {ts:7.1f}  {vs:6.1f}  {it:10.0f}  {fr:17.2e}  "
+                       f"{nr:19.2e}")
     if run.rate_rms:
         rms = np.asarray(run.rate_rms)
         total = total_correction(rms)

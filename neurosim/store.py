@@ -57,6 +57,9 @@ HISTORY_FIELDS = (
 )
 BATCH_FIELDS = ("free_residual", "nudged_residual", "beta", "free_steps", "nudged_steps")
 
+#: Columns added after the first run files were written: absent from older files, read there as NaN.
+LATER_FIELDS = {"iterations", "free_steps", "nudged_steps"}
+
 
 class RunFileError(ValueError):
     """A run file that is missing, damaged, or not a neurosim run file; the message names it."""
@@ -193,6 +196,14 @@ def _plain(value):
     return value
 
 
+def _columns(group: h5py.Group, fields, reference: str) -> dict:
+    """The named columns of a group; a column of :data:`LATER_FIELDS` missing from an older file reads as NaN."""
+    length = len(group[reference])
+    return {
+        k: group[k][()].tolist() if k in group or k not in LATER_FIELDS else [float("nan")] * length for k in fields
+    }
+
+
 def load_run(path: str | os.PathLike) -> Run:
     """Read a run file; raises :class:`RunFileError` naming the file if it is missing, damaged or not a run."""
     path = Path(path)
@@ -209,8 +220,8 @@ def load_run(path: str | os.PathLike) -> Run:
                 topology=topology,
                 edges=f["topology/edges"][()].astype(np.int64),
                 network=_read_network(f["network"]),
-                history={k: f["history"][k][()].tolist() for k in HISTORY_FIELDS},
-                batches={k: f["batches"][k][()].tolist() for k in BATCH_FIELDS},
+                history=_columns(f["history"], HISTORY_FIELDS, "epoch"),
+                batches=_columns(f["batches"], BATCH_FIELDS, "free_residual"),
                 rate_batches=f["rates/batch"][()].tolist(),
                 rate_rms=[list(r) for r in f["rates/rms"][()]],
                 free_states=f["state/free"][()] if "state/free" in f else None,

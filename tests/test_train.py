@@ -111,3 +111,15 @@ def test_warm_starts_and_tolerance_cut_iterations_and_resume_exactly(tmp_path):
 def test_tolerance_with_cuda_graphs_is_rejected():
     with pytest.raises(ConfigError, match="tol > 0"):
         make_config(tol=1e-3, device="cuda")
+
+
+def test_older_run_files_without_later_columns_still_load(tmp_path):
+    train(make_config(epochs=1, **SMALL), out=tmp_path / "old.h5", progress=False)
+    with h5py.File(tmp_path / "old.h5", "a") as f:
+        del f["history/iterations"], f["batches/free_steps"]
+    old = load_run(tmp_path / "old.h5")
+    assert np.isnan(old.history["iterations"][0]) and len(old.batches["free_steps"]) == 10
+    with h5py.File(tmp_path / "old.h5", "a") as f:
+        del f["history/test_error"]
+    with pytest.raises(Exception, match="damaged"):
+        load_run(tmp_path / "old.h5")
