@@ -10,8 +10,8 @@ from pathlib import Path
 import click
 import numpy as np
 
-from .config import ConfigError, TrainConfig, make_config
 from .backend import BackendError
+from .config import ConfigError, TrainConfig, make_config
 from .data import DATASETS, DataError
 from .metrics import spread, total_correction
 from .store import RunFileError, load_run

@@ -23,6 +23,7 @@ from array_api_compat import device as device_of
 
 from .backend import array_namespace, to_numpy
 from .cudagraph import GraphCache
+from .energy import rho
 from .engines.base import Engine, Phase, Relaxation
 from .network import Network
 
@@ -64,7 +65,7 @@ def eqprop_gradient(net: Network, x, s_free, s_nudged, beta: float) -> list:
     x = xp.asarray(x, dtype=net.dtype, device=device_of(s_free))
     batch = x.shape[0]
     scale = 1.0 / (beta * batch)
-    r0, rb = xp.clip(s_free, 0.0, 1.0), xp.clip(s_nudged, 0.0, 1.0)  # rho, eq 1
+    r0, rb = rho(s_free), rho(s_nudged)
 
     def layer_act(r, layer):
         return x if layer == 0 else r[:, net.free_slice(layer)]
@@ -88,6 +89,11 @@ def apply_update(net: Network, updates: Sequence[np.ndarray]) -> None:
     """Add ``updates`` (in the order of :meth:`Network.parameters`) to the network's parameters, in place."""
     for param, update in zip(net.parameters(), updates, strict=True):
         param += update
+
+
+def _zero_state(net: Network, x):
+    """Free states of zero for a batch of inputs ``x``, on the network's backend and device."""
+    return array_namespace(net.bias).zeros((x.shape[0], net.n_free), dtype=net.dtype, device=device_of(net.bias))
 
 
 @dataclass
@@ -120,10 +126,7 @@ class Controller:
     def free_phase(self, net: Network, x, start=None) -> Relaxation:
         """Relax with the inputs clamped, from ``start`` (B, n_free) or from s = 0 (the paper starts every free
         phase at zero; a warm start begins at the example's previous free equilibrium)."""
-        if start is None:
-            xp = array_namespace(net.bias)
-            start = xp.zeros((x.shape[0], net.n_free), dtype=net.dtype, device=device_of(net.bias))
-        return self.engine.relax(net, x, start, Phase())
+        return self.engine.relax(net, x, _zero_state(net, x) if start is None else start, Phase())
 
     def step(self, net: Network, x, target, rng: np.random.Generator, start=None) -> StepResult:
         """One EqProp training step on a batch, the free phase from ``start`` (default zeros); updates ``net`` in
@@ -132,9 +135,7 @@ class Controller:
         if self.random_sign and rng.random() < 0.5:
             beta = -beta
         if self.cuda_graphs:
-            if start is None:
-                xp = array_namespace(net.bias)
-                start = xp.zeros((x.shape[0], net.n_free), dtype=net.dtype, device=device_of(net.bias))
+            start = _zero_state(net, x) if start is None else start  # a recorded input, never None
             key = (id(net), tuple(x.shape), beta)
             step = lambda x_, t_, s_: self._step(net, x_, t_, beta, s_)  # noqa: E731
             return self._graphs.run(key, step, x, target, start, keep=net, mutates=net.parameters())

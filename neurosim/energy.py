@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from .backend import array_namespace
 from .network import Coupling, Network
 
 
-def rho(u: np.ndarray) -> np.ndarray:
-    """Hard sigmoid, eq 1."""
-    return np.clip(u, 0.0, 1.0)
+def rho(u):
+    """Hard sigmoid, eq 1 (numpy arrays or torch tensors)."""
+    return array_namespace(u).clip(u, 0.0, 1.0)
 
 
 def rho_prime(u: np.ndarray) -> np.ndarray:

@@ -18,7 +18,6 @@ W_ij = R G_ij and b_i = R I_i for leak resistance R, coupling conductance G_ij a
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Sequence
 
 import networkx as nx
 import numpy as np

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 import numpy as np
+from array_api_compat import device as device_of
 
 from ..network import Network
 
@@ -63,6 +64,23 @@ def check_iteration_settings(engine) -> None:
             raise ValueError(f"{name}={getattr(engine, name)}: needs at least 1 iteration")
     if not engine.tol >= 0:
         raise ValueError(f"tol={engine.tol}: the residual tolerance cannot be negative")
+
+
+def starting_point(net: Network, coupling, s, phase: Phase) -> tuple:
+    """The starting state clipped into [0, 1] and the phase's target, as arrays of the coupling's backend and
+    device (the shared beginning of every iterating engine's ``relax``)."""
+    xp = coupling.xp
+    s = xp.clip(xp.asarray(s, dtype=net.dtype, device=device_of(coupling.const)), 0.0, 1.0)
+    target = None if phase.target is None else xp.asarray(phase.target, dtype=net.dtype, device=device_of(s))
+    return s, target
+
+
+def run_phase(engine, phase: Phase, step, s, xp) -> Relaxation:
+    """Apply ``step`` for ``engine.n_free`` or ``engine.n_nudged`` iterations (with its ``tol`` and
+    ``check_every``, see :func:`iterate`) and return the :class:`Relaxation`."""
+    most = engine.n_nudged if phase.nudged else engine.n_free
+    s, residual, done = iterate(step, s, most, engine.tol, engine.check_every, xp)
+    return Relaxation(state=s, residual=residual, steps=done)
 
 
 def iterate(step, s, most: int, tol: float, check_every: int, xp) -> tuple[object, object, int]:

@@ -23,7 +23,7 @@ from array_api_compat import device as device_of
 
 from ..backend import addmm
 from ..network import Coupling, Network
-from .base import Phase, Relaxation, check_iteration_settings, iterate
+from .base import Phase, Relaxation, check_iteration_settings, run_phase, starting_point
 
 
 @dataclass(frozen=True)
@@ -50,8 +50,7 @@ class Euler:
     def relax(self, net: Network, x, s, phase: Phase) -> Relaxation:
         coupling = Coupling(net, x, self.layout)
         xp, eps, beta, out = coupling.xp, self.eps, phase.beta, net.output_slice
-        s = xp.clip(xp.asarray(s, dtype=net.dtype, device=device_of(coupling.const)), 0.0, 1.0)
-        target = None if phase.target is None else xp.asarray(phase.target, dtype=net.dtype, device=device_of(s))
+        s, target = starting_point(net, coupling, s, phase)
         if coupling.layout == "dense":
             # device-side operations only (no host values written through an index): capturable in a CUDA graph
             diagonal = xp.full((net.n_free,), 1.0 - eps, dtype=net.dtype, device=device_of(s))
@@ -72,6 +71,4 @@ class Euler:
                     drive[:, out] += beta * (target - state[:, out])
                 return xp.clip(state + eps * (drive - state), 0.0, 1.0)
 
-        most = self.n_nudged if phase.nudged else self.n_free
-        s, residual, done = iterate(step, s, most, self.tol, self.check_every, xp)
-        return Relaxation(state=s, residual=residual, steps=done)
+        return run_phase(self, phase, step, s, xp)

@@ -21,11 +21,10 @@ from dataclasses import dataclass
 
 import networkx as nx
 import numpy as np
-from array_api_compat import device as device_of
 
 from ..backend import to_numpy
 from ..network import Coupling, Network
-from .base import Phase, Relaxation, check_iteration_settings, iterate
+from .base import Phase, Relaxation, check_iteration_settings, run_phase, starting_point
 
 
 def layer_groups(net: Network) -> list[list[int]]:
@@ -40,9 +39,8 @@ def layer_groups(net: Network) -> list[list[int]]:
     graph.add_nodes_from(range(1, net.n_layers))
     graph.add_edges_from((b.lo, b.hi) for b in net.blocks if b.lo > 0)
     layer = np.repeat(np.arange(net.n_layers), net.sizes)
-    for a, b in zip(layer[to_numpy(net.sparse.i)], layer[to_numpy(net.sparse.j)]):
-        if a > 0:
-            graph.add_edge(int(a), int(b))
+    pairs = np.unique(np.stack([layer[to_numpy(net.sparse.i)], layer[to_numpy(net.sparse.j)]], axis=1), axis=0)
+    graph.add_edges_from((int(a), int(b)) for a, b in pairs if a > 0)
     colour = nx.greedy_color(graph, strategy=lambda g, colors: sorted(g))
     groups: dict[int, list[int]] = {}
     for lay in sorted(colour):
@@ -72,8 +70,7 @@ class FixedPoint:
         groups = [[net.free_slice(lay) for lay in group] for group in layer_groups(net)]
         coupling = Coupling(net, x, self.layout)
         xp, out, beta = coupling.xp, net.output_slice, phase.beta
-        s = xp.clip(xp.asarray(s, dtype=net.dtype, device=device_of(coupling.const)), 0.0, 1.0)
-        target = None if phase.target is None else xp.asarray(phase.target, dtype=net.dtype, device=device_of(s))
+        s, target = starting_point(net, coupling, s, phase)
 
         def sweep(state):
             state = xp.asarray(state, copy=True)
@@ -86,6 +83,4 @@ class FixedPoint:
                         state[:, cols] = xp.clip(drive[:, cols], 0.0, 1.0)
             return state
 
-        most = self.n_nudged if phase.nudged else self.n_free
-        s, residual, done = iterate(sweep, s, most, self.tol, self.check_every, xp)
-        return Relaxation(state=s, residual=residual, steps=done)
+        return run_phase(self, phase, sweep, s, xp)
