@@ -13,11 +13,13 @@ import numpy as np
 from .backend import BackendError
 from .config import ConfigError, TrainConfig, make_config
 from .data import DATASETS, DataError
+from .engines import EngineError
+from .engines.ode import METHODS as ODE_METHODS
 from .metrics import spread, total_correction
 from .store import RunFileError, load_run
 from .train import TrainingDiverged, train
 
-USER_ERRORS = (ConfigError, DataError, RunFileError, TrainingDiverged, FileExistsError, BackendError)
+USER_ERRORS = (ConfigError, DataError, RunFileError, TrainingDiverged, FileExistsError, BackendError, EngineError)
 
 
 def _numbers(kind):
@@ -53,12 +55,19 @@ TRAIN_OPTIONS = [
     click.option("--lr", callback=_numbers(float), help="Learning rate, or one per layer pair: .128,.032,.008,.002"),
     click.option("--beta", type=float, help="Clamping factor beta [1.0]."),
     click.option("--random-sign/--no-random-sign", default=None, help="Random sign of beta per batch [off]."),
-    click.option("--engine", type=click.Choice(["euler", "fixedpoint"]), help="Relaxation engine [euler]."),
+    click.option("--engine", type=click.Choice(["euler", "fixedpoint", "ode"]), help="Relaxation engine [euler]."),
     click.option("--eps", type=float, help="Euler step, units of tau [0.5]."),
     click.option("--n-free", type=int, help="Free-phase steps (fixedpoint: sweeps) [100]."),
     click.option("--n-nudged", type=int, help="Nudged-phase steps (fixedpoint: sweeps) [8]."),
     click.option("--tol", type=float, help="Stop a phase when max|ds| < tol; 0 runs all steps [0]."),
     click.option("--persistent/--no-persistent", default=None, help="Warm-start free phases per example [off]."),
+    click.option("--r-leak", type=float, help="ode: leak resistance R, ohms [1e6]."),
+    click.option("--c-node", type=float, help="ode: node capacitance C, farads [1e-12]; tau = RC."),
+    click.option("--ode-method", type=click.Choice(ODE_METHODS), help="ode: solve_ivp method [RK45]."),
+    click.option("--rtol", type=float, help="ode: solve_ivp relative tolerance per state [1e-3]."),
+    click.option("--atol", type=float, help="ode: solve_ivp absolute tolerance per state, volts [1e-6]."),
+    click.option("--settle-tol", type=float, help="ode: settled when max|ds/dt| tau < this, volts [1e-3]."),
+    click.option("--t-max", type=float, help="ode: longest phase, time constants [250]."),
     click.option("--dtype", type=click.Choice(["float32", "float64"]), help="Floating-point type [float32]."),
     click.option("--device", type=click.Choice(["cpu", "cuda"]), help="cpu (numpy) or cuda (PyTorch) [cpu]."),
     click.option("--cuda-graphs/--no-cuda-graphs", default=None, help="Replay phases from CUDA graphs [on]."),
@@ -140,6 +149,12 @@ def info_command(run_file) -> None:
         f"learning  lr={list(c['lr'])}  beta={c['beta']}  eps={c['eps']}  n_free={c['n_free']}  "
         f"n_nudged={c['n_nudged']}  batch={c['batch_size']}  dtype={c['dtype']}"
     )
+    if c.get("engine") == "ode":
+        click.echo(
+            f"circuit   R={c['r_leak']:g} ohm  C={c['c_node']:g} F  tau={c['r_leak'] * c['c_node']:g} s  "
+            f"{c['ode_method']} rtol={c['rtol']:g} atol={c['atol']:g} V  settle_tol={c['settle_tol']:g} V  "
+            f"t_max={c['t_max']:g} tau"
+        )
     h = run.history
     if run.epochs_done:
         click.echo("epoch  train_err  test_err  train_s  test_s  iterations  free_residual_max  nudged_residual_max")
@@ -148,6 +163,10 @@ def info_command(run_file) -> None:
         for e, tr, te, ts, vs, it, fr, nr in zip(*(h[k] for k in columns)):
             click.echo(f"{e:5d}  {100 * tr:8.2f}%  {100 * te:7.2f}%  {ts:7.1f}  {vs:6.1f}  {it:10.0f}  {fr:17.2e}  "
                        f"{nr:19.2e}")
+    settling = {p: np.asarray(run.batches[f"{p}_settling_time"], dtype=float) for p in ("free", "nudged")}
+    if all(np.isfinite(v).any() for v in settling.values()):
+        click.echo("settling time per batch (s), mean / max: " + ", ".join(
+            f"{p} {np.nanmean(v):.3g} / {np.nanmax(v):.3g}" for p, v in settling.items()))
     if run.rate_rms:
         rms = np.asarray(run.rate_rms)
         total = total_correction(rms)

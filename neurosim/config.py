@@ -13,6 +13,7 @@ from pydantic import ConfigDict, Field, ValidationError, model_validator
 from pydantic.dataclasses import dataclass
 
 from .data import DATASETS
+from .engines.ode import METHODS as ODE_METHODS
 
 #: Hidden layers used when ``sizes`` is not given (the default small-world digits network).
 DEFAULT_HIDDEN = (64, 64)
@@ -40,7 +41,10 @@ class TrainConfig:
     ``eps`` (Euler step, units of tau), ``n_free``, ``n_nudged`` (steps, or fixed-point sweeps, per phase; the most when ``tol`` > 0
     stops a phase once its largest residual falls below ``tol``), ``persistent`` (warm-start each training
     example's free phase from its previous free equilibrium), ``dtype``, ``device`` (cpu, or
-    cuda through PyTorch), ``cuda_graphs`` (replay each phase from a CUDA graph on the GPU). ``seed`` fixes the
+    cuda through PyTorch), ``cuda_graphs`` (replay each phase from a CUDA graph on the GPU). The ``ode`` engine
+    (leaky integrators under solve_ivp) uses ``r_leak`` (ohms) and ``c_node`` (farads), tau = RC; ``ode_method``,
+    ``rtol``, ``atol`` (volts) for solve_ivp; it ends a phase when max|ds/dt| tau < ``settle_tol`` (volts) or
+    after ``t_max`` time constants. ``seed`` fixes the
     topology, the initial weights and the data order. ``rate_every``: record eq 20 every k batches.
     """
 
@@ -60,7 +64,7 @@ class TrainConfig:
     lr: tuple[Positive, ...] = (0.05,)
     beta: Positive = 1.0
     random_sign: bool = False
-    engine: Literal["euler", "fixedpoint"] = "euler"
+    engine: Literal["euler", "fixedpoint", "ode"] = "euler"
     eps: Annotated[float, Field(gt=0, le=1)] = 0.5
     n_free: PositiveInt = 100
     n_nudged: PositiveInt = 8
@@ -69,6 +73,13 @@ class TrainConfig:
     dtype: Literal["float32", "float64"] = "float32"
     device: Literal["cpu", "cuda"] = "cpu"
     cuda_graphs: bool = True
+    r_leak: Positive = 1e6
+    c_node: Positive = 1e-12
+    ode_method: Literal[ODE_METHODS] = "RK45"
+    rtol: Positive = 1e-3
+    atol: Positive = 1e-6
+    settle_tol: Positive = 1e-3
+    t_max: Positive = 250.0
     seed: Annotated[int, Field(ge=0)] = 0
     rate_every: PositiveInt = 1
 
@@ -80,6 +91,8 @@ class TrainConfig:
             raise ValueError("give rewire_n or rewire_p, not both")
         if self.topology == "layered" and (self.rewire_n or self.rewire_p):
             raise ValueError("rewire_n / rewire_p apply to topology='small-world' only")
+        if self.engine == "ode" and self.device != "cpu":
+            raise ValueError(f"engine='ode' runs on the CPU (scipy's solve_ivp), not device={self.device!r}")
         if self.tol > 0 and self.device == "cuda" and self.cuda_graphs:
             raise ValueError("tol > 0 reads residuals back during a phase: not possible with cuda_graphs on")
         if self.sizes is not None and len(self.lr) not in (1, len(self.sizes) - 1):

@@ -70,3 +70,21 @@ def grad_f(
     if beta:
         g[:, net.output_slice] += beta * (s[:, net.output_slice] - target)
     return g
+
+
+def drift(
+    net: Network, coupling: Coupling, s: np.ndarray, beta: float = 0.0, target: np.ndarray | None = None
+) -> np.ndarray:
+    """tau ds/dt of the clamped leaky integrators (volts, with tau = RC), shape (B, n_free):
+
+        tau ds_i/dt = -s_i + sum_j W_ij rho(s_j) + b_i + beta (y_target,i - y_i) [outputs]
+
+    projected onto the box [0, 1]: a node at a rail whose drive pushes it outward has ds/dt = 0 (the clamp
+    holds it). Inside the box this is -dF/ds; its largest magnitude is the residual of a time-continuous engine,
+    0 exactly at an equilibrium.
+    """
+    f = coupling(rho(s)) - s
+    if beta:
+        f[:, net.output_slice] += beta * (target - s[:, net.output_slice])
+    held = ((s >= 1.0) & (f > 0.0)) | ((s <= 0.0) & (f < 0.0))
+    return np.where(held, 0.0, f)

@@ -14,7 +14,9 @@ Layout (datasets unless marked as attributes)::
                            free_residual_max, nudged_residual_max (max over the epoch's batches), iterations
                            (free + nudged steps of all batches)
     /batches               per batch: free_residual, nudged_residual (max over the batch's examples), beta,
-                           free_steps, nudged_steps
+                           free_steps, nudged_steps (iterations, or right-hand-side evaluations of the ode
+                           engine), free_settling_time, nudged_settling_time (seconds of circuit time until the
+                           phase settled, or t_max if it did not; NaN for engines without physical time)
     /rates                 batch (M,), rms (M, n_layers - 1): eq 20 every ``rate_every`` batches;
                            attrs: spread (eq 23 over the run so far)
     /state/free            (n_train, n_free): each training example's last free equilibrium (warm starts only)
@@ -55,10 +57,18 @@ HISTORY_FIELDS = (
     "nudged_residual_max",
     "iterations",
 )
-BATCH_FIELDS = ("free_residual", "nudged_residual", "beta", "free_steps", "nudged_steps")
+BATCH_FIELDS = (
+    "free_residual",
+    "nudged_residual",
+    "beta",
+    "free_steps",
+    "nudged_steps",
+    "free_settling_time",
+    "nudged_settling_time",
+)
 
 #: Columns added after the first run files were written: absent from older files, read there as NaN.
-LATER_FIELDS = {"iterations", "free_steps", "nudged_steps"}
+LATER_FIELDS = {"iterations", "free_steps", "nudged_steps", "free_settling_time", "nudged_settling_time"}
 
 
 class RunFileError(ValueError):

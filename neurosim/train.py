@@ -22,7 +22,8 @@ from .config import TrainConfig, resolved_sizes
 from .controller import Controller, learning_rates
 from .data import Dataset, load_dataset
 from .backend import array_namespace, to_device, to_numpy, torch_cuda
-from .engines import Euler, FixedPoint
+from .circuit import Circuit
+from .engines import ODE, Euler, FixedPoint
 from .metrics import error_rate, layer_pair_rms
 from .network import Network, from_graph
 from .store import Run, save_run
@@ -89,6 +90,15 @@ def new_run(config: TrainConfig, data: Dataset) -> Run:
 def make_controller(config: TrainConfig, net: Network) -> Controller:
     if config.engine == "fixedpoint":
         engine = FixedPoint(n_free=config.n_free, n_nudged=config.n_nudged, tol=config.tol)
+    elif config.engine == "ode":
+        engine = ODE(
+            circuit=Circuit(r_leak=config.r_leak, c_node=config.c_node),
+            method=config.ode_method,
+            rtol=config.rtol,
+            atol=config.atol,
+            settle_tol=config.settle_tol,
+            t_max=config.t_max,
+        )
     else:
         engine = Euler(eps=config.eps, n_free=config.n_free, n_nudged=config.n_nudged, tol=config.tol)
     return Controller(
@@ -178,6 +188,9 @@ def train(
             run.batches["beta"].append(result.beta)
             run.batches["free_steps"].append(result.free.steps)
             run.batches["nudged_steps"].append(result.nudged.steps)
+            for phase in ("free", "nudged"):
+                relaxation = getattr(result, phase)
+                run.batches[f"{phase}_settling_time"].append(relaxation.info.get("settling_time", math.nan))
             iterations += result.free.steps + result.nudged.steps
             global_batch = epoch * n_batches + k
             if global_batch % config.rate_every == 0:

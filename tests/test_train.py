@@ -57,6 +57,7 @@ def test_run_file_holds_config_topology_history_and_weights(tmp_path):
         assert f["history/test_error"].shape == (2,)
         n_batches = 2 * 10
         assert f["batches/free_residual"].shape == (n_batches,)
+        assert np.all(np.isnan(f["batches/free_settling_time"][()]))  # Euler has no physical time
         assert f["rates/rms"].shape == (len(range(0, n_batches, 3)), 3)
         assert np.all(f["rates/rms"][()] > 0)
         np.testing.assert_array_equal(f["network/bias"][()], run.network.bias)

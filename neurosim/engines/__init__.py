@@ -1,7 +1,8 @@
 """Engines that bring a network to equilibrium; interchangeable behind :class:`~neurosim.engines.base.Engine`."""
 
-from .base import Engine, Phase, Relaxation
+from .base import Engine, EngineError, Phase, Relaxation
 from .euler import Euler
 from .fixedpoint import FixedPoint
+from .ode import ODE
 
-__all__ = ["Engine", "Euler", "FixedPoint", "Phase", "Relaxation"]
+__all__ = ["ODE", "Engine", "EngineError", "Euler", "FixedPoint", "Phase", "Relaxation"]

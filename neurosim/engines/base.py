@@ -20,6 +20,11 @@ from array_api_compat import device as device_of
 from ..network import Network
 
 
+class EngineError(RuntimeError):
+    """An engine could not relax a phase (a solver failure, a simulator error); the message says which phase and
+    quotes the solver."""
+
+
 @dataclass(frozen=True)
 class Phase:
     """A phase of EqProp: ``beta = 0`` is the free phase; ``beta != 0`` nudges the outputs towards ``target``

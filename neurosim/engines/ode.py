@@ -1,0 +1,166 @@
+"""Leaky-integrator ODE engine: the circuit's own equation, integrated in seconds by ``scipy.integrate.solve_ivp``.
+
+Each free neuron is a capacitor C with a leak resistor R to ground, clamped to [0, 1] V (:mod:`neurosim.circuit`):
+
+    tau ds_i/dt = -s_i + sum_j W_ij rho(s_j) + b_i + beta (y_target,i - y_i) [outputs, nudged phase],  tau = RC
+
+as a projected ODE: a node at a rail whose drive pushes it outward stays there (ds_i/dt = 0;
+:func:`neurosim.energy.drift`). The batch is one system of B n_free states; each right-hand-side evaluation is
+one coupling product for the whole batch. The solver integrates in units of tau, so its steps do not depend on R
+and C; times are reported in seconds.
+
+A phase ends at equilibrium: a terminal event fires when the residual max_i |ds_i/dt| tau (volts) falls below
+``settle_tol``, or at ``t_max`` time constants. The time at which it ended is the *settling time* in seconds,
+the time the phase takes in silicon (for the batch's slowest example, since the batch settles as one system).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.integrate import solve_ivp
+
+from ..backend import is_torch_array
+from ..circuit import Circuit
+from ..energy import drift
+from ..network import Coupling, Network
+from .base import EngineError, Phase, Relaxation, starting_point
+
+#: solve_ivp methods the engine accepts. Radau and BDF get the Jacobian's block-diagonal sparsity (one block per
+#: example), so their finite-difference Jacobian costs n_free evaluations, not B n_free. LSODA is left out: it
+#: takes no sparsity and switches to its stiff method at every clamp kink (../shared/reference/measured-facts.md).
+METHODS = ("RK45", "RK23", "DOP853", "Radau", "BDF")
+IMPLICIT = ("Radau", "BDF")
+
+
+@dataclass(frozen=True)
+class ODE:
+    """ODE engine. ``circuit``: R (ohms) and C (farads), tau = RC; ``method``: a solve_ivp method of
+    :data:`METHODS`; ``rtol`` / ``atol``: the local error allowed on each state (``atol`` in volts; solve_ivp
+    bounds an RMS over all B n_free states, so the engine passes both divided by sqrt(B n_free)); ``settle_tol``: the phase
+    ends once max_i |ds_i/dt| tau < ``settle_tol`` volts; ``t_max``: longest phase, in time constants;
+    ``layout``: how the coupling multiplies (see :class:`~neurosim.network.Coupling`).
+
+    Keep ``rtol`` well below ``settle_tol``: the residual is a derivative, and a solver error larger than the
+    tolerance it is compared with moves the stop by tens of percent (docs/ode.md has the measurement).
+    """
+
+    circuit: Circuit = field(default_factory=Circuit)
+    method: str = "RK45"
+    rtol: float = 1e-3
+    atol: float = 1e-6
+    settle_tol: float = 1e-3
+    t_max: float = 250.0
+    layout: str | None = None
+    name: str = "ode"
+
+    def __post_init__(self) -> None:
+        if self.method not in METHODS:
+            raise ValueError(f"method={self.method!r}: choose one of {', '.join(METHODS)}")
+        for name in ("rtol", "atol", "settle_tol", "t_max"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"{name}={getattr(self, name)}: must be > 0")
+
+    def relax(self, net: Network, x, s, phase: Phase) -> Relaxation:
+        """Integrate from ``s`` until the residual falls below ``settle_tol`` or ``t_max`` time constants pass.
+
+        ``info``: ``settling_time`` (seconds at which the phase ended), ``settled`` (whether the tolerance was
+        reached before ``t_max``), ``rhs_evaluations`` (as ``steps``: the solver's and the stop event's).
+        """
+        system = _System(net, x, s, phase, self.layout)
+        residual = system.residual(system.s0) if system.size else np.zeros(system.shape[0])
+        if residual.max(initial=0.0) < self.settle_tol:
+            state, t_end, settled = system.s0, 0.0, True
+        else:
+            sol = self._solve(system, events=self._stop_event(system))
+            settled = sol.status == 1
+            t_end = self.circuit.tau * float(sol.t_events[0][0] if settled else sol.t[-1])
+            state = system.state(sol.y_events[0][0] if settled else sol.y[:, -1])
+            residual = system.residual(state)
+        return Relaxation(
+            state=state,
+            residual=residual,
+            steps=system.evaluations,
+            info={"settling_time": t_end, "settled": settled, "rhs_evaluations": system.evaluations,
+                  "tau": self.circuit.tau},
+        )
+
+    def trajectory(self, net: Network, x, s, phase: Phase, times) -> np.ndarray:
+        """The states (len(times), B, n_free), volts, at ``times`` (seconds, increasing, within ``t_max``
+        time constants), integrated without the stop event."""
+        system = _System(net, x, s, phase, self.layout)
+        t = np.asarray(times, dtype=np.float64) / self.circuit.tau
+        if not t[-1] <= self.t_max * (1 + 1e-12):  # 250e-6 s / 1e-6 s is 250.00000000000003
+            raise ValueError(f"times up to {times[-1]} s: beyond t_max = {self.t_max} tau = {self.t_max * self.circuit.tau} s")
+        sol = self._solve(system, t_eval=t, t_end=float(t[-1]))
+        return np.stack([system.state(y) for y in sol.y.T])
+
+    def _stop_event(self, system: "_System"):
+        def settled(t, y):
+            return float(np.max(np.abs(system.tau_dsdt(y)))) - self.settle_tol
+
+        settled.terminal = True
+        settled.direction = -1
+        return settled
+
+    def _solve(self, system: "_System", events=None, t_eval=None, t_end: float | None = None):
+        """solve_ivp on the phase's ODE in units of tau (time t / tau), from 0 to ``t_end`` (default ``t_max``):
+        the solver's steps, and so the settling time in time constants, do not depend on tau."""
+        # solve_ivp bounds the RMS of the B n_free states' error ratios; dividing both tolerances by sqrt(B n_free)
+        # makes them bound every state's error, whatever the batch size
+        scale = np.sqrt(system.size)
+        options = {}
+        if self.method in IMPLICIT:
+            options["jac_sparsity"] = system.jacobian_sparsity()
+        sol = solve_ivp(
+            lambda t, y: system.tau_dsdt(y).ravel(),
+            (0.0, self.t_max if t_end is None else t_end),
+            system.s0.astype(np.float64).ravel(),
+            method=self.method,
+            rtol=self.rtol / scale,
+            atol=self.atol / scale,
+            events=events,
+            t_eval=t_eval,
+            **options,
+        )
+        if sol.status < 0:
+            raise EngineError(f"{system.phase.name} phase: solve_ivp ({self.method}) failed: {sol.message}")
+        return sol
+
+
+class _System:
+    """One phase's ODE: the batch's coupling and target, and an evaluation counter."""
+
+    def __init__(self, net: Network, x, s, phase: Phase, layout: str | None):
+        if is_torch_array(net.bias):
+            raise ValueError("the ode engine runs on the CPU (scipy): move the network there with net.to('cpu')")
+        self.net, self.phase = net, phase
+        self.coupling = Coupling(net, x, layout)
+        self.s0, self.target = starting_point(net, self.coupling, s, phase)
+        self.shape = self.s0.shape
+        self.size = self.s0.size
+        self.evaluations = 0
+
+    def tau_dsdt(self, flat) -> np.ndarray:
+        """tau ds/dt (volts), shape (B, n_free), of the flattened state ``flat``."""
+        self.evaluations += 1
+        s = np.asarray(flat).reshape(self.shape).astype(self.net.dtype, copy=False)
+        return drift(self.net, self.coupling, s, self.phase.beta, self.target)
+
+    def state(self, flat) -> np.ndarray:
+        """The node voltages of a solver state: clipped to the rails (a step may overshoot one by up to the
+        solver's tolerance), in the network's dtype."""
+        return np.clip(np.asarray(flat).reshape(self.shape), 0.0, 1.0).astype(self.net.dtype)
+
+    def residual(self, state) -> np.ndarray:
+        """max_i |ds_i/dt| tau per example (volts)."""
+        return np.max(np.abs(self.tau_dsdt(state)), axis=1)
+
+    def jacobian_sparsity(self) -> sp.csr_array:
+        """Which entries of d(ds/dt)/ds can be non-zero: the free-free couplings and the diagonal, one block per
+        example."""
+        dense = Coupling(self.net, np.zeros((1, self.net.n_inputs)), "dense").w_ss
+        one = sp.csr_array((dense != 0) | np.eye(self.shape[1], dtype=bool))
+        return sp.block_diag([one] * self.shape[0], format="csr")
