@@ -1,4 +1,4 @@
-"""The ``neurosim`` command line: ``train`` and ``info``.
+"""The ``neurosim`` command line: ``train``, ``export`` and ``info``.
 
 Option defaults live in :class:`neurosim.config.TrainConfig`; the command passes on only the options given.
 """
@@ -11,15 +11,20 @@ import click
 import numpy as np
 
 from .backend import BackendError
+from .circuit import ConductanceRangeError
 from .config import ConfigError, TrainConfig, make_config
 from .data import DATASETS, DataError
 from .engines import EngineError
 from .engines.ode import METHODS as ODE_METHODS
+from .export import export_netlist
 from .metrics import spread, total_correction
 from .store import RunFileError, load_run
 from .train import TrainingDiverged, train
 
-USER_ERRORS = (ConfigError, DataError, RunFileError, TrainingDiverged, FileExistsError, BackendError, EngineError)
+USER_ERRORS = (
+    ConfigError, DataError, RunFileError, TrainingDiverged, FileExistsError, BackendError, EngineError,
+    ConductanceRangeError,
+)
 
 
 def _numbers(kind):
@@ -55,7 +60,8 @@ TRAIN_OPTIONS = [
     click.option("--lr", callback=_numbers(float), help="Learning rate, or one per layer pair: .128,.032,.008,.002"),
     click.option("--beta", type=float, help="Clamping factor beta [1.0]."),
     click.option("--random-sign/--no-random-sign", default=None, help="Random sign of beta per batch [off]."),
-    click.option("--engine", type=click.Choice(["euler", "fixedpoint", "ode"]), help="Relaxation engine [euler]."),
+    click.option("--engine", type=click.Choice(["euler", "fixedpoint", "ode", "spice"]),
+                 help="Relaxation engine [euler]; spice needs ngspice."),
     click.option("--eps", type=float, help="Euler step, units of tau [0.5]."),
     click.option("--n-free", type=int, help="Free-phase steps (fixedpoint: sweeps) [100]."),
     click.option("--n-nudged", type=int, help="Nudged-phase steps (fixedpoint: sweeps) [8]."),
@@ -67,7 +73,10 @@ TRAIN_OPTIONS = [
     click.option("--rtol", type=float, help="ode: solve_ivp relative tolerance per state [1e-3]."),
     click.option("--atol", type=float, help="ode: solve_ivp absolute tolerance per state, volts [1e-6]."),
     click.option("--settle-tol", type=float, help="ode: settled when max|ds/dt| tau < this, volts [1e-3]."),
-    click.option("--t-max", type=float, help="ode: longest phase, time constants [250]."),
+    click.option("--t-max", type=float, help="ode: longest phase; spice: transient length; time constants [250]."),
+    click.option("--g-min", type=float, help="spice: smallest device conductance, siemens [0]."),
+    click.option("--g-max", type=float, help="spice: largest device conductance, siemens [1e-5]."),
+    click.option("--clip-weights/--no-clip-weights", default=None, help="spice: clip weights to the range [off]."),
     click.option("--dtype", type=click.Choice(["float32", "float64"]), help="Floating-point type [float32]."),
     click.option("--device", type=click.Choice(["cpu", "cuda"]), help="cpu (numpy) or cuda (PyTorch) [cpu]."),
     click.option("--cuda-graphs/--no-cuda-graphs", default=None, help="Replay phases from CUDA graphs [on]."),
@@ -128,6 +137,27 @@ def train_command(out, overwrite, resume, quiet, **options) -> None:
     )
 
 
+@main.command("export")
+@click.argument("run_file", type=click.Path(dir_okay=False))
+@click.option("--example", type=int, required=True, help="Index of the example in the split.")
+@click.option("--phase", type=click.Choice(["free", "nudged"]), default="free", show_default=True)
+@click.option("--split", type=click.Choice(["train", "test"]), default="test", show_default=True)
+@click.option("-o", "--out", type=click.Path(dir_okay=False), required=True, help="Netlist to write (.cir).")
+@click.option("--data-dir", type=click.Path(file_okay=False), help="IDX directory, if not the run's.")
+@click.option("--inline", is_flag=True, help="Copy the subcircuit library into the netlist instead of .include.")
+@click.option("--clip", is_flag=True, help="Clip weights beyond the conductance range instead of failing.")
+@click.option("--t-stop", type=float, help="Transient length, time constants [the run's t_max].")
+def export_command(run_file, example, phase, split, out, data_dir, inline, clip, t_stop) -> None:
+    """Write one example's circuit as a SPICE netlist that `ngspice -b OUT` runs as it is."""
+    try:
+        run = load_run(run_file)
+        data = export_netlist(run, example, out, phase=phase, split=split, data_dir=data_dir, inline=inline,
+                              clip=clip, t_stop=t_stop, name=Path(run_file).name)
+    except (*USER_ERRORS, ValueError) as err:
+        raise click.ClickException(str(err)) from None
+    click.echo(f"wrote {out}; `ngspice -b {out}` (run in {Path(out).parent}) writes the node voltages to {data}")
+
+
 @main.command("info")
 @click.argument("run_file", type=click.Path(dir_okay=False))
 def info_command(run_file) -> None:
@@ -149,7 +179,7 @@ def info_command(run_file) -> None:
         f"learning  lr={list(c['lr'])}  beta={c['beta']}  eps={c['eps']}  n_free={c['n_free']}  "
         f"n_nudged={c['n_nudged']}  batch={c['batch_size']}  dtype={c['dtype']}"
     )
-    if c.get("engine") == "ode":
+    if c.get("engine") in ("ode", "spice"):
         click.echo(
             f"circuit   R={c['r_leak']:g} ohm  C={c['c_node']:g} F  tau={c['r_leak'] * c['c_node']:g} s  "
             f"{c['ode_method']} rtol={c['rtol']:g} atol={c['atol']:g} V  settle_tol={c['settle_tol']:g} V  "

@@ -44,7 +44,9 @@ class TrainConfig:
     cuda through PyTorch), ``cuda_graphs`` (replay each phase from a CUDA graph on the GPU). The ``ode`` engine
     (leaky integrators under solve_ivp) uses ``r_leak`` (ohms) and ``c_node`` (farads), tau = RC; ``ode_method``,
     ``rtol``, ``atol`` (volts) for solve_ivp; it ends a phase when max|ds/dt| tau < ``settle_tol`` (volts) or
-    after ``t_max`` time constants. ``seed`` fixes the
+    after ``t_max`` time constants. The ``spice`` engine (ngspice) simulates ``t_max`` time constants of
+    the circuit, its weights as device pairs with conductances in [``g_min``, ``g_max``] siemens (a weight
+    beyond the range is an error unless ``clip_weights``). ``seed`` fixes the
     topology, the initial weights and the data order. ``rate_every``: record eq 20 every k batches.
     """
 
@@ -64,7 +66,7 @@ class TrainConfig:
     lr: tuple[Positive, ...] = (0.05,)
     beta: Positive = 1.0
     random_sign: bool = False
-    engine: Literal["euler", "fixedpoint", "ode"] = "euler"
+    engine: Literal["euler", "fixedpoint", "ode", "spice"] = "euler"
     eps: Annotated[float, Field(gt=0, le=1)] = 0.5
     n_free: PositiveInt = 100
     n_nudged: PositiveInt = 8
@@ -75,6 +77,9 @@ class TrainConfig:
     cuda_graphs: bool = True
     r_leak: Positive = 1e6
     c_node: Positive = 1e-12
+    g_min: Annotated[float, Field(ge=0)] = 0.0
+    g_max: Positive = 1e-5
+    clip_weights: bool = False
     ode_method: Literal[ODE_METHODS] = "RK45"
     rtol: Positive = 1e-3
     atol: Positive = 1e-6
@@ -91,8 +96,10 @@ class TrainConfig:
             raise ValueError("give rewire_n or rewire_p, not both")
         if self.topology == "layered" and (self.rewire_n or self.rewire_p):
             raise ValueError("rewire_n / rewire_p apply to topology='small-world' only")
-        if self.engine == "ode" and self.device != "cpu":
-            raise ValueError(f"engine='ode' runs on the CPU (scipy's solve_ivp), not device={self.device!r}")
+        if self.engine in ("ode", "spice") and self.device != "cpu":
+            raise ValueError(f"engine={self.engine!r} runs on the CPU, not device={self.device!r}")
+        if self.g_min >= self.g_max:
+            raise ValueError(f"g_min={self.g_min}: must be below g_max={self.g_max}")
         if self.tol > 0 and self.device == "cuda" and self.cuda_graphs:
             raise ValueError("tol > 0 reads residuals back during a phase: not possible with cuda_graphs on")
         if self.sizes is not None and len(self.lr) not in (1, len(self.sizes) - 1):

@@ -23,7 +23,7 @@ from .controller import Controller, learning_rates
 from .data import Dataset, load_dataset
 from .backend import array_namespace, to_device, to_numpy, torch_cuda
 from .circuit import Circuit
-from .engines import ODE, Euler, FixedPoint
+from .engines import ODE, Euler, FixedPoint, Spice
 from .metrics import error_rate, layer_pair_rms
 from .network import Network, from_graph
 from .store import Run, save_run
@@ -87,12 +87,20 @@ def new_run(config: TrainConfig, data: Dataset) -> Run:
     )
 
 
+def circuit_of(config: TrainConfig) -> Circuit:
+    """The circuit parameters of a configuration."""
+    return Circuit(r_leak=config.r_leak, c_node=config.c_node, g_min=config.g_min, g_max=config.g_max)
+
+
 def make_controller(config: TrainConfig, net: Network) -> Controller:
     if config.engine == "fixedpoint":
         engine = FixedPoint(n_free=config.n_free, n_nudged=config.n_nudged, tol=config.tol)
+    elif config.engine == "spice":
+        engine = Spice(circuit=circuit_of(config), t_stop=config.t_max, settle_tol=config.settle_tol,
+                       clip=config.clip_weights)
     elif config.engine == "ode":
         engine = ODE(
-            circuit=Circuit(r_leak=config.r_leak, c_node=config.c_node),
+            circuit=circuit_of(config),
             method=config.ode_method,
             rtol=config.rtol,
             atol=config.atol,

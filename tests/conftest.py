@@ -28,3 +28,17 @@ def skip_net(seed=0, scale=0.3, bias=(0.2, 0.5)):
         p *= scale
     net.bias[:] = rng.uniform(*bias, size=net.bias.shape)
     return net
+
+
+@pytest.fixture
+def ngspice():
+    """The ngspice executable; the test is skipped without it, unless NEUROSIM_REQUIRE_NGSPICE is set (CI), where
+    a missing ngspice fails it."""
+    import shutil
+
+    path = shutil.which("ngspice")
+    if path is None:
+        if os.environ.get("NEUROSIM_REQUIRE_NGSPICE"):
+            pytest.fail("ngspice is required (NEUROSIM_REQUIRE_NGSPICE is set) but not on PATH")
+        pytest.skip("ngspice not installed (apt-get install ngspice)")
+    return path

@@ -4,5 +4,6 @@ from .base import Engine, EngineError, Phase, Relaxation
 from .euler import Euler
 from .fixedpoint import FixedPoint
 from .ode import ODE
+from .spice import Spice
 
-__all__ = ["ODE", "Engine", "EngineError", "Euler", "FixedPoint", "Phase", "Relaxation"]
+__all__ = ["ODE", "Engine", "EngineError", "Euler", "FixedPoint", "Phase", "Relaxation", "Spice"]

@@ -1,0 +1,194 @@
+"""SPICE engine: each example's circuit as a netlist (:mod:`neurosim.netlist`), simulated by ngspice.
+
+For every example of a batch the engine writes the netlist with the example's inputs, starting state and (nudged
+phase) targets, runs ``ngspice -b`` on it in a subprocess (up to ``workers`` at once, one per core by default),
+and reads the node voltages it wrote. The equilibrium is the last row of the transient, clipped to the rails (the
+clamp lets a node sit microvolts past one). The settling time of an example is the time after which the
+waveform's largest rate of change, max_i |dV_i/dt| tau from consecutive output rows, stays below
+``settle_tol``; ngspice's own analysis time (``rusage time``) is recorded beside the wall time.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..backend import is_torch_array
+from ..circuit import Circuit
+from ..energy import drift
+from ..netlist import node_names, write_netlist
+from ..network import Coupling, Network
+from .base import EngineError, Phase, Relaxation, starting_point
+
+INSTALL_HINT = (
+    "install ngspice (Debian/Ubuntu: sudo apt-get install ngspice; other systems: https://ngspice.sourceforge.io) "
+    "or give the path of the executable"
+)
+
+
+class NgspiceNotFound(EngineError):
+    """ngspice is not installed where the engine looks for it; the message says how to install it."""
+
+
+def find_ngspice(executable: str = "ngspice") -> str:
+    """The path of the ngspice executable, or :class:`NgspiceNotFound` with installation instructions."""
+    path = shutil.which(executable)
+    if path is None:
+        raise NgspiceNotFound(f"ngspice not found ({executable!r} is not on PATH): {INSTALL_HINT}")
+    return path
+
+
+@dataclass(frozen=True)
+class Spice:
+    """SPICE engine. ``circuit``: R, C and the device conductance range; ``t_stop`` / ``t_step``: transient length
+    and output step, time constants; ``settle_tol``: volts, for the settling time; ``workers``: simultaneous
+    ngspice processes (default: the number of cores); ``timeout``: seconds per ngspice run; ``clip``: clip
+    weights beyond the conductance range instead of failing; ``executable``: the ngspice program."""
+
+    circuit: Circuit = field(default_factory=Circuit)
+    t_stop: float = 100.0
+    t_step: float = 0.1
+    settle_tol: float = 1e-3
+    workers: int | None = None
+    timeout: float = 600.0
+    clip: bool = False
+    executable: str = "ngspice"
+    name: str = "spice"
+
+    def __post_init__(self) -> None:
+        for name in ("t_stop", "t_step", "settle_tol", "timeout"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"{name}={getattr(self, name)}: must be > 0")
+        if self.workers is not None and self.workers < 1:
+            raise ValueError(f"workers={self.workers}: needs at least 1")
+
+    def relax(self, net: Network, x, s, phase: Phase) -> Relaxation:
+        """Simulate every example's circuit; ``info``: ``settling_time`` (seconds, the batch's slowest example),
+        ``settling_times`` (per example), ``settled``, ``ngspice_seconds`` (ngspice's analysis time, summed
+        over the batch), ``wall_seconds``."""
+        if is_torch_array(net.bias):
+            raise ValueError("the spice engine runs on the CPU: move the network there with net.to('cpu')")
+        executable = find_ngspice(self.executable)
+        coupling = Coupling(net, x)
+        s, target = starting_point(net, coupling, s, phase)
+        x = np.asarray(x, dtype=np.float64)
+        started = time.perf_counter()
+        with tempfile.TemporaryDirectory(prefix="neurosim-spice-") as tmp:
+            def one(b: int) -> Waveform:
+                return self._simulate(executable, Path(tmp), b, net, x[b], s[b], phase,
+                                      None if target is None else target[b])
+
+            workers = min(self.workers or os.cpu_count() or 1, len(x)) or 1
+            with ThreadPoolExecutor(max_workers=workers) as pool:
+                results = list(pool.map(one, range(len(x))))
+        state = np.stack([np.clip(w.v[-1], 0.0, 1.0) for w in results]).astype(net.dtype)
+        tau = self.circuit.tau
+        step = self.t_step * tau
+        settling = np.array([settling_time(w.t, w.v, tau, self.settle_tol, step) for w in results])
+        settled = bool(np.all(np.isfinite(settling)))
+        residual = np.max(np.abs(drift(net, coupling, state, phase.beta, target)), axis=1)
+        return Relaxation(
+            state=state,
+            residual=residual,
+            steps=sum(w.points for w in results),
+            info={
+                "settling_time": float(np.max(np.where(np.isfinite(settling), settling, self.t_stop * tau))),
+                "settling_times": settling,
+                "settled": settled,
+                "ngspice_seconds": sum(w.seconds for w in results),
+                "wall_seconds": time.perf_counter() - started,
+                "tau": tau,
+            },
+        )
+
+    def _simulate(self, executable, folder: Path, b: int, net, x, start, phase: Phase, target) -> "Waveform":
+        """One example: write its netlist into ``folder`` and run it."""
+        netlist = folder / f"example{b}.cir"
+        write_netlist(netlist, net, x, circuit=self.circuit, beta=phase.beta, target=target, start=start,
+                      t_stop=self.t_stop, t_step=self.t_step, data_file=f"example{b}.data", clip=self.clip,
+                      title=f"{phase.name} phase, batch example {b}")
+        return run_netlist(netlist, net.sizes, self.t_stop * self.circuit.tau, executable=executable,
+                           timeout=self.timeout, what=f"{phase.name} phase, example {b}")
+
+
+@dataclass
+class Waveform:
+    """What ngspice wrote for one netlist: times ``t`` (T,) seconds, free node voltages ``v`` (T, n_free) volts,
+    its analysis time ``seconds`` and its number of transient time points."""
+
+    t: np.ndarray
+    v: np.ndarray
+    seconds: float
+    points: int
+
+
+def run_netlist(netlist: Path, sizes, t_end: float, *, executable: str = "ngspice", timeout: float = 600.0,
+                what: str = "netlist") -> Waveform:
+    """Run ``ngspice -b`` on a netlist written by :func:`~neurosim.netlist.write_netlist` (in its directory) and
+    read the data file it names. Raises :class:`EngineError` quoting ngspice if it fails, times out, or writes
+    other nodes or a transient that stops before ``t_end`` seconds; nothing partial is returned."""
+    netlist = Path(netlist)
+    executable = find_ngspice(executable)
+    match = re.search(r"^wrdata (\S+)", netlist.read_text(), re.M)
+    if match is None:
+        raise EngineError(f"{what}: {netlist} has no wrdata line (not written by neurosim.netlist)")
+    data = netlist.parent / match.group(1)
+    data.unlink(missing_ok=True)
+    try:
+        done = subprocess.run([executable, "-b", netlist.name], cwd=netlist.parent, capture_output=True, text=True,
+                              timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise EngineError(f"{what}: ngspice did not finish within {timeout} s") from None
+    log = done.stdout + done.stderr
+    expected = ["time"] + [f"v({n})" for n in node_names(sizes)[sizes[0] :]]
+    try:
+        with open(data) as f:
+            header = f.readline().split()
+            values = np.loadtxt(f, ndmin=2)
+    except (OSError, ValueError):
+        header, values = [], np.empty((0, 0))
+    if done.returncode != 0 or header != expected or len(values) < 2 or values[-1, 0] < t_end * (1 - 1e-6):
+        raise EngineError(f"{what}: ngspice failed (exit {done.returncode}): {ngspice_message(log)}")
+    seconds = _rusage(log, r"Total analysis time \(seconds\) = ([0-9.eE+-]+)", float)
+    points = _rusage(log, r"Transient timepoints = (\d+)", int)
+    return Waveform(values[:, 0], values[:, 1:], seconds, points)
+
+
+def settling_time(t: np.ndarray, v: np.ndarray, tau: float, tol: float, step: float | None = None) -> float:
+    """The time (s) after which max_i |dV_i/dt| tau of a waveform (times ``t``, voltages ``v`` (T, n)) stays below
+    ``tol`` volts; ``inf`` if it is still above at the end. The rate is taken over intervals of ``step`` seconds
+    (default: the largest interval between rows), the waveform interpolated onto that grid: the simulator's
+    extra time points (ngspice ends on a step of a nanosecond) would turn microvolts of solver noise at a
+    clamped node into a large rate."""
+    step = float(np.max(np.diff(t))) if step is None else step
+    grid = np.arange(t[0], t[-1] + step / 2, step)
+    v = np.stack([np.interp(grid, t, column) for column in np.asarray(v).T], axis=1)
+    t = grid
+    rate = np.max(np.abs(np.diff(v, axis=0)), axis=1, initial=0.0) / np.diff(t) * tau
+    above = np.nonzero(rate >= tol)[0]
+    if len(above) == 0:
+        return float(t[0])
+    if above[-1] == len(rate) - 1:
+        return float("inf")
+    return float(t[above[-1] + 1])
+
+
+def ngspice_message(log: str) -> str:
+    """The lines of ngspice's output that say what went wrong (errors, warnings, convergence), or its last lines."""
+    lines = [line.strip() for line in log.splitlines() if line.strip()]
+    wanted = [line for line in lines if re.search(r"error|warning|too small|singular|abort|fail", line, re.I)]
+    return " | ".join((wanted or lines[-5:])[:8]) or "no output"
+
+
+def _rusage(log: str, pattern: str, kind):
+    match = re.search(pattern, log)
+    return kind(match.group(1)) if match else kind(0)

@@ -1,0 +1,62 @@
+"""Export one example of a trained run as a SPICE netlist (``neurosim export``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from .config import make_config
+from .data import load_dataset
+from .engines import ODE, Phase
+from .netlist import write_netlist
+from .store import Run
+from .train import circuit_of
+
+
+def export_netlist(
+    run: Run,
+    example: int,
+    out: str | Path,
+    *,
+    phase: str = "free",
+    split: str = "test",
+    data_dir: str | None = None,
+    inline: bool = False,
+    clip: bool = False,
+    t_stop: float | None = None,
+    name: str = "run",
+) -> Path:
+    """Write the netlist of ``run``'s network for example ``example`` of its data set's ``split`` (train or test)
+    to ``out``; returns the path of the data file ngspice will write (beside ``out``).
+
+    The free phase starts at 0 V. The nudged phase (the run's beta, the example's one-hot label as target voltages)
+    starts at the free equilibrium, computed by the ODE engine with the run's circuit (settled to 10 uV).
+    ``t_stop``: transient length in time constants (default: the run's ``t_max``).
+    """
+    config = make_config(**run.config)
+    if phase not in ("free", "nudged"):
+        raise ValueError(f"phase={phase!r}: choose 'free' or 'nudged'")
+    if split not in ("train", "test"):
+        raise ValueError(f"split={split!r}: choose 'train' or 'test'")
+    n = config.n_train if split == "train" else config.n_test
+    data = load_dataset(config.dataset, data_dir or config.data_dir, config.n_train, config.n_test)
+    xs, ys = (data.x_train, data.y_train) if split == "train" else (data.x_test, data.y_test)
+    if not 0 <= example < len(xs):
+        raise ValueError(f"example={example}: the {split} split has examples 0 .. {len(xs) - 1}"
+                         + (f" (n_{split}={n})" if n else ""))
+    net = run.network.astype(np.float64)
+    circuit = circuit_of(config)
+    x = xs[example : example + 1].astype(np.float64)
+    label = int(ys[example])
+    target = np.eye(net.n_outputs)[label]
+    start, beta = np.zeros(net.n_free), 0.0
+    if phase == "nudged":
+        free = ODE(circuit=circuit, settle_tol=1e-5, t_max=config.t_max).relax(net, x, start[None], Phase())
+        start, beta = free.state[0], config.beta
+    out = Path(out)
+    data_file = out.with_suffix(".data").name
+    write_netlist(out, net, x[0], circuit=circuit, beta=beta, target=target if beta else None, start=start,
+                  t_stop=t_stop or config.t_max, data_file=data_file, inline=inline, clip=clip,
+                  title=f"{name}, {config.dataset} {split} example {example} (label {label}), {phase} phase")
+    return out.parent / data_file

@@ -1,0 +1,156 @@
+"""Netlists and the ngspice engine, against analytic solutions and the ODE engine."""
+
+import subprocess
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from conftest import skip_net
+
+from neurosim import network, topology
+from neurosim.circuit import Circuit, ConductanceRangeError
+from neurosim.cli import main
+from neurosim.config import make_config
+from neurosim.data import load_dataset
+from neurosim.engines import ODE, EngineError, Phase, Spice
+from neurosim.engines.spice import NgspiceNotFound, run_netlist, settling_time
+from neurosim.netlist import netlist_text, node_names, write_netlist
+from neurosim.store import load_run
+from neurosim.train import evaluate, make_controller, new_run
+
+
+def one_neuron(weight=0.4, bias=0.3):
+    net = network.from_graph(topology.layered([1, 1]), seed=0, dtype=np.float64)
+    net.blocks[0].weight[:] = weight
+    net.bias[:] = bias
+    return net
+
+
+@pytest.mark.parametrize("circuit", [Circuit(), Circuit(r_leak=3.3e3, c_node=4.7e-6, g_max=1e-3)])
+def test_neuron_transient_in_ngspice_is_an_rc_charge(tmp_path, ngspice, circuit):
+    net, tau = one_neuron(), circuit.tau
+    write_netlist(tmp_path / "n.cir", net, [1.0], circuit=circuit, t_stop=8, t_step=0.01, data_file="n.data")
+    wave = run_netlist(tmp_path / "n.cir", net.sizes, 8 * tau)
+    t, v = wave.t, wave.v[:, 0]
+    keep = t > 0.05 * tau
+    np.testing.assert_allclose(v[keep], 0.7 * (1 - np.exp(-t[keep] / tau)), rtol=5e-3)
+    assert wave.seconds >= 0 and wave.points > 100
+
+
+def net_16_12_12_4():
+    """16-12-12-4 with intralayer and layer-skipping connections, weights scaled so that the equilibrium is unique."""
+    graph = topology.small_world([16, 12, 12, 4], n=30, seed=5)
+    net = network.from_graph(graph, seed=5, intra_init=0.3, dtype=np.float64)
+    for p in net.parameters()[:-1]:
+        p *= 0.5
+    net.bias[:] = np.random.default_rng(5).uniform(0.0, 0.4, size=net.bias.shape)
+    assert len(net.sparse) > 0 and any(b.lo == b.hi for b in net.blocks)
+    return net
+
+
+@pytest.mark.parametrize("nudged", [False, True])
+def test_ngspice_equilibrium_matches_the_ode_within_1_mv(ngspice, nudged):
+    net = net_16_12_12_4()
+    rng = np.random.default_rng(0)
+    x, target = rng.uniform(size=(4, 16)), np.eye(4)[rng.integers(0, 4, size=4)]
+    phase = Phase(beta=1.0, target=target) if nudged else Phase()
+    start = np.zeros((4, net.n_free))
+    if nudged:  # the nudged phase starts at the free equilibrium, as in training
+        start = ODE(rtol=1e-8, atol=1e-10, settle_tol=1e-8).relax(net, x, start, Phase()).state
+    ode = ODE(rtol=1e-8, atol=1e-10, settle_tol=1e-8).relax(net, x, start, phase)
+    spice = Spice(t_stop=60).relax(net, x, start, phase)
+    assert ode.info["settled"] and spice.info["settled"]
+    assert np.abs(spice.state - ode.state).max() < 1e-3
+    assert np.any(ode.state == 0) or np.any(ode.state == 1)  # some node is held by its clamp
+    ode_settling = ODE(rtol=1e-6, settle_tol=1e-3).relax(net, x, start, phase).info["settling_time"]
+    assert spice.info["settling_time"] == pytest.approx(ode_settling, rel=0.1)
+    assert spice.info["ngspice_seconds"] > 0 and spice.steps > 0
+
+
+def test_exported_netlist_runs_unchanged_and_equals_the_engine(tmp_path, ngspice):
+    runner = CliRunner()
+    run_file = tmp_path / "r.h5"
+    trained = runner.invoke(main, ["train", "--sizes", "64-12-10", "--topology", "layered", "--n-train", "60",
+                                   "--n-test", "20", "--epochs", "1", "--quiet", "--t-max", "40", "-o", str(run_file)])
+    assert trained.exit_code == 0, trained.output
+    for phase in ("free", "nudged"):
+        out = tmp_path / f"{phase}.cir"
+        result = runner.invoke(main, ["export", str(run_file), "--example", "3", "--phase", phase, "-o", str(out)])
+        assert result.exit_code == 0, result.output
+        done = subprocess.run([ngspice, "-b", out.name], cwd=tmp_path, capture_output=True, text=True)
+        assert done.returncode == 0, done.stdout + done.stderr
+        rows = np.loadtxt(tmp_path / f"{phase}.data", skiprows=1)
+        run = load_run(run_file)
+        net = run.network.astype(np.float64)
+        data = load_dataset("digits", n_train=60, n_test=20)
+        x = data.x_test[3:4].astype(np.float64)
+        start, relax_phase = np.zeros((1, net.n_free)), Phase()
+        if phase == "nudged":
+            start = ODE(settle_tol=1e-5, t_max=40).relax(net, x, start, Phase()).state
+            relax_phase = Phase(beta=1.0, target=np.eye(10)[data.y_test[3:4]])
+        engine = Spice(t_stop=40).relax(net, x, start, relax_phase)
+        np.testing.assert_allclose(np.clip(rows[-1, 1:], 0, 1), engine.state[0], atol=1e-9)
+        assert "nudge" in out.read_text() if phase == "nudged" else "Xnudge" not in out.read_text()
+
+
+def test_weight_beyond_the_conductance_range_is_reported_unless_clipped():
+    net = one_neuron(weight=12.5)
+    with pytest.raises(ConductanceRangeError, match=r"W=12\.5 \(between x_0 and y_0\).*g_max - g_min = 1e-05 S"):
+        netlist_text(net, [1.0])
+    text = netlist_text(net, [1.0], clip=True)
+    assert "gplus=1.000000000e-05 gminus=0.000000000e+00" in text
+    narrow = Circuit(g_min=1e-7, g_max=2e-7)
+    assert narrow.w_max == pytest.approx(0.1)
+    g_plus, g_minus = narrow.differential_pair(np.array([-0.05, 0.0, 0.099]))
+    np.testing.assert_allclose(narrow.r_leak * (g_plus - g_minus), [-0.05, 0.0, 0.099])
+    assert np.all((g_plus >= 1e-7) & (g_plus <= 2e-7) & (g_minus >= 1e-7) & (g_minus <= 2e-7))
+
+
+def test_netlist_names_nodes_by_layer_and_keeps_text_in_comments():
+    assert list(node_names([2, 3, 1])) == ["x_0", "x_1", "h1_0", "h1_1", "h1_2", "y_0"]
+    net = skip_net()
+    text = netlist_text(net, np.zeros(6), title="evil\n.include /etc/passwd\r\nR1 a b 1")
+    statements = [line for line in text.splitlines() if line and not line.startswith(("*", "+"))]
+    assert not any("passwd" in line or line.startswith("R1") for line in statements)
+    n_free_free = int(np.sum(net.edges_and_weights()[0][:, 0] >= 6))
+    n_input = len(net.edges_and_weights()[0]) - n_free_free
+    assert sum(line.startswith("Xs_") for line in statements) == n_input + 2 * n_free_free
+    assert sum(line.startswith("Xn_") for line in statements) == net.n_free
+
+
+def test_spice_training_lowers_the_error(tmp_path, ngspice):
+    out = tmp_path / "spice.h5"
+    args = ["--engine", "spice", "--topology", "layered", "--sizes", "64-16-10", "--n-train", "200", "--n-test",
+            "60", "--batch-size", "10", "--lr", "0.5", "--t-max", "40", "--epochs", "1", "--quiet", "-o", str(out)]
+    result = CliRunner().invoke(main, ["train", *args])
+    assert result.exit_code == 0, result.output
+    run = load_run(out)
+    config = make_config(**{**run.config, "engine": "euler"})
+    data = load_dataset("digits", n_train=200, n_test=60)
+    untrained = new_run(config, data).network
+    before = evaluate(make_controller(config, untrained), untrained, data.x_test.astype(np.float32), data.y_test)
+    assert run.history["test_error"][0] < before - 0.15  # Euler with this seed: 0.88 -> 0.58
+    assert np.all(np.asarray(run.batches["free_settling_time"]) > 0)
+
+
+def test_missing_or_failing_ngspice_is_explained(tmp_path, ngspice):
+    net = one_neuron()
+    with pytest.raises(NgspiceNotFound, match="apt-get install ngspice"):
+        Spice(executable="ngspice-not-installed").relax(net, np.ones((1, 1)), np.zeros((1, 1)), Phase())
+    write_netlist(tmp_path / "bad.cir", net, [1.0], library=tmp_path / "missing.lib", data_file="bad.data")
+    with pytest.raises(EngineError, match="ngspice failed") as err:
+        run_netlist(tmp_path / "bad.cir", net.sizes, 100e-6)
+    assert "missing.lib" in str(err.value) or "neuron" in str(err.value)
+    assert not (tmp_path / "bad.data").exists()
+
+
+def test_settling_time_of_a_waveform():
+    t = np.linspace(0, 10, 11)
+    v = np.exp(-t)[:, None] * np.array([[1.0, 0.5]])
+    # the step [1, 2] changes by e^-1 - e^-2 = 0.23, the step [2, 3] by 0.086 < 0.1
+    assert settling_time(t, v, tau=1.0, tol=0.1) == pytest.approx(2.0)
+    assert settling_time(t, v, tau=1.0, tol=1e-9) == np.inf
+    # an extra row a nanosecond before the end with microvolts of noise does not count as movement
+    t_noisy = np.concatenate([t[:-1], [10 - 1e-9], [10]])
+    v_noisy = np.concatenate([v[:-1], v[-1:] + 1e-6, v[-1:]])
+    assert settling_time(t_noisy, v_noisy, tau=1.0, tol=1e-3, step=1.0) == pytest.approx(7.0)
