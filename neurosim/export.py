@@ -26,13 +26,15 @@ def export_netlist(
     clip: bool = False,
     t_stop: float | None = None,
     name: str = "run",
+    library: str | Path | None = None,
 ) -> Path:
     """Write the netlist of ``run``'s network for example ``example`` of its data set's ``split`` (train or test)
     to ``out``; returns the path of the data file ngspice will write (beside ``out``).
 
     The free phase starts at 0 V. The nudged phase (the run's beta, the example's one-hot label as target voltages)
     starts at the free equilibrium, computed by the ODE engine with the run's circuit (settled to 10 uV).
-    ``t_stop``: transient length in time constants (default: the run's ``t_max``).
+    ``t_stop``: transient length in time constants (default: the run's ``t_max``); ``library``: the path written
+    in ``.include`` (default: the installed library), ``inline`` to copy it instead.
     """
     config = make_config(**run.config)
     if phase not in ("free", "nudged"):
@@ -57,6 +59,6 @@ def export_netlist(
     out = Path(out)
     data_file = out.with_suffix(".data").name
     write_netlist(out, net, x[0], circuit=circuit, beta=beta, target=target if beta else None, start=start,
-                  t_stop=t_stop or config.t_max, data_file=data_file, inline=inline, clip=clip,
+                  t_stop=t_stop or config.t_max, data_file=data_file, library=library, inline=inline, clip=clip,
                   title=f"{name}, {config.dataset} {split} example {example} (label {label}), {phase} phase")
     return out.parent / data_file

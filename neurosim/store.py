@@ -174,6 +174,9 @@ def save_run(path: str | os.PathLike, run: Run) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes the file private; a run file gets the permissions of any file
     try:
         with h5py.File(tmp, "w") as f:
             _write(f, run)
