@@ -58,6 +58,9 @@ def export_netlist(
         start, beta = free.state[0], config.beta
     out = Path(out)
     data_file = out.with_suffix(".data").name
+    if any(c.isspace() or ord(c) < 32 for c in data_file):
+        raise ValueError(f"{out}: the netlist names its data file after itself ({data_file!r}); choose a file name "
+                         "without spaces or line breaks")
     write_netlist(out, net, x[0], circuit=circuit, beta=beta, target=target if beta else None, start=start,
                   t_stop=t_stop or config.t_max, data_file=data_file, library=library, inline=inline, clip=clip,
                   title=f"{name}, {config.dataset} {split} example {example} (label {label}), {phase} phase")

@@ -48,6 +48,15 @@ def comment(text: str) -> str:
     return re.sub(r"[\x00-\x1f\x7f]+", " ", str(text))
 
 
+def _plain_token(value, what: str) -> str:
+    """``value`` as a single SPICE token: a ValueError if it holds whitespace or control characters (it would end
+    the statement and could start another)."""
+    text = str(value)
+    if not text or re.search(r"[\s\x00-\x1f\x7f]", text):
+        raise ValueError(f"{what}={text!r}: must be one word without spaces or line breaks in a netlist")
+    return text
+
+
 def write_netlist(
     out: str | Path | TextIO,
     net: Network,
@@ -85,6 +94,9 @@ def write_netlist(
     for name, value in (("t_stop", t_stop), ("t_step", t_step)):
         if not value > 0:
             raise ValueError(f"{name}={value}: must be > 0 (time constants)")
+    data_file = _plain_token(data_file, "data_file")
+    if library is not None:
+        library = _plain_token(library, "library")
     names = node_names(net.sizes)
     free = names[net.n_inputs :]
     edges, weights = net.edges_and_weights()

@@ -91,6 +91,10 @@ def test_exported_netlist_runs_unchanged_and_equals_the_engine(tmp_path, ngspice
         engine = Spice(t_stop=40).relax(net, x, start, relax_phase)
         np.testing.assert_allclose(np.clip(rows[-1, 1:], 0, 1), engine.state[0], atol=1e-9)
         assert "nudge" in out.read_text() if phase == "nudged" else "Xnudge" not in out.read_text()
+    spaced = runner.invoke(main, ["export", str(run_file), "--example", "3", "-o", str(tmp_path / "a b.cir")])
+    assert spaced.exit_code != 0 and "without spaces" in spaced.output and not (tmp_path / "a b.cir").exists()
+    missing = runner.invoke(main, ["export", str(run_file), "--example", "20", "-o", str(tmp_path / "x.cir")])
+    assert missing.exit_code != 0 and "example=20" in missing.output
 
 
 def test_weight_beyond_the_conductance_range_is_reported_unless_clipped():
@@ -116,6 +120,11 @@ def test_netlist_names_nodes_by_layer_and_keeps_text_in_comments():
     n_input = len(net.edges_and_weights()[0]) - n_free_free
     assert sum(line.startswith("Xs_") for line in statements) == n_input + 2 * n_free_free
     assert sum(line.startswith("Xn_") for line in statements) == net.n_free
+    for bad in ("out.data\nquit", "two words.data", ""):
+        with pytest.raises(ValueError, match="data_file="):
+            netlist_text(net, np.zeros(6), data_file=bad)
+    with pytest.raises(ValueError, match="library="):
+        netlist_text(net, np.zeros(6), library="/tmp/x.lib\n.control")
 
 
 def test_spice_training_lowers_the_error(tmp_path, ngspice):
