@@ -12,7 +12,7 @@ import numpy as np
 
 from .backend import BackendError
 from .circuit import ConductanceRangeError
-from .config import ConfigError, TrainConfig, make_config
+from .config import ConfigError, TrainConfig, load_config, make_config
 from .data import DATASETS, DataError
 from .engines import EngineError
 from .engines.ode import METHODS as ODE_METHODS
@@ -82,6 +82,7 @@ TRAIN_OPTIONS = [
     click.option("--cuda-graphs/--no-cuda-graphs", default=None, help="Replay phases from CUDA graphs [on]."),
     click.option("--seed", type=int, help="Seed of topology, initial weights and data order [0]."),
     click.option("--rate-every", type=int, help="Record per-layer rates (eq 20) every k batches [1]."),
+    click.option("--max-residual", type=float, help="Stop if a phase ends with a residual above this [off]."),
 ]
 
 
@@ -110,12 +111,14 @@ def _default_out(config: TrainConfig) -> Path:
 @click.option("--overwrite", is_flag=True, help="Replace an existing run file.")
 @click.option("--resume", type=click.Path(dir_okay=False), help="Continue the run in this file (--epochs to extend).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def train_command(out, overwrite, resume, quiet, **options) -> None:
+@click.option("--config", "config_file", type=click.Path(dir_okay=False),
+              help="TOML file of settings (field = value); options given on the command line override it.")
+def train_command(out, overwrite, resume, quiet, config_file, **options) -> None:
     """Train a network with EqProp; write the run to an HDF5 file; print the test error."""
     given = {k: v for k, v in options.items() if v is not None}
     try:
         if resume:
-            changed = sorted(set(given) - {"epochs"})
+            changed = sorted(set(given) - {"epochs"}) + (["config"] if config_file else [])
             if changed:
                 raise click.UsageError(f"--resume continues a run as configured; only --epochs may change, not {changed}")
             run = load_run(resume)
@@ -123,7 +126,7 @@ def train_command(out, overwrite, resume, quiet, **options) -> None:
             out = Path(out or resume)
         else:
             run = None
-            config = make_config(**given)
+            config = load_config(config_file, **given) if config_file else make_config(**given)
             out = Path(out) if out else _default_out(config)
             if out.exists() and not overwrite:
                 raise FileExistsError(f"{out} exists: --resume {out} to continue it, --overwrite to replace it")

@@ -7,6 +7,8 @@ the field, the value and what is allowed; :func:`make_config` turns pydantic's r
 from __future__ import annotations
 
 import dataclasses
+import tomllib
+from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import ConfigDict, Field, ValidationError, model_validator
@@ -19,6 +21,12 @@ from .engines.ode import METHODS as ODE_METHODS
 DEFAULT_HIDDEN = (64, 64)
 
 Positive = Annotated[float, Field(gt=0)]
+
+#: The largest layer a configuration accepts (neurons); the weights' memory is checked in :func:`resolved_sizes`.
+MAX_LAYER = 100_000
+
+#: The most memory the dense weight blocks of a network may need, bytes.
+MAX_WEIGHT_BYTES = 16 * 2**30
 PositiveInt = Annotated[int, Field(ge=1)]
 
 
@@ -48,6 +56,8 @@ class TrainConfig:
     the circuit, its weights as device pairs with conductances in [``g_min``, ``g_max``] siemens (a weight
     beyond the range is an error unless ``clip_weights``). ``seed`` fixes the
     topology, the initial weights and the data order. ``rate_every``: record eq 20 every k batches.
+    ``max_residual``: stop training (:class:`~neurosim.train.TrainingDiverged`) when a phase ends with a residual
+    above it, a network whose states do not settle (off by default: the paper's schedule does not settle either).
     """
 
     dataset: Literal[DATASETS] = "digits"
@@ -55,7 +65,7 @@ class TrainConfig:
     n_train: PositiveInt | None = None
     n_test: PositiveInt | None = None
     topology: Literal["layered", "small-world"] = "small-world"
-    sizes: tuple[PositiveInt, ...] | None = None
+    sizes: tuple[Annotated[int, Field(ge=1, le=MAX_LAYER)], ...] | None = None
     rewire_n: Annotated[int, Field(ge=0)] | None = None
     rewire_p: Annotated[float, Field(ge=0, lt=1)] | None = None
     rewire_mode: Literal["replace", "add"] = "replace"
@@ -85,6 +95,7 @@ class TrainConfig:
     atol: Positive = 1e-6
     settle_tol: Positive = 1e-3
     t_max: Positive = 250.0
+    max_residual: Positive | None = None
     seed: Annotated[int, Field(ge=0)] = 0
     rate_every: PositiveInt = 1
 
@@ -114,16 +125,44 @@ class TrainConfig:
 
 def make_config(**values) -> TrainConfig:
     """A validated :class:`TrainConfig`; raises :class:`ConfigError` listing every bad field."""
+    unknown = sorted(k for k in values if k not in FIELDS)
+    if unknown:
+        raise ConfigError(f"invalid configuration: unknown field(s) {', '.join(map(repr, unknown))[:300]}; "
+                          f"known: {', '.join(FIELDS)}")
     try:
         return TrainConfig(**values)
     except ValidationError as err:
         lines = []
         for e in err.errors():
             where = ".".join(str(p) for p in e["loc"]) or "config"
-            value = e.get("input")
-            shown = f"{where}={value!r}" if e["loc"] else where
+            value = repr(e.get("input"))
+            shown = f"{where}={value if len(value) <= 80 else value[:77] + '...'}" if e["loc"] else where
             lines.append(f"{shown}: {e['msg']}")
         raise ConfigError("invalid configuration:\n  " + "\n  ".join(lines)) from None
+
+
+def load_config(path: str | Path, **overrides) -> TrainConfig:
+    """A :class:`TrainConfig` from a TOML file of field = value lines (``sizes = [784, 500, 10]``), with
+    ``overrides`` on top; raises :class:`ConfigError` naming the file for a missing or malformed file, and naming
+    the field for a bad value."""
+    path = Path(path)
+    try:
+        text = path.read_bytes().decode("utf-8")
+        values = tomllib.loads(text)
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such configuration file") from None
+    except OSError as err:
+        raise ConfigError(f"{path}: cannot be read ({err.strerror})") from None
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as err:
+        raise ConfigError(f"{path}: not a TOML file ({err})") from None
+    try:
+        return make_config(**{**values, **overrides})
+    except ConfigError as err:
+        raise ConfigError(f"{path}: {err}") from None
+
+
+#: The names of :class:`TrainConfig`'s fields.
+FIELDS = tuple(f.name for f in dataclasses.fields(TrainConfig))
 
 
 def resolved_sizes(config: TrainConfig, n_inputs: int, n_classes: int) -> tuple[int, ...]:
@@ -136,5 +175,12 @@ def resolved_sizes(config: TrainConfig, n_inputs: int, n_classes: int) -> tuple[
         raise ConfigError(f"sizes[-1]={sizes[-1]}: data set {config.dataset!r} has {n_classes} classes")
     if len(config.lr) not in (1, len(sizes) - 1):
         raise ConfigError(f"lr={list(config.lr)}: give one rate or one per adjacent layer pair ({len(sizes) - 1})")
+    entries = sum(a * b for a, b in zip(sizes, sizes[1:]))
+    if config.topology == "small-world" and config.intralayer:
+        entries += sum(n * n for n in sizes[1:-1])
+    needed = entries * (4 if config.dtype == "float32" else 8)
+    if needed > MAX_WEIGHT_BYTES:
+        raise ConfigError(f"sizes={list(sizes)}: the weight blocks would need {needed / 2**30:.0f} GiB "
+                          f"(at most {MAX_WEIGHT_BYTES / 2**30:.0f} GiB)")
     return sizes
 

@@ -9,6 +9,7 @@ each gzip-compressed with ``.gz`` or plain). The digits set ships with scikit-le
 from __future__ import annotations
 
 import gzip
+import math
 import os
 import zlib
 from dataclasses import dataclass
@@ -56,7 +57,7 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
         raise DataError(f"{path}: IDX header truncated or with {ndim} dimensions")
     shape = tuple(int(v) for v in np.frombuffer(raw, dtype=">u4", count=ndim, offset=4))
     dtype = np.dtype(IDX_TYPES[raw[2]])
-    expected = header + int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    expected = header + math.prod(shape) * dtype.itemsize
     if len(raw) != expected:
         state = "truncated" if len(raw) < expected else "longer than its header says"
         raise DataError(f"{path}: {state}: {len(raw)} bytes where shape {shape} needs {expected}")
@@ -95,10 +96,14 @@ def load_idx_directory(directory: str | os.PathLike, name: str) -> Dataset:
     for part, prefix in (("train", "train"), ("test", "t10k")):
         images = read_idx(_find(directory, f"{prefix}-images-idx3-ubyte"))
         labels = read_idx(_find(directory, f"{prefix}-labels-idx1-ubyte"))
-        if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
+        if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels) or len(labels) == 0:
             raise DataError(
                 f"{directory}: {prefix} images {images.shape} and labels {labels.shape} do not match"
             )
+        if images.dtype != np.uint8:
+            raise DataError(f"{directory}: {prefix} images hold {images.dtype} values; expected unsigned bytes")
+        if labels.min() < 0 or labels.max() > 9:
+            raise DataError(f"{directory}: {prefix} labels range over {labels.min()}..{labels.max()}; expected 0..9")
         arrays[f"x_{part}"] = images.reshape(len(images), -1).astype(np.float64) / 255.0
         arrays[f"y_{part}"] = labels.astype(np.int64)
     return Dataset(name=name, n_classes=10, **arrays)

@@ -94,6 +94,12 @@ def write_netlist(
     for name, value in (("t_stop", t_stop), ("t_step", t_step)):
         if not value > 0:
             raise ValueError(f"{name}={value}: must be > 0 (time constants)")
+    for name, values in (("inputs", x), ("start", start), ("target", target), ("bias", net.bias),
+                         *((f"weights {b.name}", b.weight) for b in net.blocks), ("skip weights", net.sparse.weight)):
+        if values is not None and not np.all(np.isfinite(values)):
+            raise ValueError(f"{name}: not finite (NaN or Inf) — a netlist needs numbers")
+    if not np.isfinite(beta):
+        raise ValueError(f"beta={beta}: not finite")
     data_file = _plain_token(data_file, "data_file")
     if library is not None:
         library = _plain_token(library, "library")

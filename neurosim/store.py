@@ -27,6 +27,7 @@ run file, so a process killed at any moment leaves the last complete checkpoint.
 
 from __future__ import annotations
 
+import glob
 import json
 import os
 import platform
@@ -186,6 +187,8 @@ def save_run(path: str | os.PathLike, run: Run) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    for stale in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):  # left by a process killed mid-write
+        stale.unlink(missing_ok=True)
 
 
 def _read_network(g: h5py.Group) -> Network:

@@ -18,7 +18,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from . import topology
-from .config import TrainConfig, resolved_sizes
+from .config import ConfigError, TrainConfig, resolved_sizes
 from .controller import Controller, learning_rates
 from .data import Dataset, load_dataset
 from .backend import array_namespace, to_device, to_numpy, torch_cuda
@@ -59,14 +59,18 @@ def build_topology(config: TrainConfig, sizes: tuple[int, ...]) -> nx.Graph:
     n, p = config.rewire_n, config.rewire_p
     if n is None and p is None:
         p = DEFAULT_REWIRE_P
-    return topology.small_world(
-        sizes,
-        n=n,
-        p=p,
-        mode=config.rewire_mode,
-        intralayer=config.intralayer,
-        seed=stream_seed(config.seed, STREAM_TOPOLOGY),
-    )
+    try:
+        return topology.small_world(
+            sizes,
+            n=n,
+            p=p,
+            mode=config.rewire_mode,
+            intralayer=config.intralayer,
+            seed=stream_seed(config.seed, STREAM_TOPOLOGY),
+        )
+    except ValueError as err:  # too many connections to rewire for these sizes
+        field = "rewire_n" if n is not None else "rewire_p"
+        raise ConfigError(f"{field}={n if n is not None else p}: {err}") from None
 
 
 def new_run(config: TrainConfig, data: Dataset) -> Run:
@@ -127,10 +131,12 @@ def evaluate(controller: Controller, net: Network, x: np.ndarray, y: np.ndarray,
     return error_rate(np.concatenate(predictions), y)
 
 
-def _batch_summary(epoch: int, batch: int, result, net: Network, labels: np.ndarray) -> tuple[float, float, int]:
+def _batch_summary(
+    epoch: int, batch: int, result, net: Network, labels: np.ndarray, max_residual: float | None = None
+) -> tuple[float, float, int]:
     """Largest free and nudged residual and the number of wrong free-phase predictions of a batch, fetched from
     the device in one transfer; raises :class:`TrainingDiverged` if a state or a bias is not finite (a NaN in
-    any state makes its residual NaN)."""
+    any state makes its residual NaN), or if a phase's residual exceeds ``max_residual``."""
     xp = array_namespace(result.free.state)
     prediction = xp.argmax(result.free.state[:, net.output_slice], axis=1)
     summary = xp.stack([xp.max(result.free.residual), xp.max(result.nudged.residual), xp.sum(net.bias)])
@@ -138,6 +144,12 @@ def _batch_summary(epoch: int, batch: int, result, net: Network, labels: np.ndar
     for name, value in zip(("free_state", "nudged_state", "bias"), summary):
         if not np.isfinite(value):
             raise TrainingDiverged(f"epoch {epoch + 1}, batch {batch + 1}: {name} is not finite (NaN or Inf)")
+    for phase, value in zip(("free", "nudged"), summary[:2]):
+        if max_residual is not None and value > max_residual:
+            raise TrainingDiverged(
+                f"epoch {epoch + 1}, batch {batch + 1}: the {phase} phase did not settle (residual {value:.3g} > "
+                f"max_residual={max_residual:g})"
+            )
     return float(summary[0]), float(summary[1]), int(np.count_nonzero(prediction != labels))
 
 
@@ -153,7 +165,9 @@ def train(
     """Train for ``config.epochs`` epochs, starting from ``run`` (resume) or a new run.
 
     Each epoch: shuffle (seeded), one :meth:`Controller.step` per batch, the training error of the free-phase
-    predictions made during the epoch, the test error after it, and a checkpoint of the whole run to ``out``.
+    predictions made during the epoch, the test error after it, and a checkpoint of the whole run to ``out``
+    (also one before the first epoch). A :class:`TrainingDiverged` raised during an epoch leaves ``out`` at the
+    last completed epoch.
     ``data`` replaces loading the configured data set (tests).
     """
     if config.device == "cuda":
@@ -172,6 +186,8 @@ def train(
     eye = np.eye(data.n_classes, dtype=np.dtype(config.dtype))
     if config.persistent and run.free_states is None:
         run.free_states = np.zeros((n_examples, net.n_free), dtype=np.dtype(config.dtype))
+    if out is not None and run.epochs_done == 0:
+        save_run(out, run)  # a checkpoint at epoch 0: a run killed during its first epoch can be resumed
 
     for epoch in range(run.epochs_done, config.epochs):
         started = time.perf_counter()
@@ -188,7 +204,7 @@ def train(
             result = controller.step(net, x, to_device(eye[y], device), sign_rng, start)
             if run.free_states is not None:
                 run.free_states[idx] = to_numpy(result.free.state)
-            free_res, nudged_res, batch_wrong = _batch_summary(epoch, k, result, net, y)
+            free_res, nudged_res, batch_wrong = _batch_summary(epoch, k, result, net, y, config.max_residual)
             wrong += batch_wrong
             free_max, nudged_max = max(free_max, free_res), max(nudged_max, nudged_res)
             run.batches["free_residual"].append(free_res)
