@@ -184,6 +184,9 @@ def save_run(path: str | os.PathLike, run: Run) -> None:
         with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
         os.replace(tmp, path)
+    except OSError as err:  # a full disk, a vanished directory: the previous checkpoint is untouched
+        Path(tmp).unlink(missing_ok=True)
+        raise RunFileError(f"{path}: could not write the checkpoint ({err}); the previous one is intact") from err
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

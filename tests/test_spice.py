@@ -151,6 +151,8 @@ def test_missing_or_failing_ngspice_is_explained(tmp_path, ngspice):
         run_netlist(tmp_path / "bad.cir", net.sizes, 100e-6)
     assert "missing.lib" in str(err.value) or "neuron" in str(err.value)
     assert not (tmp_path / "bad.data").exists()
+    with pytest.raises(EngineError, match="did not finish within 0.001 s"):
+        Spice(timeout=0.001).relax(net, np.ones((2, 1)), np.zeros((2, 1)), Phase())
 
 
 def test_settling_time_of_a_waveform():

@@ -1,0 +1,5 @@
+"""``python -m neurosim``: the command line."""
+
+from .cli import main
+
+main()
