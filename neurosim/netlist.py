@@ -43,9 +43,11 @@ def node_names(sizes) -> np.ndarray:
 
 
 def comment(text: str) -> str:
-    """``text`` made safe for a comment line: no line breaks or control characters, so that no text given by a
-    user can start a SPICE statement of its own."""
-    return re.sub(r"[\x00-\x1f\x7f]+", " ", str(text))
+    """``text`` made safe for a comment line: printable ASCII only (other characters become '?', control
+    characters and line breaks of any kind a space), so that no text given by a user can start a SPICE statement
+    of its own."""
+    text = str(text).encode("ascii", "replace").decode("ascii")
+    return re.sub(r"[\x00-\x1f\x7f]+", " ", text)
 
 
 def _plain_token(value, what: str) -> str:
@@ -109,7 +111,7 @@ def write_netlist(
     labels = _Labels(names, edges)
     g_plus, g_minus = circuit.differential_pair(weights, clip=clip, labels=labels)
     if isinstance(out, (str, Path)):
-        with open(out, "w") as stream:
+        with open(out, "w", encoding="ascii") as stream:
             return _write(stream, net, circuit, x, beta, target, start, t_stop, t_step, data_file, library, inline,
                           title, names, free, edges, g_plus, g_minus)
     _write(out, net, circuit, x, beta, target, start, t_stop, t_step, data_file, library, inline, title, names, free,

@@ -41,19 +41,31 @@ def start_training(command, out):
     return process
 
 
+def checkpoint_times(process, out) -> list[float]:
+    """Seconds from the first checkpoint of a running training to each later one (each replaces the file, so
+    its inode changes), until the process ends."""
+    started, inode, times = time.monotonic(), os.stat(out).st_ino, []
+    while process.poll() is None:
+        current = os.stat(out).st_ino
+        if current != inode:
+            inode = current
+            times.append(time.monotonic() - started)
+        time.sleep(0.002)
+    return times
+
+
 def test_sigkill_at_random_moments_leaves_a_readable_run_that_resumes_exactly(tmp_path):
     reference = train(make_config(**KILL_RUN), progress=False).network
     command = [sys.executable, "-m", "neurosim", "train", "--quiet", *cli_args(KILL_RUN)]
-    calibration = start_training(command, tmp_path / "whole.h5")
-    started = time.monotonic()
-    calibration.wait()
-    duration = time.monotonic() - started  # from the first checkpoint to the end
-    rng = np.random.default_rng(0)
+    calibration = checkpoint_times(start_training(command, tmp_path / "whole.h5"), tmp_path / "whole.h5")
+    end = calibration[-1] if calibration else 1.0  # the last checkpoint: the end of training
+    # kill moments spread over the training (checkpoint writes included), jittered
+    moments = (np.arange(6) + np.random.default_rng(0).uniform(size=6)) / 6 * end
     outcomes = []
-    for trial in range(6):
+    for trial, moment in enumerate(moments):
         out = tmp_path / f"kill{trial}.h5"
         process = start_training(command, out)
-        time.sleep(rng.uniform(0.0, 0.8 * duration))  # somewhere in the eight epochs, checkpoint writes included
+        time.sleep(moment)  # somewhere in the eight epochs, checkpoint writes included
         process.send_signal(signal.SIGKILL)
         process.wait()
         run = load_run(out)  # readable, whatever the moment
