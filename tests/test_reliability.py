@@ -59,8 +59,8 @@ def test_sigkill_at_random_moments_leaves_a_readable_run_that_resumes_exactly(tm
     command = [sys.executable, "-m", "neurosim", "train", "--quiet", *cli_args(KILL_RUN)]
     calibration = checkpoint_times(start_training(command, tmp_path / "whole.h5"), tmp_path / "whole.h5")
     end = calibration[-1] if calibration else 1.0  # the last checkpoint: the end of training
-    # kill moments spread over the training (checkpoint writes included), jittered
-    moments = (np.arange(6) + np.random.default_rng(0).uniform(size=6)) / 6 * end
+    # seven kill moments spread over the first 80 % of the training (checkpoint writes included), jittered
+    moments = (np.arange(7) + np.random.default_rng(0).uniform(size=7)) / 7 * 0.8 * end
     outcomes = []
     for trial, moment in enumerate(moments):
         out = tmp_path / f"kill{trial}.h5"
@@ -78,7 +78,7 @@ def test_sigkill_at_random_moments_leaves_a_readable_run_that_resumes_exactly(tm
         for a, b in zip(final.parameters(), reference.parameters(), strict=True):
             np.testing.assert_array_equal(a, b)
         assert not list(tmp_path.glob(f".{out.name}.*.tmp"))  # the resumed run cleared any half-written temporary
-    assert sum(done < KILL_RUN["epochs"] for done in outcomes) >= 5, outcomes  # the kills landed mid-training
+    assert sum(done < KILL_RUN["epochs"] for done in outcomes) >= 5, outcomes  # most kills landed mid-training
 
 
 def test_truncated_run_files_are_reported_as_damaged(tmp_path):
