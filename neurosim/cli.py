@@ -206,3 +206,6 @@ def info_command(run_file) -> None:
         click.echo("per-layer-pair RMS correction (eq 20), mean over the run: " + ", ".join(
             f"L{k}-L{k + 1} {v:.2e}" for k, v in enumerate(np.nanmean(rms, axis=0))))
         click.echo(f"spread (eq 23): {spread(total):.2f}")
+    simulator = np.asarray(h["simulator_seconds"], dtype=float)
+    if np.isfinite(simulator).any():
+        click.echo("ngspice analysis time per epoch (s): " + ", ".join(f"{v:.1f}" for v in simulator))

@@ -194,6 +194,7 @@ def train(
         order = stream(config.seed, STREAM_ORDER, epoch).permutation(n_examples)
         sign_rng = stream(config.seed, STREAM_SIGN, epoch)
         wrong = iterations = 0
+        simulator_seconds = math.nan
         free_max = nudged_max = 0.0
         bar = tqdm(range(n_batches), desc=f"epoch {epoch + 1}/{config.epochs}", disable=not progress, leave=False)
         for k in bar:
@@ -216,6 +217,9 @@ def train(
                 relaxation = getattr(result, phase)
                 run.batches[f"{phase}_settling_time"].append(relaxation.info.get("settling_time", math.nan))
             iterations += result.free.steps + result.nudged.steps
+            for relaxation in (result.free, result.nudged):
+                if "ngspice_seconds" in relaxation.info:
+                    simulator_seconds = np.nansum([simulator_seconds, relaxation.info["ngspice_seconds"]])
             global_batch = epoch * n_batches + k
             if global_batch % config.rate_every == 0:
                 run.rate_batches.append(global_batch)
@@ -233,6 +237,7 @@ def train(
             ("free_residual_max", free_max),
             ("nudged_residual_max", nudged_max),
             ("iterations", iterations),
+            ("simulator_seconds", simulator_seconds),
         ):
             run.history[key].append(value)
         if device != "cpu":

@@ -140,6 +140,9 @@ def test_spice_training_lowers_the_error(tmp_path, ngspice):
     before = evaluate(make_controller(config, untrained), untrained, data.x_test.astype(np.float32), data.y_test)
     assert run.history["test_error"][0] < before - 0.15  # Euler with this seed: 0.88 -> 0.58
     assert np.all(np.asarray(run.batches["free_settling_time"]) > 0)
+    assert run.history["simulator_seconds"][0] > 0
+    info = CliRunner().invoke(main, ["info", str(out)])
+    assert "ngspice analysis time per epoch" in info.output
 
 
 def test_missing_or_failing_ngspice_is_explained(tmp_path, ngspice):
