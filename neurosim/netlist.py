@@ -16,6 +16,7 @@ Lines are formatted in vectorised chunks and streamed to the file: the paper's 7
 
 from __future__ import annotations
 
+import contextlib
 import io
 import re
 from pathlib import Path
@@ -110,12 +111,10 @@ def write_netlist(
     edges, weights = net.edges_and_weights()
     labels = _Labels(names, edges)
     g_plus, g_minus = circuit.differential_pair(weights, clip=clip, labels=labels)
-    if isinstance(out, (str, Path)):
-        with open(out, "w", encoding="ascii") as stream:
-            return _write(stream, net, circuit, x, beta, target, start, t_stop, t_step, data_file, library, inline,
-                          title, names, free, edges, g_plus, g_minus)
-    _write(out, net, circuit, x, beta, target, start, t_stop, t_step, data_file, library, inline, title, names, free,
-           edges, g_plus, g_minus)
+    opened = open(out, "w", encoding="ascii") if isinstance(out, (str, Path)) else contextlib.nullcontext(out)
+    with opened as stream:
+        _write(stream, net, circuit, x, beta, target, start, t_stop, t_step, data_file, library, inline, title, names,
+               free, edges, g_plus, g_minus)
 
 
 class _Labels:

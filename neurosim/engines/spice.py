@@ -4,8 +4,7 @@ For every example of a batch the engine writes the netlist with the example's in
 phase) targets, runs ``ngspice -b`` on it in a subprocess (up to ``workers`` at once, one per core by default),
 and reads the node voltages it wrote. The equilibrium is the last row of the transient, clipped to the rails (the
 clamp lets a node sit microvolts past one). The settling time of an example is the time after which the
-waveform's largest rate of change, max_i |dV_i/dt| tau from consecutive output rows, stays below
-``settle_tol``; ngspice's own analysis time (``rusage time``) is recorded beside the wall time.
+waveform's largest rate of change, max_i |dV_i/dt| tau over output steps, stays below ``settle_tol``; ngspice's own analysis time (``rusage time``) is recorded beside the wall time.
 """
 
 from __future__ import annotations
@@ -112,12 +111,12 @@ class Spice:
 
     def _simulate(self, executable, folder: Path, b: int, net, x, start, phase: Phase, target) -> "Waveform":
         """One example: write its netlist into ``folder`` and run it."""
-        netlist = folder / f"example{b}.cir"
+        netlist, data_file = folder / f"example{b}.cir", f"example{b}.data"
         write_netlist(netlist, net, x, circuit=self.circuit, beta=phase.beta, target=target, start=start,
-                      t_stop=self.t_stop, t_step=self.t_step, data_file=f"example{b}.data", clip=self.clip,
+                      t_stop=self.t_stop, t_step=self.t_step, data_file=data_file, clip=self.clip,
                       title=f"{phase.name} phase, batch example {b}")
-        return run_netlist(netlist, net.sizes, self.t_stop * self.circuit.tau, executable=executable,
-                           timeout=self.timeout, what=f"{phase.name} phase, example {b}")
+        return run_netlist(netlist, net.sizes, self.t_stop * self.circuit.tau, data_file=data_file,
+                           executable=executable, timeout=self.timeout, what=f"{phase.name} phase, example {b}")
 
 
 @dataclass
@@ -131,17 +130,20 @@ class Waveform:
     points: int
 
 
-def run_netlist(netlist: Path, sizes, t_end: float, *, executable: str = "ngspice", timeout: float = 600.0,
-                what: str = "netlist") -> Waveform:
+def run_netlist(netlist: Path, sizes, t_end: float, *, data_file: str | None = None, executable: str = "ngspice",
+                timeout: float = 600.0, what: str = "netlist") -> Waveform:
     """Run ``ngspice -b`` on a netlist written by :func:`~neurosim.netlist.write_netlist` (in its directory) and
-    read the data file it names. Raises :class:`EngineError` quoting ngspice if it fails, times out, or writes
-    other nodes or a transient that stops before ``t_end`` seconds; nothing partial is returned."""
+    read its data file (``data_file``, or the one its ``wrdata`` line names). Raises :class:`EngineError` quoting
+    ngspice if it fails, times out, or writes other nodes or a transient that stops before ``t_end`` seconds;
+    nothing partial is returned."""
     netlist = Path(netlist)
     executable = find_ngspice(executable)
-    match = re.search(r"^wrdata (\S+)", netlist.read_text(), re.M)
-    if match is None:
-        raise EngineError(f"{what}: {netlist} has no wrdata line (not written by neurosim.netlist)")
-    data = netlist.parent / match.group(1)
+    if data_file is None:
+        match = re.search(r"^wrdata (\S+)", netlist.read_text(), re.M)
+        if match is None:
+            raise EngineError(f"{what}: {netlist} has no wrdata line (not written by neurosim.netlist)")
+        data_file = match.group(1)
+    data = netlist.parent / data_file
     data.unlink(missing_ok=True)
     try:
         done = subprocess.run([executable, "-b", netlist.name], cwd=netlist.parent, capture_output=True, text=True,
