@@ -35,6 +35,6 @@ with schemdraw.Drawing(file=str(Path(__file__).with_suffix(".png")), show=False,
     x_i = 4 * SPACING
     neuron(x_i, "V_i  (neuron i)", [(lambda: elm.SourceControlledI().reverse(), "G⁺_ij V_j"),
                                    (elm.SourceControlledI, "G⁻_ij V_j")])
-    elm.Annotate().at((x_i + 3.5 * SPACING, TOP + 1.5)).delta(dx=0, dy=-1.2)
+    elm.Arrow().at((x_i + 3.5 * SPACING, TOP + 1.6)).down(1.2)
     elm.Label().at((x_i + 3.5 * SPACING, TOP + 1.9)).label(
         "synapse pair j → i: W_ij = R (G⁺_ij − G⁻_ij)", fontsize=11)
