@@ -35,6 +35,9 @@ CLAMP_GAIN = 1e5
 
 _CHUNK = 50_000
 
+#: One direction of a connection: instance name, out node, in node, G+ and G- (siemens).
+SYNAPSE_LINE = "Xs_{0}_{1} {0} {1} synapse gplus={2:.9e} gminus={3:.9e}\n"
+
 
 def node_names(sizes) -> np.ndarray:
     """The SPICE node name of every neuron, in the network's global order: ``x_<i>``, ``h<l>_<i>``, ``y_<i>``."""
@@ -113,8 +116,50 @@ def write_netlist(
     g_plus, g_minus = circuit.differential_pair(weights, clip=clip, labels=labels)
     opened = open(out, "w", encoding="ascii") if isinstance(out, (str, Path)) else contextlib.nullcontext(out)
     with opened as stream:
-        _write(stream, net, circuit, x, beta, target, start, t_stop, t_step, data_file, library, inline, title, names,
-               free, edges, g_plus, g_minus)
+        tau = circuit.tau
+        n_in = net.n_inputs
+        phase = f"nudged, beta={beta:g} (nudge conductance {circuit.nudge_conductance(beta):.6g} S)" if beta else "free"
+        stream.write(
+            f"* neurosim netlist{': ' + comment(title) if title else ''}\n"
+            f"* network {'-'.join(map(str, net.sizes))}, {len(edges)} connections; phase: {phase}\n"
+            f"* R={circuit.r_leak:.6g} ohm, C={circuit.c_node:.6g} F, tau={tau:.6g} s; device conductances "
+            f"[{circuit.g_min:.6g}, {circuit.g_max:.6g}] S, |W| <= {circuit.w_max:.6g}\n"
+            "* nodes: x_<i> inputs, h<l>_<i> hidden layer l, y_<i> outputs (from 0); W_ij = R (G+ - G-), b_i = R I_i\n"
+            f"* transient {t_stop:g} tau from the .ic state; {data_file}: time and free node voltages, last row = "
+            "equilibrium\n"
+        )
+        if inline:
+            stream.write(f"* --- subcircuit library (inlined from {LIBRARY.name}) ---\n{LIBRARY.read_text()}"
+                         "* --- end ---\n")
+        else:
+            stream.write(f".include {Path(library) if library is not None else LIBRARY.resolve()}\n")
+        stream.write("* inputs (V)\n")
+        _lines(stream, "Xin_{0} {0} input v={1:.9g}\n", names[:n_in], x)
+        gclamp = CLAMP_GAIN / circuit.r_leak
+        stream.write("* neurons\n")
+        neuron = f"neuron r={circuit.r_leak:.9g} c={circuit.c_node:.9g} gclamp={gclamp:.9g}"
+        _lines(stream, f"Xn_{{0}} {{0}} {neuron}\n", free)
+        stream.write("* biases (A)\n")
+        bias = circuit.bias_current(np.asarray(net.bias, dtype=np.float64))
+        _lines(stream, "Xb_{0} {0} bias i={1:.9e}\n", free, bias)
+        stream.write("* synapses: out in, G+ G- (S)\n")
+        i, j = edges[:, 0], edges[:, 1]
+        into_j = names[j], names[i]
+        _lines(stream, SYNAPSE_LINE, *into_j, g_plus, g_minus)
+        both = i >= n_in  # free-free connections also act in the other direction
+        _lines(stream, SYNAPSE_LINE, names[i[both]], names[j[both]], g_plus[both], g_minus[both])
+        if beta:
+            stream.write("* nudge (S, V)\n")
+            outputs = names[net.n_inputs + net.output_slice.start :]
+            nudge = f"nudge g={circuit.nudge_conductance(beta):.9e}"
+            targets = np.asarray(target, dtype=np.float64)
+            _lines(stream, f"Xnudge_{{0}} {{0}} {nudge} target={{1:.9g}}\n", outputs, targets)
+        stream.write("* initial node voltages\n.ic")
+        _lines(stream, " v({0})={1:.9g}", free, start)
+        stream.write(f"\n.tran {t_step * tau:.9g} {t_stop * tau:.9g} uic\n")
+        stream.write(".control\nset wr_singlescale\nset wr_vecnames\nrun\nwrdata " + data_file)
+        _lines(stream, " v({0})", free)
+        stream.write("\nrusage tranpoints\nrusage time\nquit\n.endc\n.end\n")
 
 
 class _Labels:
@@ -141,48 +186,3 @@ def _lines(out: TextIO, template: str, *columns) -> None:
     for lo in range(0, n, _CHUNK):
         rows = zip(*(c[lo : lo + _CHUNK] for c in columns))
         out.write("".join(template.format(*row) for row in rows))
-
-
-def _write(out, net, circuit, x, beta, target, start, t_stop, t_step, data_file, library, inline, title, names,
-           free, edges, g_plus, g_minus) -> None:
-    tau = circuit.tau
-    n_in = net.n_inputs
-    phase = f"nudged, beta={beta:g} (nudge conductance {circuit.nudge_conductance(beta):.6g} S)" if beta else "free"
-    out.write(
-        f"* neurosim netlist{': ' + comment(title) if title else ''}\n"
-        f"* network {'-'.join(map(str, net.sizes))}, {len(edges)} connections; phase: {phase}\n"
-        f"* R={circuit.r_leak:.6g} ohm, C={circuit.c_node:.6g} F, tau={tau:.6g} s; device conductances "
-        f"[{circuit.g_min:.6g}, {circuit.g_max:.6g}] S, |W| <= {circuit.w_max:.6g}\n"
-        "* nodes: x_<i> inputs, h<l>_<i> hidden layer l, y_<i> outputs (from 0); W_ij = R (G+ - G-), b_i = R I_i\n"
-        f"* transient {t_stop:g} tau from the .ic state; {data_file}: time and free node voltages, last row = "
-        "equilibrium\n"
-    )
-    if inline:
-        out.write(f"* --- subcircuit library (inlined from {LIBRARY.name}) ---\n{LIBRARY.read_text()}* --- end ---\n")
-    else:
-        out.write(f".include {Path(library) if library is not None else LIBRARY.resolve()}\n")
-    out.write("* inputs (V)\n")
-    _lines(out, "Xin_{0} {0} input v={1:.9g}\n", names[:n_in], x)
-    gclamp = CLAMP_GAIN / circuit.r_leak
-    out.write("* neurons\n")
-    _lines(out, f"Xn_{{0}} {{0}} neuron r={circuit.r_leak:.9g} c={circuit.c_node:.9g} gclamp={gclamp:.9g}\n", free)
-    out.write("* biases (A)\n")
-    _lines(out, "Xb_{0} {0} bias i={1:.9e}\n", free, circuit.bias_current(np.asarray(net.bias, dtype=np.float64)))
-    out.write("* synapses: out in, G+ G- (S)\n")
-    i, j = edges[:, 0], edges[:, 1]
-    into_j = names[j], names[i]
-    _lines(out, "Xs_{0}_{1} {0} {1} synapse gplus={2:.9e} gminus={3:.9e}\n", *into_j, g_plus, g_minus)
-    both = i >= n_in  # free-free connections also act in the other direction
-    _lines(out, "Xs_{0}_{1} {0} {1} synapse gplus={2:.9e} gminus={3:.9e}\n", names[i[both]], names[j[both]],
-           g_plus[both], g_minus[both])
-    if beta:
-        out.write("* nudge (S, V)\n")
-        outputs = names[net.n_inputs + net.output_slice.start :]
-        _lines(out, f"Xnudge_{{0}} {{0}} nudge g={circuit.nudge_conductance(beta):.9e} target={{1:.9g}}\n", outputs,
-               np.asarray(target, dtype=np.float64))
-    out.write("* initial node voltages\n.ic")
-    _lines(out, " v({0})={1:.9g}", free, start)
-    out.write(f"\n.tran {t_step * tau:.9g} {t_stop * tau:.9g} uic\n")
-    out.write(".control\nset wr_singlescale\nset wr_vecnames\nrun\nwrdata " + data_file)
-    _lines(out, " v({0})", free)
-    out.write("\nrusage tranpoints\nrusage time\nquit\n.endc\n.end\n")
