@@ -14,6 +14,7 @@ from typing import Annotated, Literal
 from pydantic import ConfigDict, Field, ValidationError, model_validator
 from pydantic.dataclasses import dataclass
 
+from .circuit import Circuit
 from .data import DATASETS
 from .engines.ode import METHODS as ODE_METHODS
 
@@ -109,8 +110,7 @@ class TrainConfig:
             raise ValueError("rewire_n / rewire_p apply to topology='small-world' only")
         if self.engine in ("ode", "spice") and self.device != "cpu":
             raise ValueError(f"engine={self.engine!r} runs on the CPU, not device={self.device!r}")
-        if self.g_min >= self.g_max:
-            raise ValueError(f"g_min={self.g_min}: must be below g_max={self.g_max}")
+        Circuit(r_leak=self.r_leak, c_node=self.c_node, g_min=self.g_min, g_max=self.g_max)  # its own checks
         if self.tol > 0 and self.device == "cuda" and self.cuda_graphs:
             raise ValueError("tol > 0 reads residuals back during a phase: not possible with cuda_graphs on")
         if self.sizes is not None and len(self.lr) not in (1, len(self.sizes) - 1):
