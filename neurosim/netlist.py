@@ -101,7 +101,8 @@ def write_netlist(
         if not value > 0:
             raise ValueError(f"{name}={value}: must be > 0 (time constants)")
     for name, values in (("inputs", x), ("start", start), ("target", target), ("bias", net.bias),
-                         *((f"weights {b.name}", b.weight) for b in net.blocks), ("skip weights", net.sparse.weight)):
+                         *((f"weights {b.name}", b.weight) for b in net.blocks), ("skip weights", net.sparse.weight),
+                         *((f"backward weights {b.name}", b.back) for b in net.blocks), ("backward skip weights", net.sparse.back)):
         if values is not None and not np.all(np.isfinite(values)):
             raise ValueError(f"{name}: not finite (NaN or Inf) — a netlist needs numbers")
     if not np.isfinite(beta):
@@ -111,9 +112,11 @@ def write_netlist(
         library = _plain_token(library, "library")
     names = node_names(net.sizes)
     free = names[net.n_inputs :]
-    edges, weights = net.edges_and_weights()
+    edges, weights, backward = net.edges_and_weights(backward=True)
     labels = _Labels(names, edges)
     g_plus, g_minus = circuit.differential_pair(weights, clip=clip, labels=labels)
+    both = edges[:, 0] >= net.n_inputs  # free-free connections also act in the other direction
+    back_plus, back_minus = circuit.differential_pair(backward[both], clip=clip, labels=_Labels(names, edges[both]))
     opened = open(out, "w", encoding="ascii") if isinstance(out, (str, Path)) else contextlib.nullcontext(out)
     with opened as stream:
         tau = circuit.tau
@@ -146,8 +149,7 @@ def write_netlist(
         i, j = edges[:, 0], edges[:, 1]
         into_j = names[j], names[i]
         _lines(stream, SYNAPSE_LINE, *into_j, g_plus, g_minus)
-        both = i >= n_in  # free-free connections also act in the other direction
-        _lines(stream, SYNAPSE_LINE, names[i[both]], names[j[both]], g_plus[both], g_minus[both])
+        _lines(stream, SYNAPSE_LINE, names[i[both]], names[j[both]], back_plus, back_minus)
         if beta:
             stream.write("* nudge (S, V)\n")
             outputs = names[net.n_inputs + net.output_slice.start :]

@@ -36,26 +36,42 @@ class DenseBlock:
     """Weights between layer ``lo`` and layer ``hi`` (``lo <= hi``): ``weight[i, j]`` couples neuron i of layer
     ``lo`` with neuron j of layer ``hi``. An intralayer block (``lo == hi``) is symmetric with a zero diagonal.
     ``mask`` marks the entries that are connections; ``None`` means every entry is one. Intralayer blocks always
-    carry a mask (its diagonal is False)."""
+    carry a mask (its diagonal is False).
+
+    ``back[i, j]``: the coupling into neuron i of layer ``lo`` from neuron j of layer ``hi`` where a circuit's
+    two directions differ (mismatch, :mod:`neurosim.hardware`); ``None``, a stored network's case, means
+    ``weight[i, j]``: a symmetric connection. Between different layers only: in an intralayer block the two
+    directions are already two entries, ``weight[i, j]`` (into j from i) and ``weight[j, i]`` (into i from j)."""
 
     lo: int
     hi: int
     weight: np.ndarray
     mask: np.ndarray | None = None
+    back: np.ndarray | None = None
 
     @property
     def name(self) -> str:
         return f"L{self.lo}-L{self.hi}"
 
+    def backward(self) -> np.ndarray:
+        """The couplings into layer ``lo`` from layer ``hi``, indexed like ``weight``."""
+        return self.weight if self.back is None else self.back
+
 
 @dataclass
 class SparseCouplings:
     """Connections outside the dense blocks, as global neuron pairs ``i < j`` with one weight each, sorted by i:
-    those touching an input neuron (the lowest indices) come first."""
+    those touching an input neuron (the lowest indices) come first. ``weight[k]`` couples into j from i;
+    ``back[k]``, where the two directions differ (mismatch), into i from j; ``None`` means ``weight``."""
 
     i: np.ndarray
     j: np.ndarray
     weight: np.ndarray
+    back: np.ndarray | None = None
+
+    def backward(self) -> np.ndarray:
+        """The couplings into i from j."""
+        return self.weight if self.back is None else self.back
 
     def __len__(self) -> int:
         return len(self.weight)
@@ -127,29 +143,36 @@ class Network:
 
     def to(self, device: str) -> "Network":
         """A copy with every array on ``device`` ("cpu": numpy; "cuda": torch tensors on the GPU)."""
-        move = lambda a: None if a is None else to_device(a, device)  # noqa: E731
+        return self.to_arrays(lambda a: None if a is None else to_device(a, device))
+
+    def copy(self) -> "Network":
+        return self.to_arrays(lambda a: None if a is None else a.copy())
+
+    def astype(self, dtype) -> "Network":
+        """A copy with weights and biases of ``dtype`` (masks and indices unchanged)."""
+        cast = lambda a: None if a is None else a.astype(dtype)  # noqa: E731
+        net = self.copy()
+        for b in net.blocks:
+            b.weight, b.back = cast(b.weight), cast(b.back)
+        net.sparse.weight, net.sparse.back = cast(net.sparse.weight), cast(net.sparse.back)
+        net.bias = cast(net.bias)
+        return net
+
+    def to_arrays(self, move) -> "Network":
+        """A network with ``move`` applied to every array (weights, masks, indices, biases)."""
         return Network(
             sizes=self.sizes,
-            blocks=[DenseBlock(b.lo, b.hi, move(b.weight), move(b.mask)) for b in self.blocks],
-            sparse=SparseCouplings(move(self.sparse.i), move(self.sparse.j), move(self.sparse.weight)),
+            blocks=[DenseBlock(b.lo, b.hi, move(b.weight), move(b.mask), move(b.back)) for b in self.blocks],
+            sparse=SparseCouplings(move(self.sparse.i), move(self.sparse.j), move(self.sparse.weight),
+                                   move(self.sparse.back)),
             bias=move(self.bias),
         )
 
-    def copy(self) -> "Network":
-        return Network(
-            sizes=self.sizes,
-            blocks=[DenseBlock(b.lo, b.hi, b.weight.copy(), None if b.mask is None else b.mask.copy()) for b in self.blocks],
-            sparse=SparseCouplings(self.sparse.i.copy(), self.sparse.j.copy(), self.sparse.weight.copy()),
-            bias=self.bias.copy(),
-        )
-
-    def astype(self, dtype) -> "Network":
-        net = self.copy()
-        for b in net.blocks:
-            b.weight = b.weight.astype(dtype)
-        net.sparse.weight = net.sparse.weight.astype(dtype)
-        net.bias = net.bias.astype(dtype)
-        return net
+    @property
+    def symmetric(self) -> bool:
+        """Whether both directions of every connection carry the same weight (no mismatch)."""
+        return all(b.back is None for b in self.blocks) and self.sparse.back is None and all(
+            np.array_equal(to_numpy(b.weight), to_numpy(b.weight).T) for b in self.blocks if b.lo == b.hi)
 
     def n_connections(self) -> int:
         dense = sum(
@@ -160,21 +183,25 @@ class Network:
 
     # -- reference forms (small networks, tests, baselines) -------------------------------------------------------
     def dense_weights(self) -> np.ndarray:
-        """The full symmetric (N, N) weight matrix with a zero diagonal. O(N^2) memory: for tests and baselines."""
+        """The full (N, N) weight matrix with a zero diagonal, ``w[i, j]`` the coupling into j from i (symmetric
+        unless the network carries mismatch). O(N^2) memory: for tests and baselines."""
         n_total = int(self.offsets[-1])
         w = np.zeros((n_total, n_total), dtype=self.dtype)
         for b in self.blocks:
             rows = slice(self.offsets[b.lo], self.offsets[b.lo + 1])
             cols = slice(self.offsets[b.hi], self.offsets[b.hi + 1])
             w[rows, cols] = b.weight
-            w[cols, rows] = b.weight.T
+            if b.lo != b.hi:
+                w[cols, rows] = b.backward().T
         w[self.sparse.i, self.sparse.j] = self.sparse.weight
-        w[self.sparse.j, self.sparse.i] = self.sparse.weight
+        w[self.sparse.j, self.sparse.i] = self.sparse.backward()
         return w
 
-    def edges_and_weights(self) -> tuple[np.ndarray, np.ndarray]:
-        """Every connection as a global pair (i < j), sorted, with its weight: the network as an edge list."""
-        parts_e, parts_w = [], []
+    def edges_and_weights(self, *, backward: bool = False) -> tuple[np.ndarray, ...]:
+        """Every connection as a global pair (i < j), sorted, with its weight (the coupling into j from i): the
+        network as an edge list. With ``backward``, also the couplings into i from j, in the same order (equal
+        to the weights unless the network carries mismatch)."""
+        parts_e, parts_w, parts_b = [], [], []
         for b in self.blocks:
             mask = np.ones(b.weight.shape, dtype=bool) if b.mask is None else b.mask
             if b.lo == b.hi:
@@ -182,12 +209,16 @@ class Network:
             r, c = np.nonzero(mask)
             parts_e.append(np.stack([r + self.offsets[b.lo], c + self.offsets[b.hi]], axis=1))
             parts_w.append(b.weight[r, c])
+            parts_b.append(b.weight[c, r] if b.lo == b.hi else b.backward()[r, c])
         parts_e.append(np.stack([self.sparse.i, self.sparse.j], axis=1))
         parts_w.append(self.sparse.weight)
+        parts_b.append(self.sparse.backward())
         edges = np.concatenate(parts_e).astype(np.int64)
-        weights = np.concatenate(parts_w)
         order = np.lexsort((edges[:, 1], edges[:, 0]))
-        return edges[order], weights[order]
+        weights = np.concatenate(parts_w)[order]
+        if backward:
+            return edges[order], weights, np.concatenate(parts_b)[order]
+        return edges[order], weights
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -309,6 +340,7 @@ class Coupling:
         self.net, self.layout = net, layout
         n_in, n_free = net.n_inputs, net.n_free
         i, j, w = net.sparse.i - n_in, net.sparse.j - n_in, net.sparse.weight  # free indices; i < 0: an input
+        w_back = net.sparse.backward()  # into i from j
         k = net.n_sparse_from_input
         from_input, free = slice(0, k), slice(k, None)
         if layout == "dense":
@@ -321,19 +353,20 @@ class Coupling:
                 else:
                     lo = net.free_slice(b.lo)
                     self.w_ss[lo, hi] = b.weight
-                    self.w_ss[hi, lo] = b.weight.T
+                    if b.lo != b.hi:
+                        self.w_ss[hi, lo] = b.backward().T
             w_sx[i[from_input] + n_in, j[from_input]] = w[from_input]
             self.w_ss[i[free], j[free]] = w[free]
-            self.w_ss[j[free], i[free]] = w[free]
+            self.w_ss[j[free], i[free]] = w_back[free]
             self.const = net.bias + x @ w_sx
             return
         const = np.broadcast_to(net.bias, (len(x), n_free)).copy()
-        self._products: list[tuple[np.ndarray, slice, slice, bool]] = []
+        self._products: list[tuple[np.ndarray, np.ndarray, slice, slice, bool]] = []
         for b in net.blocks:
             if b.lo == 0:  # input to first hidden layer: constant over the phase
                 const[:, net.free_slice(b.hi)] += x @ b.weight
             else:
-                self._products.append((b.weight, net.free_slice(b.lo), net.free_slice(b.hi), b.lo == b.hi))
+                self._products.append((b.weight, b.backward(), net.free_slice(b.lo), net.free_slice(b.hi), b.lo == b.hi))
         if k:
             s_fx = sp.csr_array((w[from_input], (j[from_input], i[from_input] + n_in)), shape=(n_free, n_in))
             const += (s_fx @ x.T).T
@@ -341,7 +374,8 @@ class Coupling:
         if len(w) > k:
             rows = np.concatenate([i[free], j[free]])
             cols = np.concatenate([j[free], i[free]])
-            self._s_ss = sp.csr_array((np.concatenate([w[free], w[free]]), (rows, cols)), shape=(n_free, n_free))
+            values = np.concatenate([w_back[free], w[free]])  # entry (row, col): into row from col
+            self._s_ss = sp.csr_array((values, (rows, cols)), shape=(n_free, n_free))
         self.const = const
 
     def __call__(self, r):
@@ -349,12 +383,12 @@ class Coupling:
         if self.layout == "dense":
             return addmm(self.const, r, self.w_ss)
         d = self.const.copy()
-        for weight, lo, hi, intra in self._products:
+        for weight, back, lo, hi, intra in self._products:
             if intra:
                 d[:, lo] += r[:, lo] @ weight
             else:
                 d[:, hi] += r[:, lo] @ weight
-                d[:, lo] += r[:, hi] @ weight.T
+                d[:, lo] += r[:, hi] @ back.T
         if self._s_ss is not None:
             d += (self._s_ss @ r.T).T
         return d
