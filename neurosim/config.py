@@ -11,12 +11,13 @@ import tomllib
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import ConfigDict, Field, ValidationError, model_validator
+from pydantic import ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic.dataclasses import dataclass
 
 from .circuit import Circuit
 from .data import DATASETS
 from .engines.ode import METHODS as ODE_METHODS
+from .hardware import Hardware, HardwareError, load_hardware
 
 #: Hidden layers used when ``sizes`` is not given (the default small-world digits network).
 DEFAULT_HIDDEN = (64, 64)
@@ -59,6 +60,8 @@ class TrainConfig:
     topology, the initial weights and the data order. ``rate_every``: record eq 20 every k batches.
     ``max_residual``: stop training (:class:`~neurosim.train.TrainingDiverged`) when a phase ends with a residual
     above it, a network whose states do not settle (off by default: the paper's schedule does not settle either).
+    ``hardware``: the device models (:mod:`neurosim.hardware`): a :class:`~neurosim.hardware.Hardware`, a dict of
+    its groups, a preset name or a TOML file; ideal by default. Stored resolved, as a dict of every setting.
     """
 
     dataset: Literal[DATASETS] = "digits"
@@ -99,6 +102,17 @@ class TrainConfig:
     max_residual: Positive | None = None
     seed: Annotated[int, Field(ge=0)] = 0
     rate_every: PositiveInt = 1
+    hardware: Hardware = Hardware()
+
+    @field_validator("hardware", mode="before")
+    @classmethod
+    def _resolve_hardware(cls, value):
+        if isinstance(value, (str, dict)):
+            try:
+                return load_hardware(value)
+            except HardwareError as err:
+                raise ValueError(str(err)) from None
+        return value
 
     @model_validator(mode="after")
     def _consistent(self) -> "TrainConfig":
@@ -111,6 +125,8 @@ class TrainConfig:
         if self.engine in ("ode", "spice") and self.device != "cpu":
             raise ValueError(f"engine={self.engine!r} runs on the CPU, not device={self.device!r}")
         Circuit(r_leak=self.r_leak, c_node=self.c_node, g_min=self.g_min, g_max=self.g_max)  # its own checks
+        if not self.hardware.ideal and self.device != "cpu":
+            raise ValueError(f"the hardware models run on the CPU, not device={self.device!r}")
         if self.tol > 0 and self.device == "cuda" and self.cuda_graphs:
             raise ValueError("tol > 0 reads residuals back during a phase: not possible with cuda_graphs on")
         if self.sizes is not None and len(self.lr) not in (1, len(self.sizes) - 1):
@@ -137,7 +153,9 @@ def make_config(**values) -> TrainConfig:
             where = ".".join(str(p) for p in e["loc"]) or "config"
             value = repr(e.get("input"))
             shown = f"{where}={value if len(value) <= 80 else value[:77] + '...'}" if e["loc"] else where
-            lines.append(f"{shown}: {e['msg']}")
+            if isinstance(e.get("input"), dict):  # a group of settings: the message names the field
+                shown = where
+            lines.append(f"{shown}: {e['msg'].removeprefix('Value error, ')}")
         raise ConfigError("invalid configuration:\n  " + "\n  ".join(lines)) from None
 
 

@@ -10,6 +10,10 @@ One training step on a batch (paper section 2.1.1):
 
 Each update needs only the two neurons its weight joins. ``alpha`` is one global rate or one rate per pair of
 adjacent layers; see :func:`learning_rates` for which rate each parameter gets.
+
+With hardware models (:class:`~neurosim.hardware.Devices`) the engines relax the effective network of the
+devices (drawn afresh for each phase when there is read noise), the rule multiplies the states an ADC reads, and
+the updates are written as the devices write them.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from .backend import array_namespace, to_numpy
 from .cudagraph import GraphCache
 from .energy import rho
 from .engines.base import Engine, Phase, Relaxation
+from .hardware import Devices
 from .network import Network
 
 
@@ -98,12 +103,18 @@ def _zero_state(net: Network, x):
 
 @dataclass
 class StepResult:
-    """What one training step produced: both relaxations, the applied updates (alpha included) and beta used."""
+    """What one training step produced: both relaxations, the rule's updates (alpha included), the changes the
+    parameters actually underwent (``applied``: the same without hardware models) and beta used."""
 
     free: Relaxation
     nudged: Relaxation
     updates: list[np.ndarray]
     beta: float
+    applied: list[np.ndarray] | None = None
+
+    def __post_init__(self) -> None:
+        if self.applied is None:
+            self.applied = self.updates
 
 
 @dataclass
@@ -114,6 +125,7 @@ class Controller:
     ``random_sign``: draw the sign of beta at random each batch (off by default; reduces the bias of the
     one-sided estimate). ``cuda_graphs``: on the GPU, record each training step (both phases, the gradient and
     the update) as one CUDA graph per batch shape and sign of beta, and replay it (:mod:`neurosim.cudagraph`).
+    ``hardware``: the devices that store the weights (:mod:`neurosim.hardware`; None: ideal), CPU only.
     """
 
     engine: Engine
@@ -121,35 +133,50 @@ class Controller:
     rates: list
     random_sign: bool = False
     cuda_graphs: bool = False
+    hardware: Devices | None = None
     _graphs: GraphCache = field(default_factory=GraphCache, repr=False, compare=False)
 
-    def free_phase(self, net: Network, x, start=None) -> Relaxation:
+    def settled_network(self, net: Network, noise_rng: np.random.Generator | None = None) -> Network:
+        """The network a phase relaxes: ``net`` itself, or the effective network of the hardware's devices."""
+        return net if self.hardware is None else self.hardware.effective(net, noise_rng)
+
+    def free_phase(self, net: Network, x, start=None, noise_rng: np.random.Generator | None = None) -> Relaxation:
         """Relax with the inputs clamped, from ``start`` (B, n_free) or from s = 0 (the paper starts every free
         phase at zero; a warm start begins at the example's previous free equilibrium)."""
-        return self.engine.relax(net, x, _zero_state(net, x) if start is None else start, Phase())
+        start = _zero_state(net, x) if start is None else start
+        return self.engine.relax(self.settled_network(net, noise_rng), x, start, Phase())
 
-    def step(self, net: Network, x, target, rng: np.random.Generator, start=None) -> StepResult:
+    def step(self, net: Network, x, target, rng: np.random.Generator, start=None,
+             noise_rng: np.random.Generator | None = None) -> StepResult:
         """One EqProp training step on a batch, the free phase from ``start`` (default zeros); updates ``net`` in
-        place."""
+        place. ``rng`` draws the sign of beta; ``noise_rng`` the hardware's random effects (stochastic
+        rounding, write and read noise), a stream of its own so that they do not change the signs."""
         beta = self.beta
         if self.random_sign and rng.random() < 0.5:
             beta = -beta
         if self.cuda_graphs:
             start = _zero_state(net, x) if start is None else start  # a recorded input, never None
             key = (id(net), tuple(x.shape), beta)
-            step = lambda x_, t_, s_: self._step(net, x_, t_, beta, s_)  # noqa: E731
+            step = lambda x_, t_, s_: self._step(net, x_, t_, beta, s_, None)  # noqa: E731
             return self._graphs.run(key, step, x, target, start, keep=net, mutates=net.parameters())
-        return self._step(net, x, target, beta, start)
+        return self._step(net, x, target, beta, start, noise_rng)
 
-    def _step(self, net: Network, x, target, beta: float, start) -> StepResult:
-        free = self.free_phase(net, x, start)
-        nudged = self.engine.relax(net, x, free.state, Phase(beta=beta, target=target))
-        grads = eqprop_gradient(net, x, free.state, nudged.state, beta)
+    def _step(self, net: Network, x, target, beta: float, start, noise_rng) -> StepResult:
+        free = self.free_phase(net, x, start, noise_rng)
+        nudged = self.engine.relax(self.settled_network(net, noise_rng), x, free.state, Phase(beta=beta, target=target))
+        if self.hardware is None:
+            grads = eqprop_gradient(net, x, free.state, nudged.state, beta)
+        else:
+            read = self.hardware.read
+            grads = eqprop_gradient(net, read(x), read(free.state), read(nudged.state), beta)
         updates = [rate * g for rate, g in zip(self.rates, grads, strict=True)]
-        apply_update(net, updates)
-        return StepResult(free=free, nudged=nudged, updates=updates, beta=beta)
+        if self.hardware is None:
+            apply_update(net, updates)
+            return StepResult(free=free, nudged=nudged, updates=updates, beta=beta)
+        applied = self.hardware.write(net, updates, noise_rng)
+        return StepResult(free=free, nudged=nudged, updates=updates, beta=beta, applied=applied)
 
-    def predict(self, net: Network, x) -> tuple:
+    def predict(self, net: Network, x, noise_rng: np.random.Generator | None = None) -> tuple:
         """Class prediction: argmax of the output at the free equilibrium."""
-        free = self.free_phase(net, x)
+        free = self.free_phase(net, x, noise_rng=noise_rng)
         return array_namespace(free.state).argmax(free.state[:, net.output_slice], axis=1), free

@@ -11,7 +11,7 @@ from .data import load_dataset
 from .engines import ODE, Phase
 from .netlist import write_netlist
 from .store import Run
-from .train import circuit_of
+from .train import STREAM_NOISE, circuit_of, devices_of, stream
 
 
 def export_netlist(
@@ -35,6 +35,9 @@ def export_netlist(
     starts at the free equilibrium, computed by the ODE engine with the run's circuit (settled to 10 uV).
     ``t_stop``: transient length in time constants (default: the run's ``t_max``); ``library``: the path written
     in ``.include`` (default: the installed library), ``inline`` to copy it instead.
+
+    With hardware models, the netlist holds the effective network of the run's devices (quantised stored weights,
+    variation, stuck-at faults, mismatch, and one draw of read noise for this example).
     """
     config = make_config(**run.config)
     if phase not in ("free", "nudged"):
@@ -48,6 +51,8 @@ def export_netlist(
         raise ValueError(f"example={example}: the {split} split has examples 0 .. {len(xs) - 1}"
                          + (f" (n_{split}={n})" if n else ""))
     net = run.network.astype(np.float64)
+    if not config.hardware.ideal:
+        net = devices_of(config, net).effective(net, stream(config.seed, STREAM_NOISE, config.epochs, example))
     circuit = circuit_of(config)
     x = xs[example : example + 1].astype(np.float64)
     label = int(ys[example])

@@ -4,7 +4,8 @@ Layout (datasets unless marked as attributes)::
 
     /                      attrs: format ("neurosim-run"), format_version, neurosim_version, created, seed,
                                   config (JSON), epochs_done, complete
-    /config                attrs: every configuration field (None written as "none")
+    /config                attrs: every configuration field (None written as "none"; the hardware settings as
+                           hardware.<group>.<field>, e.g. hardware.storage.bits)
     /versions              attrs: python, numpy, scipy, networkx, h5py
     /topology              edges (E, 2) global neuron pairs i < j;
                            attrs: kind, sizes, n_edges, n_rewired, p, mode, path_length (L), clustering (C)
@@ -18,7 +19,9 @@ Layout (datasets unless marked as attributes)::
                            free_steps, nudged_steps (iterations, or right-hand-side evaluations of the ode
                            engine), free_settling_time, nudged_settling_time (seconds of circuit time until the
                            phase settled, or t_max if it did not; NaN for engines without physical time)
-    /rates                 batch (M,), rms (M, n_layers - 1): eq 20 every ``rate_every`` batches;
+    /rates                 batch (M,), rms (M, n_layers - 1): eq 20 of the rule's updates every ``rate_every``
+                           batches; applied (M, n_layers - 1): the same of the changes the weights underwent
+                           (equal to rms without hardware models; older files: a copy of rms);
                            attrs: spread (eq 23 over the run so far)
     /state/free            (n_train, n_free): each training example's last free equilibrium (warm starts only)
 
@@ -36,6 +39,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import h5py
 import networkx
@@ -81,7 +85,8 @@ class RunFileError(ValueError):
 @dataclass
 class Run:
     """Everything a run file holds. ``history`` and ``batches`` map field names to lists, one entry per epoch or
-    batch; ``rate_batches`` / ``rate_rms`` hold eq 20's measurements."""
+    batch; ``rate_batches`` / ``rate_rms`` hold eq 20's measurements of the rule's updates, ``applied_rms`` of
+    the changes the weights underwent (the same without hardware models)."""
 
     config: dict
     topology: dict
@@ -91,6 +96,7 @@ class Run:
     batches: dict = field(default_factory=lambda: {k: [] for k in BATCH_FIELDS})
     rate_batches: list = field(default_factory=list)
     rate_rms: list = field(default_factory=list)
+    applied_rms: list = field(default_factory=list)
     free_states: np.ndarray | None = None
     created: str = field(default_factory=lambda: time.strftime("%Y-%m-%dT%H:%M:%S%z"))
 
@@ -122,6 +128,17 @@ def _attr(value):
     return value
 
 
+def _flat(values: dict, prefix: str = "") -> dict:
+    """Nested settings as one level of dotted names (``hardware.storage.bits``)."""
+    out = {}
+    for k, v in values.items():
+        if isinstance(v, dict):
+            out.update(_flat(v, f"{prefix}{k}."))
+        else:
+            out[f"{prefix}{k}"] = v
+    return out
+
+
 def _write(f: h5py.File, run: Run) -> None:
     f.attrs.update(
         format=FORMAT,
@@ -133,7 +150,7 @@ def _write(f: h5py.File, run: Run) -> None:
         epochs_done=run.epochs_done,
         complete=run.complete,
     )
-    f.create_group("config").attrs.update({k: _attr(v) for k, v in run.config.items()})
+    f.create_group("config").attrs.update({k: _attr(v) for k, v in _flat(run.config).items()})
     f.create_group("versions").attrs.update(library_versions())
     topo = f.create_group("topology")
     topo.create_dataset("edges", data=run.edges.astype(np.int32), compression="gzip", shuffle=True)
@@ -167,22 +184,30 @@ def _write(f: h5py.File, run: Run) -> None:
     rms = np.asarray(run.rate_rms, dtype=np.float64).reshape(-1, n_pairs)
     rates.create_dataset("rms", data=rms)
     rates.attrs["spread"] = spread(total_correction(rms))
+    rates.create_dataset("applied", data=np.asarray(run.applied_rms, dtype=np.float64).reshape(-1, n_pairs))
     if run.free_states is not None:
         f.create_dataset("state/free", data=run.free_states, compression="gzip", shuffle=True)
 
 
 def save_run(path: str | os.PathLike, run: Run) -> None:
-    """Write ``run`` to ``path`` atomically: a temporary file beside it, flushed and fsync'ed, then renamed."""
+    """Write ``run`` to ``path`` atomically (:func:`write_atomically`)."""
+    write_atomically(path, lambda f: _write(f, run))
+
+
+def write_atomically(path: str | os.PathLike, write: Callable[[h5py.File], None]) -> None:
+    """Make the HDF5 file ``path`` with ``write(file)``: written whole to a temporary file beside it, flushed and
+    fsync'ed, then renamed over ``path``, so a process killed at any moment leaves the previous file. An OSError
+    (a full disk, a vanished directory) becomes a :class:`RunFileError` that says the previous file is intact."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     umask = os.umask(0)
     os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes the file private; a run file gets the permissions of any file
+    os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes the file private; a result file gets the permissions of any file
     try:
         with h5py.File(tmp, "w") as f:
-            _write(f, run)
+            write(f)
         with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
         os.replace(tmp, path)
@@ -245,6 +270,7 @@ def load_run(path: str | os.PathLike) -> Run:
                 batches=_columns(f["batches"], BATCH_FIELDS, "free_residual"),
                 rate_batches=f["rates/batch"][()].tolist(),
                 rate_rms=[list(r) for r in f["rates/rms"][()]],
+                applied_rms=[list(r) for r in f["rates/applied" if "rates/applied" in f else "rates/rms"][()]],
                 free_states=f["state/free"][()] if "state/free" in f else None,
                 created=str(f.attrs["created"]),
             )

@@ -24,12 +24,15 @@ from .data import Dataset, load_dataset
 from .backend import array_namespace, to_device, to_numpy, torch_cuda
 from .circuit import Circuit
 from .engines import ODE, Euler, FixedPoint, Spice
+from .hardware import Devices
 from .metrics import error_rate, layer_pair_rms
 from .network import Network, from_graph
 from .store import Run, save_run
 
-#: Spawn keys of the random streams (see module docstring).
-STREAM_TOPOLOGY, STREAM_INIT, STREAM_ORDER, STREAM_SIGN = range(4)
+#: Spawn keys of the random streams (see module docstring): the hardware's fixed device draws (STREAM_DEVICES)
+#: and its per-epoch noise (STREAM_NOISE) have streams of their own, so an ideal and a hardware run of one seed
+#: share topology, initial weights, data order and signs of beta.
+STREAM_TOPOLOGY, STREAM_INIT, STREAM_ORDER, STREAM_SIGN, STREAM_DEVICES, STREAM_NOISE = range(6)
 
 #: Examples per free-phase batch when measuring the test error (each example relaxes independently).
 EVAL_BATCH = 1000
@@ -83,6 +86,7 @@ def new_run(config: TrainConfig, data: Dataset) -> Run:
         intra_init=config.intra_init,
         dtype=np.dtype(config.dtype),
     )
+    devices_of(config, net).program(net)  # the initial weights as the store holds them
     return Run(
         config=config.to_dict(),
         topology=topology.describe(graph),
@@ -94,6 +98,11 @@ def new_run(config: TrainConfig, data: Dataset) -> Run:
 def circuit_of(config: TrainConfig) -> Circuit:
     """The circuit parameters of a configuration."""
     return Circuit(r_leak=config.r_leak, c_node=config.c_node, g_min=config.g_min, g_max=config.g_max)
+
+
+def devices_of(config: TrainConfig, net: Network) -> Devices:
+    """The devices of a run's network: the configuration's hardware, its fixed draws from the run's seed."""
+    return Devices(config.hardware, net, circuit_of(config), stream(config.seed, STREAM_DEVICES))
 
 
 def make_controller(config: TrainConfig, net: Network) -> Controller:
@@ -119,13 +128,15 @@ def make_controller(config: TrainConfig, net: Network) -> Controller:
         rates=learning_rates(net, config.lr),
         random_sign=config.random_sign,
         cuda_graphs=config.device == "cuda" and config.cuda_graphs,
+        hardware=None if config.hardware.ideal else devices_of(config, net),
     )
 
 
-def evaluate(controller: Controller, net: Network, x: np.ndarray, y: np.ndarray, device: str = "cpu") -> float:
-    """Error rate of the free-phase prediction on (x, y)."""
+def evaluate(controller: Controller, net: Network, x: np.ndarray, y: np.ndarray, device: str = "cpu",
+             noise_rng: np.random.Generator | None = None) -> float:
+    """Error rate of the free-phase prediction on (x, y); ``noise_rng`` draws the hardware's read noise."""
     predictions = [
-        to_numpy(controller.predict(net, to_device(x[i : i + EVAL_BATCH], device))[0])
+        to_numpy(controller.predict(net, to_device(x[i : i + EVAL_BATCH], device), noise_rng)[0])
         for i in range(0, len(x), EVAL_BATCH)
     ]
     return error_rate(np.concatenate(predictions), y)
@@ -193,6 +204,7 @@ def train(
         started = time.perf_counter()
         order = stream(config.seed, STREAM_ORDER, epoch).permutation(n_examples)
         sign_rng = stream(config.seed, STREAM_SIGN, epoch)
+        noise_rng = stream(config.seed, STREAM_NOISE, epoch)
         wrong = iterations = 0
         simulator_seconds = math.nan
         free_max = nudged_max = 0.0
@@ -202,7 +214,7 @@ def train(
             y = data.y_train[idx]
             x = to_device(data.x_train[idx].astype(config.dtype), device)
             start = None if run.free_states is None else to_device(run.free_states[idx], device)
-            result = controller.step(net, x, to_device(eye[y], device), sign_rng, start)
+            result = controller.step(net, x, to_device(eye[y], device), sign_rng, start, noise_rng)
             if run.free_states is not None:
                 run.free_states[idx] = to_numpy(result.free.state)
             free_res, nudged_res, batch_wrong = _batch_summary(epoch, k, result, net, y, config.max_residual)
@@ -224,10 +236,11 @@ def train(
             if global_batch % config.rate_every == 0:
                 run.rate_batches.append(global_batch)
                 run.rate_rms.append(layer_pair_rms(net, result.updates).tolist())
+                run.applied_rms.append(layer_pair_rms(net, result.applied).tolist())
             bar.set_postfix(train_err=f"{wrong / min((k + 1) * config.batch_size, n_examples):.3f}", refresh=False)
         bar.close()
         train_seconds = time.perf_counter() - started
-        test_error = evaluate(controller, net, data.x_test.astype(config.dtype), data.y_test, device)
+        test_error = evaluate(controller, net, data.x_test.astype(config.dtype), data.y_test, device, noise_rng)
         for key, value in (
             ("epoch", epoch + 1),
             ("train_error", wrong / n_examples),

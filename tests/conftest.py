@@ -42,3 +42,11 @@ def ngspice():
             pytest.fail("ngspice is required (NEUROSIM_REQUIRE_NGSPICE is set) but not on PATH")
         pytest.skip("ngspice not installed (apt-get install ngspice)")
     return path
+
+
+@pytest.fixture(scope="session")
+def digits():
+    """The bundled 8x8 digits data set (scikit-learn), all of it."""
+    from neurosim.data import load_dataset
+
+    return load_dataset("digits")

@@ -1,0 +1,368 @@
+"""Hardware non-idealities: explicit, composable device models, all off by default.
+
+The settings are plain validated dataclasses (:class:`Hardware` groups :class:`Storage`, :class:`Readout`,
+:class:`Variation`, :class:`Noise`), loadable from a TOML file or a named preset (:data:`PRESETS`); 0 bits and
+0 noise mean ideal. :class:`Devices` applies them to a network, each at one point of the training step:
+
+1. programming (:meth:`Devices.program`, once, on the initial weights): every parameter to the nearest level;
+2. settling (:meth:`Devices.effective`, before each phase): the engines relax on the *effective* network,
+   the stored one seen through the devices: variation, stuck-at faults, mismatch of the two directions, and read
+   noise drawn afresh for every settle;
+3. readout (:meth:`Devices.read`): the states the local rule multiplies pass an ADC of ``readout.bits``;
+4. writing (:meth:`Devices.write`): an update is applied as a whole number of pulses (rounded to nearest or
+   stochastically), each pulse adding write noise, and the result is stored on the weight grid.
+
+Units: weights and biases are dimensionless (W = R G, b = R I; :mod:`neurosim.circuit`). A weight is a
+differential pair of devices whose conductances, in the same units, are g+ = g0 + max(W, 0) and
+g- = g0 + max(-W, 0), with g0 = R G_min under the ``conductance`` mapping and 0 under ``weight``. Biases are
+stored and perturbed like weights (a programmed current source per neuron). A connection is one pair of devices
+serving both directions (a resistive crossbar element is symmetric); mismatch is the extra, per-direction
+deviation of a circuit that drives each direction separately.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import asdict, replace
+from pathlib import Path
+from typing import Annotated, Literal
+
+import numpy as np
+from pydantic import ConfigDict, Field, ValidationError, model_validator
+from pydantic.dataclasses import dataclass
+
+from .circuit import Circuit
+from .network import DenseBlock, Network, SparseCouplings
+from .quantize import MAPPINGS, ROUNDING, Grid, quantize_unit, round_integer, weight_grid
+
+Bits = Annotated[int, Field(ge=0, le=32)]
+Fraction = Annotated[float, Field(ge=0, le=1)]
+Sigma = Annotated[float, Field(ge=0)]
+_STRICT = ConfigDict(extra="forbid")
+
+
+class HardwareError(ValueError):
+    """Hardware settings that cannot be used; the message names the value."""
+
+
+@dataclass(frozen=True, config=_STRICT)
+class Storage:
+    """How weights and biases are stored and written.
+
+    ``bits``: 0 (ideal, continuous) or the bits of the weight grid over [-``w_max``, ``w_max``]; ``mapping``
+    says what they count (:func:`neurosim.quantize.weight_grid`): ``weight`` (sign-magnitude, 2^bits - 1 levels)
+    or ``conductance`` (2^bits levels per device over [G_min, G_max]; w_max is then R (G_max - G_min) from the
+    circuit and ``w_max`` is not used). ``rounding``: ``nearest`` or ``stochastic``, for updates and the grid.
+    ``pulse``: the weight change of one programming pulse; 0 means one grid step (or, with ``bits`` = 0, no
+    pulses: updates are applied exactly). Updates are whole numbers of pulses: under nearest rounding an update
+    below half a pulse is lost; under stochastic rounding it is kept in expectation.
+    """
+
+    bits: Bits = 0
+    w_max: Annotated[float, Field(gt=0)] = 1.0
+    rounding: Literal[ROUNDING] = "nearest"
+    mapping: Literal[MAPPINGS] = "weight"
+    pulse: Sigma = 0.0
+
+    @model_validator(mode="after")
+    def _grid_exists(self) -> "Storage":
+        if self.bits:
+            weight_grid(self.bits, 1.0, self.mapping)  # a ValueError naming the bits if there is no such grid
+        return self
+
+
+@dataclass(frozen=True, config=_STRICT)
+class Readout:
+    """``bits``: the ADC that reads the neuron states (0 to 1 V) for the local rule; 0 = ideal."""
+
+    bits: Bits = 0
+
+
+@dataclass(frozen=True, config=_STRICT)
+class Variation:
+    """Fixed per-device deviations, drawn once per run from its seed.
+
+    ``device``: device-to-device variation, each device's conductance times (1 + device * N(0, 1)) (floored
+    at 0). ``mismatch``: each direction of a connection times its own (1 + mismatch * N(0, 1)). ``stuck``: the
+    fraction of devices stuck, a fraction ``stuck_high`` of them at G_max, the rest at G_min; a stuck device
+    ignores programming.
+    """
+
+    device: Sigma = 0.0
+    mismatch: Sigma = 0.0
+    stuck: Fraction = 0.0
+    stuck_high: Fraction = 0.5
+
+
+@dataclass(frozen=True, config=_STRICT)
+class Noise:
+    """Random deviations drawn anew each time.
+
+    ``write``: cycle-to-cycle write noise, Gaussian with standard deviation ``write`` pulses per sqrt(pulses
+    applied) (with continuous updates: ``write`` times the update). ``read``: each settle (phase) sees every
+    weight times (1 + read * N(0, 1)).
+    """
+
+    write: Sigma = 0.0
+    read: Sigma = 0.0
+
+
+@dataclass(frozen=True, config=_STRICT)
+class Hardware:
+    """All hardware models of a run; the default is the ideal machine."""
+
+    storage: Storage = Storage()
+    readout: Readout = Readout()
+    variation: Variation = Variation()
+    noise: Noise = Noise()
+
+    @property
+    def ideal(self) -> bool:
+        return self == Hardware()
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def with_storage(self, **changes) -> "Hardware":
+        return replace(self, storage=replace(self.storage, **changes))
+
+
+#: Named settings. They illustrate typical regimes; they are not measurements of particular devices.
+PRESETS: dict[str, Hardware] = {
+    "ideal": Hardware(),
+    "digital-8bit": Hardware(storage=Storage(bits=8), readout=Readout(bits=8)),
+    "analog-6bit": Hardware(
+        storage=Storage(bits=6, rounding="stochastic"),
+        readout=Readout(bits=8),
+        variation=Variation(device=0.05, mismatch=0.02),
+        noise=Noise(write=0.2, read=0.01),
+    ),
+    "rram-4bit": Hardware(
+        storage=Storage(bits=4, rounding="stochastic"),
+        readout=Readout(bits=6),
+        variation=Variation(device=0.1, mismatch=0.05, stuck=0.01),
+        noise=Noise(write=0.3, read=0.02),
+    ),
+}
+
+
+def load_hardware(spec: str | Path | dict | Hardware) -> Hardware:
+    """Hardware settings from a preset name, a TOML file (tables ``[storage]``, ``[readout]``, ``[variation]``,
+    ``[noise]``; an optional ``preset = "name"`` line gives the values the tables change), a dict of the same
+    shape, or a :class:`Hardware`. Raises :class:`HardwareError` naming the bad value or file."""
+    if isinstance(spec, Hardware):
+        return spec
+    if isinstance(spec, dict):
+        return _from_dict(spec, None)
+    text = str(spec)
+    if text in PRESETS:
+        return PRESETS[text]
+    path = Path(text)
+    if path.suffix != ".toml" and not path.exists():
+        raise HardwareError(f"{text!r} is neither a preset ({', '.join(PRESETS)}) nor a .toml file")
+    try:
+        values = tomllib.loads(path.read_bytes().decode("utf-8"))
+    except FileNotFoundError:
+        raise HardwareError(f"{path}: no such hardware file") from None
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as err:
+        raise HardwareError(f"{path}: not a readable TOML file ({err})") from None
+    return _from_dict(values, str(path))
+
+
+def _from_dict(values: dict, where: str | None) -> Hardware:
+    values = dict(values)
+    base = values.pop("preset", None)
+    prefix = f"{where}: " if where else ""
+    if base is not None and base not in PRESETS:
+        raise HardwareError(f"{prefix}preset={base!r}: choose one of {', '.join(PRESETS)}")
+    merged = PRESETS[base].to_dict() if base else {}
+    for group, fields in values.items():
+        if isinstance(fields, dict) and isinstance(merged.get(group), dict):
+            merged[group] = {**merged[group], **fields}
+        else:
+            merged[group] = fields
+    try:
+        return Hardware(**merged)
+    except (ValidationError, TypeError) as err:
+        raise HardwareError(f"{prefix}{_first_error(err)}") from None
+
+
+def _first_error(err: Exception) -> str:
+    """The first problem pydantic found, as 'group.field=value: message' (the value left out for a group)."""
+    if isinstance(err, ValidationError):
+        e = err.errors()[0]
+        loc = ".".join(str(p) for p in e["loc"])
+        value = e.get("input")
+        shown = loc if isinstance(value, dict) else f"{loc}={value!r}"
+        return f"{shown}: {e['msg'].removeprefix('Value error, ')}"
+    return str(err)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Acting on a network
+
+_LOW, _HIGH = 1, 2  # stuck-at codes
+
+
+class Devices:
+    """The devices of one network under ``hardware``: the grid, and the fixed per-device draws (variation,
+    stuck-at faults, mismatch) taken from ``rng`` in a fixed order, so the same seed gives the same chip.
+
+    ``circuit`` supplies R, G_min and G_max for the ``conductance`` mapping. Works on numpy arrays (CPU).
+    """
+
+    def __init__(self, hardware: Hardware, net: Network, circuit: Circuit | None = None,
+                 rng: np.random.Generator | None = None):
+        self.hardware = hardware = load_hardware(hardware)
+        storage = hardware.storage
+        circuit = circuit or Circuit()
+        if storage.mapping == "conductance":
+            self.w_max, self.g0 = circuit.w_max, circuit.r_leak * circuit.g_min
+        else:
+            self.w_max, self.g0 = storage.w_max, 0.0
+        try:
+            self.grid: Grid | None = weight_grid(storage.bits, self.w_max, storage.mapping) if storage.bits else None
+        except ValueError as err:
+            raise HardwareError(f"storage.{err}") from None
+        self.pulse = storage.pulse or (self.grid.step if self.grid else 0.0)
+        self.kinds = [("intra" if b.lo == b.hi else "inter") for b in net.blocks] + ["sparse", "bias"]
+        self.masks = [b.mask for b in net.blocks] + [None, None]
+        variation = hardware.variation
+        rng = rng if rng is not None else np.random.default_rng(0)
+        shapes = [p.shape for p in net.parameters()]
+        self.gain = self.stuck = self.forward = self.backward = None
+        if variation.device:
+            self.gain = [[self._symmetric(k, np.maximum(0.0, 1 + variation.device * rng.standard_normal(s)))
+                          for _ in range(2)] for k, s in enumerate(shapes)]
+        if variation.stuck:
+            self.stuck = [[self._symmetric(k, self._stuck_codes(rng, s)) for _ in range(2)]
+                          for k, s in enumerate(shapes)]
+        if variation.mismatch:
+            # an intralayer entry is one direction already; a pair of layers or a skip has two; a bias has one
+            self.forward = [None if kind == "bias" else 1 + variation.mismatch * rng.standard_normal(s)
+                            for kind, s in zip(self.kinds, shapes)]
+            self.backward = [None if kind in ("intra", "bias") else 1 + variation.mismatch * rng.standard_normal(s)
+                             for kind, s in zip(self.kinds, shapes)]
+
+    # -- what the settings imply -----------------------------------------------------------------------------------
+    @property
+    def perturbs(self) -> bool:
+        """Whether the engines see anything but the stored weights."""
+        return any(v is not None for v in (self.gain, self.stuck, self.forward)) or self.hardware.noise.read > 0
+
+    @property
+    def step(self) -> float:
+        """The weight step of the store: the grid's, or the pulse's for continuous storage (0: ideal)."""
+        return self.grid.step if self.grid else self.pulse
+
+    def _stuck_codes(self, rng, shape) -> np.ndarray:
+        variation = self.hardware.variation
+        u = rng.random(shape)
+        return np.where(u < variation.stuck * variation.stuck_high, _HIGH, np.where(u < variation.stuck, _LOW, 0))
+
+    def _symmetric(self, k: int, a: np.ndarray) -> np.ndarray:
+        """``a`` made symmetric for an intralayer block (one device per connection, both entries), else ``a``."""
+        if self.kinds[k] != "intra":
+            return a
+        upper = np.triu(a, k=1)
+        return upper + upper.T
+
+    def _draw(self, k: int, rng: np.random.Generator, shape, kind: str) -> np.ndarray:
+        a = rng.random(shape) if kind == "uniform" else rng.standard_normal(shape)
+        return self._symmetric(k, a)
+
+    def _masked(self, k: int, a: np.ndarray) -> np.ndarray:
+        mask = self.masks[k]
+        return a if mask is None else np.where(mask, a, 0.0).astype(a.dtype, copy=False)
+
+    # -- 1. programming ----------------------------------------------------------------------------------------------
+    def program(self, net: Network) -> None:
+        """Store ``net``'s parameters on the grid, in place: nearest level, saturating at +-w_max (a
+        write-and-verify programming of the initial weights). Nothing to do for continuous storage."""
+        if self.grid is None:
+            return
+        for param in net.parameters():
+            param[...] = self.grid.snap(param)
+
+    # -- 2. settling ---------------------------------------------------------------------------------------------
+    def effective(self, net: Network, rng: np.random.Generator | None = None) -> Network:
+        """The network the circuit realises from stored ``net``: each device pair's conductances g+-, times its
+        variation gain, stuck devices at g0 or g0 + w_max, W = g+ - g-; then read noise (a fresh draw from
+        ``rng`` for every call: one settle) and each direction's mismatch. ``net`` itself when nothing
+        perturbs it."""
+        if not self.perturbs:
+            return net
+        read = self.hardware.noise.read
+        if read and rng is None:
+            raise ValueError("read noise needs a random generator for each settle")
+        out = []
+        for k, param in enumerate(net.parameters()):
+            w = param
+            if self.gain is not None or self.stuck is not None:
+                w = self._pair_weight(k, param)
+            if read:
+                w = w * (1 + read * self._draw(k, rng, w.shape, "normal"))
+            forward = w if self.forward is None or self.forward[k] is None else w * self.forward[k]
+            backward = None if self.backward is None or self.backward[k] is None else w * self.backward[k]
+            out.append(tuple(None if a is None else self._masked(k, a).astype(param.dtype, copy=False)
+                             for a in (forward, backward)))
+        *blocks, (sparse, sparse_back), (bias, _) = out
+        return Network(
+            sizes=net.sizes,
+            blocks=[DenseBlock(b.lo, b.hi, fw, b.mask, bw) for b, (fw, bw) in zip(net.blocks, blocks)],
+            sparse=SparseCouplings(net.sparse.i, net.sparse.j, sparse, sparse_back),
+            bias=bias,
+        )
+
+    def _pair_weight(self, k: int, w: np.ndarray) -> np.ndarray:
+        """W = g+ - g- of the device pairs of parameter ``k`` with their gains and stuck-at faults."""
+        conductances = []
+        for side, programmed in enumerate((np.maximum(w, 0.0), np.maximum(-w, 0.0))):
+            g = self.g0 + programmed
+            if self.gain is not None:
+                g = g * self.gain[k][side]
+            if self.stuck is not None:
+                code = self.stuck[k][side]
+                g = np.where(code == _HIGH, self.g0 + self.w_max, np.where(code == _LOW, self.g0, g))
+            conductances.append(g)
+        return conductances[0] - conductances[1]
+
+    # -- 3. readout ----------------------------------------------------------------------------------------------
+    def read(self, v):
+        """States (volts) as the ADC reports them: :func:`neurosim.quantize.quantize_unit`."""
+        return quantize_unit(v, self.hardware.readout.bits)
+
+    # -- 4. writing ----------------------------------------------------------------------------------------------
+    def write(self, net: Network, updates, rng: np.random.Generator | None = None) -> list[np.ndarray]:
+        """Apply ``updates`` (in the order of :meth:`Network.parameters`) to ``net`` in place, as the devices
+        do; returns the change each parameter actually underwent.
+
+        Each update becomes n = round(update / pulse) pulses (nearest or stochastic) and a change n * pulse;
+        with a pulse of its own (not a grid step) the result is rounded onto the grid; write noise adds
+        N(0, (write * pulse)^2 |n|); the store saturates at +-w_max. Without pulses (ideal storage) the update
+        is applied exactly (write noise then scales with it).
+        """
+        storage, write_noise = self.hardware.storage, self.hardware.noise.write
+        stochastic = storage.rounding == "stochastic"
+        if (stochastic or write_noise) and rng is None:
+            raise ValueError("stochastic rounding and write noise need a random generator")
+        changes = []
+        for k, (param, update) in enumerate(zip(net.parameters(), updates, strict=True)):
+            update = np.asarray(update)
+            if self.pulse:
+                uniform = self._draw(k, rng, update.shape, "uniform") if stochastic else None
+                pulses = round_integer(update / self.pulse, storage.rounding, uniform)
+                new, size = param + pulses * self.pulse, self.pulse * np.sqrt(np.abs(pulses))
+            else:
+                new, size = param + update, np.abs(update)
+            if self.grid is not None and self.pulse != self.grid.step:
+                new = self.grid.snap(new, storage.rounding,
+                                     self._draw(k, rng, new.shape, "uniform") if stochastic else None)
+            if write_noise:
+                new = new + self._masked(k, write_noise * size * self._draw(k, rng, new.shape, "normal"))
+            if self.grid is not None:
+                new = np.clip(new, -self.w_max, self.w_max)
+            new = new.astype(param.dtype, copy=False)
+            changes.append(new - param)
+            param[...] = new
+        return changes
