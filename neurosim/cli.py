@@ -17,6 +17,8 @@ from .data import DATASETS, DataError
 from .engines import EngineError
 from .engines.ode import METHODS as ODE_METHODS
 from .export import export_netlist
+from .hardware import PRESETS, HardwareError, load_hardware
+from .quantize import ROUNDING
 from .metrics import spread, total_correction
 from .store import RunFileError, load_run
 from .train import TrainingDiverged, train
@@ -83,7 +85,34 @@ TRAIN_OPTIONS = [
     click.option("--seed", type=int, help="Seed of topology, initial weights and data order [0]."),
     click.option("--rate-every", type=int, help="Record per-layer rates (eq 20) every k batches [1]."),
     click.option("--max-residual", type=float, help="Stop if a phase ends with a residual above this [off]."),
+    click.option("--hardware", help=f"Device models: a preset ({', '.join(PRESETS)}) or a TOML file [ideal]."),
+    click.option("--weight-bits", type=int, help="Bits of the weight store; 0 = ideal [0]."),
+    click.option("--rounding", type=click.Choice(ROUNDING), help="Rounding of updates and weights [nearest]."),
+    click.option("--w-max", type=float, help="Weight range +-w_max of the store [1.0]."),
+    click.option("--adc-bits", type=int, help="Bits of the readout of the states the rule multiplies; 0 = ideal."),
 ]
+
+#: Command-line options that set one hardware field, and where it lives.
+HARDWARE_OPTIONS = {"weight_bits": ("storage", "bits"), "rounding": ("storage", "rounding"),
+                    "w_max": ("storage", "w_max"), "adc_bits": ("readout", "bits")}
+
+
+def _settings(given: dict, base: dict | None = None) -> dict:
+    """Configuration values from command-line options: the hardware options folded into ``hardware`` (on top
+    of ``--hardware``, else of ``base``'s hardware)."""
+    values = {k: v for k, v in given.items() if k not in HARDWARE_OPTIONS}
+    changes = {k: v for k, v in given.items() if k in HARDWARE_OPTIONS}
+    if changes:
+        start = values.get("hardware", (base or {}).get("hardware", "ideal"))
+        try:
+            hardware = load_hardware(start).to_dict()
+        except HardwareError as err:
+            raise ConfigError(f"hardware: {err}") from None
+        for option, value in changes.items():
+            group, name = HARDWARE_OPTIONS[option]
+            hardware[group][name] = value
+        values["hardware"] = hardware
+    return values
 
 
 def _with_options(options):
@@ -126,7 +155,9 @@ def train_command(out, overwrite, resume, quiet, config_file, **options) -> None
             out = Path(out or resume)
         else:
             run = None
-            config = load_config(config_file, **given) if config_file else make_config(**given)
+            base = load_config(config_file) if config_file else None
+            values = _settings(given, None if base is None else base.to_dict())
+            config = load_config(config_file, **values) if config_file else make_config(**values)
             out = Path(out) if out else _default_out(config)
             if out.exists() and not overwrite:
                 raise FileExistsError(f"{out} exists: --resume {out} to continue it, --overwrite to replace it")
@@ -138,6 +169,53 @@ def train_command(out, overwrite, resume, quiet, config_file, **options) -> None
         f"test error {100 * h['test_error'][-1]:.2f} % (train {100 * h['train_error'][-1]:.2f} %) after "
         f"{run.epochs_done} epochs; run file {out}"
     )
+
+
+def _words(ctx, param, value):
+    return None if value is None else tuple(w for w in value.replace(",", " ").split())
+
+
+@main.command("bitdepth")
+@_with_options(TRAIN_OPTIONS)
+@click.option("--topologies", callback=_words, default="layered,layered-per-layer,small-world", show_default=True,
+              help="Topologies: layered (one rate), layered-per-layer, small-world.")
+@click.option("--bits", "bit_depths", callback=_numbers(int), default="2,3,4,6,8,10,12,0", show_default=True,
+              help="Weight bits; 0 = ideal.")
+@click.option("--roundings", callback=_words, default="nearest,stochastic", show_default=True)
+@click.option("--seeds", callback=_numbers(int), default="0", show_default=True)
+@click.option("--per-layer-lr", callback=_numbers(float),
+              help="Rates of layered-per-layer [lr times 4^((pairs-1)/2 - k)].")
+@click.option("-o", "--out", type=click.Path(dir_okay=False), default="bitdepth.h5", show_default=True,
+              help="Study file; the CSV table and PNG figures are written beside it. An existing study resumes.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False), help="TOML file of base settings.")
+def bitdepth_command(topologies, bit_depths, roundings, seeds, per_layer_lr, out, quiet, config_file, **options):
+    """Train topologies x weight bits x rounding x seeds; write the results (HDF5, CSV) and figures (PNG)."""
+    from .bitdepth import run_study, study_points, write_table
+    from .plots import error_vs_bits, update_vs_step
+
+    given = {k: v for k, v in options.items() if v is not None}
+    try:
+        base = load_config(config_file) if config_file else None
+        values = _settings(given, None if base is None else base.to_dict())
+        base = load_config(config_file, **values) if config_file else make_config(**values)
+        points = study_points(topologies, bit_depths, roundings, seeds)
+        results = run_study(base, points, out, per_layer_lr=per_layer_lr, progress=not quiet)
+    except USER_ERRORS as err:
+        raise click.ClickException(str(err)) from None
+    out = Path(out)
+    table, figure, updates = (out.with_name(out.stem + suffix) for suffix in (".csv", "-error.png", "-updates.png"))
+    write_table(table, results)
+    title = f"{base.dataset}, {'-'.join(map(str, results[0].config['sizes'] or []))} {base.epochs} epochs"
+    error_vs_bits(results, figure, title)
+    written = [out, table, figure]
+    if any(r.point.bits == 0 for r in results):
+        written.append(update_vs_step(results, updates, title))
+    click.echo("topology            bits  rounding    test error  (mean over seeds)")
+    for key in dict.fromkeys((r.point.topology, r.point.bits, r.point.rounding) for r in results):
+        errors = [r.row["test_error"] for r in results if (r.point.topology, r.point.bits, r.point.rounding) == key]
+        click.echo(f"{key[0]:<18}  {key[1] or 'ideal':>5}  {key[2]:<10}  {100 * np.mean(errors):8.2f} %")
+    click.echo("wrote " + ", ".join(map(str, written)))
 
 
 @main.command("export")
@@ -188,6 +266,9 @@ def info_command(run_file) -> None:
             f"{c['ode_method']} rtol={c['rtol']:g} atol={c['atol']:g} V  settle_tol={c['settle_tol']:g} V  "
             f"t_max={c['t_max']:g} tau"
         )
+    if c.get("hardware") and not load_hardware(c["hardware"]).ideal:
+        click.echo("hardware  " + "  ".join(
+            f"{group}: " + ", ".join(f"{k}={v}" for k, v in fields.items()) for group, fields in c["hardware"].items()))
     h = run.history
     if run.epochs_done:
         click.echo("epoch  train_err  test_err  train_s  test_s  iterations  free_residual_max  nudged_residual_max")

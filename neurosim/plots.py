@@ -1,0 +1,90 @@
+"""Figures (PNG, matplotlib without a screen) of bit-depth studies."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+COLOURS = {"layered": "tab:red", "layered-per-layer": "tab:blue", "small-world": "tab:green"}
+LINES = {"nearest": "-", "stochastic": "--"}
+
+
+def _colour(topology: str) -> str:
+    return COLOURS.get(topology, "tab:gray")
+
+
+def error_vs_bits(results, out: str | Path, title: str = "") -> Path:
+    """Test error (last epoch; mean over seeds, bars from the lowest to the highest seed) against weight bits,
+    one colour per topology, solid for nearest and dashed for stochastic rounding; the ideal machine as a dotted
+    horizontal line in the topology's colour."""
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    topologies = sorted({r.point.topology for r in results}, key=lambda t: list(COLOURS).index(t)
+                        if t in COLOURS else 99)
+    all_bits = sorted({r.point.bits for r in results if r.point.bits})
+    for topo in topologies:
+        ideal = [r.row["test_error"] for r in results if r.point.topology == topo and r.point.bits == 0]
+        if ideal:
+            ax.axhline(100 * np.mean(ideal), color=_colour(topo), linestyle=":", linewidth=1.2,
+                       label=f"{topo}, ideal")
+        for rounding in LINES:
+            rows = [r.row for r in results if r.point.topology == topo and r.point.rounding == rounding]
+            bits = sorted({row["bits"] for row in rows})
+            if not bits:
+                continue
+            errors = [[100 * row["test_error"] for row in rows if row["bits"] == b] for b in bits]
+            mean = np.array([np.mean(e) for e in errors])
+            spread = np.array([[mean[k] - min(e), max(e) - mean[k]] for k, e in enumerate(errors)]).T
+            ax.errorbar(bits, mean, yerr=spread, color=_colour(topo), linestyle=LINES[rounding], marker="o",
+                        markersize=4, capsize=2, label=f"{topo}, {rounding}")
+    ax.set_xlabel("weight bits")
+    ax.set_ylabel("test error (%)")
+    if all_bits:
+        ax.set_xticks(all_bits)
+    ax.set_ylim(0, 100)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, ncol=2)
+    ax.set_title(title or "Test error against weight bits", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(out, dpi=120)
+    plt.close(fig)
+    return Path(out)
+
+
+def update_vs_step(results, out: str | Path, title: str = "") -> Path:
+    """Per topology, the median over batches of each layer pair's RMS update (eq 20) in the ideal run, beside
+    the weight step of every bit depth studied (horizontal lines): a pair whose update lies below half a step
+    loses its updates under nearest rounding."""
+    ideal = [r for r in results if r.point.bits == 0 and len(r.rate_rms)]
+    steps = sorted({(r.point.bits, r.weight_step) for r in results if r.point.bits})
+    topologies = list(dict.fromkeys(r.point.topology for r in ideal))
+    if not topologies:
+        raise ValueError("no ideal run with per-layer rates in the study: the update sizes come from ideal runs")
+    fig, axes = plt.subplots(1, len(topologies), figsize=(4 * len(topologies), 4.2), sharey=True, squeeze=False)
+    for ax, topo in zip(axes[0], topologies):
+        rms = np.concatenate([r.rate_rms for r in ideal if r.point.topology == topo])
+        pairs = np.arange(rms.shape[1])
+        median = np.nanmedian(rms, axis=0)
+        low, high = np.nanpercentile(rms, 10, axis=0), np.nanpercentile(rms, 90, axis=0)
+        ax.errorbar(pairs, median, yerr=[median - low, high - median], color=_colour(topo), marker="o",
+                    capsize=3, label="RMS update (median, 10-90 %)")
+        for bits, step in steps:
+            ax.axhline(step, color="gray", linewidth=0.8, linestyle="--")
+            ax.text(pairs[-1] + 0.1, step, f"{bits} bit", fontsize=7, va="center", color="gray")
+        ax.set_yscale("log")
+        ax.set_xticks(pairs, [f"L{k}-L{k + 1}" for k in pairs])
+        ax.set_xlim(-0.3, pairs[-1] + 0.8)
+        ax.set_title(topo, fontsize=10)
+        ax.set_xlabel("layer pair (input side first)")
+        ax.grid(alpha=0.3, which="both")
+    axes[0][0].set_ylabel("weight change per batch")
+    axes[0][0].legend(fontsize=7, loc="lower left")
+    fig.suptitle(title or "Each layer pair's RMS update beside the weight step", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(out, dpi=120)
+    plt.close(fig)
+    return Path(out)
