@@ -270,3 +270,10 @@ def test_a_hardware_run_resumes_exactly(digits, tmp_path):
         np.testing.assert_array_equal(a, b)
     applied, intended = np.array(whole.applied_rms), np.array(whole.rate_rms)
     assert applied.shape == intended.shape and not np.allclose(applied, intended)
+
+
+def test_the_documented_example_file_loads():
+    from pathlib import Path
+
+    chip = load_hardware(Path(__file__).resolve().parents[1] / "docs" / "chip.toml")
+    assert chip.storage.bits == 6 and chip.storage.w_max == 0.5 and chip.variation.stuck == 0.001

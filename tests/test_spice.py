@@ -168,3 +168,30 @@ def test_settling_time_of_a_waveform():
     t_noisy = np.concatenate([t[:-1], [10 - 1e-9], [10]])
     v_noisy = np.concatenate([v[:-1], v[-1:] + 1e-6, v[-1:]])
     assert settling_time(t_noisy, v_noisy, tau=1.0, tol=1e-3, step=1.0) == pytest.approx(7.0)
+
+
+def test_exported_hardware_netlist_holds_the_effective_network(tmp_path, ngspice):
+    """A run under device models (quantised, varied, stuck, mismatched directions, read noise) exported and run in
+    ngspice settles where the ODE engine settles on the effective network the export describes."""
+    from neurosim.train import STREAM_NOISE, devices_of, stream
+
+    runner = CliRunner()
+    run_file, out = tmp_path / "hw.h5", tmp_path / "hw.cir"
+    trained = runner.invoke(main, ["train", "--sizes", "64-10-8-10", "--topology", "small-world", "--n-train", "60",
+                                   "--n-test", "20", "--epochs", "1", "--quiet", "--t-max", "60", "--hardware",
+                                   "rram-4bit", "-o", str(run_file)])
+    assert trained.exit_code == 0, trained.output
+    assert runner.invoke(main, ["export", str(run_file), "--example", "2", "-o", str(out)]).exit_code == 0
+    done = subprocess.run([ngspice, "-b", out.name], cwd=tmp_path, capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+    spice_state = np.clip(np.loadtxt(tmp_path / "hw.data", skiprows=1)[-1, 1:], 0, 1)
+    run = load_run(run_file)
+    config = make_config(**run.config)
+    net = run.network.astype(np.float64)
+    effective = devices_of(config, net).effective(net, stream(config.seed, STREAM_NOISE, config.epochs, 2))
+    assert not effective.symmetric
+    x = load_dataset("digits", n_train=60, n_test=20).x_test[2:3].astype(np.float64)
+    ode = ODE(settle_tol=1e-6, t_max=60).relax(effective, x, np.zeros((1, net.n_free)), Phase())
+    np.testing.assert_allclose(spice_state, ode.state[0], atol=1e-3)
+    stored = ODE(settle_tol=1e-6, t_max=60).relax(net, x, np.zeros((1, net.n_free)), Phase())
+    assert np.abs(stored.state - ode.state).max() > 1e-3  # the devices do change the circuit
