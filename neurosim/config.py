@@ -18,6 +18,7 @@ from .circuit import Circuit
 from .data import DATASETS
 from .engines.ode import METHODS as ODE_METHODS
 from .hardware import Hardware, HardwareError, load_hardware
+from .rules import RULES
 
 #: Hidden layers used when ``sizes`` is not given (the default small-world digits network).
 DEFAULT_HIDDEN = (64, 64)
@@ -62,6 +63,8 @@ class TrainConfig:
     above it, a network whose states do not settle (off by default: the paper's schedule does not settle either).
     ``hardware``: the device models (:mod:`neurosim.hardware`): a :class:`~neurosim.hardware.Hardware`, a dict of
     its groups, a preset name or a TOML file; ideal by default. Stored resolved, as a dict of every setting.
+    ``rule``: the learning rule, ``eqprop`` or a feedforward baseline (``bp``, ``fa``, ``dfa``;
+    :mod:`neurosim.rules`) on the same layered network, data, rates and hardware.
     """
 
     dataset: Literal[DATASETS] = "digits"
@@ -103,6 +106,7 @@ class TrainConfig:
     seed: Annotated[int, Field(ge=0)] = 0
     rate_every: PositiveInt = 1
     hardware: Hardware = Hardware()
+    rule: Literal[RULES] = "eqprop"
 
     @field_validator("hardware", mode="before")
     @classmethod
@@ -125,6 +129,9 @@ class TrainConfig:
         if self.engine in ("ode", "spice") and self.device != "cpu":
             raise ValueError(f"engine={self.engine!r} runs on the CPU, not device={self.device!r}")
         Circuit(r_leak=self.r_leak, c_node=self.c_node, g_min=self.g_min, g_max=self.g_max)  # its own checks
+        if self.rule != "eqprop" and (self.topology != "layered" or self.device != "cpu"):
+            raise ValueError(f"rule={self.rule!r} trains the feedforward net of a layered topology on the CPU, not "
+                             f"topology={self.topology!r} on device={self.device!r}")
         if not self.hardware.ideal and self.device != "cpu":
             raise ValueError(f"the hardware models run on the CPU, not device={self.device!r}")
         if self.tol > 0 and self.device == "cuda" and self.cuda_graphs:

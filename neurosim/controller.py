@@ -31,6 +31,7 @@ from .energy import rho
 from .engines.base import Engine, Phase, Relaxation
 from .hardware import Devices
 from .network import Network
+from .rules import feedforward_gradient, forward
 
 
 def learning_rates(net: Network, rates: Sequence[float]) -> list[np.ndarray | float]:
@@ -126,6 +127,8 @@ class Controller:
     one-sided estimate). ``cuda_graphs``: on the GPU, record each training step (both phases, the gradient and
     the update) as one CUDA graph per batch shape and sign of beta, and replay it (:mod:`neurosim.cudagraph`).
     ``hardware``: the devices that store the weights (:mod:`neurosim.hardware`; None: ideal), CPU only.
+    ``rule``: ``eqprop``, or a feedforward baseline of :mod:`neurosim.rules` (``bp``, ``fa``, ``dfa``; CPU, layered
+    networks) whose forward pass stands in for both phases; ``feedback``: its fixed random matrices.
     """
 
     engine: Engine
@@ -134,6 +137,8 @@ class Controller:
     random_sign: bool = False
     cuda_graphs: bool = False
     hardware: Devices | None = None
+    rule: str = "eqprop"
+    feedback: list | None = None
     _graphs: GraphCache = field(default_factory=GraphCache, repr=False, compare=False)
 
     def settled_network(self, net: Network, noise_rng: np.random.Generator | None = None) -> Network:
@@ -162,6 +167,8 @@ class Controller:
         return self._step(net, x, target, beta, start, noise_rng)
 
     def _step(self, net: Network, x, target, beta: float, start, noise_rng) -> StepResult:
+        if self.rule != "eqprop":
+            return self._feedforward_step(net, x, target, beta, noise_rng)
         free = self.free_phase(net, x, start, noise_rng)
         nudged = self.engine.relax(self.settled_network(net, noise_rng), x, free.state, Phase(beta=beta, target=target))
         if self.hardware is None:
@@ -169,6 +176,19 @@ class Controller:
         else:
             read = self.hardware.read
             grads = eqprop_gradient(net, read(x), read(free.state), read(nudged.state), beta)
+        return self._update(net, grads, free, nudged, beta, noise_rng)
+
+    def _feedforward_step(self, net: Network, x, target, beta: float, noise_rng) -> StepResult:
+        """A baseline rule's step: one forward pass (standing in for both phases, with zero residual) and its
+        gradient, applied like EqProp's."""
+        read = None if self.hardware is None else self.hardware.read
+        grads, states = feedforward_gradient(self.settled_network(net, noise_rng), x, target, self.rule,
+                                             self.feedback, read)
+        passed = Relaxation(state=states, residual=np.zeros(len(states)), steps=0)
+        return self._update(net, grads, passed, passed, beta, noise_rng)
+
+    def _update(self, net: Network, grads, free, nudged, beta: float, noise_rng) -> StepResult:
+        """Scale ``grads`` by the learning rates and write them into ``net`` (through the devices, if any)."""
         updates = [rate * g for rate, g in zip(self.rates, grads, strict=True)]
         if self.hardware is None:
             apply_update(net, updates)
@@ -177,6 +197,11 @@ class Controller:
         return StepResult(free=free, nudged=nudged, updates=updates, beta=beta, applied=applied)
 
     def predict(self, net: Network, x, noise_rng: np.random.Generator | None = None) -> tuple:
-        """Class prediction: argmax of the output at the free equilibrium."""
-        free = self.free_phase(net, x, noise_rng=noise_rng)
+        """Class prediction: argmax of the output at the free equilibrium (for a baseline rule, of the forward
+        pass)."""
+        if self.rule != "eqprop":
+            states = forward(self.settled_network(net, noise_rng), x)[1]
+            free = Relaxation(state=states, residual=np.zeros(len(states)), steps=0)
+        else:
+            free = self.free_phase(net, x, noise_rng=noise_rng)
         return array_namespace(free.state).argmax(free.state[:, net.output_slice], axis=1), free

@@ -25,6 +25,7 @@ from .backend import array_namespace, to_device, to_numpy, torch_cuda
 from .circuit import Circuit
 from .engines import ODE, Euler, FixedPoint, Spice
 from .hardware import Devices
+from .rules import feedback_matrices
 from .metrics import error_rate, layer_pair_rms
 from .network import Network, from_graph
 from .store import Run, save_run
@@ -32,7 +33,7 @@ from .store import Run, save_run
 #: Spawn keys of the random streams (see module docstring): the hardware's fixed device draws (STREAM_DEVICES)
 #: and its per-epoch noise (STREAM_NOISE) have streams of their own, so an ideal and a hardware run of one seed
 #: share topology, initial weights, data order and signs of beta.
-STREAM_TOPOLOGY, STREAM_INIT, STREAM_ORDER, STREAM_SIGN, STREAM_DEVICES, STREAM_NOISE = range(6)
+STREAM_TOPOLOGY, STREAM_INIT, STREAM_ORDER, STREAM_SIGN, STREAM_DEVICES, STREAM_NOISE, STREAM_FEEDBACK = range(7)
 
 #: Examples per free-phase batch when measuring the test error (each example relaxes independently).
 EVAL_BATCH = 1000
@@ -129,6 +130,8 @@ def make_controller(config: TrainConfig, net: Network) -> Controller:
         random_sign=config.random_sign,
         cuda_graphs=config.device == "cuda" and config.cuda_graphs,
         hardware=None if config.hardware.ideal else devices_of(config, net),
+        rule=config.rule,
+        feedback=feedback_matrices(net, config.rule, stream(config.seed, STREAM_FEEDBACK)),
     )
 
 

@@ -1,0 +1,103 @@
+"""Baseline learning rules on the feedforward network of the same layer sizes: backprop and random feedback.
+
+The network is a layered :class:`~neurosim.network.Network` read as a feedforward net with the same hard
+sigmoid ρ (eq 1): for layers l = 1 .. L,
+
+    a_l = h_{l-1} W_{l-1,l} + b_l,    h_l = ρ(a_l),    h_0 = x,    y = h_L,
+
+and the cost is EqProp's, C = 1/2 ||y - y_target||^2 (eq 4), averaged over the batch. With the output error
+δ_L = (y - y_target) ⊙ ρ'(a_L), each hidden layer receives an error e_l and δ_l = e_l ⊙ ρ'(a_l):
+
+- ``bp``, backpropagation: e_l = δ_{l+1} W_{l,l+1}^T, the exact gradient;
+- ``fa``, feedback alignment (Lillicrap et al. 2016): e_l = δ_{l+1} B_l with a fixed random B_l in place of
+  W_{l,l+1}^T;
+- ``dfa``, direct feedback alignment (Nøkland 2016): e_l = δ_L D_l, the output error sent straight to every hidden
+  layer through a fixed random D_l (the basis of event-driven random backprop rules for neuromorphic chips).
+
+Every rule returns -dC/dθ (or its estimate) in the order of :meth:`Network.parameters`, batch-averaged: the same
+quantity :func:`~neurosim.controller.eqprop_gradient` estimates, so the same learning rates and hardware models
+apply. ρ' is 1 on [0, 1] including the end points (eq 2).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .energy import rho, rho_prime
+from .network import Network
+
+#: Learning rules: ``eqprop`` (the energy-based network, :mod:`neurosim.controller`) and the baselines here.
+RULES = ("eqprop", "bp", "fa", "dfa")
+
+
+class RuleError(ValueError):
+    """A rule asked of a network it cannot train; the message says why."""
+
+
+def feedforward_blocks(net: Network) -> list:
+    """The blocks W_{l-1,l}, l = 1 .. L, of a layered network; :class:`RuleError` for any other."""
+    blocks = {(b.lo, b.hi): b for b in net.blocks}
+    chain = [blocks.get((lay - 1, lay)) for lay in range(1, net.n_layers)]
+    if len(blocks) != len(chain) or any(b is None or b.mask is not None for b in chain) or len(net.sparse):
+        raise RuleError("the feedforward rules (bp, fa, dfa) need a layered network: complete blocks between "
+                        "adjacent layers and nothing else (no intralayer or layer-skipping connections)")
+    return chain
+
+
+def forward(net: Network, x: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
+    """The pre-activations a_1 .. a_L and the activations of every free neuron, h_1 .. h_L side by side in the
+    layout of a free state (B, n_free)."""
+    h, pre = x, []
+    for lay, block in enumerate(feedforward_blocks(net), start=1):
+        a = h @ block.weight + net.bias[net.free_slice(lay)]
+        pre.append(a)
+        h = rho(a)
+    return pre, np.concatenate([rho(a) for a in pre], axis=1)
+
+
+def feedback_matrices(net: Network, rule: str, rng: np.random.Generator) -> list[np.ndarray] | None:
+    """The fixed random feedback of ``fa`` (B_l, shape (n_{l+1}, n_l)) or ``dfa`` (D_l, shape (n_L, n_l)) for the
+    hidden layers l = 1 .. L-1, each uniform in +-sqrt(6 / (fan_in + fan_out)) (the scale of the forward weights'
+    Glorot initialisation); None for the other rules."""
+    if rule not in ("fa", "dfa"):
+        return None
+    sizes, out = net.sizes, []
+    for lay in range(1, net.n_layers - 1):
+        source = sizes[lay + 1] if rule == "fa" else sizes[-1]
+        bound = np.sqrt(6.0 / (source + sizes[lay]))
+        out.append(rng.uniform(-bound, bound, size=(source, sizes[lay])).astype(net.dtype))
+    return out
+
+
+def feedforward_gradient(
+    net: Network, x: np.ndarray, target: np.ndarray, rule: str, feedback: list | None = None, read=None
+) -> tuple[list, np.ndarray]:
+    """-dC/dθ of ``rule`` (bp, fa, dfa) in the order of :meth:`Network.parameters`, batch-averaged, and the
+    activations (B, n_free). ``feedback``: B_l or D_l (:func:`feedback_matrices`) for fa and dfa. ``read``: a
+    readout applied to the activations the updates multiply (an ADC), or None. Backprop's backward pass uses
+    the backward direction of each connection (:meth:`DenseBlock.backward`: W^T unless the devices mismatch)."""
+    if rule not in ("bp", "fa", "dfa"):
+        raise RuleError(f"rule={rule!r}: not a feedforward rule (bp, fa, dfa)")
+    blocks = feedforward_blocks(net)
+    if rule != "bp" and (feedback is None or len(feedback) != len(blocks) - 1):
+        raise RuleError(f"rule={rule!r} needs one feedback matrix per hidden layer ({len(blocks) - 1})")
+    read = read or (lambda v: v)
+    x = np.asarray(x, dtype=net.dtype)
+    pre, states = forward(net, x)
+    acts = [read(x)] + [read(rho(a)) for a in pre]
+    delta = (rho(pre[-1]) - target) * rho_prime(pre[-1])
+    output_delta, deltas = delta, [delta]
+    for lay in range(len(blocks) - 1, 0, -1):  # hidden layers, output side first
+        if rule == "bp":
+            error = delta @ blocks[lay].backward().T
+        elif rule == "fa":
+            error = delta @ feedback[lay - 1]
+        else:
+            error = output_delta @ feedback[lay - 1]
+        delta = error * rho_prime(pre[lay - 1])
+        deltas.insert(0, delta)
+    batch = x.shape[0]
+    grads = [-(acts[k].T @ deltas[k]) / batch for k in range(len(blocks))]
+    grads.append(np.zeros_like(net.sparse.weight))
+    grads.append(-np.concatenate([d.mean(axis=0) for d in deltas]))
+    return grads, states

@@ -1,0 +1,119 @@
+"""Baseline rules: backprop's gradient against finite differences, feedback alignment against backprop,
+learning on digits, and the same weight grid under every rule."""
+
+import numpy as np
+import pytest
+
+from neurosim import topology
+from neurosim.config import ConfigError, make_config
+from neurosim.energy import rho
+from neurosim.hardware import Devices, load_hardware
+from neurosim.network import from_graph
+from neurosim.quantize import weight_grid
+from neurosim.rules import RuleError, feedback_matrices, feedforward_gradient, forward
+from neurosim.train import evaluate, make_controller, new_run, train
+
+
+def feedforward_net(sizes=(7, 6, 5, 4), seed=0):
+    net = from_graph(topology.layered(sizes), seed=seed, dtype=np.float64)
+    net.bias[:] = np.random.default_rng(seed).uniform(0.1, 0.4, net.n_free)
+    return net
+
+
+def loss(net, x, target):
+    """C = 1/2 ||y - y_target||^2, batch mean, computed from the definition (not from the rules module)."""
+    h = x
+    for lay in range(1, net.n_layers):
+        h = rho(h @ net.blocks[lay - 1].weight + net.bias[net.free_slice(lay)])
+    return 0.5 * np.mean(np.sum((h - target) ** 2, axis=1))
+
+
+def test_backprop_gradient_equals_finite_differences_of_the_loss():
+    net = feedforward_net()
+    rng = np.random.default_rng(1)
+    x = rng.uniform(0, 1, (5, 7))
+    target = np.eye(4)[rng.integers(0, 4, 5)]
+    grads, _ = feedforward_gradient(net, x, target, "bp")
+    h = 1e-6
+    checked = 0
+    for param, grad in zip(net.parameters(), grads):
+        for k in range(param.size):
+            saved = param.flat[k]
+            param.flat[k] = saved + h
+            up = loss(net, x, target)
+            param.flat[k] = saved - h
+            down = loss(net, x, target)
+            param.flat[k] = saved
+            assert -grad.flat[k] == pytest.approx((up - down) / (2 * h), abs=1e-8), k
+            checked += 1
+    assert checked == sum(p.size for p in net.parameters())
+    assert any(np.abs(g).max() > 1e-3 for g in grads)  # a gradient, not zeros
+
+
+def test_feedback_alignment_with_the_transposed_weights_is_backprop():
+    net = feedforward_net()
+    rng = np.random.default_rng(2)
+    x, target = rng.uniform(0, 1, (6, 7)), np.eye(4)[rng.integers(0, 4, 6)]
+    bp, states_bp = feedforward_gradient(net, x, target, "bp")
+    transposed = [net.blocks[lay].weight.T.copy() for lay in range(1, net.n_layers - 1)]
+    fa, states_fa = feedforward_gradient(net, x, target, "fa", transposed)
+    for a, b in zip(bp, fa):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(states_bp, states_fa)
+    random_fa, _ = feedforward_gradient(net, x, target, "fa", feedback_matrices(net, "fa", rng))
+    assert not np.allclose(random_fa[0], bp[0])  # random feedback changes the hidden updates ...
+    np.testing.assert_array_equal(random_fa[-3], bp[-3])  # ... but not the output layer's
+    one_hidden = feedforward_net(sizes=(7, 6, 4))
+    direct = [one_hidden.blocks[1].weight.T.copy()]  # with one hidden layer, DFA with D = W^T is backprop too
+    for a, b in zip(feedforward_gradient(one_hidden, x, target, "bp")[0],
+                    feedforward_gradient(one_hidden, x, target, "dfa", direct)[0]):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_forward_states_are_the_feedforward_activations():
+    net = feedforward_net()
+    x = np.random.default_rng(3).uniform(0, 1, (2, 7))
+    _, states = forward(net, x)
+    h1 = rho(x @ net.blocks[0].weight + net.bias[net.free_slice(1)])
+    np.testing.assert_allclose(states[:, net.free_slice(1)], h1)
+
+
+def test_feedforward_rules_need_a_layered_network():
+    graph = topology.small_world((7, 6, 5, 4), n=3, seed=0)
+    with pytest.raises(RuleError, match="layered"):
+        forward(from_graph(graph, seed=0), np.zeros((1, 7)))
+    with pytest.raises(ConfigError, match="rule='bp'"):
+        make_config(rule="bp", topology="small-world")
+    with pytest.raises(ConfigError, match="rule"):
+        make_config(rule="hebb")
+
+
+def digits_config(**kw):
+    values = dict(dataset="digits", topology="layered", sizes=(64, 32, 10), epochs=1, seed=1, n_free=60)
+    return make_config(**{**values, **kw})
+
+
+@pytest.mark.parametrize("rule,lr", [("eqprop", 0.05), ("bp", 0.2), ("fa", 0.2), ("dfa", 0.2)])
+def test_each_rule_lowers_the_error_of_a_small_digits_network_in_one_epoch(digits, rule, lr):
+    config = digits_config(rule=rule, lr=(lr,))
+    start = new_run(config, digits)
+    before = evaluate(make_controller(config, start.network), start.network, digits.x_test.astype(np.float32),
+                      digits.y_test)
+    after = train(config, data=digits, progress=False).history["test_error"][-1]
+    assert after < before - 0.25, (before, after)
+
+
+def test_quantisation_acts_on_every_rules_weights_alike(digits):
+    grid = weight_grid(5, 1.0)
+    stored = {}
+    for rule in ("eqprop", "bp", "fa", "dfa"):
+        run = train(digits_config(rule=rule, lr=(0.2,), hardware={"storage": {"bits": 5, "rounding": "stochastic"}}),
+                    data=digits, progress=False)
+        levels = np.concatenate([np.ravel(p) for p in run.network.parameters()]) / grid.step
+        np.testing.assert_allclose(levels, np.rint(levels), atol=1e-4)  # on the 5-bit grid
+        assert np.abs(levels).max() <= grid.k_max
+        stored[rule] = np.unique(np.rint(levels))
+    assert all(set(v) <= set(range(-grid.k_max, grid.k_max + 1)) for v in stored.values())
+    assert not all(np.array_equal(stored["eqprop"], v) for v in stored.values())  # they trained differently
+    devices = Devices(load_hardware({"storage": {"bits": 5}}), new_run(digits_config(), digits).network)
+    assert devices.grid == grid
