@@ -1,7 +1,8 @@
 """The bit-depth study: how many bits a weight needs, per topology and rounding (``neurosim bitdepth``).
 
-A study is a grid of points, topology x weight bits x rounding x seed, each one training run of a base
-configuration. The topologies are ``layered`` (one learning rate), ``layered-per-layer`` (one rate per pair of
+A study is a grid of points, rule x topology x weight bits x rounding x seed, each one training run of a base
+configuration. The rules are EqProp and the feedforward baselines of :mod:`neurosim.rules` (on the layered
+topologies only). The topologies are ``layered`` (one learning rate), ``layered-per-layer`` (one rate per pair of
 layers, :func:`per_layer_rates`) and ``small-world``. Bits 0 is the ideal machine (run once per topology and
 seed: rounding does not apply). The runs of one seed share topology, initial weights (before programming) and
 data order: only the hardware differs.
@@ -34,6 +35,7 @@ from .config import ConfigError, TrainConfig, make_config, resolved_sizes
 from .data import Dataset, load_dataset
 from .hardware import Devices
 from .network import Network
+from .rules import RULES
 from .store import HISTORY_FIELDS, RunFileError, write_atomically
 from .train import circuit_of, train
 
@@ -53,14 +55,24 @@ class StudyPoint:
     bits: int
     rounding: str
     seed: int
+    rule: str = "eqprop"
 
     @property
     def key(self) -> str:
+        return f"{self.rule}/{self.legacy_key}"
+
+    @property
+    def legacy_key(self) -> str:
+        """The key without the rule, as study files written before the rule axis name their EqProp points."""
         return f"{self.topology}/{'ideal' if self.bits == 0 else f'{self.bits}bit'}/{self.rounding}/seed{self.seed}"
 
 
-def study_points(topologies, bits, roundings, seeds) -> list[StudyPoint]:
-    """The grid, ideal once per topology and seed; raises :class:`ConfigError` naming a bad entry."""
+def study_points(topologies, bits, roundings, seeds, rules=("eqprop",)) -> list[StudyPoint]:
+    """The grid, ideal once per rule, topology and seed, the feedforward rules on layered topologies only;
+    raises :class:`ConfigError` naming a bad entry."""
+    for r in rules:
+        if r not in RULES:
+            raise ConfigError(f"rule {r!r}: choose from {', '.join(RULES)}")
     for t in topologies:
         if t not in TOPOLOGIES:
             raise ConfigError(f"topology {t!r}: choose from {', '.join(TOPOLOGIES)}")
@@ -71,10 +83,14 @@ def study_points(topologies, bits, roundings, seeds) -> list[StudyPoint]:
         if b < 0 or b == 1:
             raise ConfigError(f"bits {b}: give 0 (ideal) or 2 and more (a signed weight needs 2 bits)")
     points = []
-    for t in topologies:
-        for s in seeds:
-            for b in sorted(set(bits), key=lambda b: (b == 0, b)):
-                points += [StudyPoint(t, 0, "exact", s)] if b == 0 else [StudyPoint(t, b, r, s) for r in roundings]
+    for rule in rules:
+        for t in topologies:
+            if rule != "eqprop" and t == "small-world":
+                continue
+            for s in seeds:
+                for b in sorted(set(bits), key=lambda b: (b == 0, b)):
+                    points += ([StudyPoint(t, 0, "exact", s, rule)] if b == 0 else
+                               [StudyPoint(t, b, r, s, rule) for r in roundings])
     return points
 
 
@@ -88,7 +104,8 @@ def per_layer_rates(lr: float, n_pairs: int, ratio: float = PER_LAYER_RATIO) -> 
 def point_config(base: TrainConfig, point: StudyPoint, n_pairs: int, per_layer_lr=None) -> TrainConfig:
     """The training configuration of ``point``: ``base`` with its topology, seed and storage."""
     values = base.to_dict()
-    values.update(topology="small-world" if point.topology == "small-world" else "layered", seed=point.seed)
+    values.update(topology="small-world" if point.topology == "small-world" else "layered", seed=point.seed,
+                  rule=point.rule)
     if point.topology.startswith("layered"):
         values.update(rewire_n=None, rewire_p=None)
     if point.topology == "layered-per-layer":
@@ -119,6 +136,7 @@ class PointResult:
     def row(self) -> dict:
         h = self.history
         return {
+            "rule": self.point.rule,
             "topology": self.point.topology,
             "bits": self.point.bits,
             "rounding": self.point.rounding,
@@ -131,7 +149,7 @@ class PointResult:
         }
 
 
-COLUMNS = ("topology", "bits", "rounding", "seed", "weight_step", "test_error", "train_error", "best_test_error",
+COLUMNS = ("rule", "topology", "bits", "rounding", "seed", "weight_step", "test_error", "train_error", "best_test_error",
            "seconds")
 
 
@@ -174,9 +192,10 @@ def run_study(
     results = {}
     if out.exists():
         stored_base, previous = read_study(out)
-        if stored_base != base_json:
-            raise ConfigError(f"{out} holds a study of another base configuration; give a new file or the same "
-                              "settings")
+        differences = base_differences(json.loads(stored_base), json.loads(base_json))
+        if differences:
+            raise ConfigError(f"{out} holds a study of another base configuration ({'; '.join(differences)}); give "
+                              "a new file or the same settings")
         results = {r.point.key: r for r in previous}
     data = data or load_dataset(base.dataset, base.data_dir, base.n_train, base.n_test)
     n_pairs = len(resolved_sizes(base, data.n_inputs, data.n_classes)) - 1
@@ -190,6 +209,18 @@ def run_study(
     return [results[p.key] for p in points]
 
 
+#: Settings each point sets itself: a study's base may differ in them.
+POINT_FIELDS = ("topology", "seed", "rule")
+
+
+def base_differences(stored: dict, base: dict) -> list[str]:
+    """The settings in which ``base`` differs from the base ``stored`` of a study, as 'name: stored -> new': all
+    that both have, but those each point sets itself (a setting added to neurosim after the study was written is
+    not compared). Empty: ``base`` continues the study."""
+    shared = sorted((set(stored) & set(base)) - set(POINT_FIELDS))
+    return [f"{k}: {stored[k]!r} -> {base[k]!r}" for k in shared if stored[k] != base[k]]
+
+
 def write_study(path: Path, base_json: str, results: list[PointResult]) -> None:
     def write(f: h5py.File) -> None:
         f.attrs.update(format=FORMAT, base_config=base_json, created=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
@@ -197,7 +228,7 @@ def write_study(path: Path, base_json: str, results: list[PointResult]) -> None:
         table = f.create_group("points")
         for column in COLUMNS:
             values = [row[column] for row in rows]
-            if column in ("topology", "rounding"):
+            if column in ("rule", "topology", "rounding"):
                 table.create_dataset(column, data=np.asarray(values, dtype=h5py.string_dtype()))
             else:
                 table.create_dataset(column, data=np.asarray(values, dtype=np.int64 if column in ("bits", "seed")
@@ -225,9 +256,10 @@ def read_study(path: str | Path) -> tuple[str, list[PointResult]]:
             t = f["points"]
             results = []
             for k in range(len(t["bits"])):
+                rule = t["rule"][k].decode() if "rule" in t else "eqprop"
                 point = StudyPoint(t["topology"][k].decode(), int(t["bits"][k]), t["rounding"][k].decode(),
-                                   int(t["seed"][k]))
-                g = f[f"runs/{point.key}"]
+                                   int(t["seed"][k]), rule)
+                g = f[f"runs/{point.key if 'rule' in t else point.legacy_key}"]
                 results.append(PointResult(
                     point=point,
                     config=json.loads(g.attrs["config"]),

@@ -19,13 +19,14 @@ from .engines.ode import METHODS as ODE_METHODS
 from .export import export_netlist
 from .hardware import PRESETS, HardwareError, load_hardware
 from .quantize import ROUNDING
+from .rules import RULES, RuleError
 from .metrics import spread, total_correction
 from .store import RunFileError, load_run
 from .train import TrainingDiverged, train
 
 USER_ERRORS = (
     ConfigError, DataError, RunFileError, TrainingDiverged, FileExistsError, BackendError, EngineError,
-    ConductanceRangeError,
+    ConductanceRangeError, RuleError,
 )
 
 
@@ -85,6 +86,7 @@ TRAIN_OPTIONS = [
     click.option("--seed", type=int, help="Seed of topology, initial weights and data order [0]."),
     click.option("--rate-every", type=int, help="Record per-layer rates (eq 20) every k batches [1]."),
     click.option("--max-residual", type=float, help="Stop if a phase ends with a residual above this [off]."),
+    click.option("--rule", type=click.Choice(RULES), help="Learning rule; bp, fa, dfa: layered topology [eqprop]."),
     click.option("--hardware", help=f"Device models: a preset ({', '.join(PRESETS)}) or a TOML file [ideal]."),
     click.option("--weight-bits", type=int, help="Bits of the weight store; 0 = ideal [0]."),
     click.option("--rounding", type=click.Choice(ROUNDING), help="Rounding of updates and weights [nearest]."),
@@ -182,6 +184,8 @@ def _words(ctx, param, value):
 @click.option("--bits", "bit_depths", callback=_numbers(int), default="2,3,4,6,8,10,12,0", show_default=True,
               help="Weight bits; 0 = ideal.")
 @click.option("--roundings", callback=_words, default="nearest,stochastic", show_default=True)
+@click.option("--rules", callback=_words, default="eqprop", show_default=True,
+              help="Learning rules: eqprop, bp, fa, dfa (the last three on the layered topologies).")
 @click.option("--seeds", callback=_numbers(int), default="0", show_default=True)
 @click.option("--per-layer-lr", callback=_numbers(float),
               help="Rates of layered-per-layer [lr times 4^((pairs-1)/2 - k)].")
@@ -189,7 +193,8 @@ def _words(ctx, param, value):
               help="Study file; the CSV table and PNG figures are written beside it. An existing study resumes.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @click.option("--config", "config_file", type=click.Path(dir_okay=False), help="TOML file of base settings.")
-def bitdepth_command(topologies, bit_depths, roundings, seeds, per_layer_lr, out, quiet, config_file, **options):
+def bitdepth_command(topologies, bit_depths, roundings, rules, seeds, per_layer_lr, out, quiet, config_file,
+                     **options):
     """Train topologies x weight bits x rounding x seeds; write the results (HDF5, CSV) and figures (PNG)."""
     from .bitdepth import run_study, study_points, write_table
     from .plots import error_vs_bits, update_vs_step
@@ -199,7 +204,7 @@ def bitdepth_command(topologies, bit_depths, roundings, seeds, per_layer_lr, out
         base = load_config(config_file) if config_file else None
         values = _settings(given, None if base is None else base.to_dict())
         base = load_config(config_file, **values) if config_file else make_config(**values)
-        points = study_points(topologies, bit_depths, roundings, seeds)
+        points = study_points(topologies, bit_depths, roundings, seeds, rules)
         results = run_study(base, points, out, per_layer_lr=per_layer_lr, progress=not quiet)
     except USER_ERRORS as err:
         raise click.ClickException(str(err)) from None
@@ -211,10 +216,11 @@ def bitdepth_command(topologies, bit_depths, roundings, seeds, per_layer_lr, out
     written = [out, table, figure]
     if any(r.point.bits == 0 for r in results):
         written.append(update_vs_step(results, updates, title))
-    click.echo("topology            bits  rounding    test error  (mean over seeds)")
-    for key in dict.fromkeys((r.point.topology, r.point.bits, r.point.rounding) for r in results):
-        errors = [r.row["test_error"] for r in results if (r.point.topology, r.point.bits, r.point.rounding) == key]
-        click.echo(f"{key[0]:<18}  {key[1] or 'ideal':>5}  {key[2]:<10}  {100 * np.mean(errors):8.2f} %")
+    click.echo("rule    topology            bits  rounding    test error  (mean over seeds)")
+    axes = lambda r: (r.point.rule, r.point.topology, r.point.bits, r.point.rounding)  # noqa: E731
+    for key in dict.fromkeys(axes(r) for r in results):
+        errors = [r.row["test_error"] for r in results if axes(r) == key]
+        click.echo(f"{key[0]:<6}  {key[1]:<18}  {key[2] or 'ideal':>5}  {key[3]:<10}  {100 * np.mean(errors):8.2f} %")
     click.echo("wrote " + ", ".join(map(str, written)))
 
 

@@ -20,12 +20,31 @@ def _colour(topology: str) -> str:
 
 def error_vs_bits(results, out: str | Path, title: str = "") -> Path:
     """Test error (last epoch; mean over seeds, bars from the lowest to the highest seed) against weight bits,
-    one colour per topology, solid for nearest and dashed for stochastic rounding; the ideal machine as a dotted
-    horizontal line in the topology's colour."""
-    fig, ax = plt.subplots(figsize=(7, 4.5))
+    one panel per learning rule, one colour per topology, solid for nearest and dashed for stochastic rounding;
+    the ideal machine as a dotted horizontal line in the topology's colour."""
+    rules = list(dict.fromkeys(r.point.rule for r in results))
+    fig, axes = plt.subplots(1, len(rules), figsize=(6.5 * len(rules), 4.5), sharey=True, squeeze=False)
+    all_bits = sorted({r.point.bits for r in results if r.point.bits})
+    for ax, rule in zip(axes[0], rules):
+        _error_panel(ax, [r for r in results if r.point.rule == rule])
+        ax.set_xlabel("weight bits")
+        if all_bits:
+            ax.set_xticks(all_bits)
+        ax.set_ylim(0, 100)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7, ncol=2)
+        ax.set_title(rule, fontsize=10)
+    axes[0][0].set_ylabel("test error (%)")
+    fig.suptitle(title or "Test error against weight bits", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(out, dpi=120)
+    plt.close(fig)
+    return Path(out)
+
+
+def _error_panel(ax, results) -> None:
     topologies = sorted({r.point.topology for r in results}, key=lambda t: list(COLOURS).index(t)
                         if t in COLOURS else 99)
-    all_bits = sorted({r.point.bits for r in results if r.point.bits})
     for topo in topologies:
         ideal = [r.row["test_error"] for r in results if r.point.topology == topo and r.point.bits == 0]
         if ideal:
@@ -41,18 +60,6 @@ def error_vs_bits(results, out: str | Path, title: str = "") -> Path:
             spread = np.array([[mean[k] - min(e), max(e) - mean[k]] for k, e in enumerate(errors)]).T
             ax.errorbar(bits, mean, yerr=spread, color=_colour(topo), linestyle=LINES[rounding], marker="o",
                         markersize=4, capsize=2, label=f"{topo}, {rounding}")
-    ax.set_xlabel("weight bits")
-    ax.set_ylabel("test error (%)")
-    if all_bits:
-        ax.set_xticks(all_bits)
-    ax.set_ylim(0, 100)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=7, ncol=2)
-    ax.set_title(title or "Test error against weight bits", fontsize=10)
-    fig.tight_layout()
-    fig.savefig(out, dpi=120)
-    plt.close(fig)
-    return Path(out)
 
 
 def update_vs_step(results, out: str | Path, title: str = "") -> Path:
@@ -61,12 +68,12 @@ def update_vs_step(results, out: str | Path, title: str = "") -> Path:
     loses its updates under nearest rounding."""
     ideal = [r for r in results if r.point.bits == 0 and len(r.rate_rms)]
     steps = sorted({(r.point.bits, r.weight_step) for r in results if r.point.bits})
-    topologies = list(dict.fromkeys(r.point.topology for r in ideal))
-    if not topologies:
+    panels = list(dict.fromkeys((r.point.rule, r.point.topology) for r in ideal))
+    if not panels:
         raise ValueError("no ideal run with per-layer rates in the study: the update sizes come from ideal runs")
-    fig, axes = plt.subplots(1, len(topologies), figsize=(4 * len(topologies), 4.2), sharey=True, squeeze=False)
-    for ax, topo in zip(axes[0], topologies):
-        rms = np.concatenate([r.rate_rms for r in ideal if r.point.topology == topo])
+    fig, axes = plt.subplots(1, len(panels), figsize=(4 * len(panels), 4.2), sharey=True, squeeze=False)
+    for ax, (rule, topo) in zip(axes[0], panels):
+        rms = np.concatenate([r.rate_rms for r in ideal if (r.point.rule, r.point.topology) == (rule, topo)])
         pairs = np.arange(rms.shape[1])
         median = np.nanmedian(rms, axis=0)
         low, high = np.nanpercentile(rms, 10, axis=0), np.nanpercentile(rms, 90, axis=0)
@@ -78,7 +85,7 @@ def update_vs_step(results, out: str | Path, title: str = "") -> Path:
         ax.set_yscale("log")
         ax.set_xticks(pairs, [f"L{k}-L{k + 1}" for k in pairs])
         ax.set_xlim(-0.3, pairs[-1] + 0.8)
-        ax.set_title(topo, fontsize=10)
+        ax.set_title(topo if rule == "eqprop" else f"{rule}, {topo}", fontsize=10)
         ax.set_xlabel("layer pair (input side first)")
         ax.grid(alpha=0.3, which="both")
     axes[0][0].set_ylabel("weight change per batch")

@@ -79,9 +79,9 @@ def test_study_file_resumes_and_keeps_finished_points(tiny, tmp_path, monkeypatc
     with h5py.File(out) as f:
         assert list(f["points/bits"][()]) == [3, 0, 3, 0]
         assert f["points/weight_step"][0] == pytest.approx(1 / 3)  # 3 bits: levels k / 3, |k| <= 3
-        assert f["runs/layered/3bit/nearest/seed0/rates/rms"].shape[1] == 3
+        assert f["runs/eqprop/layered/3bit/nearest/seed0/rates/rms"].shape[1] == 3
     other = make_config(**{**base.to_dict(), "beta": 0.5})
-    with pytest.raises(ConfigError, match="another base configuration"):
+    with pytest.raises(ConfigError, match=r"another base configuration \(beta: 1.0 -> 0.5\)"):
         run_study(other, points, out, data=data, progress=False)
 
 
@@ -101,3 +101,16 @@ def test_bitdepth_command_writes_table_and_figures(tmp_path):
     assert "small-world" in result.output and "ideal" in result.output
     bad = CliRunner().invoke(main, ["bitdepth", "--bits", "1", "-o", str(tmp_path / "t.h5")])
     assert bad.exit_code != 0 and "bits 1" in bad.output and not (tmp_path / "t.h5").exists()
+
+
+def test_rule_axis_runs_baselines_on_layered_topologies_only(tiny, tmp_path):
+    base, data = tiny
+    points = study_points(["layered", "small-world"], [4, 0], ["stochastic"], [0], rules=["eqprop", "bp"])
+    assert {(p.rule, p.topology) for p in points} == {("eqprop", "layered"), ("eqprop", "small-world"),
+                                                       ("bp", "layered")}
+    results = run_study(base, points, tmp_path / "r.h5", data=data, progress=False)
+    assert [r.config["rule"] for r in results] == [p.rule for p in points]
+    bp_ideal = next(r for r in results if r.point.rule == "bp" and r.point.bits == 0)
+    assert bp_ideal.history["iterations"][-1] == 0  # a forward pass, no relaxation
+    with pytest.raises(ConfigError, match="rule 'hebb'"):
+        study_points(["layered"], [4], ["nearest"], [0], rules=["hebb"])
