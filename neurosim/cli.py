@@ -263,7 +263,7 @@ def info_command(run_file) -> None:
         f"(p={t['p']:.4f}, {t['mode']})  L={t['path_length']:.4f}  C={t['clustering']:.4f}"
     )
     click.echo(
-        f"learning  lr={list(c['lr'])}  beta={c['beta']}  eps={c['eps']}  n_free={c['n_free']}  "
+        f"learning  rule={c.get('rule', 'eqprop')}  lr={list(c['lr'])}  beta={c['beta']}  eps={c['eps']}  n_free={c['n_free']}  "
         f"n_nudged={c['n_nudged']}  batch={c['batch_size']}  dtype={c['dtype']}"
     )
     if c.get("engine") in ("ode", "spice"):

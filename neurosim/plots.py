@@ -23,7 +23,7 @@ def error_vs_bits(results, out: str | Path, title: str = "") -> Path:
     one panel per learning rule, one colour per topology, solid for nearest and dashed for stochastic rounding;
     the ideal machine as a dotted horizontal line in the topology's colour."""
     rules = list(dict.fromkeys(r.point.rule for r in results))
-    fig, axes = plt.subplots(1, len(rules), figsize=(6.5 * len(rules), 4.5), sharey=True, squeeze=False)
+    fig, axes = plt.subplots(1, len(rules), figsize=(5 * len(rules) + 2.2, 4.5), sharey=True, squeeze=False)
     all_bits = sorted({r.point.bits for r in results if r.point.bits})
     for ax, rule in zip(axes[0], rules):
         _error_panel(ax, [r for r in results if r.point.rule == rule])
@@ -32,11 +32,12 @@ def error_vs_bits(results, out: str | Path, title: str = "") -> Path:
             ax.set_xticks(all_bits)
         ax.set_ylim(0, 100)
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=7, ncol=2)
         ax.set_title(rule, fontsize=10)
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, labels, fontsize=7, loc="center right")
     axes[0][0].set_ylabel("test error (%)")
     fig.suptitle(title or "Test error against weight bits", fontsize=10)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 1 - 2.0 / (5 * len(rules) + 2.2), 1))
     fig.savefig(out, dpi=120)
     plt.close(fig)
     return Path(out)
