@@ -36,7 +36,7 @@ from .data import Dataset, load_dataset
 from .hardware import Devices
 from .network import Network
 from .rules import RULES
-from .store import HISTORY_FIELDS, RunFileError, write_atomically
+from .store import HISTORY_FIELDS, Run, RunFileError, write_atomically
 from .train import circuit_of, train
 
 FORMAT = "neurosim-bitdepth"
@@ -153,14 +153,15 @@ COLUMNS = ("rule", "topology", "bits", "rounding", "seed", "weight_step", "test_
            "seconds")
 
 
-def weight_step(config: TrainConfig, net: Network) -> float:
-    """The weight step of a configuration's store (0 for ideal storage)."""
-    return Devices(config.hardware, net, circuit_of(config)).step
-
-
-def run_point(config: TrainConfig, point: StudyPoint, data: Dataset) -> PointResult:
-    started = time.perf_counter()
-    run = train(config, data=data, progress=False)
+def result_from_run(run: Run) -> PointResult:
+    """A finished run file as a study point (its topology ``layered-per-layer`` when it has per-layer rates)."""
+    config = make_config(**run.config)
+    topology = config.topology
+    if topology == "layered" and len(config.lr) > 1:
+        topology = "layered-per-layer"
+    storage = config.hardware.storage
+    point = StudyPoint(topology, storage.bits, storage.rounding if storage.bits else "exact", config.seed,
+                       config.rule)
     return PointResult(
         point=point,
         config=config.to_dict(),
@@ -169,8 +170,21 @@ def run_point(config: TrainConfig, point: StudyPoint, data: Dataset) -> PointRes
         rate_rms=np.asarray(run.rate_rms),
         applied_rms=np.asarray(run.applied_rms),
         weight_step=weight_step(config, run.network),
-        seconds=time.perf_counter() - started,
+        seconds=float(np.sum(run.history["train_seconds"]) + np.sum(run.history["test_seconds"])),
     )
+
+
+def weight_step(config: TrainConfig, net: Network) -> float:
+    """The weight step of a configuration's store (0 for ideal storage)."""
+    return Devices(config.hardware, net, circuit_of(config)).step
+
+
+def run_point(config: TrainConfig, point: StudyPoint, data: Dataset) -> PointResult:
+    started = time.perf_counter()
+    result = result_from_run(train(config, data=data, progress=False))
+    result.seconds = time.perf_counter() - started
+    result.point = point
+    return result
 
 
 def run_study(

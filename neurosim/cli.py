@@ -224,6 +224,46 @@ def bitdepth_command(topologies, bit_depths, roundings, rules, seeds, per_layer_
     click.echo("wrote " + ", ".join(map(str, written)))
 
 
+@main.command("sweep")
+@click.argument("grid_file", type=click.Path(dir_okay=False))
+@click.option("--scheduler", help="Address of a running Dask scheduler (tcp://HOST:PORT) [a local cluster].")
+@click.option("--workers", type=int, help="Worker processes of the local cluster [one per core].")
+@click.option("--out", type=click.Path(file_okay=False), help="Directory of the point files [the grid's out].")
+@click.option("--collect", "collect_only", is_flag=True, help="Only gather the finished points into the table.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def sweep_command(grid_file, scheduler, workers, out, collect_only, quiet) -> None:
+    """Train every point of a grid (TOML: [base] settings, [grid] axes) on Dask, one resumable run file each;
+    then write the table (sweep.csv, sweep.h5) and, over weight bits, the bit-depth figures."""
+    from .sweep import collect, load_grid, open_client, run_sweep
+
+    try:
+        grid = load_grid(grid_file, out)
+        if collect_only:
+            grid.out.mkdir(parents=True, exist_ok=True)
+            rows = collect(grid)
+        else:
+            opened = []
+
+            def connect():
+                opened.extend(open_client(scheduler, workers))
+                return opened[0]
+
+            try:
+                rows = run_sweep(grid, connect, progress=not quiet)
+            finally:
+                for thing in opened:
+                    if thing is not None:
+                        thing.close()
+    except USER_ERRORS as err:
+        raise click.ClickException(str(err)) from None
+    counts = {status: sum(r["status"] == status for r in rows) for status in ("done", "failed", "pending")}
+    click.echo(f"{counts['done']} done, {counts['failed']} failed, {counts['pending']} pending of {len(rows)} points; "
+               f"table {grid.out / 'sweep.csv'}")
+    for row in rows:
+        if row["status"] == "failed":
+            click.echo(f"  failed {row['point']}: {row['error']}")
+
+
 @main.command("export")
 @click.argument("run_file", type=click.Path(dir_okay=False))
 @click.option("--example", type=int, required=True, help="Index of the example in the split.")

@@ -1,0 +1,282 @@
+"""Sweeps on Dask: a grid of training configurations, one run file per point, resumable (``neurosim sweep``).
+
+A grid file (TOML) names a base configuration and the axes to sweep::
+
+    out = "sweep-bits"                         # where the point files go (default: beside the grid, its name)
+    [base]                                     # TrainConfig fields, as in ``neurosim train --config``
+    dataset = "digits"
+    epochs = 5
+    [grid]                                     # every combination of these values is one point
+    topology = ["layered", "small-world"]
+    seed = [0, 1]
+    "hardware.storage.bits" = [4, 8, 0]        # hardware fields by their dotted names
+
+Each point trains in a Dask task (:func:`run_point`) and writes ``<out>/<point>.h5``, checkpointed atomically
+after every epoch (:func:`neurosim.store.save_run`): a complete file is skipped on a rerun, an incomplete one
+(a worker or the sweep stopped mid-point) is resumed from its last epoch, and a point that fails leaves
+``<out>/<point>.error.json`` with its error, without stopping the others. :func:`collect` gathers every point
+into ``<out>/sweep.csv`` and ``<out>/sweep.h5`` and, for grids over weight bits, the bit-depth figures.
+
+A point's name is a hash of its settings, so a grid can grow without renaming the points it had.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import itertools
+import json
+import os
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+import h5py
+import numpy as np
+from tqdm.auto import tqdm
+
+from .config import FIELDS, ConfigError, make_config
+from .store import RunFileError, load_run, write_atomically
+from .train import train
+
+#: Columns of the result table after the point's settings.
+RESULT_COLUMNS = ("point", "status", "epochs_done", "test_error", "train_error", "best_test_error",
+                  "train_seconds", "error")
+
+
+@dataclass(frozen=True)
+class SweepPoint:
+    """One point of a grid: its ``settings`` (axis name, value) in the grid's order, and its full configuration
+    ``values`` (the base with the settings applied)."""
+
+    settings: tuple
+    values: dict
+
+    @property
+    def name(self) -> str:
+        digest = hashlib.sha1(json.dumps(self.settings, sort_keys=True).encode()).hexdigest()[:12]
+        return f"point-{digest}"
+
+
+@dataclass(frozen=True)
+class Grid:
+    """A parsed grid file: the base configuration (a dict of :class:`TrainConfig` fields), the axes (name ->
+    values, in file order), and the output directory."""
+
+    base: dict
+    axes: dict
+    out: Path
+
+    def points(self) -> list[SweepPoint]:
+        """Every combination of the axes' values, the last axis varying fastest."""
+        names = list(self.axes)
+        return [SweepPoint(tuple(zip(names, combo)), with_settings(self.base, zip(names, combo)))
+                for combo in itertools.product(*(self.axes[n] for n in names))]
+
+
+def load_grid(path: str | Path, out: str | Path | None = None) -> Grid:
+    """Parse a grid file; :class:`ConfigError` naming the file and the bad entry."""
+    path = Path(path)
+    try:
+        values = tomllib.loads(path.read_bytes().decode("utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such grid file") from None
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as err:
+        raise ConfigError(f"{path}: not a readable TOML file ({err})") from None
+    unknown = sorted(set(values) - {"out", "base", "grid"})
+    if unknown:
+        raise ConfigError(f"{path}: unknown entries {unknown}; a grid file has out, [base] and [grid]")
+    base, axes = values.get("base", {}), values.get("grid", {})
+    if not axes:
+        raise ConfigError(f"{path}: no [grid] table: name at least one field and its values")
+    for name, options in axes.items():
+        if name.split(".")[0] not in FIELDS:
+            raise ConfigError(f"{path}: grid axis {name!r} is not a configuration field")
+        if not isinstance(options, list) or not options:
+            raise ConfigError(f"{path}: grid axis {name!r} needs a non-empty list of values, not {options!r}")
+    try:
+        make_config(**base)
+    except ConfigError as err:
+        raise ConfigError(f"{path}: [base]: {err}") from None
+    target = Path(out) if out is not None else path.parent / str(values.get("out", path.stem))
+    return Grid(base=base, axes=axes, out=target)
+
+
+def with_settings(base: dict, settings) -> dict:
+    """``base`` with each (dotted name, value) of ``settings`` set; nested dicts are copied, not shared."""
+    values = json.loads(json.dumps(base))
+    for name, value in settings:
+        *groups, field = name.split(".")
+        node = values
+        for group in groups:
+            node = node.setdefault(group, {})
+            if isinstance(node, str):
+                raise ConfigError(f"{name}: the base sets {group!r} to a name; give its fields in the base")
+        node[field] = value
+    return values
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Running
+
+
+def point_file(out: Path, point: SweepPoint) -> Path:
+    return out / f"{point.name}.h5"
+
+
+def error_file(out: Path, point: SweepPoint) -> Path:
+    return out / f"{point.name}.error.json"
+
+
+def is_complete(path: Path) -> bool:
+    """Whether a point's run file exists and holds every epoch it was asked for."""
+    try:
+        with h5py.File(path, "r") as f:
+            return bool(f.attrs.get("complete", False))
+    except (OSError, KeyError):
+        return False
+
+
+def run_point(values: dict, path: str) -> dict:
+    """Train one point to the run file ``path`` (resuming an incomplete one); runs in a Dask worker. Returns the
+    file's summary (:func:`summary`)."""
+    config = make_config(**values)
+    path = Path(path)
+    run = None
+    if path.exists():
+        try:
+            run = load_run(path)
+        except RunFileError:
+            run = None  # a damaged file: start the point again
+    if run is None or not run.complete:
+        train(config, out=path, run=run, progress=False)
+    return summary(path)
+
+
+def summary(path: Path) -> dict:
+    run = load_run(path)
+    h = run.history
+    return {
+        "epochs_done": run.epochs_done,
+        "test_error": float(h["test_error"][-1]) if h["test_error"] else float("nan"),
+        "train_error": float(h["train_error"][-1]) if h["train_error"] else float("nan"),
+        "best_test_error": float(np.min(h["test_error"])) if h["test_error"] else float("nan"),
+        "train_seconds": float(np.sum(h["train_seconds"])),
+    }
+
+
+def open_client(scheduler: str | None = None, workers: int | None = None):
+    """A Dask client: of the scheduler at ``scheduler`` (``tcp://host:port``), or of a new LocalCluster with
+    ``workers`` single-threaded worker processes (default: one per core). Returns (client, cluster or None)."""
+    from dask.distributed import Client, LocalCluster
+
+    if scheduler:
+        try:
+            return Client(scheduler, timeout="20s"), None
+        except (OSError, TimeoutError) as err:
+            raise ConfigError(f"--scheduler {scheduler}: cannot connect ({err})") from None
+    n = workers or os.cpu_count() or 1
+    if n < 1:
+        raise ConfigError(f"--workers {workers}: needs at least 1")
+    cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None)
+    return Client(cluster), cluster
+
+
+def run_sweep(grid: Grid, connect, *, progress: bool = True) -> list[dict]:
+    """Run every point of ``grid`` whose run file is not complete on a Dask client, ``connect()`` (called only if
+    a point is left to run, e.g. :func:`open_client`, or a client itself); record failures; return
+    :func:`collect`'s rows. A point whose configuration is invalid is recorded as failed without running."""
+    grid.out.mkdir(parents=True, exist_ok=True)
+    pending = {}
+    for point in grid.points():
+        path = point_file(grid.out, point)
+        if is_complete(path):
+            continue
+        try:
+            make_config(**point.values)
+        except ConfigError as err:
+            _record_failure(grid.out, point, err)
+            continue
+        pending[point.name] = point
+    if not pending:
+        return collect(grid)
+    client = connect() if callable(connect) else connect
+    futures = {
+        client.submit(run_point, point.values, str(point_file(grid.out, point)), pure=False): point
+        for point in pending.values()
+    }
+    from dask.distributed import as_completed
+
+    bar = tqdm(total=len(futures), desc="sweep", unit="point", disable=not progress)
+    for future in as_completed(futures):
+        point = futures[future]
+        try:
+            future.result()
+            error_file(grid.out, point).unlink(missing_ok=True)
+        except Exception as err:  # noqa: BLE001 - any failure of a point is recorded, the others go on
+            _record_failure(grid.out, point, err)
+        bar.update()
+    bar.close()
+    return collect(grid)
+
+
+def _record_failure(out: Path, point: SweepPoint, err: BaseException) -> None:
+    record = {"point": point.name, "settings": dict(point.settings), "error": f"{type(err).__name__}: {err}"}
+    error_file(out, point).write_text(json.dumps(record, indent=1) + "\n")
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Collecting
+
+
+def collect(grid: Grid) -> list[dict]:
+    """One row per point (its settings, status done | failed | pending, results or error), written to
+    ``<out>/sweep.csv`` and ``<out>/sweep.h5``; for grids that vary weight bits, also the bit-depth figures
+    ``sweep-error.png`` and ``sweep-updates.png``."""
+    rows, finished = [], []
+    for point in grid.points():
+        row = {name: _cell(value) for name, value in point.settings}
+        row.update({k: "" for k in RESULT_COLUMNS})
+        row["point"] = point.name
+        path, err = point_file(grid.out, point), error_file(grid.out, point)
+        if is_complete(path):
+            row.update(summary(path), status="done")
+            finished.append(path)
+        elif err.exists():
+            row.update(status="failed", error=json.loads(err.read_text())["error"])
+        else:
+            row["status"] = "pending"
+        rows.append(row)
+    columns = [*grid.axes, *RESULT_COLUMNS]
+    with open(grid.out / "sweep.csv", "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=columns)
+        writer.writeheader()
+        writer.writerows(rows)
+    write_atomically(grid.out / "sweep.h5", lambda f: _write_table(f, grid, rows, columns))
+    if any(name == "hardware.storage.bits" for name in grid.axes) and finished:
+        _bitdepth_figures(grid.out, finished)
+    return rows
+
+
+def _cell(value):
+    return json.dumps(value) if isinstance(value, (list, dict)) else value
+
+
+def _write_table(f: h5py.File, grid: Grid, rows: list[dict], columns: list[str]) -> None:
+    f.attrs.update(format="neurosim-sweep", base_config=json.dumps(grid.base), axes=json.dumps(grid.axes))
+    for column in columns:
+        values = [row[column] for row in rows]
+        if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values) and values:
+            f.create_dataset(column, data=np.asarray(values, dtype=np.float64))
+        else:
+            f.create_dataset(column, data=np.asarray([str(v) for v in values], dtype=h5py.string_dtype()))
+
+
+def _bitdepth_figures(out: Path, paths: list[Path]) -> None:
+    from .bitdepth import result_from_run
+    from .plots import error_vs_bits, update_vs_step
+
+    results = [result_from_run(load_run(p)) for p in paths]
+    error_vs_bits(results, out / "sweep-error.png")
+    if any(r.point.bits == 0 for r in results):
+        update_vs_step(results, out / "sweep-updates.png")

@@ -1,0 +1,158 @@
+"""Sweeps on Dask: resumable points, failures recorded, a killed worker, a scheduler in other processes."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from neurosim.cli import main
+from neurosim.config import ConfigError
+from neurosim.store import load_run
+from neurosim.sweep import is_complete, load_grid, point_file, run_sweep
+
+distributed = pytest.importorskip("dask.distributed")
+
+BASE = """
+[base]
+dataset = "digits"
+n_train = 150
+n_test = 60
+sizes = [64, 10, 10]
+topology = "layered"
+epochs = {epochs}
+n_free = 20
+"""
+
+
+def write_grid(tmp_path, axes: str, epochs: int = 1, name="grid.toml") -> Path:
+    path = tmp_path / name
+    path.write_text(BASE.format(epochs=epochs) + "[grid]\n" + axes)
+    return path
+
+
+@pytest.fixture(scope="module")
+def client():
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster, distributed.Client(cluster) as c:
+        yield c
+
+
+def mtimes(grid):
+    return {p.name: point_file(grid.out, p).stat().st_mtime_ns for p in grid.points()}
+
+
+def test_four_points_run_then_rerun_skips_them_and_a_deleted_one_reruns_alone(tmp_path, client):
+    grid = load_grid(write_grid(tmp_path, 'seed = [0, 1]\n"hardware.storage.bits" = [4, 0]\n'))
+    rows = run_sweep(grid, client, progress=False)
+    assert [r["status"] for r in rows] == ["done"] * 4
+    assert len({r["point"] for r in rows}) == 4
+    for point in grid.points():
+        config = load_run(point_file(grid.out, point)).config
+        settings = dict(point.settings)
+        assert config["seed"] == settings["seed"]
+        assert config["hardware"]["storage"]["bits"] == settings["hardware.storage.bits"]
+    before = mtimes(grid)
+    run_sweep(grid, lambda: pytest.fail("nothing to run, so no client is needed"), progress=False)
+    assert mtimes(grid) == before
+    gone = grid.points()[2]
+    point_file(grid.out, gone).unlink()
+    rows = run_sweep(grid, client, progress=False)
+    after = mtimes(grid)
+    assert [name for name in before if before[name] != after[name]] == [gone.name]
+    assert all(r["status"] == "done" for r in rows)
+    table = (grid.out / "sweep.csv").read_text().splitlines()
+    assert table[0].startswith("seed,hardware.storage.bits,point,status") and len(table) == 5
+    assert (grid.out / "sweep-error.png").exists() and (grid.out / "sweep-updates.png").exists()
+
+
+def test_a_failing_point_is_recorded_and_the_others_finish(tmp_path, client):
+    axes = 'dataset = ["digits", "mnist"]\nrule = ["eqprop", "bp"]\ntopology = ["layered", "small-world"]\n'
+    path = write_grid(tmp_path, axes)
+    path.write_text(path.read_text().replace("[grid]", 'data_dir = "/nonexistent/mnist"\n[grid]'))
+    grid = load_grid(path)
+    rows = run_sweep(grid, client, progress=False)
+    status = {(r["dataset"], r["rule"], r["topology"]): r for r in rows}
+    assert status[("digits", "eqprop", "layered")]["status"] == "done"
+    assert status[("digits", "eqprop", "small-world")]["status"] == "done"
+    assert status[("digits", "bp", "layered")]["status"] == "done"
+    assert "rule='bp'" in status[("digits", "bp", "small-world")]["error"]  # invalid: never ran
+    assert "rule='bp'" in status[("mnist", "bp", "small-world")]["error"]
+    assert all(r["status"] == "failed" and "/nonexistent/mnist" in r["error"] and "DataError" in r["error"]
+               for k, r in status.items() if k[0] == "mnist" and k[1:] != ("bp", "small-world"))
+    assert len(list(grid.out.glob("*.error.json"))) == 5
+
+
+def test_a_worker_killed_during_the_sweep_loses_no_finished_point(tmp_path, client):
+    grid = load_grid(write_grid(tmp_path, "seed = [0, 1, 2, 3]\n", epochs=25))
+    result = {}
+    sweep = threading.Thread(target=lambda: result.update(rows=run_sweep(grid, client, progress=False)))
+    sweep.start()
+    deadline = time.time() + 120
+    while not any(is_complete(point_file(grid.out, p)) for p in grid.points()):
+        assert time.time() < deadline and sweep.is_alive(), "no point finished"
+        time.sleep(0.05)
+    finished = {p.name: point_file(grid.out, p).read_bytes() for p in grid.points()
+                if is_complete(point_file(grid.out, p))}
+    pids = client.run(os.getpid)
+    busy = [address for address, tasks in client.processing().items() if tasks]
+    assert busy, "no worker was running a point when the kill came"
+    os.kill(pids[busy[0]], signal.SIGKILL)
+    sweep.join(timeout=300)
+    assert not sweep.is_alive()
+    assert [r["status"] for r in result["rows"]] == ["done"] * 4
+    for name, content in finished.items():
+        assert (grid.out / f"{name}.h5").read_bytes() == content  # finished before the kill: untouched
+    for p in grid.points():
+        assert load_run(point_file(grid.out, p)).epochs_done == 25
+
+
+def test_grid_files_name_their_mistakes(tmp_path):
+    for text, message in (
+        ("[grid]\nsed = [0]\n", "'sed' is not a configuration field"),
+        ("[grid]\nseed = 3\n", "needs a non-empty list"),
+        ("[base]\nepochs = 0\n[grid]\nseed = [0]\n", "epochs=0"),
+        ("[base]\n", "no \\[grid\\] table"),
+        ("[gird]\nseed = [0]\n", "unknown entries"),
+    ):
+        path = tmp_path / "g.toml"
+        path.write_text(text)
+        with pytest.raises(ConfigError, match=message):
+            load_grid(path)
+    with pytest.raises(ConfigError, match="no such grid file"):
+        load_grid(tmp_path / "missing.toml")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_sweep_through_a_scheduler_and_worker_in_their_own_processes(tmp_path):
+    port = free_port()
+    address = f"tcp://127.0.0.1:{port}"
+    dask = [sys.executable, "-m", "distributed.cli.dask_scheduler"]
+    scheduler = subprocess.Popen([*dask, "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    worker = subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_worker", address, "--nthreads", "1",
+                               "--no-dashboard"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        grid_file = write_grid(tmp_path, "seed = [0, 1]\n")
+        result = CliRunner().invoke(main, ["sweep", str(grid_file), "--scheduler", address, "--quiet"])
+        assert result.exit_code == 0, result.output
+        assert "2 done, 0 failed" in result.output
+        errors = [load_run(p).history["test_error"][-1] for p in sorted((tmp_path / "grid").glob("*.h5"))
+                  if p.name != "sweep.h5"]
+        assert len(errors) == 2 and all(np.isfinite(errors))
+    finally:
+        for process in (worker, scheduler):
+            process.terminate()
+            process.wait(timeout=30)
