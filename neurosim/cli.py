@@ -264,6 +264,27 @@ def sweep_command(grid_file, scheduler, workers, out, collect_only, quiet) -> No
             click.echo(f"  failed {row['point']}: {row['error']}")
 
 
+@main.command("report")
+@click.argument("run_files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("-o", "--out", type=click.Path(file_okay=False), default="report", show_default=True,
+              help="Directory for the figures (PNG) and summary.md.")
+@click.option("--smoothing", type=click.IntRange(min=0), default=25, show_default=True,
+              help="Half-width of eq 21's moving average, in recorded batches.")
+def report_command(run_files, out, smoothing) -> None:
+    """Figures (error curves, per-layer training rates, error vs replaced connections) and a summary of runs."""
+    from .report import write_report
+
+    try:
+        runs = {}
+        for path in run_files:
+            name = Path(path).stem
+            runs[name if name not in runs else str(path)] = load_run(path)
+        written = write_report(runs, out, smoothing)
+    except RunFileError as err:
+        raise click.ClickException(str(err)) from None
+    click.echo("wrote " + ", ".join(str(p) for p in written))
+
+
 @main.command("export")
 @click.argument("run_file", type=click.Path(dir_okay=False))
 @click.option("--example", type=int, required=True, help="Index of the example in the split.")

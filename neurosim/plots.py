@@ -96,3 +96,64 @@ def update_vs_step(results, out: str | Path, title: str = "") -> Path:
     fig.savefig(out, dpi=120)
     plt.close(fig)
     return Path(out)
+
+
+def _run_label(name: str, run) -> str:
+    t = run.topology
+    return f"{name} ({t['kind']}, {t['n_rewired']} rewired)" if t.get("n_rewired") else f"{name} ({t['kind']})"
+
+
+def error_curves(runs: dict, out: str | Path) -> Path:
+    """The paper's Figure 2: error per epoch, training solid and test dotted, one colour per run (``runs``: name
+    -> :class:`~neurosim.store.Run`)."""
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for k, (name, run) in enumerate(runs.items()):
+        h, colour = run.history, f"C{k}"
+        ax.plot(h["epoch"], 100 * np.asarray(h["train_error"]), color=colour, label=f"{_run_label(name, run)} train")
+        ax.plot(h["epoch"], 100 * np.asarray(h["test_error"]), color=colour, linestyle=":", label="test")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("error (%)")
+    ax.set_yscale("log")
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=7)
+    ax.set_title("Training (solid) and test (dotted) error", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(out, dpi=120)
+    plt.close(fig)
+    return Path(out)
+
+
+def layer_rates(runs: dict, smoothed: dict, out: str | Path) -> Path:
+    """The paper's Figure 3: each layer pair's training rate (eq 20) smoothed over batches (eq 21; ``smoothed``:
+    name -> (batches, rates (M, pairs))), log scale, one panel per run."""
+    fig, axes = plt.subplots(1, len(runs), figsize=(4.2 * len(runs), 4), sharey=True, squeeze=False)
+    for ax, (name, run) in zip(axes[0], runs.items()):
+        batches, rates = smoothed[name]
+        for pair in range(rates.shape[1]):
+            ax.plot(batches, rates[:, pair], label=f"L{pair}-L{pair + 1}", linewidth=1)
+        ax.set_yscale("log")
+        ax.set_xlabel("batch")
+        ax.set_title(_run_label(name, run), fontsize=9)
+        ax.grid(alpha=0.3, which="both")
+    axes[0][0].set_ylabel("RMS weight correction per batch")
+    axes[0][0].legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(out, dpi=120)
+    plt.close(fig)
+    return Path(out)
+
+
+def error_vs_replaced(replaced: np.ndarray, errors: np.ndarray, out: str | Path) -> Path:
+    """The paper's Figure 4: training error after the first epoch against the number of replaced (or added)
+    connections, log-scale error."""
+    order = np.argsort(replaced)
+    fig, ax = plt.subplots(figsize=(6, 4))
+    ax.plot(np.asarray(replaced)[order], 100 * np.asarray(errors)[order], marker="o")
+    ax.set_xlabel("replaced connections")
+    ax.set_ylabel("training error after one epoch (%)")
+    ax.set_yscale("log")
+    ax.grid(alpha=0.3, which="both")
+    fig.tight_layout()
+    fig.savefig(out, dpi=120)
+    plt.close(fig)
+    return Path(out)

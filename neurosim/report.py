@@ -1,0 +1,89 @@
+"""Reports of training runs (``neurosim report``): the paper's figures and a markdown summary.
+
+From one or more run files: error curves (Figure 2), each layer pair's training rate over batches (eq 20, smoothed
+by eq 21; Figure 3) and its spread (eqs 22-23), and, when the runs differ in their number of rewired connections,
+the training error after one epoch against that number (Figure 4). The summary lists each run's topology with
+its characteristic path length L and clustering coefficient C.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from .metrics import moving_average, spread, total_correction
+from .plots import error_curves, error_vs_replaced, layer_rates
+from .store import Run
+
+#: Half-width n of eq 21's window, in recorded batches.
+SMOOTHING = 25
+
+
+def smoothed_rates(run: Run, n: int = SMOOTHING) -> tuple[np.ndarray, np.ndarray]:
+    """Eq 21 over a run's eq-20 record: (batches, smoothed rates (M, pairs))."""
+    rms = np.asarray(run.rate_rms, dtype=np.float64).reshape(-1, len(run.network.sizes) - 1)
+    return np.asarray(run.rate_batches), moving_average(rms, n)
+
+
+def run_summary(name: str, run: Run) -> dict:
+    """The numbers the summary reports of one run."""
+    t, h = run.topology, run.history
+    rms = np.asarray(run.rate_rms, dtype=np.float64).reshape(-1, len(run.network.sizes) - 1)
+    total = total_correction(rms)
+    return {
+        "run": name,
+        "topology": t["kind"],
+        "sizes": "-".join(map(str, t["sizes"])),
+        "rewired": int(t["n_rewired"]),
+        "mode": t["mode"],
+        "L": float(t["path_length"]),
+        "C": float(t["clustering"]),
+        "lr": ", ".join(f"{r:g}" for r in run.config["lr"]),
+        "epochs": run.epochs_done,
+        "train_error": float(h["train_error"][-1]) if run.epochs_done else float("nan"),
+        "test_error": float(h["test_error"][-1]) if run.epochs_done else float("nan"),
+        "best_test_error": float(np.min(h["test_error"])) if run.epochs_done else float("nan"),
+        "first_epoch_train_error": float(h["train_error"][0]) if run.epochs_done else float("nan"),
+        "spread": spread(total),
+        "deepest_over_shallowest": float(total[0] / total[-1]) if len(total) > 1 and total[-1] > 0 else float("nan"),
+    }
+
+
+def write_report(runs: dict[str, Run], out_dir: str | Path, smoothing: int = SMOOTHING) -> list[Path]:
+    """Write the figures and ``summary.md`` for ``runs`` (name -> run) to ``out_dir``; returns the paths."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = [error_curves(runs, out_dir / "errors.png")]
+    recorded = {name: run for name, run in runs.items() if run.rate_rms}
+    if recorded:
+        smoothed = {name: smoothed_rates(run, smoothing) for name, run in recorded.items()}
+        written.append(layer_rates(recorded, smoothed, out_dir / "rates.png"))
+    rows = [run_summary(name, run) for name, run in runs.items()]
+    replaced = {row["rewired"] for row in rows}
+    if len(replaced) > 1:
+        written.append(error_vs_replaced(np.array([r["rewired"] for r in rows]),
+                                         np.array([r["first_epoch_train_error"] for r in rows]),
+                                         out_dir / "replaced.png"))
+    written.append(_summary(rows, [p.name for p in written], out_dir / "summary.md", smoothing))
+    return written
+
+
+def _summary(rows: list[dict], figures: list[str], path: Path, smoothing: int) -> Path:
+    lines = [
+        "# neurosim report", "",
+        "| run | topology | sizes | rewired | L | C | lr | epochs | train error | test error | best test | spread (eq 23) | first pair / output pair |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['run']} | {r['topology']} | {r['sizes']} | {r['rewired']} ({r['mode']}) | {r['L']:.4f} | "
+            f"{r['C']:.4f} | {r['lr']} | {r['epochs']} | {100 * r['train_error']:.2f} % | "
+            f"{100 * r['test_error']:.2f} % | {100 * r['best_test_error']:.2f} % | {r['spread']:.3g} | "
+            f"{r['deepest_over_shallowest']:.3g} |")
+    lines += ["", "Spread (eq 23): the summed RMS corrections (eq 22) of the faster deep layer pairs over the slower, "
+              "the output pair left out; first pair / output pair: the input-side pair's total correction over "
+              f"the output pair's. Rates in rates.png are smoothed over ±{smoothing} recorded batches (eq 21).", ""]
+    lines += [f"![{name}]({name})" for name in figures]
+    path.write_text("\n".join(lines) + "\n")
+    return path

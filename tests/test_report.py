@@ -1,0 +1,53 @@
+"""neurosim report: figures and summary from small generated runs."""
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from neurosim.cli import main
+from neurosim.config import make_config
+from neurosim.data import Dataset
+from neurosim.report import run_summary, smoothed_rates
+from neurosim.store import load_run, save_run
+from neurosim.train import train
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory, digits):
+    d = digits
+    data = Dataset("digits", d.x_train[:200], d.y_train[:200], d.x_test[:100], d.y_test[:100], 10)
+    folder = tmp_path_factory.mktemp("runs")
+    paths = []
+    for name, extra in (("layered", dict(topology="layered")), ("sw10", dict(rewire_n=10)),
+                        ("sw40", dict(rewire_n=40))):
+        config = make_config(dataset="digits", sizes=(64, 12, 12, 10), epochs=2, n_free=30, **extra)
+        path = folder / f"{name}.h5"
+        save_run(path, train(config, data=data, progress=False))
+        paths.append(path)
+    return paths
+
+
+def test_report_writes_figures_and_a_summary_with_l_and_c(runs, tmp_path):
+    result = CliRunner().invoke(main, ["report", *map(str, runs), "-o", str(tmp_path / "r")])
+    assert result.exit_code == 0, result.output
+    for png in ("errors.png", "rates.png", "replaced.png"):
+        assert (tmp_path / "r" / png).read_bytes()[:4] == b"\x89PNG"
+    summary = (tmp_path / "r" / "summary.md").read_text()
+    for path in runs:
+        run = load_run(path)
+        assert f"| {path.stem} | {run.topology['kind']} |" in summary
+        assert f"{run.topology['path_length']:.4f} | {run.topology['clustering']:.4f}" in summary
+    assert "![replaced.png](replaced.png)" in summary
+    missing = CliRunner().invoke(main, ["report", str(tmp_path / "none.h5")])
+    assert missing.exit_code != 0 and "no such run file" in missing.output
+
+
+def test_summary_numbers_are_eqs_21_to_23_of_the_recorded_rates(runs):
+    run = load_run(runs[1])
+    rms = np.asarray(run.rate_rms)
+    total = rms.sum(axis=0)  # eq 22
+    deep = np.sort(total[:-1])  # eq 23 with 2 deep pairs: the faster over the slower
+    assert run_summary("x", run)["spread"] == pytest.approx(deep[1] / deep[0])
+    batches, smooth = smoothed_rates(run, n=1)
+    np.testing.assert_allclose(smooth[5], rms[4:7].mean(axis=0))  # eq 21, window 2n + 1 = 3
+    np.testing.assert_array_equal(batches, run.rate_batches)
