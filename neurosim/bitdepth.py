@@ -252,9 +252,10 @@ def write_study(path: Path, base_json: str, results: list[PointResult]) -> None:
             g.attrs.update(config=json.dumps(r.config), weight_step=r.weight_step, seconds=r.seconds)
             for k, v in r.history.items():
                 g.create_dataset(f"history/{k}", data=v)
-            g.create_dataset("rates/batch", data=r.rate_batches)
-            g.create_dataset("rates/rms", data=r.rate_rms)
-            g.create_dataset("rates/applied", data=r.applied_rms)
+            packed = dict(compression="gzip", shuffle=True)
+            g.create_dataset("rates/batch", data=r.rate_batches, **packed)
+            g.create_dataset("rates/rms", data=r.rate_rms, **packed)
+            g.create_dataset("rates/applied", data=r.applied_rms, **packed)
 
     write_atomically(path, write)
 
