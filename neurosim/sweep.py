@@ -231,8 +231,9 @@ def _record_failure(out: Path, point: SweepPoint, err: BaseException) -> None:
 
 def collect(grid: Grid) -> list[dict]:
     """One row per point (its settings, status done | failed | pending, results or error), written to
-    ``<out>/sweep.csv`` and ``<out>/sweep.h5``; for grids that vary weight bits, also the bit-depth figures
-    ``sweep-error.png`` and ``sweep-updates.png``."""
+    ``<out>/sweep.csv`` and ``<out>/sweep.h5``; the report of the finished points (:mod:`neurosim.report`) in
+    ``<out>/report/``; for grids that vary weight bits, also the bit-depth figures ``sweep-error.png`` and
+    ``sweep-updates.png``."""
     rows, finished = [], []
     for point in grid.points():
         row = {name: _cell(value) for name, value in point.settings}
@@ -253,6 +254,10 @@ def collect(grid: Grid) -> list[dict]:
         writer.writeheader()
         writer.writerows(rows)
     write_atomically(grid.out / "sweep.h5", lambda f: _write_table(f, grid, rows, columns))
+    if finished:
+        from .report import write_report
+
+        write_report({p.stem: load_run(p) for p in finished}, grid.out / "report")
     if any(name == "hardware.storage.bits" for name in grid.axes) and finished:
         _bitdepth_figures(grid.out, finished)
     return rows

@@ -71,6 +71,8 @@ def test_four_points_run_then_rerun_skips_them_and_a_deleted_one_reruns_alone(tm
     table = (grid.out / "sweep.csv").read_text().splitlines()
     assert table[0].startswith("seed,hardware.storage.bits,point,status") and len(table) == 5
     assert (grid.out / "sweep-error.png").exists() and (grid.out / "sweep-updates.png").exists()
+    summary = (grid.out / "report" / "summary.md").read_text()
+    assert all(f"| {p.name} |" in summary for p in grid.points())
 
 
 def test_a_failing_point_is_recorded_and_the_others_finish(tmp_path, client):
