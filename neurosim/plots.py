@@ -23,9 +23,13 @@ def error_vs_bits(results, out: str | Path, title: str = "") -> Path:
     one panel per learning rule, one colour per topology, solid for nearest and dashed for stochastic rounding;
     the ideal machine as a dotted horizontal line in the topology's colour."""
     rules = list(dict.fromkeys(r.point.rule for r in results))
-    fig, axes = plt.subplots(1, len(rules), figsize=(5 * len(rules) + 2.2, 4.5), sharey=True, squeeze=False)
+    ncols = min(2, len(rules))
+    nrows = -(-len(rules) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(5 * ncols + 2.2, 4.2 * nrows), sharey=True, squeeze=False)
     all_bits = sorted({r.point.bits for r in results if r.point.bits})
-    for ax, rule in zip(axes[0], rules):
+    for ax in axes.flat[len(rules):]:
+        ax.set_visible(False)
+    for ax, rule in zip(axes.flat, rules):
         _error_panel(ax, [r for r in results if r.point.rule == rule])
         ax.set_xlabel("weight bits")
         if all_bits:
@@ -35,9 +39,10 @@ def error_vs_bits(results, out: str | Path, title: str = "") -> Path:
         ax.set_title(rule, fontsize=10)
     handles, labels = axes[0][0].get_legend_handles_labels()
     fig.legend(handles, labels, fontsize=7, loc="center right")
-    axes[0][0].set_ylabel("test error (%)")
+    for row in axes:
+        row[0].set_ylabel("test error (%)")
     fig.suptitle(title or "Test error against weight bits", fontsize=10)
-    fig.tight_layout(rect=(0, 0, 1 - 2.0 / (5 * len(rules) + 2.2), 1))
+    fig.tight_layout(rect=(0, 0, 1 - 2.0 / (5 * ncols + 2.2), 1))
     fig.savefig(out, dpi=120)
     plt.close(fig)
     return Path(out)
@@ -72,8 +77,12 @@ def update_vs_step(results, out: str | Path, title: str = "") -> Path:
     panels = list(dict.fromkeys((r.point.rule, r.point.topology) for r in ideal))
     if not panels:
         raise ValueError("no ideal run with per-layer rates in the study: the update sizes come from ideal runs")
-    fig, axes = plt.subplots(1, len(panels), figsize=(4 * len(panels), 4.2), sharey=True, squeeze=False)
-    for ax, (rule, topo) in zip(axes[0], panels):
+    ncols = min(3, len(panels))
+    nrows = -(-len(panels) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(4 * ncols, 4.2 * nrows), sharey=True, squeeze=False)
+    for ax in axes.flat[len(panels):]:
+        ax.set_visible(False)
+    for ax, (rule, topo) in zip(axes.flat, panels):
         rms = np.concatenate([r.rate_rms for r in ideal if (r.point.rule, r.point.topology) == (rule, topo)])
         pairs = np.arange(rms.shape[1])
         median = np.nanmedian(rms, axis=0)
@@ -89,7 +98,8 @@ def update_vs_step(results, out: str | Path, title: str = "") -> Path:
         ax.set_title(topo if rule == "eqprop" else f"{rule}, {topo}", fontsize=10)
         ax.set_xlabel("layer pair (input side first)")
         ax.grid(alpha=0.3, which="both")
-    axes[0][0].set_ylabel("weight change per batch")
+    for row in axes:
+        row[0].set_ylabel("weight change per batch")
     axes[0][0].legend(fontsize=7, loc="lower left")
     fig.suptitle(title or "Each layer pair's RMS update beside the weight step", fontsize=10)
     fig.tight_layout()
