@@ -7,7 +7,6 @@ the field, the value and what is allowed; :func:`make_config` turns pydantic's r
 from __future__ import annotations
 
 import dataclasses
-import tomllib
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -19,6 +18,7 @@ from .data import DATASETS
 from .engines.ode import METHODS as ODE_METHODS
 from .hardware import Hardware, HardwareError, load_hardware
 from .rules import RULES
+from .tomlfile import read_toml
 
 #: Hidden layers used when ``sizes`` is not given (the default small-world digits network).
 DEFAULT_HIDDEN = (64, 64)
@@ -171,15 +171,7 @@ def load_config(path: str | Path, **overrides) -> TrainConfig:
     ``overrides`` on top; raises :class:`ConfigError` naming the file for a missing or malformed file, and naming
     the field for a bad value."""
     path = Path(path)
-    try:
-        text = path.read_bytes().decode("utf-8")
-        values = tomllib.loads(text)
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: no such configuration file") from None
-    except OSError as err:
-        raise ConfigError(f"{path}: cannot be read ({err.strerror})") from None
-    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as err:
-        raise ConfigError(f"{path}: not a TOML file ({err})") from None
+    values = read_toml(path, ConfigError, "configuration")
     try:
         return make_config(**{**values, **overrides})
     except ConfigError as err:

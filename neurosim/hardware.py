@@ -22,7 +22,6 @@ deviation of a circuit that drives each direction separately.
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Annotated, Literal
@@ -33,6 +32,7 @@ from pydantic.dataclasses import dataclass
 
 from .circuit import Circuit
 from .network import DenseBlock, Network, SparseCouplings
+from .tomlfile import read_toml
 from .quantize import MAPPINGS, ROUNDING, Grid, quantize_unit, round_integer, weight_grid
 
 Bits = Annotated[int, Field(ge=0, le=32)]
@@ -160,13 +160,7 @@ def load_hardware(spec: str | Path | dict | Hardware) -> Hardware:
     path = Path(text)
     if path.suffix != ".toml" and not path.exists():
         raise HardwareError(f"{text!r} is neither a preset ({', '.join(PRESETS)}) nor a .toml file")
-    try:
-        values = tomllib.loads(path.read_bytes().decode("utf-8"))
-    except FileNotFoundError:
-        raise HardwareError(f"{path}: no such hardware file") from None
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as err:
-        raise HardwareError(f"{path}: not a readable TOML file ({err})") from None
-    return _from_dict(values, str(path))
+    return _from_dict(read_toml(path, HardwareError, "hardware"), str(path))
 
 
 def _from_dict(values: dict, where: str | None) -> Hardware:

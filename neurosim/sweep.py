@@ -27,7 +27,6 @@ import hashlib
 import itertools
 import json
 import os
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,6 +36,7 @@ from tqdm.auto import tqdm
 
 from .config import FIELDS, ConfigError, make_config
 from .store import RunFileError, load_run, write_atomically
+from .tomlfile import read_toml
 from .train import train
 
 #: Columns of the result table after the point's settings.
@@ -77,12 +77,7 @@ class Grid:
 def load_grid(path: str | Path, out: str | Path | None = None) -> Grid:
     """Parse a grid file; :class:`ConfigError` naming the file and the bad entry."""
     path = Path(path)
-    try:
-        values = tomllib.loads(path.read_bytes().decode("utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: no such grid file") from None
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as err:
-        raise ConfigError(f"{path}: not a readable TOML file ({err})") from None
+    values = read_toml(path, ConfigError, "grid")
     unknown = sorted(set(values) - {"out", "base", "grid"})
     if unknown:
         raise ConfigError(f"{path}: unknown entries {unknown}; a grid file has out, [base] and [grid]")
