@@ -117,6 +117,13 @@ def _settings(given: dict, base: dict | None = None) -> dict:
     return values
 
 
+def _config(config_file: str | None, given: dict) -> TrainConfig:
+    """The configuration of a command: the TOML file ``config_file`` (if any) with the options ``given`` on top."""
+    base = load_config(config_file) if config_file else None
+    values = _settings(given, None if base is None else base.to_dict())
+    return load_config(config_file, **values) if config_file else make_config(**values)
+
+
 def _with_options(options):
     def decorate(f):
         for option in reversed(options):
@@ -157,9 +164,7 @@ def train_command(out, overwrite, resume, quiet, config_file, **options) -> None
             out = Path(out or resume)
         else:
             run = None
-            base = load_config(config_file) if config_file else None
-            values = _settings(given, None if base is None else base.to_dict())
-            config = load_config(config_file, **values) if config_file else make_config(**values)
+            config = _config(config_file, given)
             out = Path(out) if out else _default_out(config)
             if out.exists() and not overwrite:
                 raise FileExistsError(f"{out} exists: --resume {out} to continue it, --overwrite to replace it")
@@ -201,9 +206,7 @@ def bitdepth_command(topologies, bit_depths, roundings, rules, seeds, per_layer_
 
     given = {k: v for k, v in options.items() if v is not None}
     try:
-        base = load_config(config_file) if config_file else None
-        values = _settings(given, None if base is None else base.to_dict())
-        base = load_config(config_file, **values) if config_file else make_config(**values)
+        base = _config(config_file, given)
         points = study_points(topologies, bit_depths, roundings, seeds, rules)
         results = run_study(base, points, out, per_layer_lr=per_layer_lr, progress=not quiet)
     except USER_ERRORS as err:

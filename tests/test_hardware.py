@@ -277,3 +277,23 @@ def test_the_documented_example_file_loads():
 
     chip = load_hardware(Path(__file__).resolve().parents[1] / "docs" / "chip.toml")
     assert chip.storage.bits == 6 and chip.storage.w_max == 0.5 and chip.variation.stuck == 0.001
+
+
+def test_command_line_hardware_options_go_on_top_of_the_configuration_file(tmp_path):
+    from click.testing import CliRunner
+
+    from neurosim.cli import main
+    from neurosim.store import load_run
+
+    settings = tmp_path / "run.toml"
+    settings.write_text('sizes = [64, 8, 10]\ntopology = "layered"\nepochs = 1\nn_train = 40\nn_test = 20\n'
+                        'hardware = "digital-8bit"\n')
+    out = tmp_path / "r.h5"
+    result = CliRunner().invoke(main, ["train", "--config", str(settings), "--weight-bits", "4", "--rounding",
+                                       "stochastic", "--quiet", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    hardware = load_run(out).config["hardware"]
+    assert hardware["storage"]["bits"] == 4 and hardware["storage"]["rounding"] == "stochastic"
+    assert hardware["readout"]["bits"] == 8  # from the preset the file names
+    bad = CliRunner().invoke(main, ["train", "--weight-bits", "1", "-o", str(tmp_path / "b.h5")])
+    assert bad.exit_code != 0 and "bits=1" in bad.output and not (tmp_path / "b.h5").exists()
