@@ -202,7 +202,8 @@ class Devices:
     """The devices of one network under ``hardware``: the grid, and the fixed per-device draws (variation,
     stuck-at faults, mismatch) taken from ``rng`` in a fixed order, so the same seed gives the same chip.
 
-    ``circuit`` supplies R, G_min and G_max for the ``conductance`` mapping. Works on numpy arrays (CPU).
+    ``circuit`` supplies R, G_min and G_max for the ``conductance`` mapping (default :class:`Circuit`); ``rng``
+    the fixed draws (training passes the run's device stream; without one, seed 0). Works on numpy arrays (CPU).
     """
 
     def __init__(self, hardware: Hardware, net: Network, circuit: Circuit | None = None,
