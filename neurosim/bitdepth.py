@@ -33,11 +33,9 @@ from tqdm.auto import tqdm
 
 from .config import ConfigError, TrainConfig, make_config, resolved_sizes
 from .data import Dataset, load_dataset
-from .hardware import Devices
-from .network import Network
 from .rules import RULES
 from .store import HISTORY_FIELDS, Run, RunFileError, write_atomically
-from .train import circuit_of, train
+from .train import store_of, train
 
 FORMAT = "neurosim-bitdepth"
 TOPOLOGIES = ("layered", "layered-per-layer", "small-world")
@@ -169,14 +167,9 @@ def result_from_run(run: Run) -> PointResult:
         rate_batches=np.asarray(run.rate_batches),
         rate_rms=np.asarray(run.rate_rms),
         applied_rms=np.asarray(run.applied_rms),
-        weight_step=weight_step(config, run.network),
+        weight_step=store_of(config).step,
         seconds=float(np.sum(run.history["train_seconds"]) + np.sum(run.history["test_seconds"])),
     )
-
-
-def weight_step(config: TrainConfig, net: Network) -> float:
-    """The weight step of a configuration's store (0 for ideal storage)."""
-    return Devices(config.hardware, net, circuit_of(config)).step
 
 
 def run_point(config: TrainConfig, point: StudyPoint, data: Dataset) -> PointResult:

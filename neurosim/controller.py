@@ -102,6 +102,11 @@ def _zero_state(net: Network, x):
     return array_namespace(net.bias).zeros((x.shape[0], net.n_free), dtype=net.dtype, device=device_of(net.bias))
 
 
+def _forward_pass(states) -> Relaxation:
+    """A feedforward pass's activations as the relaxation it stands in for: no residual, no iterations."""
+    return Relaxation(state=states, residual=np.zeros(len(states)), steps=0)
+
+
 @dataclass
 class StepResult:
     """What one training step produced: both relaxations, the rule's updates (alpha included), the changes the
@@ -184,7 +189,7 @@ class Controller:
         read = None if self.hardware is None else self.hardware.read
         grads, states = feedforward_gradient(self.settled_network(net, noise_rng), x, target, self.rule,
                                              self.feedback, read)
-        passed = Relaxation(state=states, residual=np.zeros(len(states)), steps=0)
+        passed = _forward_pass(states)
         return self._update(net, grads, passed, passed, beta, noise_rng)
 
     def _update(self, net: Network, grads, free, nudged, beta: float, noise_rng) -> StepResult:
@@ -200,8 +205,7 @@ class Controller:
         """Class prediction: argmax of the output at the free equilibrium (for a baseline rule, of the forward
         pass)."""
         if self.rule != "eqprop":
-            states = forward(self.settled_network(net, noise_rng), x)[1]
-            free = Relaxation(state=states, residual=np.zeros(len(states)), steps=0)
+            free = _forward_pass(forward(self.settled_network(net, noise_rng), x)[1])
         else:
             free = self.free_phase(net, x, noise_rng=noise_rng)
         return array_namespace(free.state).argmax(free.state[:, net.output_slice], axis=1), free

@@ -4,7 +4,7 @@ The settings are plain validated dataclasses (:class:`Hardware` groups :class:`S
 :class:`Variation`, :class:`Noise`), loadable from a TOML file or a named preset (:data:`PRESETS`); 0 bits and
 0 noise mean ideal. :class:`Devices` applies them to a network, each at one point of the training step:
 
-1. programming (:meth:`Devices.program`, once, on the initial weights): every parameter to the nearest level;
+1. programming (:meth:`Store.program`, once, on the initial weights): every parameter to the nearest level;
 2. settling (:meth:`Devices.effective`, before each phase): the engines relax on the *effective* network,
    the stored one seen through the devices: variation, stuck-at faults, mismatch of the two directions, and read
    noise drawn afresh for every settle;
@@ -22,6 +22,7 @@ deviation of a circuit that drives each direction separately.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Annotated, Literal
@@ -198,9 +199,48 @@ def _first_error(err: Exception) -> str:
 _LOW, _HIGH = 1, 2  # stuck-at codes
 
 
+@dataclasses.dataclass(frozen=True)
+class Store:
+    """What storage settings imply on a circuit, without any device draws: the weight range ``w_max``, the
+    programmed conductance offset ``g0`` (weight units: R G_min under the ``conductance`` mapping, else 0), the
+    ``grid`` (None: continuous) and the weight change of one ``pulse`` (0: updates applied exactly)."""
+
+    w_max: float
+    g0: float
+    grid: Grid | None
+    pulse: float
+
+    @classmethod
+    def of(cls, storage: Storage, circuit: Circuit | None = None) -> "Store":
+        circuit = circuit or Circuit()
+        if storage.mapping == "conductance":
+            w_max, g0 = circuit.w_max, circuit.r_leak * circuit.g_min
+        else:
+            w_max, g0 = storage.w_max, 0.0
+        try:
+            grid = weight_grid(storage.bits, w_max, storage.mapping) if storage.bits else None
+        except ValueError as err:
+            raise HardwareError(f"storage.{err}") from None
+        return cls(w_max, g0, grid, storage.pulse or (grid.step if grid else 0.0))
+
+    @property
+    def step(self) -> float:
+        """The weight step of the store: the grid's, or the pulse's for continuous storage (0: ideal)."""
+        return self.grid.step if self.grid else self.pulse
+
+    def program(self, net: Network) -> None:
+        """Store ``net``'s parameters on the grid, in place: nearest level, saturating at +-w_max (a
+        write-and-verify programming of the initial weights). Nothing to do for continuous storage."""
+        if self.grid is None:
+            return
+        for param in net.parameters():
+            param[...] = self.grid.snap(param)
+
+
 class Devices:
-    """The devices of one network under ``hardware``: the grid, and the fixed per-device draws (variation,
-    stuck-at faults, mismatch) taken from ``rng`` in a fixed order, so the same seed gives the same chip.
+    """The devices of one network under ``hardware``: its :class:`Store`, and the fixed per-device draws
+    (variation, stuck-at faults, mismatch) taken from ``rng`` in a fixed order, so the same seed gives the same
+    chip.
 
     ``circuit`` supplies R, G_min and G_max for the ``conductance`` mapping (default :class:`Circuit`); ``rng``
     the fixed draws (training passes the run's device stream; without one, seed 0). Works on numpy arrays (CPU).
@@ -209,17 +249,7 @@ class Devices:
     def __init__(self, hardware: Hardware, net: Network, circuit: Circuit | None = None,
                  rng: np.random.Generator | None = None):
         self.hardware = hardware = load_hardware(hardware)
-        storage = hardware.storage
-        circuit = circuit or Circuit()
-        if storage.mapping == "conductance":
-            self.w_max, self.g0 = circuit.w_max, circuit.r_leak * circuit.g_min
-        else:
-            self.w_max, self.g0 = storage.w_max, 0.0
-        try:
-            self.grid: Grid | None = weight_grid(storage.bits, self.w_max, storage.mapping) if storage.bits else None
-        except ValueError as err:
-            raise HardwareError(f"storage.{err}") from None
-        self.pulse = storage.pulse or (self.grid.step if self.grid else 0.0)
+        self.store = Store.of(hardware.storage, circuit)
         self.kinds = [("intra" if b.lo == b.hi else "inter") for b in net.blocks] + ["sparse", "bias"]
         self.masks = [b.mask for b in net.blocks] + [None, None]
         variation = hardware.variation
@@ -245,11 +275,6 @@ class Devices:
         """Whether the engines see anything but the stored weights."""
         return any(v is not None for v in (self.gain, self.stuck, self.forward)) or self.hardware.noise.read > 0
 
-    @property
-    def step(self) -> float:
-        """The weight step of the store: the grid's, or the pulse's for continuous storage (0: ideal)."""
-        return self.grid.step if self.grid else self.pulse
-
     def _stuck_codes(self, rng, shape) -> np.ndarray:
         variation = self.hardware.variation
         u = rng.random(shape)
@@ -269,15 +294,6 @@ class Devices:
     def _masked(self, k: int, a: np.ndarray) -> np.ndarray:
         mask = self.masks[k]
         return a if mask is None else np.where(mask, a, 0.0).astype(a.dtype, copy=False)
-
-    # -- 1. programming ----------------------------------------------------------------------------------------------
-    def program(self, net: Network) -> None:
-        """Store ``net``'s parameters on the grid, in place: nearest level, saturating at +-w_max (a
-        write-and-verify programming of the initial weights). Nothing to do for continuous storage."""
-        if self.grid is None:
-            return
-        for param in net.parameters():
-            param[...] = self.grid.snap(param)
 
     # -- 2. settling ---------------------------------------------------------------------------------------------
     def effective(self, net: Network, rng: np.random.Generator | None = None) -> Network:
@@ -311,14 +327,15 @@ class Devices:
 
     def _pair_weight(self, k: int, w: np.ndarray) -> np.ndarray:
         """W = g+ - g- of the device pairs of parameter ``k`` with their gains and stuck-at faults."""
+        g0, w_max = self.store.g0, self.store.w_max
         conductances = []
         for side, programmed in enumerate((np.maximum(w, 0.0), np.maximum(-w, 0.0))):
-            g = self.g0 + programmed
+            g = g0 + programmed
             if self.gain is not None:
                 g = g * self.gain[k][side]
             if self.stuck is not None:
                 code = self.stuck[k][side]
-                g = np.where(code == _HIGH, self.g0 + self.w_max, np.where(code == _LOW, self.g0, g))
+                g = np.where(code == _HIGH, g0 + w_max, np.where(code == _LOW, g0, g))
             conductances.append(g)
         return conductances[0] - conductances[1]
 
@@ -338,25 +355,25 @@ class Devices:
         is applied exactly (write noise then scales with it).
         """
         storage, write_noise = self.hardware.storage, self.hardware.noise.write
+        grid, pulse = self.store.grid, self.store.pulse
         stochastic = storage.rounding == "stochastic"
         if (stochastic or write_noise) and rng is None:
             raise ValueError("stochastic rounding and write noise need a random generator")
         changes = []
         for k, (param, update) in enumerate(zip(net.parameters(), updates, strict=True)):
             update = np.asarray(update)
-            if self.pulse:
+            if pulse:
                 uniform = self._draw(k, rng, update.shape, "uniform") if stochastic else None
-                pulses = round_integer(update / self.pulse, storage.rounding, uniform)
-                new, size = param + pulses * self.pulse, self.pulse * np.sqrt(np.abs(pulses))
+                pulses = round_integer(update / pulse, storage.rounding, uniform)
+                new, size = param + pulses * pulse, pulse * np.sqrt(np.abs(pulses))
             else:
                 new, size = param + update, np.abs(update)
-            if self.grid is not None and self.pulse != self.grid.step:
-                new = self.grid.snap(new, storage.rounding,
-                                     self._draw(k, rng, new.shape, "uniform") if stochastic else None)
+            if grid is not None and pulse != grid.step:
+                new = grid.snap(new, storage.rounding, self._draw(k, rng, new.shape, "uniform") if stochastic else None)
             if write_noise:
                 new = new + self._masked(k, write_noise * size * self._draw(k, rng, new.shape, "normal"))
-            if self.grid is not None:
-                new = np.clip(new, -self.w_max, self.w_max)
+            if grid is not None:
+                new = np.clip(new, -self.store.w_max, self.store.w_max)
             new = new.astype(param.dtype, copy=False)
             changes.append(new - param)
             param[...] = new

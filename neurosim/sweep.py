@@ -35,7 +35,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from .config import FIELDS, ConfigError, make_config
-from .store import RunFileError, load_run, write_atomically
+from .store import Run, RunFileError, load_run, write_atomically
 from .tomlfile import read_toml
 from .train import train
 
@@ -144,12 +144,12 @@ def run_point(values: dict, path: str) -> dict:
         except RunFileError:
             run = None  # a damaged file: start the point again
     if run is None or not run.complete:
-        train(config, out=path, run=run, progress=False)
-    return summary(path)
+        run = train(config, out=path, run=run, progress=False)
+    return summary(run)
 
 
-def summary(path: Path) -> dict:
-    run = load_run(path)
+def summary(run: Run) -> dict:
+    """A run's results as table cells."""
     h = run.history
     return {
         "epochs_done": run.epochs_done,
@@ -229,15 +229,15 @@ def collect(grid: Grid) -> list[dict]:
     ``<out>/sweep.csv`` and ``<out>/sweep.h5``; the report of the finished points (:mod:`neurosim.report`) in
     ``<out>/report/``; for grids that vary weight bits, also the bit-depth figures ``sweep-error.png`` and
     ``sweep-updates.png``."""
-    rows, finished = [], []
+    rows, finished = [], {}
     for point in grid.points():
         row = {name: _cell(value) for name, value in point.settings}
         row.update({k: "" for k in RESULT_COLUMNS})
         row["point"] = point.name
         path, err = point_file(grid.out, point), error_file(grid.out, point)
         if is_complete(path):
-            row.update(summary(path), status="done")
-            finished.append(path)
+            finished[path.stem] = run = load_run(path)
+            row.update(summary(run), status="done")
         elif err.exists():
             row.update(status="failed", error=json.loads(err.read_text())["error"])
         else:
@@ -252,7 +252,7 @@ def collect(grid: Grid) -> list[dict]:
     if finished:
         from .report import write_report
 
-        write_report({p.stem: load_run(p) for p in finished}, grid.out / "report")
+        write_report(finished, grid.out / "report")
     if any(name == "hardware.storage.bits" for name in grid.axes) and finished:
         _bitdepth_figures(grid.out, finished)
     return rows
@@ -272,11 +272,11 @@ def _write_table(f: h5py.File, grid: Grid, rows: list[dict], columns: list[str])
             f.create_dataset(column, data=np.asarray([str(v) for v in values], dtype=h5py.string_dtype()))
 
 
-def _bitdepth_figures(out: Path, paths: list[Path]) -> None:
+def _bitdepth_figures(out: Path, runs: dict) -> None:
     from .bitdepth import result_from_run
     from .plots import error_vs_bits, update_vs_step
 
-    results = [result_from_run(load_run(p)) for p in paths]
+    results = [result_from_run(run) for run in runs.values()]
     error_vs_bits(results, out / "sweep-error.png")
     if any(r.point.bits == 0 for r in results):
         update_vs_step(results, out / "sweep-updates.png")

@@ -24,7 +24,7 @@ from .data import Dataset, load_dataset
 from .backend import array_namespace, to_device, to_numpy, torch_cuda
 from .circuit import Circuit
 from .engines import ODE, Euler, FixedPoint, Spice
-from .hardware import Devices
+from .hardware import Devices, Store
 from .rules import feedback_matrices
 from .metrics import error_rate, layer_pair_rms
 from .network import Network, from_graph
@@ -87,7 +87,7 @@ def new_run(config: TrainConfig, data: Dataset) -> Run:
         intra_init=config.intra_init,
         dtype=np.dtype(config.dtype),
     )
-    devices_of(config, net).program(net)  # the initial weights as the store holds them
+    store_of(config).program(net)  # the initial weights as the store holds them
     return Run(
         config=config.to_dict(),
         topology=topology.describe(graph),
@@ -99,6 +99,11 @@ def new_run(config: TrainConfig, data: Dataset) -> Run:
 def circuit_of(config: TrainConfig) -> Circuit:
     """The circuit parameters of a configuration."""
     return Circuit(r_leak=config.r_leak, c_node=config.c_node, g_min=config.g_min, g_max=config.g_max)
+
+
+def store_of(config: TrainConfig) -> Store:
+    """The weight store of a configuration (grid, pulse, range), without device draws."""
+    return Store.of(config.hardware.storage, circuit_of(config))
 
 
 def devices_of(config: TrainConfig, net: Network) -> Devices:

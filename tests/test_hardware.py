@@ -80,8 +80,8 @@ def test_half_a_step_is_lost_under_nearest_and_kept_on_average_under_stochastic(
     storage = {"bits": bits, "w_max": 2.0} if bits else {"pulse": step}
     nearest = Devices(hw(storage=storage), net)
     if bits:
-        step = nearest.grid.step
-    nearest.program(net)
+        step = nearest.store.grid.step
+    nearest.store.program(net)
     before = [p.copy() for p in net.parameters()]
     half = [np.where(p != 0, 0.5 * step, 0.0) if k < len(net.blocks) else np.full_like(p, 0.5 * step)
             for k, p in enumerate(net.parameters())]
@@ -110,7 +110,7 @@ def test_half_a_step_is_lost_under_nearest_and_kept_on_average_under_stochastic(
 def test_writes_keep_the_intralayer_blocks_symmetric_and_the_missing_connections_at_zero():
     net = small_world()
     devices = Devices(hw(storage={"bits": 5, "rounding": "stochastic"}, noise={"write": 0.5}), net)
-    devices.program(net)
+    devices.store.program(net)
     rng = np.random.default_rng(4)
     for _ in range(20):
         updates = []
@@ -153,7 +153,7 @@ def test_variation_and_stuck_at_faults_have_the_configured_statistics():
     eff = devices.effective(net).blocks[0].weight
     healthy = (stuck_plus == 0) & (stuck_minus == 0)
     np.testing.assert_allclose(eff[healthy], 0.5 * gain_plus[healthy])  # g- = 0 carries no gain
-    w_max = devices.w_max
+    w_max = devices.store.w_max
     only_plus_high = (stuck_plus == 2) & (stuck_minus == 0)
     np.testing.assert_allclose(eff[only_plus_high], w_max)
     minus_high = (stuck_minus == 2) & (stuck_plus == 0)
@@ -199,7 +199,7 @@ def test_couplings_of_a_mismatched_network_agree_across_layouts_and_with_the_den
 def test_engines_relax_the_same_effective_network():
     net = small_world()
     devices = Devices(PRESETS["analog-6bit"], net, rng=np.random.default_rng(12))
-    devices.program(net)
+    devices.store.program(net)
     eff = devices.effective(net, np.random.default_rng(13))
     x = np.random.default_rng(14).uniform(0, 1, (3, net.n_inputs))
     start = np.zeros((3, net.n_free))

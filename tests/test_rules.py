@@ -116,4 +116,4 @@ def test_quantisation_acts_on_every_rules_weights_alike(digits):
     assert all(set(v) <= set(range(-grid.k_max, grid.k_max + 1)) for v in stored.values())
     assert not all(np.array_equal(stored["eqprop"], v) for v in stored.values())  # they trained differently
     devices = Devices(load_hardware({"storage": {"bits": 5}}), new_run(digits_config(), digits).network)
-    assert devices.grid == grid
+    assert devices.store.grid == grid
