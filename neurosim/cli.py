@@ -85,6 +85,8 @@ TRAIN_OPTIONS = [
     click.option("--cuda-graphs/--no-cuda-graphs", default=None, help="Replay phases from CUDA graphs [on]."),
     click.option("--seed", type=int, help="Seed of topology, initial weights and data order [0]."),
     click.option("--rate-every", type=int, help="Record per-layer rates (eq 20) every k batches [1]."),
+    click.option("--remove-skip-after", type=int,
+                 help="Remove the layer-skipping connections after N epochs and train on [keep them]."),
     click.option("--max-residual", type=float, help="Stop if a phase ends with a residual above this [off]."),
     click.option("--rule", type=click.Choice(RULES), help="Learning rule; bp, fa, dfa: layered topology [eqprop]."),
     click.option("--hardware", help=f"Device models: a preset ({', '.join(PRESETS)}) or a TOML file [ideal]."),

@@ -59,6 +59,8 @@ class TrainConfig:
     the circuit, its weights as device pairs with conductances in [``g_min``, ``g_max``] siemens (a weight
     beyond the range is an error unless ``clip_weights``). ``seed`` fixes the
     topology, the initial weights and the data order. ``rate_every``: record eq 20 every k batches.
+    ``remove_skip_after``: after this many epochs, remove every layer-skipping connection and train on without
+    them (the paper's future-work experiment; small-world only); None keeps them.
     ``max_residual``: stop training (:class:`~neurosim.train.TrainingDiverged`) when a phase ends with a residual
     above it, a network whose states do not settle (off by default: the paper's schedule does not settle either).
     ``hardware``: the device models (:mod:`neurosim.hardware`): a :class:`~neurosim.hardware.Hardware`, a dict of
@@ -105,6 +107,7 @@ class TrainConfig:
     max_residual: Positive | None = None
     seed: Annotated[int, Field(ge=0)] = 0
     rate_every: PositiveInt = 1
+    remove_skip_after: PositiveInt | None = None
     hardware: Hardware = Hardware()
     rule: Literal[RULES] = "eqprop"
 
@@ -126,6 +129,9 @@ class TrainConfig:
             raise ValueError("give rewire_n or rewire_p, not both")
         if self.topology == "layered" and (self.rewire_n or self.rewire_p):
             raise ValueError("rewire_n / rewire_p apply to topology='small-world' only")
+        if self.remove_skip_after is not None and self.topology != "small-world":
+            raise ValueError(f"remove_skip_after={self.remove_skip_after}: only a small-world topology has "
+                             f"layer-skipping connections to remove, not topology={self.topology!r}")
         if self.engine in ("ode", "spice") and self.device != "cpu":
             raise ValueError(f"engine={self.engine!r} runs on the CPU, not device={self.device!r}")
         Circuit(r_leak=self.r_leak, c_node=self.c_node, g_min=self.g_min, g_max=self.g_max)  # its own checks

@@ -52,7 +52,7 @@ def export_netlist(
                          + (f" (n_{split}={n})" if n else ""))
     net = run.network.astype(np.float64)
     if not config.hardware.ideal:
-        net = devices_of(config, net).effective(net, stream(config.seed, STREAM_NOISE, config.epochs, example))
+        net = devices_of(config, net, run.edges).effective(net, stream(config.seed, STREAM_NOISE, config.epochs, example))
     circuit = circuit_of(config)
     x = xs[example : example + 1].astype(np.float64)
     label = int(ys[example])

@@ -22,6 +22,7 @@ deviation of a circuit that drives each direction separately.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 from dataclasses import asdict, replace
 from pathlib import Path
@@ -237,6 +238,13 @@ class Store:
             param[...] = self.grid.snap(param)
 
 
+def _empty(draw):
+    """A per-connection draw (an array, a pair of arrays for the two devices, or None) for no connections."""
+    if draw is None:
+        return None
+    return [a[:0] for a in draw] if isinstance(draw, list) else draw[:0]
+
+
 class Devices:
     """The devices of one network under ``hardware``: its :class:`Store`, and the fixed per-device draws
     (variation, stuck-at faults, mismatch) taken from ``rng`` in a fixed order, so the same seed gives the same
@@ -268,6 +276,19 @@ class Devices:
                             for kind, s in zip(self.kinds, shapes)]
             self.backward = [None if kind in ("intra", "bias") else 1 + variation.mismatch * rng.standard_normal(s)
                              for kind, s in zip(self.kinds, shapes)]
+
+    def without_skips(self) -> "Devices":
+        """These devices for the network without its layer-skipping connections
+        (:func:`neurosim.network.without_skips`): the devices of the connections kept keep their draws."""
+        out = copy.copy(self)
+        sparse = self.kinds.index("sparse")
+        for name in ("gain", "stuck", "forward", "backward"):
+            draws = getattr(self, name)
+            if draws is not None:
+                draws = list(draws)
+                draws[sparse] = _empty(draws[sparse])
+                setattr(out, name, draws)
+        return out
 
     # -- what the settings imply -----------------------------------------------------------------------------------
     @property

@@ -221,6 +221,24 @@ class Network:
         return edges[order], weights
 
 
+def is_skip(sizes, edges: np.ndarray) -> np.ndarray:
+    """Which of ``edges`` (global pairs i < j) are layer-skipping: neither between adjacent layers nor inside a
+    hidden layer. These are the connections a :class:`Network` keeps in its sparse list."""
+    layer = layer_of_neurons(sizes)
+    li, lj = layer[edges[:, 0]], layer[edges[:, 1]]
+    return ~((lj - li == 1) | ((li == lj) & (li > 0)))
+
+
+def without_skips(net: Network) -> Network:
+    """A copy of ``net`` without its layer-skipping connections (the sparse list: every connection between layers
+    that are not adjacent), the dense blocks and biases unchanged. The paper's future-work experiment (section 6):
+    train with added skip connections, remove them, train on."""
+    out = net.copy()
+    empty = lambda a: None if a is None else a[:0]  # noqa: E731
+    sparse = SparseCouplings(*(empty(a) for a in (out.sparse.i, out.sparse.j, out.sparse.weight, out.sparse.back)))
+    return Network(sizes=out.sizes, blocks=out.blocks, sparse=sparse, bias=out.bias)
+
+
 # ----------------------------------------------------------------------------------------------------------------
 # Construction
 
@@ -255,7 +273,7 @@ def _build(sizes, edges, rng, intra_init, dtype) -> Network:
         raise ValueError("the topology connects two input neurons; inputs are clamped, such a weight cannot act")
     if np.any(edges[:, 0] == edges[:, 1]):
         raise ValueError("the topology has a self-loop; E has no self-coupling term (i != j in eq 3)")
-    in_block = (lj - li == 1) | ((li == lj) & (li > 0))
+    in_block = ~is_skip(sizes, edges)
     blocks = []
     for lo, hi in sorted(set(zip(li[in_block].tolist(), lj[in_block].tolist()))):
         sel = in_block & (li == lo) & (lj == hi)

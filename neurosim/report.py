@@ -3,7 +3,8 @@
 From one or more run files: error curves (Figure 2), each layer pair's training rate over batches (eq 20, smoothed
 by eq 21; Figure 3) and its spread (eqs 22-23), and, when the runs differ in their number of rewired connections,
 the training error after one epoch of the small-world runs against that number (Figure 4). The summary lists each run's topology with
-its characteristic path length L and clustering coefficient C.
+its characteristic path length L and clustering coefficient C (of the topology as generated, before any removal of
+its layer-skipping connections, which the summary notes).
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ def run_summary(name: str, run: Run) -> dict:
         "sizes": "-".join(map(str, t["sizes"])),
         "rewired": int(t["n_rewired"]),
         "mode": t["mode"],
+        "skips_removed_after": int(t.get("skip_removed_after", 0)),
         "L": float(t["path_length"]),
         "C": float(t["clustering"]),
         "lr": ", ".join(f"{r:g}" for r in run.config["lr"]),
@@ -69,6 +71,11 @@ def write_report(runs: dict[str, Run], out_dir: str | Path, smoothing: int = SMO
     return written
 
 
+def _rewired(row: dict) -> str:
+    removed = row["skips_removed_after"]
+    return f"{row['rewired']} ({row['mode']}" + (f"; skips removed after epoch {removed})" if removed else ")")
+
+
 def _summary(rows: list[dict], figures: list[str], path: Path, smoothing: int) -> Path:
     lines = [
         "# neurosim report", "",
@@ -77,7 +84,7 @@ def _summary(rows: list[dict], figures: list[str], path: Path, smoothing: int) -
     ]
     for r in rows:
         lines.append(
-            f"| {r['run']} | {r['topology']} | {r['sizes']} | {r['rewired']} ({r['mode']}) | {r['L']:.4f} | "
+            f"| {r['run']} | {r['topology']} | {r['sizes']} | {_rewired(r)} | {r['L']:.4f} | "
             f"{r['C']:.4f} | {r['lr']} | {r['epochs']} | {100 * r['train_error']:.2f} % | "
             f"{100 * r['test_error']:.2f} % | {100 * r['best_test_error']:.2f} % | {r['spread']:.3g} | "
             f"{r['deepest_over_shallowest']:.3g} |")

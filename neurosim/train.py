@@ -27,7 +27,7 @@ from .engines import ODE, Euler, FixedPoint, Spice
 from .hardware import Devices, Store
 from .rules import feedback_matrices
 from .metrics import error_rate, layer_pair_rms
-from .network import Network, from_graph
+from .network import Network, SparseCouplings, from_graph, is_skip, without_skips
 from .store import Run, save_run
 
 #: Spawn keys of the random streams (see module docstring): the hardware's fixed device draws (STREAM_DEVICES)
@@ -106,12 +106,29 @@ def store_of(config: TrainConfig) -> Store:
     return Store.of(config.hardware.storage, circuit_of(config))
 
 
-def devices_of(config: TrainConfig, net: Network) -> Devices:
-    """The devices of a run's network: the configuration's hardware, its fixed draws from the run's seed."""
-    return Devices(config.hardware, net, circuit_of(config), stream(config.seed, STREAM_DEVICES))
+def devices_of(config: TrainConfig, net: Network, edges: np.ndarray | None = None) -> Devices:
+    """The devices of a run's network: the configuration's hardware, its fixed draws from the run's seed.
+
+    ``edges``: the run's topology as generated (``Run.edges``). When ``net`` has lost its layer-skipping
+    connections (``remove_skip_after``), the draws are made for the generated network and those of the removed
+    connections dropped, so every connection kept keeps its devices, in a resumed run too."""
+    skips = edges[is_skip(net.sizes, edges)] if edges is not None and len(net.sparse) == 0 else ()
+    if len(skips) == 0:
+        return Devices(config.hardware, net, circuit_of(config), stream(config.seed, STREAM_DEVICES))
+    stand_in = SparseCouplings(skips[:, 0], skips[:, 1], np.zeros(len(skips), dtype=net.dtype))
+    generated = Network(sizes=net.sizes, blocks=net.blocks, sparse=stand_in, bias=net.bias)
+    return devices_of(config, generated).without_skips()
 
 
-def make_controller(config: TrainConfig, net: Network) -> Controller:
+def remove_skips(run: Run) -> None:
+    """Remove the layer-skipping connections of ``run``'s network (:func:`~neurosim.network.without_skips`) and
+    record when (``skip_removed_after``, epochs) and how many (``n_skip_removed``) in its topology."""
+    run.topology.update(skip_removed_after=run.epochs_done, n_skip_removed=len(run.network.sparse))
+    run.network = without_skips(run.network)
+
+
+def make_controller(config: TrainConfig, net: Network, edges: np.ndarray | None = None) -> Controller:
+    """The controller of a run: its engine, rates, rule and devices (``edges``: see :func:`devices_of`)."""
     if config.engine == "fixedpoint":
         engine = FixedPoint(n_free=config.n_free, n_nudged=config.n_nudged, tol=config.tol)
     elif config.engine == "spice":
@@ -134,7 +151,7 @@ def make_controller(config: TrainConfig, net: Network) -> Controller:
         rates=learning_rates(net, config.lr),
         random_sign=config.random_sign,
         cuda_graphs=config.device == "cuda" and config.cuda_graphs,
-        hardware=None if config.hardware.ideal else devices_of(config, net),
+        hardware=None if config.hardware.ideal else devices_of(config, net, edges),
         rule=config.rule,
         feedback=feedback_matrices(net, config.rule, stream(config.seed, STREAM_FEEDBACK)),
     )
@@ -199,7 +216,7 @@ def train(
         run.config = config.to_dict()
     device = config.device
     net = run.network if device == "cpu" else run.network.to(device)
-    controller = make_controller(config, net)
+    controller = make_controller(config, net, run.edges)
     n_examples = len(data.x_train)
     n_batches = math.ceil(n_examples / config.batch_size)
     eye = np.eye(data.n_classes, dtype=np.dtype(config.dtype))
@@ -209,6 +226,10 @@ def train(
         save_run(out, run)  # a checkpoint at epoch 0: a run killed during its first epoch can be resumed
 
     for epoch in range(run.epochs_done, config.epochs):
+        if epoch == config.remove_skip_after and len(run.network.sparse):
+            remove_skips(run)
+            net = run.network if device == "cpu" else run.network.to(device)
+            controller = make_controller(config, net, run.edges)
         started = time.perf_counter()
         order = stream(config.seed, STREAM_ORDER, epoch).permutation(n_examples)
         sign_rng = stream(config.seed, STREAM_SIGN, epoch)
