@@ -158,10 +158,12 @@ def train_command(out, overwrite, resume, quiet, config_file, **options) -> None
     given = {k: v for k, v in options.items() if v is not None}
     try:
         if resume:
-            changed = sorted(set(given) - {"epochs"}) + (["config"] if config_file else [])
+            changed = sorted(set(given) - {"epochs", "remove_skip_after"}) + (["config"] if config_file else [])
             if changed:
-                raise click.UsageError(f"--resume continues a run as configured; only --epochs may change, not {changed}")
+                raise click.UsageError(f"--resume continues a run as configured; only --epochs and "
+                                       f"--remove-skip-after may change, not {changed}")
             run = load_run(resume)
+            _check_later_removal(run, given.get("remove_skip_after"), resume)
             config = make_config(**{**run.config, **given})
             out = Path(out or resume)
         else:
@@ -178,6 +180,18 @@ def train_command(out, overwrite, resume, quiet, config_file, **options) -> None
         f"test error {100 * h['test_error'][-1]:.2f} % (train {100 * h['train_error'][-1]:.2f} %) after "
         f"{run.epochs_done} epochs; run file {out}"
     )
+
+
+def _check_later_removal(run, removal: int | None, path) -> None:
+    """A resumed run may be given a removal of its skip connections, or have it moved, only where neither the
+    new nor the configured removal lies in the epochs already done."""
+    configured = run.config.get("remove_skip_after")
+    if removal is None or removal == configured:
+        return
+    for value, what in ((removal, "--remove-skip-after"), (configured, "its configured remove_skip_after")):
+        if value is not None and value < run.epochs_done:
+            raise click.UsageError(f"{what} {value}: {path} has {run.epochs_done} epochs done; a removal of "
+                                   "the skip connections can only be set or moved after them")
 
 
 def _words(ctx, param, value):

@@ -35,3 +35,20 @@ def test_bad_values_are_named_and_nothing_is_written(tmp_path):
     assert resume_change.exit_code != 0 and "only --epochs" in resume_change.output
     info = runner.invoke(main, ["info", str(tmp_path / "nothing.h5")])
     assert info.exit_code != 0 and "no such run file" in info.output
+
+
+def test_a_run_branches_into_one_that_removes_its_skip_connections(tmp_path):
+    runner = CliRunner()
+    kept, removed = tmp_path / "kept.h5", tmp_path / "removed.h5"
+    assert runner.invoke(main, ["train", "--epochs", "1", "-o", str(kept), *TINY]).exit_code == 0
+    before = kept.read_bytes()
+    branch = ["train", "--resume", str(kept), "-o", str(removed), "--epochs", "2", "--quiet"]
+    result = runner.invoke(main, [*branch, "--remove-skip-after", "1"])
+    assert result.exit_code == 0, result.output
+    assert kept.read_bytes() == before  # the run branched from is untouched
+    with h5py.File(removed, "r") as f:
+        assert f["topology"].attrs["skip_removed_after"] == 1 and len(f["network/sparse/weight"]) == 0
+    late = runner.invoke(main, ["train", "--resume", str(removed), "--epochs", "3", "--remove-skip-after", "4"])
+    assert late.exit_code != 0 and "configured remove_skip_after 1" in late.output
+    early = runner.invoke(main, [*branch, "--remove-skip-after", "0"])
+    assert early.exit_code != 0 and "--remove-skip-after 0" in early.output
