@@ -108,9 +108,16 @@ def update_vs_step(results, out: str | Path, title: str = "") -> Path:
     return Path(out)
 
 
+#: How the x axis of Figure 4 and the run labels name the rewired connections, by rewiring mode.
+REWIRED = {"replace": "replaced", "add": "added"}
+
+
 def _run_label(name: str, run) -> str:
     t = run.topology
-    return f"{name} ({t['kind']}, {t['n_rewired']} rewired)" if t.get("n_rewired") else f"{name} ({t['kind']})"
+    if not t.get("n_rewired"):
+        return f"{name} ({t['kind']})"
+    removed = f", removed after epoch {t['skip_removed_after']}" if t.get("skip_removed_after") else ""
+    return f"{name} ({t['kind']}, {t['n_rewired']} {REWIRED.get(t.get('mode'), 'rewired')}{removed})"
 
 
 def error_curves(runs: dict, out: str | Path) -> Path:
@@ -153,13 +160,13 @@ def layer_rates(runs: dict, smoothed: dict, out: str | Path) -> Path:
     return Path(out)
 
 
-def error_vs_replaced(replaced: np.ndarray, errors: np.ndarray, out: str | Path) -> Path:
-    """The paper's Figure 4: training error after the first epoch against the number of replaced (or added)
-    connections, log-scale error."""
+def error_vs_replaced(replaced: np.ndarray, errors: np.ndarray, out: str | Path, mode: str = "replace") -> Path:
+    """The paper's Figure 4: training error after the first epoch against the number of replaced (or, ``mode``
+    "add", added) connections, log-scale error."""
     order = np.argsort(replaced)
     fig, ax = plt.subplots(figsize=(6, 4))
     ax.plot(np.asarray(replaced)[order], 100 * np.asarray(errors)[order], marker="o")
-    ax.set_xlabel("replaced connections")
+    ax.set_xlabel(f"{REWIRED.get(mode, 'rewired')} connections")
     ax.set_ylabel("training error after one epoch (%)")
     ax.set_yscale("log")
     ax.grid(alpha=0.3, which="both")

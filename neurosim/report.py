@@ -63,10 +63,11 @@ def write_report(runs: dict[str, Run], out_dir: str | Path, smoothing: int = SMO
         written.append(layer_rates(recorded, smoothed, out_dir / "rates.png"))
     rows = [run_summary(name, run) for name, run in runs.items()]
     rewired = [r for r in rows if r["topology"] == "small-world"]
+    modes = {r["mode"] for r in rewired if r["rewired"]}
     if len({r["rewired"] for r in rewired}) > 1:  # Figure 4 compares small-world runs only
         written.append(error_vs_replaced(np.array([r["rewired"] for r in rewired]),
                                          np.array([r["first_epoch_train_error"] for r in rewired]),
-                                         out_dir / "replaced.png"))
+                                         out_dir / "replaced.png", modes.pop() if len(modes) == 1 else "mixed"))
     written.append(_summary(rows, [p.name for p in written], out_dir / "summary.md", smoothing))
     return written
 
