@@ -44,6 +44,10 @@ RESULT_COLUMNS = ("point", "status", "epochs_done", "test_error", "train_error",
                   "train_seconds", "error")
 
 
+#: Configuration fields that say where this machine keeps things, not what a point computes.
+LOCAL_FIELDS = ("data_dir",)
+
+
 @dataclass(frozen=True)
 class SweepPoint:
     """One point of a grid: its ``settings`` (axis name, value) in the grid's order, and its full configuration
@@ -54,7 +58,11 @@ class SweepPoint:
 
     @property
     def name(self) -> str:
-        digest = hashlib.sha1(json.dumps(self.settings, sort_keys=True).encode()).hexdigest()[:12]
+        """``point-`` and a hash of the whole configuration but the data directory: a changed ``[base]`` makes new
+        points beside the old files instead of taking those for done, and adding values to an axis, or moving the
+        data, renames none of the points already made."""
+        identity = {k: v for k, v in self.values.items() if k not in LOCAL_FIELDS}
+        digest = hashlib.sha1(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:12]
         return f"point-{digest}"
 
 

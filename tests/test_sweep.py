@@ -75,6 +75,19 @@ def test_four_points_run_then_rerun_skips_them_and_a_deleted_one_reruns_alone(tm
     assert all(f"| {p.name} |" in summary for p in grid.points())
 
 
+def test_a_changed_base_makes_new_points_instead_of_taking_the_old_files_for_done(tmp_path):
+    def names(**change):
+        path = write_grid(tmp_path, "seed = [0, 1]\n", epochs=change.get("epochs", 1))
+        if "data_dir" in change:
+            path.write_text(path.read_text().replace("[base]", f'[base]\ndata_dir = "{change["data_dir"]}"'))
+        return [p.name for p in load_grid(path).points()]
+
+    first = names()
+    assert len(set(first)) == 2
+    assert not set(first) & set(names(epochs=2))  # the edited grid's points get files of their own
+    assert names(data_dir="/elsewhere") == first  # where the data lives is not part of a point
+
+
 def test_a_failing_point_is_recorded_and_the_others_finish(tmp_path, client):
     axes = 'dataset = ["digits", "mnist"]\nrule = ["eqprop", "bp"]\ntopology = ["layered", "small-world"]\n'
     path = write_grid(tmp_path, axes)
