@@ -17,7 +17,7 @@ def main(paths: list[str]) -> None:
     runs = [load_run(p) for p in paths]
     points = sorted((int(r.topology["n_rewired"]), r.history["train_error"][0]) for r in runs if r.epochs_done)
     n, err = (np.array(v, dtype=float) for v in zip(*points))
-    print("replaced  train error after one epoch")
+    print("rewired   train error after one epoch")
     for k, e in points:
         print(f"{k:8d}  {100 * e:6.2f} %")
     slope, intercept = np.polyfit(n, np.log(err), 1)
