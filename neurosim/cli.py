@@ -341,6 +341,8 @@ def info_command(run_file) -> None:
     click.echo(
         f"topology  {t['kind']} {'-'.join(map(str, t['sizes']))}  edges={t['n_edges']}  rewired={t['n_rewired']} "
         f"(p={t['p']:.4f}, {t['mode']})  L={t['path_length']:.4f}  C={t['clustering']:.4f}"
+        + (f"  ({t['n_skip_removed']} skips removed after epoch {t['skip_removed_after']})"
+           if t.get("skip_removed_after") else "")
     )
     click.echo(
         f"learning  rule={c.get('rule', 'eqprop')}  lr={list(c['lr'])}  beta={c['beta']}  eps={c['eps']}  n_free={c['n_free']}  "

@@ -48,6 +48,8 @@ def test_a_run_branches_into_one_that_removes_its_skip_connections(tmp_path):
     assert kept.read_bytes() == before  # the run branched from is untouched
     with h5py.File(removed, "r") as f:
         assert f["topology"].attrs["skip_removed_after"] == 1 and len(f["network/sparse/weight"]) == 0
+    info = runner.invoke(main, ["info", str(removed)])
+    assert "(20 skips removed after epoch 1)" in info.output, info.output
     late = runner.invoke(main, ["train", "--resume", str(removed), "--epochs", "3", "--remove-skip-after", "4"])
     assert late.exit_code != 0 and "configured remove_skip_after 1" in late.output
     early = runner.invoke(main, [*branch, "--remove-skip-after", "0"])
