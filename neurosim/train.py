@@ -157,6 +157,12 @@ def make_controller(config: TrainConfig, net: Network, edges: np.ndarray | None 
     )
 
 
+def _network_and_controller(config: TrainConfig, run: Run) -> tuple[Network, Controller]:
+    """The run's network on the configured device (the run's own arrays on the CPU) and its controller."""
+    net = run.network if config.device == "cpu" else run.network.to(config.device)
+    return net, make_controller(config, net, run.edges)
+
+
 def evaluate(controller: Controller, net: Network, x: np.ndarray, y: np.ndarray, device: str = "cpu",
              noise_rng: np.random.Generator | None = None) -> float:
     """Error rate of the free-phase prediction on (x, y); ``noise_rng`` draws the hardware's read noise."""
@@ -215,8 +221,7 @@ def train(
         resolved_sizes(config, data.n_inputs, data.n_classes)
         run.config = config.to_dict()
     device = config.device
-    net = run.network if device == "cpu" else run.network.to(device)
-    controller = make_controller(config, net, run.edges)
+    net, controller = _network_and_controller(config, run)
     n_examples = len(data.x_train)
     n_batches = math.ceil(n_examples / config.batch_size)
     eye = np.eye(data.n_classes, dtype=np.dtype(config.dtype))
@@ -228,8 +233,7 @@ def train(
     for epoch in range(run.epochs_done, config.epochs):
         if epoch == config.remove_skip_after and len(run.network.sparse):
             remove_skips(run)
-            net = run.network if device == "cpu" else run.network.to(device)
-            controller = make_controller(config, net, run.edges)
+            net, controller = _network_and_controller(config, run)
         started = time.perf_counter()
         order = stream(config.seed, STREAM_ORDER, epoch).permutation(n_examples)
         sign_rng = stream(config.seed, STREAM_SIGN, epoch)
