@@ -180,6 +180,11 @@ def train_command(out, overwrite, resume, quiet, config_file, **options) -> None
         f"test error {100 * h['test_error'][-1]:.2f} % (train {100 * h['train_error'][-1]:.2f} %) after "
         f"{run.epochs_done} epochs; run file {out}"
     )
+    silent = h["silent_outputs"][-1] if run.epochs_done else 0
+    if silent > 0:
+        click.echo(f"warning: {silent:.0f} of {run.network.sizes[-1]} output units were silent (below 1 mV) on every "
+                   "test example, so their classes are never predicted (see 'silent outputs' in "
+                   "docs/reproduction.md)", err=True)
 
 
 def _check_later_removal(run, removal: int | None, path) -> None:
@@ -359,12 +364,13 @@ def info_command(run_file) -> None:
             f"{group}: " + ", ".join(f"{k}={v}" for k, v in fields.items()) for group, fields in c["hardware"].items()))
     h = run.history
     if run.epochs_done:
-        click.echo("epoch  train_err  test_err  train_s  test_s  iterations  free_residual_max  nudged_residual_max")
-        columns = ("epoch", "train_error", "test_error", "train_seconds", "test_seconds", "iterations",
-                   "free_residual_max", "nudged_residual_max")
-        for e, tr, te, ts, vs, it, fr, nr in zip(*(h[k] for k in columns)):
-            click.echo(f"{e:5d}  {100 * tr:8.2f}%  {100 * te:7.2f}%  {ts:7.1f}  {vs:6.1f}  {it:10.0f}  {fr:17.2e}  "
-                       f"{nr:19.2e}")
+        click.echo("epoch  train_err  test_err  silent_out  train_s  test_s  iterations  free_residual_max  "
+                   "nudged_residual_max")
+        columns = ("epoch", "train_error", "test_error", "silent_outputs", "train_seconds", "test_seconds",
+                   "iterations", "free_residual_max", "nudged_residual_max")
+        for e, tr, te, so, ts, vs, it, fr, nr in zip(*(h[k] for k in columns)):
+            click.echo(f"{e:5d}  {100 * tr:8.2f}%  {100 * te:7.2f}%  {so:10.0f}  {ts:7.1f}  {vs:6.1f}  {it:10.0f}  "
+                       f"{fr:17.2e}  {nr:19.2e}")
     settling = {p: np.asarray(run.batches[f"{p}_settling_time"], dtype=float) for p in ("free", "nudged")}
     if all(np.isfinite(v).any() for v in settling.values()):
         click.echo("settling time per batch (s), mean / max: " + ", ".join(

@@ -14,7 +14,8 @@ Layout (datasets unless marked as attributes)::
     /history               per epoch: epoch, train_error, test_error, train_seconds, test_seconds,
                            free_residual_max, nudged_residual_max (max over the epoch's batches), iterations
                            (free + nudged steps of all batches), simulator_seconds (ngspice's own analysis
-                           time over the epoch's training phases, spice engine; NaN otherwise)
+                           time over the epoch's training phases, spice engine; NaN otherwise), silent_outputs
+                           (output units below 1 mV at the free equilibrium of every test example)
     /batches               per batch: free_residual, nudged_residual (max over the batch's examples), beta,
                            free_steps, nudged_steps (iterations, or right-hand-side evaluations of the ode
                            engine), free_settling_time, nudged_settling_time (seconds of circuit time until the
@@ -63,6 +64,7 @@ HISTORY_FIELDS = (
     "nudged_residual_max",
     "iterations",
     "simulator_seconds",
+    "silent_outputs",
 )
 BATCH_FIELDS = (
     "free_residual",
@@ -75,7 +77,8 @@ BATCH_FIELDS = (
 )
 
 #: Columns added after the first run files were written: absent from older files, read there as NaN.
-LATER_FIELDS = {"iterations", "simulator_seconds", "free_steps", "nudged_steps", "free_settling_time", "nudged_settling_time"}
+LATER_FIELDS = {"iterations", "simulator_seconds", "silent_outputs", "free_steps", "nudged_steps", "free_settling_time",
+                "nudged_settling_time"}
 
 
 class RunFileError(ValueError):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -163,14 +164,33 @@ def _network_and_controller(config: TrainConfig, run: Run) -> tuple[Network, Con
     return net, make_controller(config, net, run.edges)
 
 
+#: An output unit is silent on an example when its free equilibrium is below this (volts, or state units).
+SILENT_BELOW = 1e-3
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """The free-phase predictions on a test set: ``error`` (fraction wrong) and ``silent_outputs``, the number
+    of output units below :data:`SILENT_BELOW` on every example. A silent unit's class is never predicted, and
+    the nudge cannot wake it while its drive stays below -beta (its nudged state stays at 0, so its weights get no
+    update); docs/reproduction.md has a network of the paper that loses 6 of its 10 outputs this way."""
+
+    error: float
+    silent_outputs: int
+
+
 def evaluate(controller: Controller, net: Network, x: np.ndarray, y: np.ndarray, device: str = "cpu",
-             noise_rng: np.random.Generator | None = None) -> float:
-    """Error rate of the free-phase prediction on (x, y); ``noise_rng`` draws the hardware's read noise."""
-    predictions = [
-        to_numpy(controller.predict(net, to_device(x[i : i + EVAL_BATCH], device), noise_rng)[0])
-        for i in range(0, len(x), EVAL_BATCH)
-    ]
-    return error_rate(np.concatenate(predictions), y)
+             noise_rng: np.random.Generator | None = None) -> Evaluation:
+    """Error rate and silent output units of the free-phase prediction on (x, y); ``noise_rng`` draws the
+    hardware's read noise."""
+    predictions, loudest = [], []
+    for i in range(0, len(x), EVAL_BATCH):
+        prediction, free = controller.predict(net, to_device(x[i : i + EVAL_BATCH], device), noise_rng)
+        xp = array_namespace(free.state)
+        predictions.append(to_numpy(prediction))
+        loudest.append(to_numpy(xp.max(free.state[:, net.output_slice], axis=0)))
+    silent = int(np.count_nonzero(np.max(loudest, axis=0) < SILENT_BELOW))
+    return Evaluation(error=error_rate(np.concatenate(predictions), y), silent_outputs=silent)
 
 
 def _batch_summary(
@@ -273,11 +293,12 @@ def train(
             bar.set_postfix(train_err=f"{wrong / min((k + 1) * config.batch_size, n_examples):.3f}", refresh=False)
         bar.close()
         train_seconds = time.perf_counter() - started
-        test_error = evaluate(controller, net, data.x_test.astype(config.dtype), data.y_test, device, noise_rng)
+        test = evaluate(controller, net, data.x_test.astype(config.dtype), data.y_test, device, noise_rng)
         for key, value in (
             ("epoch", epoch + 1),
             ("train_error", wrong / n_examples),
-            ("test_error", test_error),
+            ("test_error", test.error),
+            ("silent_outputs", test.silent_outputs),
             ("train_seconds", train_seconds),
             ("test_seconds", time.perf_counter() - started - train_seconds),
             ("free_residual_max", free_max),

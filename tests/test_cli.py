@@ -54,3 +54,17 @@ def test_a_run_branches_into_one_that_removes_its_skip_connections(tmp_path):
     assert late.exit_code != 0 and "configured remove_skip_after 1" in late.output
     early = runner.invoke(main, [*branch, "--remove-skip-after", "0"])
     assert early.exit_code != 0 and "--remove-skip-after 0" in early.output
+
+
+def test_silent_output_units_are_shown_and_warned_about(tmp_path):
+    runner = CliRunner()
+    out = tmp_path / "run.h5"
+    assert runner.invoke(main, ["train", "--epochs", "1", "-o", str(out), *TINY]).exit_code == 0
+    with h5py.File(out, "a") as f:  # as if 3 of the 10 outputs had gone silent in that epoch
+        f["history/silent_outputs"][0] = 3
+    info = runner.invoke(main, ["info", str(out)])
+    lines = info.output.splitlines()
+    header = next(i for i, line in enumerate(lines) if line.startswith("epoch ") and "silent_out" in line)
+    assert lines[header + 1].split()[3] == "3", info.output
+    resumed = runner.invoke(main, ["train", "--resume", str(out), "--epochs", "1", "--quiet"])
+    assert resumed.exit_code == 0 and "warning: 3 of 10 output units were silent" in resumed.output, resumed.output

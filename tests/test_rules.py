@@ -98,7 +98,7 @@ def test_each_rule_lowers_the_error_of_a_small_digits_network_in_one_epoch(digit
     config = digits_config(rule=rule, lr=(lr,))
     start = new_run(config, digits)
     before = evaluate(make_controller(config, start.network), start.network, digits.x_test.astype(np.float32),
-                      digits.y_test)
+                      digits.y_test).error
     after = train(config, data=digits, progress=False).history["test_error"][-1]
     assert after < before - 0.25, (before, after)
 

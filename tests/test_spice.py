@@ -137,7 +137,7 @@ def test_spice_training_lowers_the_error(tmp_path, ngspice):
     config = make_config(**{**run.config, "engine": "euler"})
     data = load_dataset("digits", n_train=200, n_test=60)
     untrained = new_run(config, data).network
-    before = evaluate(make_controller(config, untrained), untrained, data.x_test.astype(np.float32), data.y_test)
+    before = evaluate(make_controller(config, untrained), untrained, data.x_test.astype(np.float32), data.y_test).error
     assert run.history["test_error"][0] < before - 0.15  # Euler with this seed: 0.88 -> 0.58
     assert np.all(np.asarray(run.batches["free_settling_time"]) > 0)
     assert run.history["simulator_seconds"][0] > 0

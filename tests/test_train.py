@@ -7,7 +7,8 @@ import pytest
 from neurosim.config import ConfigError, make_config
 from neurosim.data import Dataset, load_dataset
 from neurosim.store import load_run
-from neurosim.train import TrainingDiverged, train
+from neurosim import network, topology
+from neurosim.train import TrainingDiverged, evaluate, make_controller, train
 
 SMALL = dict(n_train=200, n_test=100, sizes=(64, 16, 16, 10), n_free=30, batch_size=20, rewire_n=40)
 
@@ -117,10 +118,40 @@ def test_tolerance_with_cuda_graphs_is_rejected():
 def test_older_run_files_without_later_columns_still_load(tmp_path):
     train(make_config(epochs=1, **SMALL), out=tmp_path / "old.h5", progress=False)
     with h5py.File(tmp_path / "old.h5", "a") as f:
-        del f["history/iterations"], f["batches/free_steps"]
+        del f["history/iterations"], f["history/silent_outputs"], f["batches/free_steps"]
     old = load_run(tmp_path / "old.h5")
     assert np.isnan(old.history["iterations"][0]) and len(old.batches["free_steps"]) == 10
+    assert np.isnan(old.history["silent_outputs"][0])
     with h5py.File(tmp_path / "old.h5", "a") as f:
         del f["history/test_error"]
     with pytest.raises(Exception, match="damaged"):
         load_run(tmp_path / "old.h5")
+
+
+def test_evaluate_counts_the_output_units_silent_on_every_test_example():
+    """A 64-10 network has no hidden layer, so its output equilibrium is y = clip(W x + b, 0, 1) exactly. Output
+    biases of -100 silence units 0, 3 and 4 on every example; unit 9 copies pixel 20 less 0.5 and is silent only
+    where that pixel is at most 0.5, so it counts as silent only when it is so on every example."""
+    sizes = (64, 10)
+    config = make_config(n_train=10, n_test=50, sizes=sizes, topology="layered", n_free=40)
+    data = load_dataset("digits", n_train=10, n_test=50)
+    x = data.x_test.astype(np.float32)
+    net = network.from_graph(topology.layered(sizes), seed=0, dtype=np.float32)
+    weight = net.blocks[0].weight
+    weight[:, 9] = 0.0
+    weight[20, 9] = 1.0
+    net.bias[:] = np.where(np.isin(np.arange(10), [0, 3, 4]), -100.0, 100.0)
+    net.bias[9] = -0.5
+    assert 0 < np.count_nonzero(x[:, 20] > 0.6) < len(x)  # pixel 20 is bright on some examples only
+    result = evaluate(make_controller(config, net), net, x, data.y_test)
+    assert result.silent_outputs == 3
+    dim = x[:, 20] <= 0.5
+    assert evaluate(make_controller(config, net), net, x[dim], data.y_test[dim]).silent_outputs == 4
+    assert result.error == np.mean(data.y_test != 1)  # the live units but 9 sit at 1: argmax takes class 1
+
+
+def test_a_run_records_its_silent_output_units_per_epoch(tmp_path):
+    run = train(make_config(epochs=2, **SMALL), out=tmp_path / "r.h5", progress=False)
+    counts = run.history["silent_outputs"]
+    assert len(counts) == 2 and all(0 <= c <= 10 and c == int(c) for c in counts)
+    assert load_run(tmp_path / "r.h5").history["silent_outputs"] == counts
