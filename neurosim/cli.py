@@ -184,7 +184,7 @@ def train_command(out, overwrite, resume, quiet, config_file, **options) -> None
     if silent > 0:
         click.echo(f"warning: {silent:.0f} of {run.network.sizes[-1]} output units were silent (below 1 mV) on every "
                    "test example, so their classes are never predicted; a lower rate on the output pair "
-                   "(--lr, one value per layer pair) kept them alive in docs/reproduction.md", err=True)
+                   "(--lr, one value per layer pair) kept most of them alive in docs/reproduction.md", err=True)
 
 
 def _check_later_removal(run, removal: int | None, path) -> None:

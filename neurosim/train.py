@@ -174,7 +174,7 @@ class Evaluation:
     of output units below :data:`SILENT_BELOW` on every example. A silent unit's class is never predicted, and
     the nudge cannot wake it while its drive stays below -beta (its nudged state stays at 0, so its weights get no
     update). docs/reproduction.md has the paper's small-world network losing 6 of its 10 outputs this way at a
-    rate of .02 on the output pair, and keeping them all at .002."""
+    rate of .02 on the output pair, and keeping all or all but one at .002."""
 
     error: float
     silent_outputs: int
