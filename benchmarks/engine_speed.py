@@ -217,8 +217,11 @@ def main() -> None:
             with threadpool_limits(limits=threads or None, user_api="blas"):
                 for batch in args.batches:
                     x = np.random.default_rng(1).uniform(size=(batch, SIZES[0])).astype(dtype)
-                    methods = {(kind, method): run for kind in kinds
-                               for method, run in runners(nets[kind], nets_gpu[kind], x, not args.no_cpu, args.n_free).items()}
+                    methods = {
+                        (kind, method): run
+                        for kind in kinds
+                        for method, run in runners(nets[kind], nets_gpu[kind], x, not args.no_cpu, args.n_free).items()
+                    }
                     times = measure(methods, args.steps_budget, args.rounds)
                     for (kind, method), seconds in times.items():
                         median = np.median(seconds)
