@@ -22,7 +22,7 @@ from .quantize import ROUNDING
 from .rules import RULES, RuleError
 from .metrics import spread, total_correction
 from .store import RunFileError, load_run
-from .train import TrainingDiverged, train
+from .train import SILENT_BELOW, TrainingDiverged, train
 
 USER_ERRORS = (
     ConfigError, DataError, RunFileError, TrainingDiverged, FileExistsError, BackendError, EngineError,
@@ -182,7 +182,8 @@ def train_command(out, overwrite, resume, quiet, config_file, **options) -> None
     )
     silent = h["silent_outputs"][-1] if run.epochs_done else 0
     if silent > 0:
-        click.echo(f"warning: {silent:.0f} of {run.network.sizes[-1]} output units were silent (below 1 mV) on every "
+        click.echo(f"warning: {silent:.0f} of {run.network.sizes[-1]} output units were silent (below "
+                   f"{1e3 * SILENT_BELOW:g} mV) on every "
                    "test example, so their classes are never predicted; a lower rate on the output pair "
                    "(--lr, one value per layer pair) kept most of them alive in docs/reproduction.md", err=True)
 

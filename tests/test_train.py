@@ -4,10 +4,10 @@ import h5py
 import numpy as np
 import pytest
 
+from neurosim import network, topology
 from neurosim.config import ConfigError, make_config
 from neurosim.data import Dataset, load_dataset
 from neurosim.store import load_run
-from neurosim import network, topology
 from neurosim.train import TrainingDiverged, evaluate, make_controller, train
 
 SMALL = dict(n_train=200, n_test=100, sizes=(64, 16, 16, 10), n_free=30, batch_size=20, rewire_n=40)
