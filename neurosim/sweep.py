@@ -41,7 +41,7 @@ from .train import train
 
 #: Columns of the result table after the point's settings.
 RESULT_COLUMNS = ("point", "status", "epochs_done", "test_error", "train_error", "best_test_error",
-                  "train_seconds", "error")
+                  "silent_outputs", "train_seconds", "error")
 
 
 #: Configuration fields that say where this machine keeps things, not what a point computes.
@@ -157,13 +157,19 @@ def run_point(values: dict, path: str) -> dict:
 
 
 def summary(run: Run) -> dict:
-    """A run's results as table cells."""
+    """A run's results as table cells; ``silent_outputs`` is the last epoch's (NaN in run files older than the
+    count)."""
     h = run.history
+
+    def last(name: str) -> float:
+        return float(h[name][-1]) if h[name] else float("nan")
+
     return {
         "epochs_done": run.epochs_done,
-        "test_error": float(h["test_error"][-1]) if h["test_error"] else float("nan"),
-        "train_error": float(h["train_error"][-1]) if h["train_error"] else float("nan"),
+        "test_error": last("test_error"),
+        "train_error": last("train_error"),
         "best_test_error": float(np.min(h["test_error"])) if h["test_error"] else float("nan"),
+        "silent_outputs": last("silent_outputs"),
         "train_seconds": float(np.sum(h["train_seconds"])),
     }
 

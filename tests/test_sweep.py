@@ -9,6 +9,7 @@ import threading
 import time
 from pathlib import Path
 
+import h5py
 import numpy as np
 import pytest
 from click.testing import CliRunner
@@ -70,6 +71,10 @@ def test_four_points_run_then_rerun_skips_them_and_a_deleted_one_reruns_alone(tm
     assert all(r["status"] == "done" for r in rows)
     table = (grid.out / "sweep.csv").read_text().splitlines()
     assert table[0].startswith("seed,hardware.storage.bits,point,status") and len(table) == 5
+    with h5py.File(grid.out / "sweep.h5", "r") as f:
+        silent = dict(zip(f["point"].asstr()[:], f["silent_outputs"][:]))
+    for point in grid.points():
+        assert silent[point.name] == load_run(point_file(grid.out, point)).history["silent_outputs"][-1]
     assert (grid.out / "sweep-error.png").exists() and (grid.out / "sweep-updates.png").exists()
     summary = (grid.out / "report" / "summary.md").read_text()
     assert all(f"| {p.name} |" in summary for p in grid.points())
