@@ -46,6 +46,7 @@ def run_summary(name: str, run: Run) -> dict:
         "train_error": float(h["train_error"][-1]) if run.epochs_done else float("nan"),
         "test_error": float(h["test_error"][-1]) if run.epochs_done else float("nan"),
         "best_test_error": float(np.min(h["test_error"])) if run.epochs_done else float("nan"),
+        "silent_outputs": float(h["silent_outputs"][-1]) if run.epochs_done else float("nan"),
         "first_epoch_train_error": float(h["train_error"][0]) if run.epochs_done else float("nan"),
         "spread": spread(total),
         "deepest_over_shallowest": float(total[0] / total[-1]) if len(total) > 1 and total[-1] > 0 else float("nan"),
@@ -77,20 +78,25 @@ def _rewired(row: dict) -> str:
     return f"{row['rewired']} ({row['mode']}" + (f"; skips removed after epoch {removed})" if removed else ")")
 
 
+def _count(value: float) -> str:
+    return "—" if np.isnan(value) else f"{value:.0f}"
+
+
 def _summary(rows: list[dict], figures: list[str], path: Path, smoothing: int) -> Path:
     lines = [
         "# neurosim report", "",
-        "| run | topology | sizes | rewired | L | C | lr | epochs | train error | test error | best test | spread (eq 23) | first pair / output pair |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| run | topology | sizes | rewired | L | C | lr | epochs | train error | test error | best test | silent outputs | spread (eq 23) | first pair / output pair |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         lines.append(
             f"| {r['run']} | {r['topology']} | {r['sizes']} | {_rewired(r)} | {r['L']:.4f} | "
             f"{r['C']:.4f} | {r['lr']} | {r['epochs']} | {100 * r['train_error']:.2f} % | "
-            f"{100 * r['test_error']:.2f} % | {100 * r['best_test_error']:.2f} % | {r['spread']:.3g} | "
+            f"{100 * r['test_error']:.2f} % | {100 * r['best_test_error']:.2f} % | {_count(r['silent_outputs'])} | {r['spread']:.3g} | "
             f"{r['deepest_over_shallowest']:.3g} |")
     lines += ["", "Spread (eq 23): the summed RMS corrections (eq 22) of the faster deep layer pairs over the slower, "
-              "the output pair left out; first pair / output pair: the input-side pair's total correction over "
+              "the output pair left out; silent outputs: output units below 1 mV on every test example "
+              "after the last epoch (— in run files older than the count); first pair / output pair: the input-side pair's total correction over "
               f"the output pair's. Rates in rates.png are smoothed over ±{smoothing} recorded batches (eq 21).", ""]
     lines += [f"![{name}]({name})" for name in figures]
     path.write_text("\n".join(lines) + "\n")

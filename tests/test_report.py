@@ -37,6 +37,9 @@ def test_report_writes_figures_and_a_summary_with_l_and_c(runs, tmp_path):
         run = load_run(path)
         assert f"| {path.stem} | {run.topology['kind']} |" in summary
         assert f"{run.topology['path_length']:.4f} | {run.topology['clustering']:.4f}" in summary
+        row = next(line for line in summary.splitlines() if line.startswith(f"| {path.stem} |"))
+        h = run.history
+        assert f"| {100 * min(h['test_error']):.2f} % | {h['silent_outputs'][-1]:.0f} |" in row
     assert "![replaced.png](replaced.png)" in summary
     missing = CliRunner().invoke(main, ["report", str(tmp_path / "none.h5")])
     assert missing.exit_code != 0 and "no such run file" in missing.output
