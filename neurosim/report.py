@@ -92,12 +92,12 @@ def _summary(rows: list[dict], figures: list[str], path: Path, smoothing: int) -
         lines.append(
             f"| {r['run']} | {r['topology']} | {r['sizes']} | {_rewired(r)} | {r['L']:.4f} | "
             f"{r['C']:.4f} | {r['lr']} | {r['epochs']} | {100 * r['train_error']:.2f} % | "
-            f"{100 * r['test_error']:.2f} % | {100 * r['best_test_error']:.2f} % | {_count(r['silent_outputs'])} | {r['spread']:.3g} | "
-            f"{r['deepest_over_shallowest']:.3g} |")
+            f"{100 * r['test_error']:.2f} % | {100 * r['best_test_error']:.2f} % | {_count(r['silent_outputs'])} | "
+            f"{r['spread']:.3g} | {r['deepest_over_shallowest']:.3g} |")
     lines += ["", "Spread (eq 23): the summed RMS corrections (eq 22) of the faster deep layer pairs over the slower, "
               "the output pair left out; silent outputs: output units below 1 mV on every test example "
-              "after the last epoch (— in run files older than the count); first pair / output pair: the input-side pair's total correction over "
-              f"the output pair's. Rates in rates.png are smoothed over ±{smoothing} recorded batches (eq 21).", ""]
+              "after the last epoch (— in run files older than the count); first pair / output pair: the "
+              f"input-side pair's total correction over the output pair's. Rates in rates.png are smoothed over ±{smoothing} recorded batches (eq 21).", ""]
     lines += [f"![{name}]({name})" for name in figures]
     path.write_text("\n".join(lines) + "\n")
     return path
