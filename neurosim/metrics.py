@@ -18,6 +18,16 @@ def error_rate(prediction: np.ndarray, labels: np.ndarray) -> float:
     return float(np.mean(np.asarray(prediction) != np.asarray(labels))) if len(labels) else float("nan")
 
 
+def final_results(history: dict) -> dict:
+    """What a run ended with, from its per-epoch ``history`` (lists keyed by the run file's /history fields):
+    ``train_error`` and ``test_error`` of the last epoch, ``best_test_error`` over the epochs, and the last
+    epoch's ``silent_outputs`` (NaN in files older than the count); all NaN before the first epoch."""
+    done = len(history["test_error"]) > 0
+    last = {name: float(history[name][-1]) if done else float("nan")
+            for name in ("train_error", "test_error", "silent_outputs")}
+    return {**last, "best_test_error": float(np.min(history["test_error"])) if done else float("nan")}
+
+
 def layer_pair_rms(net: Network, updates: Sequence[np.ndarray]) -> np.ndarray:
     """Eq 20: for each pair of adjacent layers (l, l+1), the root-mean-square correction of the weights between
     them in one batch, sqrt(sum_ij dw_ij^2 / (N^l N^(l+1))); ``updates`` in the order of

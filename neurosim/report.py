@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .metrics import moving_average, spread, total_correction
+from .metrics import final_results, moving_average, spread, total_correction
 from .plots import error_curves, error_vs_replaced, layer_rates
 from .store import Run
 
@@ -43,10 +43,7 @@ def run_summary(name: str, run: Run) -> dict:
         "C": float(t["clustering"]),
         "lr": ", ".join(f"{r:g}" for r in run.config["lr"]),
         "epochs": run.epochs_done,
-        "train_error": float(h["train_error"][-1]) if run.epochs_done else float("nan"),
-        "test_error": float(h["test_error"][-1]) if run.epochs_done else float("nan"),
-        "best_test_error": float(np.min(h["test_error"])) if run.epochs_done else float("nan"),
-        "silent_outputs": float(h["silent_outputs"][-1]) if run.epochs_done else float("nan"),
+        **final_results(h),
         "first_epoch_train_error": float(h["train_error"][0]) if run.epochs_done else float("nan"),
         "spread": spread(total),
         "deepest_over_shallowest": float(total[0] / total[-1]) if len(total) > 1 and total[-1] > 0 else float("nan"),

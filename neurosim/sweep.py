@@ -35,6 +35,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from .config import FIELDS, ConfigError, make_config
+from .metrics import final_results
 from .store import Run, RunFileError, load_run, write_atomically
 from .tomlfile import read_toml
 from .train import train
@@ -157,20 +158,11 @@ def run_point(values: dict, path: str) -> dict:
 
 
 def summary(run: Run) -> dict:
-    """A run's results as table cells; ``silent_outputs`` is the last epoch's (NaN in run files older than the
-    count)."""
-    h = run.history
-
-    def last(name: str) -> float:
-        return float(h[name][-1]) if h[name] else float("nan")
-
+    """A run's results as table cells (:func:`~neurosim.metrics.final_results`, epochs, training seconds)."""
     return {
         "epochs_done": run.epochs_done,
-        "test_error": last("test_error"),
-        "train_error": last("train_error"),
-        "best_test_error": float(np.min(h["test_error"])) if h["test_error"] else float("nan"),
-        "silent_outputs": last("silent_outputs"),
-        "train_seconds": float(np.sum(h["train_seconds"])),
+        **final_results(run.history),
+        "train_seconds": float(np.sum(run.history["train_seconds"])),
     }
 
 
