@@ -15,6 +15,7 @@ from .circuit import ConductanceRangeError
 from .config import ConfigError, TrainConfig, load_config, make_config
 from .data import DATASETS, DataError
 from .engines import EngineError
+from .engines.base import NUDGES
 from .engines.ode import METHODS as ODE_METHODS
 from .export import export_netlist
 from .hardware import PRESETS, HardwareError, load_hardware
@@ -58,10 +59,15 @@ TRAIN_OPTIONS = [
     click.option("--rewire-p", type=float, help="Fraction to rewire, paper footnote 2 [0.08]."),
     click.option("--rewire-mode", type=click.Choice(["replace", "add"]), help="Replace or add [replace]."),
     click.option("--intralayer/--no-intralayer", default=None, help="Connect each hidden layer all-to-all."),
+    click.option("--intra-init", type=float,
+                 help="Intralayer and skip weights start U[-a, a]: a [0.05]; the paper's code used 0.0829."),
     click.option("--epochs", type=int, help="Epochs [30]."),
     click.option("--batch-size", type=int, help="Examples per batch [20]."),
     click.option("--lr", callback=_numbers(float), help="Learning rate, or one per layer pair: .128,.032,.008,.002"),
+    click.option("--bias-lr", type=float, help="One learning rate for every bias [each layer's rate]."),
     click.option("--beta", type=float, help="Clamping factor beta [1.0]."),
+    click.option("--nudge", type=click.Choice(NUDGES),
+                 help="Second phase: weak (F = E + beta C), clamped, or reference (the paper's code) [weak]."),
     click.option("--random-sign/--no-random-sign", default=None, help="Random sign of beta per batch [off]."),
     click.option("--engine", type=click.Choice(["euler", "fixedpoint", "ode", "spice"]),
                  help="Relaxation engine [euler]; spice needs ngspice."),

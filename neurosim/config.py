@@ -15,6 +15,8 @@ from pydantic.dataclasses import dataclass
 
 from .circuit import Circuit
 from .data import DATASETS
+from .engines import ODE, Euler, FixedPoint, Spice
+from .engines.base import NUDGES
 from .engines.ode import METHODS as ODE_METHODS
 from .hardware import Hardware, HardwareError, load_hardware
 from .rules import RULES
@@ -47,11 +49,14 @@ class TrainConfig:
     footnote 2; small-world defaults to p = 0.08), ``rewire_mode`` (replace | add), ``intralayer`` (connect each
     hidden layer all-to-all), ``intra_init`` (half-width of the uniform initialisation of intralayer and skip
     weights). Learning: ``epochs``, ``batch_size``, ``lr`` (one rate, or one per adjacent layer pair, input side
-    first), ``beta`` (clamping factor), ``random_sign`` (random sign of beta per batch). Engine: ``engine``
+    first), ``bias_lr`` (one rate for every bias; None: each bias takes its layer's rate), ``beta`` (clamping
+    factor), ``random_sign`` (random sign of beta per batch), ``nudge`` (how the second phase moves the outputs:
+    ``weak``, F = E + beta C as in the paper's text; ``clamped``, held at the target; ``reference``, the step of
+    the code behind the paper's figures, Euler only; :class:`~neurosim.engines.base.Phase`). Engine: ``engine``
     (euler, or fixedpoint: layer-wise exact minimisation, for networks without intralayer connections),
     ``eps`` (Euler step, units of tau), ``n_free``, ``n_nudged`` (steps, or fixed-point sweeps, per phase; the most when ``tol`` > 0
     stops a phase once its largest residual falls below ``tol``), ``persistent`` (warm-start each training
-    example's free phase from its previous free equilibrium), ``dtype``, ``device`` (cpu, or
+    and each test example's free phase from its previous free equilibrium, as the paper's code does), ``dtype``, ``device`` (cpu, or
     cuda through PyTorch), ``cuda_graphs`` (replay each phase from a CUDA graph on the GPU). The ``ode`` engine
     (leaky integrators under solve_ivp) uses ``r_leak`` (ohms) and ``c_node`` (farads), tau = RC; ``ode_method``,
     ``rtol``, ``atol`` (volts) for solve_ivp; it ends a phase when max|ds/dt| tau < ``settle_tol`` (volts) or
@@ -83,8 +88,10 @@ class TrainConfig:
     epochs: PositiveInt = 30
     batch_size: PositiveInt = 20
     lr: tuple[Positive, ...] = (0.05,)
+    bias_lr: Positive | None = None
     beta: Positive = 1.0
     random_sign: bool = False
+    nudge: Literal[NUDGES] = "weak"
     engine: Literal["euler", "fixedpoint", "ode", "spice"] = "euler"
     eps: Annotated[float, Field(gt=0, le=1)] = 0.5
     n_free: PositiveInt = 100
@@ -132,6 +139,12 @@ class TrainConfig:
         if self.remove_skip_after is not None and self.topology != "small-world":
             raise ValueError(f"remove_skip_after={self.remove_skip_after}: only a small-world topology has "
                              f"layer-skipping connections to remove, not topology={self.topology!r}")
+        if self.nudge != "weak" and self.nudge not in ENGINE_NUDGES[self.engine]:
+            raise ValueError(f"nudge={self.nudge!r}: the {self.engine} engine implements "
+                             f"{', '.join(ENGINE_NUDGES[self.engine])}")
+        if self.nudge == "clamped" and self.random_sign:
+            raise ValueError("random_sign with nudge='clamped': the outputs are held at the target whatever the sign "
+                             "of beta, so a negative beta would reverse the update; use nudge='reference'")
         if self.engine in ("ode", "spice") and self.device != "cpu":
             raise ValueError(f"engine={self.engine!r} runs on the CPU, not device={self.device!r}")
         Circuit(r_leak=self.r_leak, c_node=self.c_node, g_min=self.g_min, g_max=self.g_max)  # its own checks
@@ -183,6 +196,9 @@ def load_config(path: str | Path, **overrides) -> TrainConfig:
     except ConfigError as err:
         raise ConfigError(f"{path}: {err}") from None
 
+
+#: The nudges each engine implements (each engine's ``nudges``).
+ENGINE_NUDGES = {engine.name: engine.nudges for engine in (Euler, FixedPoint, ODE, Spice)}
 
 #: The names of :class:`TrainConfig`'s fields.
 FIELDS = tuple(f.name for f in dataclasses.fields(TrainConfig))

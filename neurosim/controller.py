@@ -28,20 +28,21 @@ from array_api_compat import device as device_of
 from .backend import array_namespace, to_numpy
 from .cudagraph import GraphCache
 from .energy import rho
-from .engines.base import Engine, Phase, Relaxation
+from .engines.base import NUDGES, Engine, Phase, Relaxation
 from .hardware import Devices
 from .network import Network
 from .rules import feedforward_gradient, forward
 
 
-def learning_rates(net: Network, rates: Sequence[float]) -> list[np.ndarray | float]:
+def learning_rates(net: Network, rates: Sequence[float], bias_rate: float | None = None) -> list[np.ndarray | float]:
     """The learning rate of every parameter, in the order of :meth:`Network.parameters`.
 
     ``rates``: one value (a global rate) or one per pair of adjacent layers, input side first (the paper's
     .128, .032, .008, .002 for 784-500-500-500-10). A parameter takes the rate of the input weights of the layer
     it ends in (paper section 4.1: "biases ... the learning rate of the neuron's input connections"):
     weights between layers l-1 and l, intralayer weights of layer l, layer-skipping weights ending in layer l and
-    the biases of layer l all use ``rates[l-1]``.
+    the biases of layer l all use ``rates[l-1]``. ``bias_rate``: one rate for every bias instead (the code behind
+    the paper's per-layer curves updates the biases at rate 1).
     """
     rates = [float(r) for r in rates]
     n_pairs = net.n_layers - 1
@@ -57,7 +58,8 @@ def learning_rates(net: Network, rates: Sequence[float]) -> list[np.ndarray | fl
     xp = array_namespace(net.bias)
     out: list = [float(per_layer[b.hi]) for b in net.blocks]
     upper = np.maximum(layer[to_numpy(net.sparse.i)], layer[to_numpy(net.sparse.j)])
-    for per_entry in (per_layer[upper], per_layer[layer[net.n_inputs :]]):
+    bias = per_layer[layer[net.n_inputs :]] if bias_rate is None else np.full(net.n_free, float(bias_rate))
+    for per_entry in (per_layer[upper], bias):
         out.append(xp.asarray(per_entry, dtype=net.dtype, device=device_of(net.bias)))
     return out
 
@@ -132,6 +134,8 @@ class Controller:
     one-sided estimate). ``cuda_graphs``: on the GPU, record each training step (both phases, the gradient and
     the update) as one CUDA graph per batch shape and sign of beta, and replay it (:mod:`neurosim.cudagraph`).
     ``hardware``: the devices that store the weights (:mod:`neurosim.hardware`; None: ideal), CPU only.
+    ``nudge``: how the second phase moves the outputs (``weak``, ``clamped``, ``reference``;
+    :class:`~neurosim.engines.base.Phase`), which the engine must implement (its ``nudges``).
     ``rule``: ``eqprop``, or a feedforward baseline of :mod:`neurosim.rules` (``bp``, ``fa``, ``dfa``; CPU, layered
     networks) whose forward pass stands in for both phases; ``feedback``: its fixed random matrices.
     """
@@ -144,7 +148,15 @@ class Controller:
     hardware: Devices | None = None
     rule: str = "eqprop"
     feedback: list | None = None
+    nudge: str = "weak"
     _graphs: GraphCache = field(default_factory=GraphCache, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.nudge not in NUDGES:
+            raise ValueError(f"nudge={self.nudge!r}: choose one of {', '.join(NUDGES)}")
+        implemented = getattr(self.engine, "nudges", ("weak",))
+        if self.nudge not in implemented:
+            raise ValueError(f"nudge={self.nudge!r}: the {self.engine.name} engine implements {', '.join(implemented)}")
 
     def settled_network(self, net: Network, noise_rng: np.random.Generator | None = None) -> Network:
         """The network a phase relaxes: ``net`` itself, or the effective network of the hardware's devices."""
@@ -175,7 +187,8 @@ class Controller:
         if self.rule != "eqprop":
             return self._feedforward_step(net, x, target, beta, noise_rng)
         free = self.free_phase(net, x, start, noise_rng)
-        nudged = self.engine.relax(self.settled_network(net, noise_rng), x, free.state, Phase(beta=beta, target=target))
+        second = Phase(beta=beta, target=target, nudge=self.nudge)
+        nudged = self.engine.relax(self.settled_network(net, noise_rng), x, free.state, second)
         if self.hardware is None:
             grads = eqprop_gradient(net, x, free.state, nudged.state, beta)
         else:
@@ -201,11 +214,11 @@ class Controller:
         applied = self.hardware.write(net, updates, noise_rng)
         return StepResult(free=free, nudged=nudged, updates=updates, beta=beta, applied=applied)
 
-    def predict(self, net: Network, x, noise_rng: np.random.Generator | None = None) -> tuple:
-        """Class prediction: argmax of the output at the free equilibrium (for a baseline rule, of the forward
-        pass)."""
+    def predict(self, net: Network, x, noise_rng: np.random.Generator | None = None, start=None) -> tuple:
+        """Class prediction: argmax of the output at the free equilibrium reached from ``start`` (default zeros;
+        for a baseline rule, of the forward pass)."""
         if self.rule != "eqprop":
             free = _forward_pass(forward(self.settled_network(net, noise_rng), x)[1])
         else:
-            free = self.free_phase(net, x, noise_rng=noise_rng)
+            free = self.free_phase(net, x, start, noise_rng)
         return array_namespace(free.state).argmax(free.state[:, net.output_slice], axis=1), free

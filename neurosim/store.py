@@ -101,6 +101,7 @@ class Run:
     rate_rms: list = field(default_factory=list)
     applied_rms: list = field(default_factory=list)
     free_states: np.ndarray | None = None
+    test_states: np.ndarray | None = None
     created: str = field(default_factory=lambda: time.strftime("%Y-%m-%dT%H:%M:%S%z"))
 
     @property
@@ -190,6 +191,8 @@ def _write(f: h5py.File, run: Run) -> None:
     rates.create_dataset("applied", data=np.asarray(run.applied_rms, dtype=np.float64).reshape(-1, n_pairs))
     if run.free_states is not None:
         f.create_dataset("state/free", data=run.free_states, compression="gzip", shuffle=True)
+    if run.test_states is not None:
+        f.create_dataset("state/test", data=run.test_states, compression="gzip", shuffle=True)
 
 
 def save_run(path: str | os.PathLike, run: Run) -> None:
@@ -275,6 +278,7 @@ def load_run(path: str | os.PathLike) -> Run:
                 rate_rms=[list(r) for r in f["rates/rms"][()]],
                 applied_rms=[list(r) for r in f["rates/applied" if "rates/applied" in f else "rates/rms"][()]],
                 free_states=f["state/free"][()] if "state/free" in f else None,
+                test_states=f["state/test"][()] if "state/test" in f else None,
                 created=str(f.attrs["created"]),
             )
     except RunFileError:

@@ -130,11 +130,13 @@ def small_world(
       added, so the edge count is unchanged;
     - ``mode="add"``: the ``n`` new connections are added and none removed (paper footnote 3 and its future work).
 
-    New connections join two neurons that were not connected in the starting graph, drawn uniformly among such
-    pairs, never both in the input layer, never both in the output layer, never a neuron with itself. (The paper
-    removes and adds one connection at a time; drawing the removed and the added sets at once differs only in that
-    a just-removed pair cannot be re-added, an event of probability ~n/N_pairs.) Because adjacent layers and hidden
-    layers are already fully connected, every new connection skips at least one layer.
+    New connections skip at least one layer: they join two neurons whose layers are at least two apart (input to
+    output included), drawn uniformly among such pairs, as the code behind the paper's figures draws them. With
+    ``intralayer=True`` these are exactly the pairs the starting graph leaves unconnected (bar those inside the
+    input or the output layer); with ``intralayer=False`` no new connection falls inside a hidden layer, so the
+    result is the published small-world network (784-500-500-500-10, no intralayer connections). (The paper's
+    code removes and adds one connection at a time; drawing the removed and the added sets at once differs only
+    in that a just-removed pair cannot be re-added, an event of probability ~n/N_pairs.)
 
     Give either ``n`` or the fraction ``p`` of footnote 2, converted with :func:`rewired_from_fraction` over the
     edges of the starting graph. ``seed`` makes the draw reproducible.
@@ -176,30 +178,26 @@ def small_world(
 
 
 def _draw_new_edges(rng: np.random.Generator, sizes: Sequence[int], existing: np.ndarray, n: int) -> np.ndarray:
-    """``n`` distinct pairs (i < j), uniform among pairs absent from ``existing`` and not inside the input or the
-    output layer. Rejection sampling in vectorised rounds; raises if fewer than ``n`` such pairs exist."""
+    """``n`` distinct pairs (i < j), uniform among pairs absent from ``existing`` whose layers are at least two
+    apart. Rejection sampling in vectorised rounds (proposals: any pair not inside the input or the output layer);
+    raises if fewer than ``n`` such pairs exist."""
     n_total = int(sum(sizes))
     n_in, n_out = sizes[0], sizes[-1]
-    allowed = n_total * (n_total - 1) // 2 - n_in * (n_in - 1) // 2 - n_out * (n_out - 1) // 2
+    proposals = n_total * (n_total - 1) // 2 - n_in * (n_in - 1) // 2 - n_out * (n_out - 1) // 2
     layer = layer_of_neurons(sizes)
-    last = len(sizes) - 1
     existing_codes = np.sort(existing[:, 0] * n_total + existing[:, 1])
-    inside_io = np.count_nonzero(
-        (layer[existing[:, 0]] == layer[existing[:, 1]]) & np.isin(layer[existing[:, 0]], [0, last])
-    )
-    free_pairs = allowed - (len(existing) - inside_io)
+    skipping = sum(a * b for k, a in enumerate(sizes) for b in sizes[k + 2 :])
+    free_pairs = skipping - np.count_nonzero(np.abs(layer[existing[:, 0]] - layer[existing[:, 1]]) >= 2)
     if n > free_pairs:
         raise ValueError(f"n={n}: only {free_pairs} unconnected pairs are available for new connections")
     chosen = np.empty(0, dtype=np.int64)
     while len(chosen) < n:
         want = n - len(chosen)
-        m = int(want * 1.2 * max(1.0, allowed / max(free_pairs, 1))) + 64
+        m = int(want * 1.2 * max(1.0, proposals / max(free_pairs, 1))) + 64
         i = rng.integers(0, n_total, size=m)
         j = rng.integers(0, n_total, size=m)
         lo, hi = np.minimum(i, j), np.maximum(i, j)
-        ok = lo != hi
-        ok &= ~((layer[lo] == 0) & (layer[hi] == 0))
-        ok &= ~((layer[lo] == last) & (layer[hi] == last))
+        ok = layer[hi] - layer[lo] >= 2
         codes = lo[ok] * n_total + hi[ok]
         pos = np.searchsorted(existing_codes, codes)
         pos = np.minimum(pos, len(existing_codes) - 1)

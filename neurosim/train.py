@@ -149,12 +149,13 @@ def make_controller(config: TrainConfig, net: Network, edges: np.ndarray | None 
     return Controller(
         engine=engine,
         beta=config.beta,
-        rates=learning_rates(net, config.lr),
+        rates=learning_rates(net, config.lr, config.bias_lr),
         random_sign=config.random_sign,
         cuda_graphs=config.device == "cuda" and config.cuda_graphs,
         hardware=None if config.hardware.ideal else devices_of(config, net, edges),
         rule=config.rule,
         feedback=feedback_matrices(net, config.rule, stream(config.seed, STREAM_FEEDBACK)),
+        nudge=config.nudge,
     )
 
 
@@ -181,12 +182,18 @@ class Evaluation:
 
 
 def evaluate(controller: Controller, net: Network, x: np.ndarray, y: np.ndarray, device: str = "cpu",
-             noise_rng: np.random.Generator | None = None) -> Evaluation:
+             noise_rng: np.random.Generator | None = None, states: np.ndarray | None = None) -> Evaluation:
     """Error rate and silent output units of the free-phase prediction on (x, y); ``noise_rng`` draws the
-    hardware's read noise."""
+    hardware's read noise. ``states`` (len(x), n_free): persistent test states, each example's free phase starts
+    from its row, and the row is replaced by the new free equilibrium (as the paper's code evaluates); None: every
+    free phase starts from zero."""
     predictions, loudest = [], []
     for i in range(0, len(x), EVAL_BATCH):
-        prediction, free = controller.predict(net, to_device(x[i : i + EVAL_BATCH], device), noise_rng)
+        rows = slice(i, i + EVAL_BATCH)
+        start = None if states is None else to_device(states[rows], device)
+        prediction, free = controller.predict(net, to_device(x[rows], device), noise_rng, start)
+        if states is not None:
+            states[rows] = to_numpy(free.state)
         xp = array_namespace(free.state)
         predictions.append(to_numpy(prediction))
         loudest.append(to_numpy(xp.max(free.state[:, net.output_slice], axis=0)))
@@ -248,6 +255,8 @@ def train(
     eye = np.eye(data.n_classes, dtype=np.dtype(config.dtype))
     if config.persistent and run.free_states is None:
         run.free_states = np.zeros((n_examples, net.n_free), dtype=np.dtype(config.dtype))
+    if config.persistent and run.test_states is None:
+        run.test_states = np.zeros((len(data.x_test), net.n_free), dtype=np.dtype(config.dtype))
     if out is not None and run.epochs_done == 0:
         save_run(out, run)  # a checkpoint at epoch 0: a run killed during its first epoch can be resumed
 
@@ -294,7 +303,8 @@ def train(
             bar.set_postfix(train_err=f"{wrong / min((k + 1) * config.batch_size, n_examples):.3f}", refresh=False)
         bar.close()
         train_seconds = time.perf_counter() - started
-        test = evaluate(controller, net, data.x_test.astype(config.dtype), data.y_test, device, noise_rng)
+        test = evaluate(controller, net, data.x_test.astype(config.dtype), data.y_test, device, noise_rng,
+                        run.test_states)
         for key, value in (
             ("epoch", epoch + 1),
             ("train_error", wrong / n_examples),

@@ -25,17 +25,40 @@ class EngineError(RuntimeError):
     quotes the solver."""
 
 
+#: How the second phase moves the outputs towards the target (:class:`Phase`'s ``nudge``).
+NUDGES = ("weak", "clamped", "reference")
+
+
 @dataclass(frozen=True)
 class Phase:
-    """A phase of EqProp: ``beta = 0`` is the free phase; ``beta != 0`` nudges the outputs towards ``target``
-    (B, n_outputs) by relaxing on F = E + beta C (eq 5)."""
+    """A phase of EqProp: ``beta = 0`` is the free phase; ``beta != 0`` moves the outputs y towards ``target``
+    (B, n_outputs), in one of three ways (``nudge``):
+
+    - ``weak``: relax on F = E + beta C (eq 5), the paper's text: an extra drive beta (y_target - y) on each
+      output (in the circuit, a conductance beta / R to a source at the target);
+    - ``clamped``: hold the outputs at the target for the whole phase while the other free neurons relax on E
+      (contrastive Hebbian learning's clamped phase; in the circuit, a voltage source on each output node);
+    - ``reference``: the discrete step of the code behind the paper's figures, defined for a step size eps: after
+      the free Euler step y' = y + eps (d - y), y <- clip(y' + 2 eps beta (y_target - y'), 0, 1). At
+      eps beta = 1/2 it sets the outputs to the target in every step; beta = -1 moves them to clip(2 y' - t).
+
+    The local rule divides by beta whatever the nudge.
+    """
 
     beta: float = 0.0
     target: np.ndarray | None = None
+    nudge: str = "weak"
 
     def __post_init__(self) -> None:
         if self.beta != 0.0 and self.target is None:
             raise ValueError("a nudged phase (beta != 0) needs a target")
+        if self.nudge not in NUDGES:
+            raise ValueError(f"nudge={self.nudge!r}: choose one of {', '.join(NUDGES)}")
+
+    @property
+    def clamped(self) -> bool:
+        """Whether the outputs are held at the target (a nudged phase with ``nudge='clamped'``)."""
+        return self.nudged and self.nudge == "clamped"
 
     @property
     def nudged(self) -> bool:
@@ -71,12 +94,21 @@ def check_iteration_settings(engine) -> None:
         raise ValueError(f"tol={engine.tol}: the residual tolerance cannot be negative")
 
 
+def check_nudge(engine, phase: Phase) -> None:
+    """Refuse a phase whose nudge ``engine`` does not implement (its ``nudges``), naming both."""
+    if phase.nudged and phase.nudge not in engine.nudges:
+        raise ValueError(f"nudge={phase.nudge!r}: the {engine.name} engine implements {', '.join(engine.nudges)}")
+
+
 def starting_point(net: Network, coupling, s, phase: Phase) -> tuple:
     """The starting state clipped into [0, 1] and the phase's target, as arrays of the coupling's backend and
-    device (the shared beginning of every iterating engine's ``relax``)."""
+    device (the shared beginning of every engine's ``relax``). A clamped phase starts with its outputs at the
+    target (a new array; ``s`` is never written)."""
     xp = coupling.xp
     s = xp.clip(xp.asarray(s, dtype=net.dtype, device=device_of(coupling.const)), 0.0, 1.0)
     target = None if phase.target is None else xp.asarray(phase.target, dtype=net.dtype, device=device_of(s))
+    if phase.clamped:
+        s = xp.concat([s[:, : net.output_slice.start], target], axis=1)
     return s, target
 
 
@@ -111,5 +143,6 @@ def iterate(step, s, most: int, tol: float, check_every: int, xp) -> tuple[objec
 
 class Engine(Protocol):
     name: str
+    nudges: tuple[str, ...]
 
     def relax(self, net: Network, x: np.ndarray, s: np.ndarray, phase: Phase) -> Relaxation: ...

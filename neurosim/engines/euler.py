@@ -10,9 +10,16 @@ Inside [0, 1], rho(s) = s and rho'(s) = 1, so with d = W_ss s + b + W_sx x the s
 
     s <- clip(s + eps (d - s + beta (y_target - y) [outputs]), 0, 1)
 
-an affine map followed by the clip. With the dense coupling layout it is one fused product,
-s <- clip(s A + c, 0, 1) with A = eps W_ss + (1 - eps) I - eps beta I_out and c = eps (const + beta y_target):
-one matrix product and one elementwise kernel per step on a GPU. The same code runs on numpy and torch arrays.
+an affine map followed by the clip (the ``weak`` nudge). The ``clamped`` and ``reference`` nudges
+(:class:`~neurosim.engines.base.Phase`) make the free step s' = s + eps (d - s) on every neuron and then mix the
+outputs with the target,
+
+    y <- clip((1 - k) y' + k y_target, 0, 1),   k = 2 eps beta (reference), k = 1 (clamped, from y = y_target)
+
+also affine. With the dense coupling layout every step is one fused product, s <- clip(s A + c, 0, 1): weak,
+A = eps W_ss + (1 - eps) I - eps beta I_out and c = eps (const + beta y_target); the other nudges scale the
+output columns of A = eps W_ss + (1 - eps) I and c = eps const by (1 - k) and add k y_target to c's. One matrix
+product and one elementwise kernel per step on a GPU. The same code runs on numpy and torch arrays.
 """
 
 from __future__ import annotations
@@ -23,7 +30,15 @@ from array_api_compat import device as device_of
 
 from ..backend import addmm
 from ..network import Coupling, Network
-from .base import Phase, Relaxation, check_iteration_settings, run_phase, starting_point
+from .base import NUDGES, Phase, Relaxation, check_iteration_settings, check_nudge, run_phase, starting_point
+
+
+def output_mix(phase: Phase, eps: float) -> float | None:
+    """The weight k of the target in a nudged step's outputs, y <- (1 - k) y' + k y_target (module docstring):
+    2 eps beta for the reference nudge, 1 for the clamped one; None for the free phase and the weak nudge."""
+    if not phase.nudged or phase.nudge == "weak":
+        return None
+    return 1.0 if phase.nudge == "clamped" else 2.0 * eps * phase.beta
 
 
 @dataclass(frozen=True)
@@ -41,6 +56,7 @@ class Euler:
     check_every: int = 10
     layout: str | None = None
     name: str = "euler"
+    nudges: tuple[str, ...] = NUDGES
 
     def __post_init__(self) -> None:
         if not self.eps > 0:
@@ -48,17 +64,23 @@ class Euler:
         check_iteration_settings(self)
 
     def relax(self, net: Network, x, s, phase: Phase) -> Relaxation:
+        check_nudge(self, phase)
         coupling = Coupling(net, x, self.layout)
         xp, eps, beta, out = coupling.xp, self.eps, phase.beta, net.output_slice
+        weak = phase.nudged and phase.nudge == "weak"
+        mix = output_mix(phase, eps)
         s, target = starting_point(net, coupling, s, phase)
         if coupling.layout == "dense":
             # device-side operations only (no host values written through an index): capturable in a CUDA graph
             diagonal = xp.full((net.n_free,), 1.0 - eps, dtype=net.dtype, device=device_of(s))
             c = eps * coupling.const
-            if phase.nudged:
+            if weak:
                 diagonal[out] -= eps * beta
                 c[:, out] += eps * beta * target
             a = eps * coupling.w_ss + xp.eye(net.n_free, dtype=net.dtype, device=device_of(s)) * diagonal
+            if mix is not None:
+                a[:, out] *= 1.0 - mix
+                c[:, out] = (1.0 - mix) * c[:, out] + mix * target
 
             def step(state):
                 return xp.clip(addmm(c, state, a), 0.0, 1.0)
@@ -67,8 +89,11 @@ class Euler:
 
             def step(state):
                 drive = coupling(state)
-                if phase.nudged:
+                if weak:
                     drive[:, out] += beta * (target - state[:, out])
-                return xp.clip(state + eps * (drive - state), 0.0, 1.0)
+                new = state + eps * (drive - state)
+                if mix is not None:
+                    new[:, out] = (1.0 - mix) * new[:, out] + mix * target
+                return xp.clip(new, 0.0, 1.0)
 
         return run_phase(self, phase, step, s, xp)

@@ -6,7 +6,8 @@ Without intralayer couplings, F restricted to one layer l (all other states fixe
 neighbouring layers. Its minimiser is closed-form:
 
     s_l = clip(d_l, 0, 1)                              hidden layers, and outputs in the free phase
-    s_L = clip((d_L + beta t) / (1 + beta), 0, 1)      outputs in the nudged phase
+    s_L = clip((d_L + beta t) / (1 + beta), 0, 1)      outputs in the nudged phase (weak nudge)
+    s_L = t                                            outputs in the clamped phase (held at the target)
 
 Layers that share no connection can be updated together; one *sweep* updates the groups in turn. For a layered
 network the groups are the odd and the even layers (as in published EqProp code); with layer-skipping connections
@@ -24,7 +25,7 @@ import numpy as np
 
 from ..backend import to_numpy
 from ..network import Coupling, Network
-from .base import Phase, Relaxation, check_iteration_settings, run_phase, starting_point
+from .base import Phase, Relaxation, check_iteration_settings, check_nudge, run_phase, starting_point
 
 
 def layer_groups(net: Network) -> list[list[int]]:
@@ -60,12 +61,15 @@ class FixedPoint:
     check_every: int = 5
     layout: str | None = None
     name: str = "fixedpoint"
+    #: the reference nudge is a property of an Euler step, which a sweep does not make
+    nudges: tuple[str, ...] = ("weak", "clamped")
 
     def __post_init__(self) -> None:
         check_iteration_settings(self)
 
     def relax(self, net: Network, x, s, phase: Phase) -> Relaxation:
-        if phase.nudged and not 1 + phase.beta > 0:
+        check_nudge(self, phase)
+        if phase.nudged and phase.nudge == "weak" and not 1 + phase.beta > 0:
             raise ValueError(f"beta={phase.beta}: the output minimiser needs 1 + beta > 0")
         groups = [[net.free_slice(lay) for lay in group] for group in layer_groups(net)]
         coupling = Coupling(net, x, self.layout)
@@ -77,6 +81,8 @@ class FixedPoint:
             for group in groups:
                 drive = coupling(state)
                 for cols in group:
+                    if phase.clamped and cols == out:
+                        continue  # held at the target since starting_point
                     if phase.nudged and cols == out:
                         state[:, cols] = xp.clip((drive[:, cols] + beta * target) / (1 + beta), 0.0, 1.0)
                     else:

@@ -4,6 +4,7 @@ Each free neuron is a capacitor C with a leak resistor R to ground, clamped to [
 
     tau ds_i/dt = -s_i + sum_j W_ij rho(s_j) + b_i + beta (y_target,i - y_i) [outputs, nudged phase],  tau = RC
 
+(the ``weak`` nudge; the ``clamped`` nudge holds the outputs at the target instead, ds_i/dt = 0 there)
 as a projected ODE: a node at a rail whose drive pushes it outward stays there (ds_i/dt = 0;
 :func:`neurosim.energy.drift`). The batch is one system of B n_free states; each right-hand-side evaluation is
 one coupling product for the whole batch. The solver integrates in units of tau, so its steps do not depend on R
@@ -26,7 +27,7 @@ from ..backend import is_torch_array
 from ..circuit import Circuit
 from ..energy import drift
 from ..network import Coupling, Network
-from .base import EngineError, Phase, Relaxation, starting_point
+from .base import EngineError, Phase, Relaxation, check_nudge, starting_point
 
 #: solve_ivp methods the engine accepts. Radau and BDF get the Jacobian's block-diagonal sparsity (one block per
 #: example), so their finite-difference Jacobian costs n_free evaluations, not B n_free. LSODA is left out: it
@@ -55,6 +56,7 @@ class ODE:
     t_max: float = 250.0
     layout: str | None = None
     name: str = "ode"
+    nudges: tuple[str, ...] = ("weak", "clamped")
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:
@@ -69,6 +71,7 @@ class ODE:
         ``info``: ``settling_time`` (seconds at which the phase ended), ``settled`` (whether the tolerance was
         reached before ``t_max``), ``rhs_evaluations`` (as ``steps``: the solver's and the stop event's).
         """
+        check_nudge(self, phase)
         system = _System(net, x, s, phase, self.layout)
         residual = system.residual(system.s0) if system.size else np.zeros(system.shape[0])
         if residual.max(initial=0.0) < self.settle_tol:
@@ -90,6 +93,7 @@ class ODE:
     def trajectory(self, net: Network, x, s, phase: Phase, times) -> np.ndarray:
         """The states (len(times), B, n_free), volts, at ``times`` (seconds, increasing, within ``t_max``
         time constants), integrated without the stop event."""
+        check_nudge(self, phase)
         system = _System(net, x, s, phase, self.layout)
         t = np.asarray(times, dtype=np.float64) / self.circuit.tau
         if not t[-1] <= self.t_max * (1 + 1e-12):  # 250e-6 s / 1e-6 s is 250.00000000000003
@@ -147,6 +151,10 @@ class _System:
         """tau ds/dt (volts), shape (B, n_free), of the flattened state ``flat``."""
         self.evaluations += 1
         s = np.asarray(flat).reshape(self.shape).astype(self.net.dtype, copy=False)
+        if self.phase.clamped:
+            f = drift(self.net, self.coupling, s)
+            f[:, self.net.output_slice] = 0.0
+            return f
         return drift(self.net, self.coupling, s, self.phase.beta, self.target)
 
     def state(self, flat) -> np.ndarray:

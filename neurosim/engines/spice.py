@@ -26,7 +26,7 @@ from ..circuit import Circuit
 from ..energy import drift
 from ..netlist import node_names, write_netlist
 from ..network import Coupling, Network
-from .base import EngineError, Phase, Relaxation, starting_point
+from .base import EngineError, Phase, Relaxation, check_nudge, starting_point
 
 INSTALL_HINT = (
     "install ngspice (Debian/Ubuntu: sudo apt-get install ngspice; other systems: https://ngspice.sourceforge.io) "
@@ -62,6 +62,7 @@ class Spice:
     clip: bool = False
     executable: str = "ngspice"
     name: str = "spice"
+    nudges: tuple[str, ...] = ("weak",)
 
     def __post_init__(self) -> None:
         for name in ("t_stop", "t_step", "settle_tol", "timeout"):
@@ -76,6 +77,7 @@ class Spice:
         over the batch), ``wall_seconds``."""
         if is_torch_array(net.bias):
             raise ValueError("the spice engine runs on the CPU: move the network there with net.to('cpu')")
+        check_nudge(self, phase)
         executable = find_ngspice(self.executable)
         coupling = Coupling(net, x)
         s, target = starting_point(net, coupling, s, phase)
