@@ -357,8 +357,11 @@ def info_command(run_file) -> None:
            if t.get("skip_removed_after") else "")
     )
     click.echo(
-        f"learning  rule={c.get('rule', 'eqprop')}  lr={list(c['lr'])}  beta={c['beta']}  eps={c['eps']}  n_free={c['n_free']}  "
-        f"n_nudged={c['n_nudged']}  batch={c['batch_size']}  dtype={c['dtype']}"
+        f"learning  rule={c.get('rule', 'eqprop')}  lr={list(c['lr'])}"
+        + (f"  bias_lr={c['bias_lr']}" if c.get("bias_lr") is not None else "")
+        + f"  beta={'±' if c.get('random_sign') else ''}{c['beta']}  nudge={c.get('nudge', 'weak')}  eps={c['eps']}  "
+        f"n_free={c['n_free']}  n_nudged={c['n_nudged']}  batch={c['batch_size']}  dtype={c['dtype']}"
+        + ("  persistent" if c.get("persistent") else "")
     )
     if c.get("engine") in ("ode", "spice"):
         click.echo(

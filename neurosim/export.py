@@ -14,6 +14,18 @@ from .store import Run
 from .train import STREAM_NOISE, circuit_of, devices_of, stream
 
 
+def circuit_nudge(config) -> str:
+    """The circuit of a run's nudge: ``weak`` or ``clamped`` as configured; the reference step is the clamped
+    circuit where it sets the outputs to the target in every step (2 eps beta = 1, the paper's eps = .5 and
+    beta = 1), and has no circuit otherwise (:class:`ValueError` naming the values)."""
+    if config.nudge != "reference":
+        return config.nudge
+    if 2 * config.eps * config.beta == 1.0:
+        return "clamped"
+    raise ValueError(f"nudge='reference' with eps={config.eps}, beta={config.beta}: the reference step is a circuit "
+                     "(the outputs held at the target) only where 2 eps beta = 1; export the free phase instead")
+
+
 def export_netlist(
     run: Run,
     example: int,
@@ -32,7 +44,8 @@ def export_netlist(
     to ``out``; returns the path of the data file ngspice will write (beside ``out``).
 
     The free phase starts at 0 V. The nudged phase (the run's beta, the example's one-hot label as target voltages)
-    starts at the free equilibrium, computed by the ODE engine with the run's circuit (settled to 10 uV).
+    starts at the free equilibrium, computed by the ODE engine with the run's circuit (settled to 10 uV), and
+    nudges as the run did (:func:`circuit_nudge`).
     ``t_stop``: transient length in time constants (default: the run's ``t_max``); ``library``: the path written
     in ``.include`` (default: the installed library), ``inline`` to copy it instead.
 
@@ -57,16 +70,20 @@ def export_netlist(
     x = xs[example : example + 1].astype(np.float64)
     label = int(ys[example])
     target = np.eye(net.n_outputs)[label]
-    start, beta = np.zeros(net.n_free), 0.0
+    start, beta, nudge = np.zeros(net.n_free), 0.0, "weak"
     if phase == "nudged":
+        nudge = circuit_nudge(config)
         free = ODE(circuit=circuit, settle_tol=1e-5, t_max=config.t_max).relax(net, x, start[None], Phase())
         start, beta = free.state[0], config.beta
+        if nudge == "clamped":
+            start[net.output_slice] = target
     out = Path(out)
     data_file = out.with_suffix(".data").name
     if any(c.isspace() or ord(c) < 32 for c in data_file):
         raise ValueError(f"{out}: the netlist names its data file after itself ({data_file!r}); choose a file name "
                          "without spaces or line breaks")
-    write_netlist(out, net, x[0], circuit=circuit, beta=beta, target=target if beta else None, start=start,
+    write_netlist(out, net, x[0], circuit=circuit, beta=beta, target=target if beta else None, nudge=nudge,
+                  start=start,
                   t_stop=t_stop or config.t_max, data_file=data_file, library=library, inline=inline, clip=clip,
                   title=f"{name}, {config.dataset} {split} example {example} (label {label}), {phase} phase")
     return out.parent / data_file

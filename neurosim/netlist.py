@@ -71,6 +71,7 @@ def write_netlist(
     circuit: Circuit | None = None,
     beta: float = 0.0,
     target: np.ndarray | None = None,
+    nudge: str = "weak",
     start: np.ndarray | None = None,
     t_stop: float = 100.0,
     t_step: float = 0.1,
@@ -82,7 +83,9 @@ def write_netlist(
 ) -> None:
     """Write the netlist of ``net`` with inputs ``x`` (n_inputs,) volts to ``out`` (a path or a text stream).
 
-    ``beta`` > 0 with ``target`` (n_outputs,) volts: the nudged phase. ``start`` (n_free,): the initial node
+    ``beta`` != 0 with ``target`` (n_outputs,) volts: the nudged phase, ``nudge`` ``weak`` (a conductance
+    beta / R from each output to a source at its target) or ``clamped`` (a voltage source holding each output at
+    its target; its ``start`` should be the target too). ``start`` (n_free,): the initial node
     voltages (default 0 V). ``t_stop`` / ``t_step``: the transient's length and output step, in time constants.
     ``library``: the path written in ``.include`` (default: the packaged library's absolute path), or ``inline``
     to copy the library into the netlist. ``clip``: clip weights beyond the conductance range instead of raising
@@ -107,6 +110,8 @@ def write_netlist(
             raise ValueError(f"{name}: not finite (NaN or Inf) — a netlist needs numbers")
     if not np.isfinite(beta):
         raise ValueError(f"beta={beta}: not finite")
+    if nudge not in ("weak", "clamped"):
+        raise ValueError(f"nudge={nudge!r}: a netlist nudges 'weak' or 'clamped' (the reference step is not a circuit)")
     data_file = _plain_token(data_file, "data_file")
     if library is not None:
         library = _plain_token(library, "library")
@@ -121,7 +126,10 @@ def write_netlist(
     with opened as stream:
         tau = circuit.tau
         n_in = net.n_inputs
-        phase = f"nudged, beta={beta:g} (nudge conductance {circuit.nudge_conductance(beta):.6g} S)" if beta else "free"
+        phase = "free"
+        if beta:
+            phase = (f"clamped (outputs held at the target), beta={beta:g}" if nudge == "clamped" else
+                     f"nudged, beta={beta:g} (nudge conductance {circuit.nudge_conductance(beta):.6g} S)")
         stream.write(
             f"* neurosim netlist{': ' + comment(title) if title else ''}\n"
             f"* network {'-'.join(map(str, net.sizes))}, {len(edges)} connections; phase: {phase}\n"
@@ -151,11 +159,15 @@ def write_netlist(
         _lines(stream, SYNAPSE_LINE, *into_j, g_plus, g_minus)
         _lines(stream, SYNAPSE_LINE, names[i[both]], names[j[both]], back_plus, back_minus)
         if beta:
-            stream.write("* nudge (S, V)\n")
             outputs = names[net.n_inputs + net.output_slice.start :]
-            nudge = f"nudge g={circuit.nudge_conductance(beta):.9e}"
             targets = np.asarray(target, dtype=np.float64)
-            _lines(stream, f"Xnudge_{{0}} {{0}} {nudge} target={{1:.9g}}\n", outputs, targets)
+            if nudge == "clamped":
+                stream.write("* clamp: outputs held at the target (V)\n")
+                _lines(stream, "Xhold_{0} {0} hold target={1:.9g}\n", outputs, targets)
+            else:
+                stream.write("* nudge (S, V)\n")
+                element = f"nudge g={circuit.nudge_conductance(beta):.9e}"
+                _lines(stream, f"Xnudge_{{0}} {{0}} {element} target={{1:.9g}}\n", outputs, targets)
         stream.write("* initial node voltages\n.ic")
         _lines(stream, " v({0})={1:.9g}", free, start)
         stream.write(f"\n.tran {t_step * tau:.9g} {t_stop * tau:.9g} uic\n")

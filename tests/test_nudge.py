@@ -118,3 +118,22 @@ def test_bias_rate_replaces_every_bias_rate_and_leaves_the_weights_alone():
     assert own[: len(net.blocks)] == per_layer[: len(net.blocks)]
     np.testing.assert_array_equal(per_layer[-1], [0.3] * 3 + [0.2] * 3 + [0.1] * 2)
     np.testing.assert_array_equal(own[-1], np.ones(8))
+
+
+def test_a_reference_run_trains_and_exports_its_nudged_phase_as_the_clamped_circuit(tmp_path):
+    from neurosim.export import export_netlist
+    from neurosim.train import train
+
+    config = make_config(nudge="reference", random_sign=True, persistent=True, intralayer=False, sizes=(64, 16, 10),
+                         rewire_n=20, epochs=2, n_train=200, n_test=100, lr=(0.1,))
+    run = train(config, progress=False)
+    assert set(run.batches["beta"]) == {1.0, -1.0}
+    assert run.test_states is not None and run.test_states.shape == (100, 26)
+    assert run.history["test_error"][-1] < 0.8  # it learns (chance: 0.9)
+    text_path = tmp_path / "ex.cir"
+    export_netlist(run, 3, text_path, phase="nudged")
+    text = text_path.read_text()
+    assert text.count("\nXhold_y_") == 10 and "Xnudge_" not in text
+    run.config["eps"] = 0.4
+    with pytest.raises(ValueError, match="only where 2 eps beta = 1"):
+        export_netlist(run, 3, tmp_path / "other.cir", phase="nudged")

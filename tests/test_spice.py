@@ -48,12 +48,12 @@ def net_16_12_12_4():
     return net
 
 
-@pytest.mark.parametrize("nudged", [False, True])
+@pytest.mark.parametrize("nudged", [False, "weak", "clamped"])
 def test_ngspice_equilibrium_matches_the_ode_within_1_mv(ngspice, nudged):
     net = net_16_12_12_4()
     rng = np.random.default_rng(0)
     x, target = rng.uniform(size=(4, 16)), np.eye(4)[rng.integers(0, 4, size=4)]
-    phase = Phase(beta=1.0, target=target) if nudged else Phase()
+    phase = Phase(beta=1.0, target=target, nudge=nudged) if nudged else Phase()
     start = np.zeros((4, net.n_free))
     if nudged:  # the nudged phase starts at the free equilibrium, as in training
         start = ODE(rtol=1e-8, atol=1e-10, settle_tol=1e-8).relax(net, x, start, Phase()).state
@@ -108,6 +108,17 @@ def test_weight_beyond_the_conductance_range_is_reported_unless_clipped():
     g_plus, g_minus = narrow.differential_pair(np.array([-0.05, 0.0, 0.099]))
     np.testing.assert_allclose(narrow.r_leak * (g_plus - g_minus), [-0.05, 0.0, 0.099])
     assert np.all((g_plus >= 1e-7) & (g_plus <= 2e-7) & (g_minus >= 1e-7) & (g_minus <= 2e-7))
+
+
+def test_clamped_netlist_holds_every_output_at_its_target_by_a_source():
+    net = net_16_12_12_4()
+    target = np.eye(4)[2]
+    text = netlist_text(net, np.zeros(16), beta=1.0, target=target, nudge="clamped", start=np.zeros(net.n_free))
+    holds = [line for line in text.splitlines() if line.startswith("Xhold_")]
+    assert holds == [f"Xhold_y_{k} y_{k} hold target={target[k]:.9g}" for k in range(4)]
+    assert "Xnudge_" not in text and "clamped (outputs held at the target)" in text
+    with pytest.raises(ValueError, match="nudge='reference'"):
+        netlist_text(net, np.zeros(16), beta=1.0, target=target, nudge="reference")
 
 
 def test_netlist_names_nodes_by_layer_and_keeps_text_in_comments():

@@ -139,3 +139,22 @@ def test_small_world_invariants_hold_for_any_sizes(sizes, n, mode, intralayer, s
     assert g.number_of_edges() == base.number_of_edges() + (n if mode == "add" else 0)
     assert nx.number_of_selfloops(g) == 0
     assert not any(layer[i] == layer[j] and layer[i] in (0, last) for i, j in g.edges)
+    new_edges = set(g.edges) - set(base.edges)
+    assert all(abs(layer[i] - layer[j]) >= 2 for i, j in new_edges)  # every new connection skips a layer
+
+
+def test_published_small_world_draws_skips_uniformly_over_pairs_two_or_more_layers_apart():
+    """Without intralayer connections (the published network) no new connection falls inside a layer, and the
+    new connections spread over the layer pairs in proportion to their numbers of neuron pairs."""
+    sizes = [30, 20, 20, 20, 5]
+    g = topology.small_world(sizes, n=1200, intralayer=False, seed=4)
+    layer = layers_of(g)
+    new = [(layer[i], layer[j]) for i, j in set(g.edges) - set(topology.layered(sizes).edges)]
+    assert len(new) == 1200
+    pairs = {(a, b): sizes[a] * sizes[b] for a in range(5) for b in range(a + 2, 5)}
+    total = sum(pairs.values())
+    for (a, b), count in pairs.items():
+        seen = sum(1 for p in new if tuple(sorted(p)) == (a, b))
+        expected = 1200 * count / total
+        assert abs(seen - expected) < 5 * math.sqrt(expected), (a, b, seen, expected)
+    assert all(abs(a - b) >= 2 for a, b in new)

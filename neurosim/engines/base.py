@@ -17,6 +17,7 @@ from typing import Protocol
 import numpy as np
 from array_api_compat import device as device_of
 
+from ..energy import drift
 from ..network import Network
 
 
@@ -92,6 +93,16 @@ def check_iteration_settings(engine) -> None:
             raise ValueError(f"{name}={getattr(engine, name)}: needs at least 1 iteration")
     if not engine.tol >= 0:
         raise ValueError(f"tol={engine.tol}: the residual tolerance cannot be negative")
+
+
+def phase_drift(net: Network, coupling, s, phase: Phase, target) -> np.ndarray:
+    """tau ds/dt (volts) of a phase's time-continuous dynamics (:func:`neurosim.energy.drift`), shape (B, n_free):
+    with the weak nudge's drive on the outputs, or 0 on outputs held at the target (a clamped phase)."""
+    if not phase.clamped:
+        return drift(net, coupling, s, phase.beta, target)
+    f = drift(net, coupling, s)
+    f[:, net.output_slice] = 0.0
+    return f
 
 
 def check_nudge(engine, phase: Phase) -> None:

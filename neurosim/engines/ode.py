@@ -25,9 +25,8 @@ from scipy.integrate import solve_ivp
 
 from ..backend import is_torch_array
 from ..circuit import Circuit
-from ..energy import drift
 from ..network import Coupling, Network
-from .base import EngineError, Phase, Relaxation, check_nudge, starting_point
+from .base import EngineError, Phase, Relaxation, check_nudge, phase_drift, starting_point
 
 #: solve_ivp methods the engine accepts. Radau and BDF get the Jacobian's block-diagonal sparsity (one block per
 #: example), so their finite-difference Jacobian costs n_free evaluations, not B n_free. LSODA is left out: it
@@ -151,11 +150,7 @@ class _System:
         """tau ds/dt (volts), shape (B, n_free), of the flattened state ``flat``."""
         self.evaluations += 1
         s = np.asarray(flat).reshape(self.shape).astype(self.net.dtype, copy=False)
-        if self.phase.clamped:
-            f = drift(self.net, self.coupling, s)
-            f[:, self.net.output_slice] = 0.0
-            return f
-        return drift(self.net, self.coupling, s, self.phase.beta, self.target)
+        return phase_drift(self.net, self.coupling, s, self.phase, self.target)
 
     def state(self, flat) -> np.ndarray:
         """The node voltages of a solver state: clipped to the rails (a step may overshoot one by up to the

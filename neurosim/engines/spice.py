@@ -23,10 +23,9 @@ import numpy as np
 
 from ..backend import is_torch_array
 from ..circuit import Circuit
-from ..energy import drift
 from ..netlist import node_names, write_netlist
 from ..network import Coupling, Network
-from .base import EngineError, Phase, Relaxation, check_nudge, starting_point
+from .base import EngineError, Phase, Relaxation, check_nudge, phase_drift, starting_point
 
 INSTALL_HINT = (
     "install ngspice (Debian/Ubuntu: sudo apt-get install ngspice; other systems: https://ngspice.sourceforge.io) "
@@ -62,7 +61,7 @@ class Spice:
     clip: bool = False
     executable: str = "ngspice"
     name: str = "spice"
-    nudges: tuple[str, ...] = ("weak",)
+    nudges: tuple[str, ...] = ("weak", "clamped")
 
     def __post_init__(self) -> None:
         for name in ("t_stop", "t_step", "settle_tol", "timeout"):
@@ -96,7 +95,9 @@ class Spice:
         step = self.t_step * tau
         settling = np.array([settling_time(w.t, w.v, tau, self.settle_tol, step) for w in results])
         settled = bool(np.all(np.isfinite(settling)))
-        residual = np.max(np.abs(drift(net, coupling, state, phase.beta, target)), axis=1)
+        if phase.clamped:
+            state[:, net.output_slice] = target  # the sources hold them; ngspice writes them within its tolerance
+        residual = np.max(np.abs(phase_drift(net, coupling, state, phase, target)), axis=1)
         return Relaxation(
             state=state,
             residual=residual,
@@ -114,7 +115,8 @@ class Spice:
     def _simulate(self, executable, folder: Path, b: int, net, x, start, phase: Phase, target) -> "Waveform":
         """One example: write its netlist into ``folder`` and run it."""
         netlist, data_file = folder / f"example{b}.cir", f"example{b}.data"
-        write_netlist(netlist, net, x, circuit=self.circuit, beta=phase.beta, target=target, start=start,
+        write_netlist(netlist, net, x, circuit=self.circuit, beta=phase.beta, target=target, nudge=phase.nudge,
+                      start=start,
                       t_stop=self.t_stop, t_step=self.t_step, data_file=data_file, clip=self.clip,
                       title=f"{phase.name} phase, batch example {b}")
         return run_netlist(netlist, net.sizes, self.t_stop * self.circuit.tau, data_file=data_file,

@@ -1,0 +1,119 @@
+"""Train the logged runs of the code behind the paper's figures, and the ablation that says which of its
+differences from the paper's text matter; print each as a markdown table.
+
+    python experiments/paper/reference/run.py epoch --data-dir /path/to/mnist            # 3 x ~25 min, 2 cores
+    python experiments/paper/reference/run.py ablation --data-dir /path/to/mnist --seeds 0 1
+
+Every run is a neurosim run file under --out (default runs/reference), trained by neurosim.sweep.run_point: a
+complete file is kept, an interrupted one resumes from its last epoch, so the same command continues a stopped
+study. ``epoch --epochs 5`` trains on (the files hold every epoch). Runs go one after another: two BLAS jobs on
+2 cores slow each other several-fold.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from neurosim.config import load_config
+from neurosim.store import load_run
+from neurosim.sweep import run_point
+
+HERE = Path(__file__).resolve().parent
+
+#: The reference implementation's logged errors (train, test) after each epoch of 60,000 examples, per network.
+LOGGED = {
+    "small-world": {1: (22.8, 12.4), 2: (11.5, 11.2), 3: (9.6, 8.2), 5: (7.6, 6.5), 10: (5.4, 5.2)},
+    "layered-per-layer": {1: (23.3, 11.3)},
+    "layered-one-rate": {1: (36.4, 19.8)},
+}
+
+#: Ablation rows: (name, base configuration, changes from it). One difference from the reference at a time, and
+#: the paper's text with all of them.
+TEXT_TOPOLOGY = {"intralayer": True, "rewire_n": None, "rewire_p": 0.08, "intra_init": 0.05}
+ABLATION = [
+    ("reference", "small-world", {}),
+    ("weak nudge", "small-world", {"nudge": "weak"}),
+    ("beta always +1", "small-world", {"random_sign": False}),
+    ("paper-text topology (intralayer, p = .08, skips U[-.05, .05])", "small-world", TEXT_TOPOLOGY),
+    ("no persistent states", "small-world", {"persistent": False}),
+    ("paper's text: all four", "small-world",
+     {"nudge": "weak", "random_sign": False, "persistent": False, **TEXT_TOPOLOGY}),
+    ("per-layer rates, reference (biases at rate 1)", "layered-per-layer", {}),
+    ("per-layer rates, biases at their layer's rate", "layered-per-layer", {"bias_lr": None}),
+]
+
+
+def values(network: str, data_dir: str, **changes) -> dict:
+    """The configuration of a reference network (its TOML here) with ``changes``, as plain values."""
+    config = load_config(HERE / f"{network}.toml", data_dir=data_dir).to_dict()
+    config.update(changes)
+    return config
+
+
+def train_one(name: str, config: dict, path: Path) -> dict:
+    started = time.perf_counter()
+    print(f"{time.strftime('%H:%M:%S')} {name}: {path}", flush=True)
+    result = run_point(config, str(path))
+    print(f"{time.strftime('%H:%M:%S')}   done in {time.perf_counter() - started:.0f} s: test error "
+          f"{100 * result['test_error']:.2f} %, {result['silent_outputs']} silent outputs", flush=True)
+    return result
+
+
+def epoch_table(args) -> None:
+    rows = []
+    for network in args.networks:
+        path = args.out / f"{network}.h5"
+        train_one(network, values(network, args.data_dir, epochs=args.epochs), path)
+        run = load_run(path)
+        for epoch, train_err, test_err, silent, seconds in zip(
+            run.history["epoch"], run.history["train_error"], run.history["test_error"],
+            run.history["silent_outputs"], run.history["train_seconds"],
+        ):
+            logged = LOGGED[network].get(epoch)
+            ref = f"{logged[0]:.1f} / {logged[1]:.1f}" if logged else "—"
+            rows.append(f"| {network} | {epoch} | {100 * train_err:.1f} / {100 * test_err:.1f} | {ref} | {silent} "
+                        f"| {seconds / 60:.1f} |")
+    print("\n| network | epoch | neurosim: train / test error (%) | reference code's log | silent outputs "
+          "| training minutes |\n|---|---|---|---|---|---|")
+    print("\n".join(rows))
+
+
+def ablation_table(args) -> None:
+    rows = []
+    for name, network, changes in ABLATION:
+        cells = []
+        for seed in args.seeds:
+            config = values(network, args.data_dir, n_train=args.n_train, n_test=args.n_test, epochs=1,
+                            seed=seed, **changes)
+            slug = name.split(" (")[0].replace(" ", "-").replace(":", "").replace("'", "").replace("+", "plus")
+            result = train_one(f"{name}, seed {seed}", config, args.out / "ablation" / f"{slug}-seed{seed}.h5")
+            cells.append(f"{100 * result['train_error']:.1f} / {100 * result['test_error']:.1f} "
+                         f"/ {result['silent_outputs']}")
+        rows.append(f"| {name} | " + " | ".join(cells) + " |")
+    header = " | ".join(f"seed {s}: train / test (%) / silent" for s in args.seeds)
+    print(f"\n| {args.n_train} examples, one epoch | {header} |\n|---" + "|---" * len(args.seeds) + "|")
+    print("\n".join(rows))
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="study", required=True)
+    for name in ("epoch", "ablation"):
+        p = sub.add_parser(name)
+        p.add_argument("--data-dir", required=True, help="directory with the four MNIST IDX files")
+        p.add_argument("--out", type=Path, default=Path("runs/reference"), help="where the run files go")
+    sub.choices["epoch"].add_argument("--networks", nargs="+", default=list(LOGGED), choices=list(LOGGED))
+    sub.choices["epoch"].add_argument("--epochs", type=int, default=1, help="epochs of 60,000 examples [1]")
+    sub.choices["ablation"].add_argument("--seeds", type=int, nargs="+", default=[0, 1])
+    sub.choices["ablation"].add_argument("--n-train", type=int, default=10000)
+    sub.choices["ablation"].add_argument("--n-test", type=int, default=2000)
+    args = parser.parse_args(argv)
+    (epoch_table if args.study == "epoch" else ablation_table)(args)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
