@@ -122,13 +122,16 @@ def test_bias_rate_replaces_every_bias_rate_and_leaves_the_weights_alone():
 
 def test_a_reference_run_trains_and_exports_its_nudged_phase_as_the_clamped_circuit(tmp_path):
     from neurosim.export import export_netlist
+    from neurosim.store import load_run
     from neurosim.train import train
 
     config = make_config(nudge="reference", random_sign=True, persistent=True, intralayer=False, sizes=(64, 16, 10),
                          rewire_n=20, epochs=2, n_train=200, n_test=100, lr=(0.1,))
-    run = train(config, progress=False)
+    run = train(config, out=tmp_path / "run.h5", progress=False)
     assert set(run.batches["beta"]) == {1.0, -1.0}
     assert run.test_states is not None and run.test_states.shape == (100, 26)
+    assert np.any(run.test_states != 0)  # the test examples' last free equilibria, kept for the next evaluation
+    np.testing.assert_array_equal(load_run(tmp_path / "run.h5").test_states, run.test_states)
     assert run.history["test_error"][-1] < 0.8  # it learns (chance: 0.9)
     text_path = tmp_path / "ex.cir"
     export_netlist(run, 3, text_path, phase="nudged")
