@@ -19,7 +19,7 @@ from pathlib import Path
 
 from neurosim.config import load_config
 from neurosim.store import load_run
-from neurosim.sweep import run_point
+from neurosim.sweep import run_point, summary
 
 HERE = Path(__file__).resolve().parent
 
@@ -74,7 +74,7 @@ def epoch_table(args) -> None:
         ):
             logged = LOGGED[network].get(epoch)
             ref = f"{logged[0]:.1f} / {logged[1]:.1f}" if logged else "—"
-            rows.append(f"| {network} | {epoch} | {100 * train_err:.1f} / {100 * test_err:.1f} | {ref} | {silent} "
+            rows.append(f"| {network} | {epoch} | {100 * train_err:.1f} / {100 * test_err:.1f} | {ref} | {int(silent)} "
                         f"| {seconds / 60:.1f} |")
     print("\n| network | epoch | neurosim: train / test error (%) | reference code's log | silent outputs "
           "| training minutes |\n|---|---|---|---|---|---|")
@@ -83,15 +83,25 @@ def epoch_table(args) -> None:
 
 def ablation_table(args) -> None:
     rows = []
-    for name, network, changes in ABLATION:
+    for number, (name, network, changes) in enumerate(ABLATION, 1):
+        if args.rows and number not in args.rows:
+            continue
         cells = []
         for seed in args.seeds:
             config = values(network, args.data_dir, n_train=args.n_train, n_test=args.n_test, epochs=1,
                             seed=seed, **changes)
             slug = name.split(" (")[0].replace(" ", "-").replace(":", "").replace("'", "").replace("+", "plus")
-            result = train_one(f"{name}, seed {seed}", config, args.out / "ablation" / f"{slug}-seed{seed}.h5")
+            path = args.out / "ablation" / f"{slug}-seed{seed}.h5"
+            if args.table_only:
+                run = load_run(path) if path.exists() else None
+                if run is None or not run.complete:
+                    cells.append("not run")
+                    continue
+                result = summary(run)
+            else:
+                result = train_one(f"{name}, seed {seed}", config, path)
             cells.append(f"{100 * result['train_error']:.1f} / {100 * result['test_error']:.1f} "
-                         f"/ {result['silent_outputs']}")
+                         f"/ {int(result['silent_outputs'])}")
         rows.append(f"| {name} | " + " | ".join(cells) + " |")
     header = " | ".join(f"seed {s}: train / test (%) / silent" for s in args.seeds)
     print(f"\n| {args.n_train} examples, one epoch | {header} |\n|---" + "|---" * len(args.seeds) + "|")
@@ -110,6 +120,9 @@ def main(argv=None) -> int:
     sub.choices["ablation"].add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     sub.choices["ablation"].add_argument("--n-train", type=int, default=10000)
     sub.choices["ablation"].add_argument("--n-test", type=int, default=2000)
+    sub.choices["ablation"].add_argument("--rows", type=int, nargs="+", help="train only these rows (1 = first)")
+    sub.choices["ablation"].add_argument("--table-only", action="store_true",
+                                         help="tabulate the runs already complete, train none")
     args = parser.parse_args(argv)
     (epoch_table if args.study == "epoch" else ablation_table)(args)
     return 0
