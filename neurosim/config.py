@@ -27,6 +27,11 @@ DEFAULT_HIDDEN = (64, 64)
 
 Positive = Annotated[float, Field(gt=0)]
 
+#: The nudge of each engine when none is given (anything else: ``weak``): the Euler engine trains with the
+#: step of the paper's code, which at the paper's width trains where the weak nudge loses its outputs
+#: (docs/design.md, "Defaults"); the circuit engines nudge through a conductance, as the paper's text describes.
+DEFAULT_NUDGE = {"euler": "reference"}
+
 #: The largest layer a configuration accepts (neurons); the weights' memory is checked in :func:`resolved_sizes`.
 MAX_LAYER = 100_000
 
@@ -50,9 +55,10 @@ class TrainConfig:
     hidden layer all-to-all), ``intra_init`` (half-width of the uniform initialisation of intralayer and skip
     weights). Learning: ``epochs``, ``batch_size``, ``lr`` (one rate, or one per adjacent layer pair, input side
     first), ``bias_lr`` (one rate for every bias; None: each bias takes its layer's rate), ``beta`` (clamping
-    factor), ``random_sign`` (random sign of beta per batch), ``nudge`` (how the second phase moves the outputs:
-    ``weak``, F = E + beta C as in the paper's text; ``clamped``, held at the target; ``reference``, the step of
-    the code behind the paper's figures, Euler only; :class:`~neurosim.engines.base.Phase`). Engine: ``engine``
+    factor), ``random_sign`` (random sign of beta per batch; default: on with the reference nudge, off
+    otherwise), ``nudge`` (how the second phase moves the outputs: ``weak``, F = E + beta C as in the paper's
+    text; ``clamped``, held at the target; ``reference``, the step of the code behind the paper's figures, Euler
+    only; :class:`~neurosim.engines.base.Phase`; default :data:`DEFAULT_NUDGE` of the engine). Engine: ``engine``
     (euler, or fixedpoint: layer-wise exact minimisation, for networks without intralayer connections),
     ``eps`` (Euler step, units of tau), ``n_free``, ``n_nudged`` (steps, or fixed-point sweeps, per phase; the most when ``tol`` > 0
     stops a phase once its largest residual falls below ``tol``), ``persistent`` (warm-start each training
@@ -90,14 +96,14 @@ class TrainConfig:
     lr: tuple[Positive, ...] = (0.05,)
     bias_lr: Positive | None = None
     beta: Positive = 1.0
-    random_sign: bool = False
-    nudge: Literal[NUDGES] = "weak"
+    random_sign: bool | None = None
+    nudge: Literal[NUDGES] | None = None
     engine: Literal["euler", "fixedpoint", "ode", "spice"] = "euler"
     eps: Annotated[float, Field(gt=0, le=1)] = 0.5
     n_free: PositiveInt = 100
     n_nudged: PositiveInt = 8
     tol: Annotated[float, Field(ge=0)] = 0.0
-    persistent: bool = False
+    persistent: bool = True
     dtype: Literal["float32", "float64"] = "float32"
     device: Literal["cpu", "cuda"] = "cpu"
     cuda_graphs: bool = True
@@ -130,6 +136,11 @@ class TrainConfig:
 
     @model_validator(mode="after")
     def _consistent(self) -> "TrainConfig":
+        # the defaults that depend on the engine, resolved here once (docs/design.md, "Defaults")
+        if self.nudge is None:
+            object.__setattr__(self, "nudge", DEFAULT_NUDGE.get(self.engine, "weak"))
+        if self.random_sign is None:
+            object.__setattr__(self, "random_sign", self.nudge == "reference")
         if self.sizes is not None and len(self.sizes) < 2:
             raise ValueError(f"sizes={list(self.sizes)}: needs at least an input and an output layer")
         if self.rewire_n is not None and self.rewire_p is not None:

@@ -266,6 +266,8 @@ def load_run(path: str | os.PathLike) -> Run:
             if f.attrs.get("format") != FORMAT:
                 raise RunFileError(f"{path}: not a neurosim run file")
             config = json.loads(f.attrs["config"])
+            if isinstance(config, dict):  # written before the nudge was a setting: every such run nudged weakly
+                config.setdefault("nudge", "weak")
             topology = {k: _plain(v) for k, v in f["topology"].attrs.items()}
             run = Run(
                 config=config,

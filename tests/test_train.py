@@ -99,7 +99,7 @@ def test_bad_configuration_is_rejected_before_work():
 
 def test_warm_starts_and_tolerance_cut_iterations_and_resume_exactly(tmp_path):
     base = dict(SMALL, n_free=200, tol=1e-3, seed=2)
-    cold = train(make_config(epochs=3, **base), progress=False)
+    cold = train(make_config(epochs=3, persistent=False, **base), progress=False)
     warm = train(make_config(epochs=3, persistent=True, **base), progress=False)
     assert cold.history["iterations"][-1] < 3 * 10 * (200 + 8)  # tol stopped phases early
     assert warm.history["iterations"][-1] < cold.history["iterations"][-1]  # warm starts need fewer
