@@ -192,8 +192,9 @@ def train_command(out, overwrite, resume, quiet, config_file, **options) -> None
     if silent > 0:
         click.echo(f"warning: {silent:.0f} of {run.network.sizes[-1]} output units were silent (below "
                    f"{1e3 * SILENT_BELOW:g} mV) on every "
-                   "test example, so their classes are never predicted; a lower rate on the output pair "
-                   "(--lr, one value per layer pair) kept most of them alive in docs/reproduction.md", err=True)
+                   "test example, so their classes are never predicted; the reference nudge (--nudge reference "
+                   "--random-sign) can wake them, and a lower rate on the output pair (--lr, one value per layer "
+                   "pair) kept most of them alive (docs/reproduction.md)", err=True)
 
 
 def _check_later_removal(run, removal: int | None, path) -> None:
