@@ -16,7 +16,7 @@ from pydantic.dataclasses import dataclass
 from .circuit import Circuit
 from .data import DATASETS
 from .engines import ODE, Euler, FixedPoint, Spice
-from .engines.base import NUDGES
+from .engines.base import NUDGES, refuse_nudge
 from .engines.ode import METHODS as ODE_METHODS
 from .hardware import Hardware, HardwareError, load_hardware
 from .rules import RULES
@@ -150,9 +150,7 @@ class TrainConfig:
         if self.remove_skip_after is not None and self.topology != "small-world":
             raise ValueError(f"remove_skip_after={self.remove_skip_after}: only a small-world topology has "
                              f"layer-skipping connections to remove, not topology={self.topology!r}")
-        if self.nudge != "weak" and self.nudge not in ENGINE_NUDGES[self.engine]:
-            raise ValueError(f"nudge={self.nudge!r}: the {self.engine} engine implements "
-                             f"{', '.join(ENGINE_NUDGES[self.engine])}")
+        refuse_nudge(self.nudge, self.engine, ENGINE_NUDGES[self.engine])
         if self.nudge == "clamped" and self.random_sign:
             raise ValueError("random_sign with nudge='clamped': the outputs are held at the target whatever the sign "
                              "of beta, so a negative beta would reverse the update; use nudge='reference'")

@@ -28,7 +28,7 @@ from array_api_compat import device as device_of
 from .backend import array_namespace, to_numpy
 from .cudagraph import GraphCache
 from .energy import rho
-from .engines.base import NUDGES, Engine, Phase, Relaxation
+from .engines.base import Engine, Phase, Relaxation, refuse_nudge
 from .hardware import Devices
 from .network import Network
 from .rules import feedforward_gradient, forward
@@ -152,11 +152,8 @@ class Controller:
     _graphs: GraphCache = field(default_factory=GraphCache, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        if self.nudge not in NUDGES:
-            raise ValueError(f"nudge={self.nudge!r}: choose one of {', '.join(NUDGES)}")
-        implemented = getattr(self.engine, "nudges", ("weak",))
-        if self.nudge not in implemented:
-            raise ValueError(f"nudge={self.nudge!r}: the {self.engine.name} engine implements {', '.join(implemented)}")
+        # an engine written before nudges were named implements the weak one
+        refuse_nudge(self.nudge, self.engine.name, getattr(self.engine, "nudges", ("weak",)))
 
     def settled_network(self, net: Network, noise_rng: np.random.Generator | None = None) -> Network:
         """The network a phase relaxes: ``net`` itself, or the effective network of the hardware's devices."""

@@ -105,10 +105,17 @@ def phase_drift(net: Network, coupling, s, phase: Phase, target) -> np.ndarray:
     return f
 
 
+def refuse_nudge(nudge: str, engine: str, implemented) -> None:
+    """Raise :class:`ValueError` naming ``nudge`` and the nudges the engine named ``engine`` implements, if
+    ``implemented`` lacks it: the one message of the engines, the controller and the configuration."""
+    if nudge not in implemented:
+        raise ValueError(f"nudge={nudge!r}: the {engine} engine implements {', '.join(implemented)}")
+
+
 def check_nudge(engine, phase: Phase) -> None:
-    """Refuse a phase whose nudge ``engine`` does not implement (its ``nudges``), naming both."""
-    if phase.nudged and phase.nudge not in engine.nudges:
-        raise ValueError(f"nudge={phase.nudge!r}: the {engine.name} engine implements {', '.join(engine.nudges)}")
+    """Refuse a nudged phase whose nudge ``engine`` does not implement (its ``nudges``)."""
+    if phase.nudged:
+        refuse_nudge(phase.nudge, engine.name, engine.nudges)
 
 
 def starting_point(net: Network, coupling, s, phase: Phase) -> tuple:
