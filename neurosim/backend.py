@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import numpy as np
 from array_api_compat import array_namespace, is_torch_array
+from .errors import NeurosimError
 
 DEVICES = ("cpu", "cuda")
 
 __all__ = ["DEVICES", "BackendError", "addmm", "array_namespace", "is_torch_array", "to_device", "to_numpy"]
 
 
-class BackendError(RuntimeError):
+class BackendError(NeurosimError, RuntimeError):
     """The requested device cannot be used here; the message says why and what to install."""
 
 

@@ -35,7 +35,8 @@ from .config import ConfigError, TrainConfig, make_config, resolved_sizes
 from .data import Dataset, load_dataset
 from .rules import RULES
 from .store import HISTORY_FIELDS, Run, RunFileError, write_atomically
-from .train import store_of, train
+from .build import store_of
+from .train import train
 
 FORMAT = "neurosim-bitdepth"
 TOPOLOGIES = ("layered", "layered-per-layer", "small-world")

@@ -19,9 +19,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from .errors import NeurosimError
 
 
-class ConductanceRangeError(ValueError):
+class ConductanceRangeError(NeurosimError, ValueError):
     """A weight the circuit's device pairs cannot represent; the message names it and the range."""
 
 

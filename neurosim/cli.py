@@ -10,25 +10,21 @@ from pathlib import Path
 import click
 import numpy as np
 
-from .backend import BackendError
-from .circuit import ConductanceRangeError
 from .config import ConfigError, TrainConfig, load_config, make_config
-from .data import DATASETS, DataError
-from .engines import EngineError
+from .data import DATASETS
+from .errors import NeurosimError
 from .engines.base import NUDGES
 from .engines.ode import METHODS as ODE_METHODS
 from .export import export_netlist
 from .hardware import PRESETS, HardwareError, load_hardware
 from .quantize import ROUNDING
-from .rules import RULES, RuleError
+from .rules import RULES
 from .metrics import spread, total_correction
 from .store import RunFileError, load_run
-from .train import SILENT_BELOW, TrainingDiverged, train
+from .train import SILENT_BELOW, train
 
-USER_ERRORS = (
-    ConfigError, DataError, RunFileError, TrainingDiverged, FileExistsError, BackendError, EngineError,
-    ConductanceRangeError, RuleError,
-)
+#: What the commands report as one line (no traceback): neurosim's own errors and a refused overwrite.
+USER_ERRORS = (NeurosimError, FileExistsError)
 
 
 def _numbers(kind):

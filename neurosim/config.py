@@ -15,22 +15,18 @@ from pydantic.dataclasses import dataclass
 
 from .circuit import Circuit
 from .data import DATASETS
-from .engines import ODE, Euler, FixedPoint, Spice
+from .engines import ENGINES, ODE, Euler, Spice, check_setting
 from .engines.base import NUDGES, refuse_nudge
 from .engines.ode import METHODS as ODE_METHODS
 from .hardware import Hardware, HardwareError, load_hardware
 from .rules import RULES
 from .tomlfile import read_toml
+from .errors import NeurosimError, validation_problems
 
 #: Hidden layers used when ``sizes`` is not given (the default small-world digits network).
 DEFAULT_HIDDEN = (64, 64)
 
 Positive = Annotated[float, Field(gt=0)]
-
-#: The nudge of each engine when none is given (anything else: ``weak``): the Euler engine trains with the
-#: step of the paper's code, which at the paper's width trains where the weak nudge loses its outputs
-#: (docs/design.md, "Defaults"); the circuit engines nudge through a conductance, as the paper's text describes.
-DEFAULT_NUDGE = {"euler": "reference"}
 
 #: The largest layer a configuration accepts (neurons); the weights' memory is checked in :func:`resolved_sizes`.
 MAX_LAYER = 100_000
@@ -40,7 +36,7 @@ MAX_WEIGHT_BYTES = 16 * 2**30
 PositiveInt = Annotated[int, Field(ge=1)]
 
 
-class ConfigError(ValueError):
+class ConfigError(NeurosimError, ValueError):
     """A configuration value outside its allowed range; the message names the field."""
 
 
@@ -58,7 +54,7 @@ class TrainConfig:
     factor), ``random_sign`` (random sign of beta per batch; default: on with the reference nudge, off
     otherwise), ``nudge`` (how the second phase moves the outputs: ``weak``, F = E + beta C as in the paper's
     text; ``clamped``, held at the target; ``reference``, the step of the code behind the paper's figures, Euler
-    only; :class:`~neurosim.engines.base.Phase`; default :data:`DEFAULT_NUDGE` of the engine). Engine: ``engine``
+    only; :class:`~neurosim.engines.base.Phase`; default: the engine's ``default_nudge``). Engine: ``engine``
     (euler, or fixedpoint: layer-wise exact minimisation, for networks without intralayer connections),
     ``eps`` (Euler step, units of tau), ``n_free``, ``n_nudged`` (steps, or fixed-point sweeps, per phase; the most when ``tol`` > 0
     stops a phase once its largest residual falls below ``tol``), ``persistent`` (warm-start each training
@@ -98,25 +94,26 @@ class TrainConfig:
     beta: Positive = 1.0
     random_sign: bool | None = None
     nudge: Literal[NUDGES] | None = None
-    engine: Literal["euler", "fixedpoint", "ode", "spice"] = "euler"
-    eps: Annotated[float, Field(gt=0, le=1)] = 0.5
-    n_free: PositiveInt = 100
-    n_nudged: PositiveInt = 8
-    tol: Annotated[float, Field(ge=0)] = 0.0
+    engine: Literal[tuple(ENGINES)] = "euler"
+    # the engines' settings: defaults and checks are the engine classes' own (engines.base.from_config)
+    eps: float = Euler.eps
+    n_free: int = Euler.n_free
+    n_nudged: int = Euler.n_nudged
+    tol: float = Euler.tol
     persistent: bool = True
     dtype: Literal["float32", "float64"] = "float32"
     device: Literal["cpu", "cuda"] = "cpu"
     cuda_graphs: bool = True
-    r_leak: Positive = 1e6
-    c_node: Positive = 1e-12
-    g_min: Annotated[float, Field(ge=0)] = 0.0
-    g_max: Positive = 1e-5
-    clip_weights: bool = False
-    ode_method: Literal[ODE_METHODS] = "RK45"
-    rtol: Positive = 1e-3
-    atol: Positive = 1e-6
-    settle_tol: Positive = 1e-3
-    t_max: Positive = 250.0
+    r_leak: float = Circuit.r_leak
+    c_node: float = Circuit.c_node
+    g_min: float = Circuit.g_min
+    g_max: float = Circuit.g_max
+    clip_weights: bool = Spice.clip
+    ode_method: Literal[ODE_METHODS] = ODE.method
+    rtol: float = ODE.rtol
+    atol: float = ODE.atol
+    settle_tol: float = ODE.settle_tol
+    t_max: float = ODE.t_max
     max_residual: Positive | None = None
     seed: Annotated[int, Field(ge=0)] = 0
     rate_every: PositiveInt = 1
@@ -134,11 +131,17 @@ class TrainConfig:
                 raise ValueError(str(err)) from None
         return value
 
+    @field_validator(*sorted({f for e in ENGINES.values() for f in e.config_fields} - {"circuit"}))
+    @classmethod
+    def _engine_setting(cls, value, info):
+        check_setting(info.field_name, value)  # the engines' own checks, one field at a time
+        return value
+
     @model_validator(mode="after")
     def _consistent(self) -> "TrainConfig":
         # the defaults that depend on the engine, resolved here once (docs/design.md, "Defaults")
         if self.nudge is None:
-            object.__setattr__(self, "nudge", DEFAULT_NUDGE.get(self.engine, "weak"))
+            object.__setattr__(self, "nudge", ENGINES[self.engine].default_nudge)
         if self.random_sign is None:
             object.__setattr__(self, "random_sign", self.nudge == "reference")
         if self.sizes is not None and len(self.sizes) < 2:
@@ -183,15 +186,7 @@ def make_config(**values) -> TrainConfig:
     try:
         return TrainConfig(**values)
     except ValidationError as err:
-        lines = []
-        for e in err.errors():
-            where = ".".join(str(p) for p in e["loc"]) or "config"
-            value = repr(e.get("input"))
-            shown = f"{where}={value if len(value) <= 80 else value[:77] + '...'}" if e["loc"] else where
-            if isinstance(e.get("input"), dict):  # a group of settings: the message names the field
-                shown = where
-            lines.append(f"{shown}: {e['msg'].removeprefix('Value error, ')}")
-        raise ConfigError("invalid configuration:\n  " + "\n  ".join(lines)) from None
+        raise ConfigError("invalid configuration:\n  " + "\n  ".join(validation_problems(err))) from None
 
 
 def load_config(path: str | Path, **overrides) -> TrainConfig:
@@ -207,7 +202,7 @@ def load_config(path: str | Path, **overrides) -> TrainConfig:
 
 
 #: The nudges each engine implements (each engine's ``nudges``).
-ENGINE_NUDGES = {engine.name: engine.nudges for engine in (Euler, FixedPoint, ODE, Spice)}
+ENGINE_NUDGES = {name: engine.nudges for name, engine in ENGINES.items()}
 
 #: The names of :class:`TrainConfig`'s fields.
 FIELDS = tuple(f.name for f in dataclasses.fields(TrainConfig))

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from .errors import NeurosimError
 
 #: IDX type codes (third byte of the magic number) and their big-endian numpy types.
 IDX_TYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
@@ -26,7 +27,7 @@ FASHION_MNIST_DEBIAN = Path("/usr/share/datasets/fashion-mnist")
 DATASETS = ("digits", "mnist", "fashion-mnist")
 
 
-class DataError(ValueError):
+class DataError(NeurosimError, ValueError):
     """A data file or directory that cannot be read as asked; the message names it."""
 
 

@@ -11,7 +11,7 @@ from .data import load_dataset
 from .engines import ODE, Phase
 from .netlist import write_netlist
 from .store import Run
-from .train import STREAM_NOISE, circuit_of, devices_of, stream
+from .build import STREAM_NOISE, circuit_of, devices_of, stream
 
 
 def circuit_nudge(config) -> str:

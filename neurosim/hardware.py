@@ -36,6 +36,7 @@ from .circuit import Circuit
 from .network import DenseBlock, Network, SparseCouplings
 from .tomlfile import read_toml
 from .quantize import MAPPINGS, ROUNDING, Grid, quantize_unit, round_integer, weight_grid
+from .errors import NeurosimError, validation_problems
 
 Bits = Annotated[int, Field(ge=0, le=32)]
 Fraction = Annotated[float, Field(ge=0, le=1)]
@@ -43,7 +44,7 @@ Sigma = Annotated[float, Field(ge=0)]
 _STRICT = ConfigDict(extra="forbid")
 
 
-class HardwareError(ValueError):
+class HardwareError(NeurosimError, ValueError):
     """Hardware settings that cannot be used; the message names the value."""
 
 
@@ -184,14 +185,8 @@ def _from_dict(values: dict, where: str | None) -> Hardware:
 
 
 def _first_error(err: Exception) -> str:
-    """The first problem pydantic found, as 'group.field=value: message' (the value left out for a group)."""
-    if isinstance(err, ValidationError):
-        e = err.errors()[0]
-        loc = ".".join(str(p) for p in e["loc"])
-        value = e.get("input")
-        shown = loc if isinstance(value, dict) else f"{loc}={value!r}"
-        return f"{shown}: {e['msg'].removeprefix('Value error, ')}"
-    return str(err)
+    """The first problem pydantic found (:func:`~neurosim.errors.validation_problems`), or the error's text."""
+    return validation_problems(err)[0] if isinstance(err, ValidationError) else str(err)
 
 
 # ----------------------------------------------------------------------------------------------------------------

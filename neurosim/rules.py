@@ -25,12 +25,13 @@ import numpy as np
 
 from .energy import rho, rho_prime
 from .network import Network
+from .errors import NeurosimError
 
 #: Learning rules: ``eqprop`` (the energy-based network, :mod:`neurosim.controller`) and the baselines here.
 RULES = ("eqprop", "bp", "fa", "dfa")
 
 
-class RuleError(ValueError):
+class RuleError(NeurosimError, ValueError):
     """A rule asked of a network it cannot train; the message says why."""
 
 

@@ -50,6 +50,7 @@ import scipy
 from . import __version__
 from .metrics import spread, total_correction
 from .network import DenseBlock, Network, SparseCouplings
+from .errors import NeurosimError
 
 FORMAT = "neurosim-run"
 FORMAT_VERSION = 1
@@ -81,7 +82,7 @@ LATER_FIELDS = {"iterations", "simulator_seconds", "silent_outputs", "free_steps
                 "nudged_settling_time"}
 
 
-class RunFileError(ValueError):
+class RunFileError(NeurosimError, ValueError):
     """A run file that is missing, damaged, or not a neurosim run file; the message names it."""
 
 

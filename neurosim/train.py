@@ -1,10 +1,7 @@
-"""Training: epochs of EqProp over a data set, with per-epoch errors, residuals, per-layer rates and checkpoints.
-
-Randomness comes from independent streams derived from the configuration's ``seed`` (numpy ``SeedSequence``
-spawn keys): the topology, the initial weights, and for every epoch its data order and its signs of beta. An
-epoch's stream depends only on (seed, epoch), so a run resumed after epoch k continues exactly as an
-uninterrupted one.
-"""
+"""Training: the epoch loop over a data set, and the recorder of what a run file holds per batch and per epoch
+(errors, residuals, per-layer rates, checkpoints). The objects it runs come from :mod:`neurosim.build`; each
+epoch draws its data order, signs of beta and hardware noise from the builder's streams, so a resumed run
+continues exactly as an uninterrupted one."""
 
 from __future__ import annotations
 
@@ -14,111 +11,26 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-import networkx as nx
 import numpy as np
 from tqdm.auto import tqdm
 
-from . import topology
-from .config import ConfigError, TrainConfig, resolved_sizes
-from .controller import Controller, learning_rates
-from .data import Dataset, load_dataset
 from .backend import array_namespace, to_device, to_numpy, torch_cuda
-from .circuit import Circuit
-from .engines import ODE, Euler, FixedPoint, Spice
-from .hardware import Devices, Store
-from .rules import feedback_matrices
+from .build import STREAM_NOISE, STREAM_ORDER, STREAM_SIGN, network_and_controller, new_run, stream
+from .config import TrainConfig, resolved_sizes
+from .controller import Controller
+from .data import Dataset, load_dataset
+from .errors import NeurosimError
 from .metrics import error_rate, layer_pair_rms
-from .network import Network, SparseCouplings, from_graph, is_skip, without_skips
+from .network import Network, without_skips
 from .store import Run, save_run
 
-#: Spawn keys of the random streams (see module docstring): the hardware's fixed device draws (STREAM_DEVICES)
-#: and its per-epoch noise (STREAM_NOISE) have streams of their own, so an ideal and a hardware run of one seed
-#: share topology, initial weights, data order and signs of beta.
-STREAM_TOPOLOGY, STREAM_INIT, STREAM_ORDER, STREAM_SIGN, STREAM_DEVICES, STREAM_NOISE, STREAM_FEEDBACK = range(7)
 
-#: Examples per free-phase batch when measuring the test error (each example relaxes independently).
-EVAL_BATCH = 1000
-
-#: Rewiring fraction of the paper's small-world network when neither ``rewire_n`` nor ``rewire_p`` is given.
-DEFAULT_REWIRE_P = 0.08
-
-
-class TrainingDiverged(RuntimeError):
+class TrainingDiverged(NeurosimError, RuntimeError):
     """The network's state or parameters stopped being finite; the message names epoch, batch and quantity."""
 
 
-def stream(seed: int, *key: int) -> np.random.Generator:
-    """The random stream ``key`` of run seed ``seed``."""
-    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=key))
-
-
-def stream_seed(seed: int, *key: int) -> int:
-    """An integer seed for functions that take one (topology generators), drawn from stream ``key``."""
-    return int(stream(seed, *key).integers(2**63 - 1))
-
-
-def build_topology(config: TrainConfig, sizes: tuple[int, ...]) -> nx.Graph:
-    """The topology graph a configuration describes."""
-    if config.topology == "layered":
-        return topology.layered(sizes)
-    n, p = config.rewire_n, config.rewire_p
-    if n is None and p is None:
-        p = DEFAULT_REWIRE_P
-    try:
-        return topology.small_world(
-            sizes,
-            n=n,
-            p=p,
-            mode=config.rewire_mode,
-            intralayer=config.intralayer,
-            seed=stream_seed(config.seed, STREAM_TOPOLOGY),
-        )
-    except ValueError as err:  # too many connections to rewire for these sizes
-        field = "rewire_n" if n is not None else "rewire_p"
-        raise ConfigError(f"{field}={n if n is not None else p}: {err}") from None
-
-
-def new_run(config: TrainConfig, data: Dataset) -> Run:
-    """A run at epoch 0: the topology, its metrics (L, C) and the initial network."""
-    sizes = resolved_sizes(config, data.n_inputs, data.n_classes)
-    graph = build_topology(config, sizes)
-    net = from_graph(
-        graph,
-        seed=stream_seed(config.seed, STREAM_INIT),
-        intra_init=config.intra_init,
-        dtype=np.dtype(config.dtype),
-    )
-    store_of(config).program(net)  # the initial weights as the store holds them
-    return Run(
-        config=config.to_dict(),
-        topology=topology.describe(graph),
-        edges=topology.edge_array(graph),
-        network=net,
-    )
-
-
-def circuit_of(config: TrainConfig) -> Circuit:
-    """The circuit parameters of a configuration."""
-    return Circuit(r_leak=config.r_leak, c_node=config.c_node, g_min=config.g_min, g_max=config.g_max)
-
-
-def store_of(config: TrainConfig) -> Store:
-    """The weight store of a configuration (grid, pulse, range), without device draws."""
-    return Store.of(config.hardware.storage, circuit_of(config))
-
-
-def devices_of(config: TrainConfig, net: Network, edges: np.ndarray | None = None) -> Devices:
-    """The devices of a run's network: the configuration's hardware, its fixed draws from the run's seed.
-
-    ``edges``: the run's topology as generated (``Run.edges``). When ``net`` has lost its layer-skipping
-    connections (``remove_skip_after``), the draws are made for the generated network and those of the removed
-    connections dropped, so every connection kept keeps its devices, in a resumed run too."""
-    skips = edges[is_skip(net.sizes, edges)] if edges is not None and len(net.sparse) == 0 else ()
-    if len(skips) == 0:
-        return Devices(config.hardware, net, circuit_of(config), stream(config.seed, STREAM_DEVICES))
-    stand_in = SparseCouplings(skips[:, 0], skips[:, 1], np.zeros(len(skips), dtype=net.dtype))
-    generated = Network(sizes=net.sizes, blocks=net.blocks, sparse=stand_in, bias=net.bias)
-    return devices_of(config, generated).without_skips()
+#: Examples per free-phase batch when measuring the test error (each example relaxes independently).
+EVAL_BATCH = 1000
 
 
 def remove_skips(run: Run) -> None:
@@ -126,43 +38,6 @@ def remove_skips(run: Run) -> None:
     record when (``skip_removed_after``, epochs) and how many (``n_skip_removed``) in its topology."""
     run.topology.update(skip_removed_after=run.epochs_done, n_skip_removed=len(run.network.sparse))
     run.network = without_skips(run.network)
-
-
-def make_controller(config: TrainConfig, net: Network, edges: np.ndarray | None = None) -> Controller:
-    """The controller of a run: its engine, rates, rule and devices (``edges``: see :func:`devices_of`)."""
-    if config.engine == "fixedpoint":
-        engine = FixedPoint(n_free=config.n_free, n_nudged=config.n_nudged, tol=config.tol)
-    elif config.engine == "spice":
-        engine = Spice(circuit=circuit_of(config), t_stop=config.t_max, settle_tol=config.settle_tol,
-                       clip=config.clip_weights)
-    elif config.engine == "ode":
-        engine = ODE(
-            circuit=circuit_of(config),
-            method=config.ode_method,
-            rtol=config.rtol,
-            atol=config.atol,
-            settle_tol=config.settle_tol,
-            t_max=config.t_max,
-        )
-    else:
-        engine = Euler(eps=config.eps, n_free=config.n_free, n_nudged=config.n_nudged, tol=config.tol)
-    return Controller(
-        engine=engine,
-        beta=config.beta,
-        rates=learning_rates(net, config.lr, config.bias_lr),
-        random_sign=config.random_sign,
-        cuda_graphs=config.device == "cuda" and config.cuda_graphs,
-        hardware=None if config.hardware.ideal else devices_of(config, net, edges),
-        rule=config.rule,
-        feedback=feedback_matrices(net, config.rule, stream(config.seed, STREAM_FEEDBACK)),
-        nudge=config.nudge,
-    )
-
-
-def _network_and_controller(config: TrainConfig, run: Run) -> tuple[Network, Controller]:
-    """The run's network on the configured device (the run's own arrays on the CPU) and its controller."""
-    net = run.network if config.device == "cpu" else run.network.to(config.device)
-    return net, make_controller(config, net, run.edges)
 
 
 #: An output unit is silent on an example when its free equilibrium is below this (volts, or state units).
@@ -249,7 +124,7 @@ def train(
         resolved_sizes(config, data.n_inputs, data.n_classes)
         run.config = config.to_dict()
     device = config.device
-    net, controller = _network_and_controller(config, run)
+    net, controller = network_and_controller(config, run)
     n_examples = len(data.x_train)
     n_batches = math.ceil(n_examples / config.batch_size)
     eye = np.eye(data.n_classes, dtype=np.dtype(config.dtype))
@@ -263,7 +138,7 @@ def train(
     for epoch in range(run.epochs_done, config.epochs):
         if epoch == config.remove_skip_after and len(run.network.sparse):
             remove_skips(run)
-            net, controller = _network_and_controller(config, run)
+            net, controller = network_and_controller(config, run)
         started = time.perf_counter()
         order = stream(config.seed, STREAM_ORDER, epoch).permutation(n_examples)
         sign_rng = stream(config.seed, STREAM_SIGN, epoch)

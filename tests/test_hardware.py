@@ -11,7 +11,8 @@ from neurosim.engines import ODE, Euler, Phase
 from neurosim.hardware import PRESETS, Devices, Hardware, HardwareError, load_hardware
 from neurosim.network import Coupling, from_graph
 from neurosim.quantize import quantize_unit, round_integer, weight_grid
-from neurosim.train import new_run, train
+from neurosim.build import new_run
+from neurosim.train import train
 
 
 def small_world(sizes=(6, 5, 5, 3), seed=0, dtype=np.float64):

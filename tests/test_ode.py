@@ -14,7 +14,8 @@ from neurosim.engines import ODE, Euler, Phase
 from neurosim.engines.ode import METHODS
 from neurosim.network import Coupling
 from neurosim.store import load_run
-from neurosim.train import evaluate, make_controller, new_run
+from neurosim.build import controller_of, new_run
+from neurosim.train import evaluate
 
 
 def one_neuron(weight=0.4, bias=0.3):
@@ -175,7 +176,7 @@ def test_train_with_the_ode_engine_learns_and_records_settling_times(tmp_path):
     config = make_config(**run.config)
     data = load_dataset("digits", n_train=300, n_test=200)
     untrained = new_run(config, data).network
-    before = evaluate(make_controller(config, untrained), untrained, data.x_test.astype(np.float32), data.y_test).error
+    before = evaluate(controller_of(config, untrained), untrained, data.x_test.astype(np.float32), data.y_test).error
     assert run.history["test_error"][0] < before - 0.15  # about 0.90 -> 0.58
     for phase in ("free", "nudged"):
         seconds = np.asarray(run.batches[f"{phase}_settling_time"])

@@ -11,7 +11,8 @@ from neurosim.hardware import Devices, load_hardware
 from neurosim.network import from_graph
 from neurosim.quantize import weight_grid
 from neurosim.rules import RuleError, feedback_matrices, feedforward_gradient, forward
-from neurosim.train import evaluate, make_controller, new_run, train
+from neurosim.build import controller_of, new_run
+from neurosim.train import evaluate, train
 
 
 def feedforward_net(sizes=(7, 6, 5, 4), seed=0):
@@ -97,7 +98,7 @@ def digits_config(**kw):
 def test_each_rule_lowers_the_error_of_a_small_digits_network_in_one_epoch(digits, rule, lr):
     config = digits_config(rule=rule, lr=(lr,))
     start = new_run(config, digits)
-    before = evaluate(make_controller(config, start.network), start.network, digits.x_test.astype(np.float32),
+    before = evaluate(controller_of(config, start.network), start.network, digits.x_test.astype(np.float32),
                       digits.y_test).error
     after = train(config, data=digits, progress=False).history["test_error"][-1]
     assert after < before - 0.25, (before, after)

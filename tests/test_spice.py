@@ -16,7 +16,8 @@ from neurosim.engines import ODE, EngineError, Phase, Spice
 from neurosim.engines.spice import NgspiceNotFound, run_netlist, settling_time
 from neurosim.netlist import netlist_text, node_names, write_netlist
 from neurosim.store import load_run
-from neurosim.train import evaluate, make_controller, new_run
+from neurosim.build import controller_of, new_run
+from neurosim.train import evaluate
 
 
 def one_neuron(weight=0.4, bias=0.3):
@@ -149,7 +150,7 @@ def test_spice_training_lowers_the_error(tmp_path, ngspice):
     config = make_config(**{**run.config, "engine": "euler"})
     data = load_dataset("digits", n_train=200, n_test=60)
     untrained = new_run(config, data).network
-    before = evaluate(make_controller(config, untrained), untrained, data.x_test.astype(np.float32), data.y_test).error
+    before = evaluate(controller_of(config, untrained), untrained, data.x_test.astype(np.float32), data.y_test).error
     assert run.history["test_error"][0] < before - 0.15  # Euler with this seed: 0.88 -> 0.58
     assert np.all(np.asarray(run.batches["free_settling_time"]) > 0)
     assert run.history["simulator_seconds"][0] > 0
@@ -185,7 +186,7 @@ def test_settling_time_of_a_waveform():
 def test_exported_hardware_netlist_holds_the_effective_network(tmp_path, ngspice):
     """A run under device models (quantised, varied, stuck, mismatched directions, read noise) exported and run in
     ngspice settles where the ODE engine settles on the effective network the export describes."""
-    from neurosim.train import STREAM_NOISE, devices_of, stream
+    from neurosim.build import STREAM_NOISE, devices_of, stream
 
     runner = CliRunner()
     run_file, out = tmp_path / "hw.h5", tmp_path / "hw.cir"

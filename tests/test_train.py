@@ -8,7 +8,8 @@ from neurosim import network, topology
 from neurosim.config import ConfigError, make_config
 from neurosim.data import Dataset, load_dataset
 from neurosim.store import load_run
-from neurosim.train import TrainingDiverged, evaluate, make_controller, train
+from neurosim.build import controller_of
+from neurosim.train import TrainingDiverged, evaluate, train
 
 SMALL = dict(n_train=200, n_test=100, sizes=(64, 16, 16, 10), n_free=30, batch_size=20, rewire_n=40)
 
@@ -143,10 +144,10 @@ def test_evaluate_counts_the_output_units_silent_on_every_test_example():
     net.bias[:] = np.where(np.isin(np.arange(10), [0, 3, 4]), -100.0, 100.0)
     net.bias[9] = -0.5
     assert 0 < np.count_nonzero(x[:, 20] > 0.6) < len(x)  # pixel 20 is bright on some examples only
-    result = evaluate(make_controller(config, net), net, x, data.y_test)
+    result = evaluate(controller_of(config, net), net, x, data.y_test)
     assert result.silent_outputs == 3
     dim = x[:, 20] <= 0.5
-    assert evaluate(make_controller(config, net), net, x[dim], data.y_test[dim]).silent_outputs == 4
+    assert evaluate(controller_of(config, net), net, x[dim], data.y_test[dim]).silent_outputs == 4
     assert result.error == np.mean(data.y_test != 1)  # the live units but 9 sit at 1: argmax takes class 1
 
 

@@ -17,11 +17,13 @@ from typing import Protocol
 import numpy as np
 from array_api_compat import device as device_of
 
+from ..circuit import Circuit
 from ..energy import drift
 from ..network import Network
+from ..errors import NeurosimError
 
 
-class EngineError(RuntimeError):
+class EngineError(NeurosimError, RuntimeError):
     """An engine could not relax a phase (a solver failure, a simulator error); the message says which phase and
     quotes the solver."""
 
@@ -159,8 +161,24 @@ def iterate(step, s, most: int, tol: float, check_every: int, xp) -> tuple[objec
     return s, residual, done
 
 
+def from_config(engine_class, config):
+    """An engine of ``engine_class`` with the settings of a training configuration (any object with the fields
+    named in the class's ``config_fields``, a mapping of configuration field to constructor parameter; with
+    ``circuit`` among them, the circuit is built from the configuration's ``r_leak``, ``c_node``, ``g_min``,
+    ``g_max``). The engine's own ``__post_init__`` validates them: each engine setting is checked in one place."""
+    kwargs = {param: getattr(config, field) for field, param in engine_class.config_fields.items() if field != "circuit"}
+    if "circuit" in engine_class.config_fields:
+        kwargs["circuit"] = Circuit(r_leak=config.r_leak, c_node=config.c_node, g_min=config.g_min, g_max=config.g_max)
+    return engine_class(**kwargs)
+
+
 class Engine(Protocol):
+    """What the controller needs of an engine: a ``name`` (its registry key, :data:`neurosim.engines.ENGINES`),
+    the ``nudges`` it implements, the nudge it trains with when none is configured (``default_nudge``), the
+    configuration fields it takes (``config_fields``, see :func:`from_config`) and ``relax``."""
+
     name: str
     nudges: tuple[str, ...]
+
 
     def relax(self, net: Network, x: np.ndarray, s: np.ndarray, phase: Phase) -> Relaxation: ...

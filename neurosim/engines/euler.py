@@ -25,12 +25,14 @@ product and one elementwise kernel per step on a GPU. The same code runs on nump
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 from array_api_compat import device as device_of
 
 from ..backend import addmm
 from ..network import Coupling, Network
-from .base import NUDGES, Phase, Relaxation, check_iteration_settings, check_nudge, run_phase, starting_point
+from .base import (NUDGES, Phase, Relaxation, check_iteration_settings, check_nudge, from_config, run_phase,
+                   starting_point)
 
 
 def output_mix(phase: Phase, eps: float) -> float | None:
@@ -50,18 +52,23 @@ class Euler:
     the network's default, see :class:`Coupling`)."""
 
     eps: float = 0.5
-    n_free: int = 500
+    n_free: int = 100
     n_nudged: int = 8
     tol: float = 0.0
     check_every: int = 10
     layout: str | None = None
     name: str = "euler"
     nudges: tuple[str, ...] = NUDGES
+    #: the step of the paper's code: at the paper's width the weak nudge loses outputs (docs/design.md, "Defaults")
+    default_nudge: ClassVar[str] = "reference"
+    config_fields: ClassVar[dict] = {"eps": "eps", "n_free": "n_free", "n_nudged": "n_nudged", "tol": "tol"}
 
     def __post_init__(self) -> None:
-        if not self.eps > 0:
-            raise ValueError(f"eps={self.eps}: the Euler step must be > 0")
+        if not 0 < self.eps <= 1:
+            raise ValueError(f"eps={self.eps}: the Euler step must be in (0, 1] time constants")
         check_iteration_settings(self)
+
+    from_config = classmethod(from_config)
 
     def relax(self, net: Network, x, s, phase: Phase) -> Relaxation:
         check_nudge(self, phase)

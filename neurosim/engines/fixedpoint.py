@@ -19,13 +19,14 @@ minimises F over a block, so F never increases, and a fixed point is the Euler e
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import networkx as nx
 import numpy as np
 
 from ..backend import to_numpy
 from ..network import Coupling, Network
-from .base import Phase, Relaxation, check_iteration_settings, check_nudge, run_phase, starting_point
+from .base import Phase, Relaxation, check_iteration_settings, check_nudge, from_config, run_phase, starting_point
 
 
 def layer_groups(net: Network) -> list[list[int]]:
@@ -55,7 +56,7 @@ class FixedPoint:
     stops a phase once the batch's largest change in a sweep falls below it, checked every ``check_every``
     sweeps); ``layout`` as for :class:`~neurosim.engines.euler.Euler`."""
 
-    n_free: int = 50
+    n_free: int = 100
     n_nudged: int = 8
     tol: float = 0.0
     check_every: int = 5
@@ -63,9 +64,13 @@ class FixedPoint:
     name: str = "fixedpoint"
     #: the reference nudge is a property of an Euler step, which a sweep does not make
     nudges: tuple[str, ...] = ("weak", "clamped")
+    default_nudge: ClassVar[str] = "weak"
+    config_fields: ClassVar[dict] = {"n_free": "n_free", "n_nudged": "n_nudged", "tol": "tol"}
 
     def __post_init__(self) -> None:
         check_iteration_settings(self)
+
+    from_config = classmethod(from_config)
 
     def relax(self, net: Network, x, s, phase: Phase) -> Relaxation:
         check_nudge(self, phase)

@@ -18,6 +18,7 @@ the time the phase takes in silicon (for the batch's slowest example, since the 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 import numpy as np
 import scipy.sparse as sp
@@ -26,7 +27,7 @@ from scipy.integrate import solve_ivp
 from ..backend import is_torch_array
 from ..circuit import Circuit
 from ..network import Coupling, Network
-from .base import EngineError, Phase, Relaxation, check_nudge, phase_drift, starting_point
+from .base import EngineError, Phase, Relaxation, check_nudge, from_config, phase_drift, starting_point
 
 #: solve_ivp methods the engine accepts. Radau and BDF get the Jacobian's block-diagonal sparsity (one block per
 #: example), so their finite-difference Jacobian costs n_free evaluations, not B n_free. LSODA is left out: it
@@ -56,6 +57,10 @@ class ODE:
     layout: str | None = None
     name: str = "ode"
     nudges: tuple[str, ...] = ("weak", "clamped")
+    default_nudge: ClassVar[str] = "weak"
+    config_fields: ClassVar[dict] = {"circuit": "circuit", "ode_method": "method", "rtol": "rtol", "atol": "atol",
+                                     "settle_tol": "settle_tol", "t_max": "t_max"}
+    from_config = classmethod(from_config)
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:

@@ -17,6 +17,7 @@ import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import ClassVar
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +26,7 @@ from ..backend import is_torch_array
 from ..circuit import Circuit
 from ..netlist import node_names, write_netlist
 from ..network import Coupling, Network
-from .base import EngineError, Phase, Relaxation, check_nudge, phase_drift, starting_point
+from .base import EngineError, Phase, Relaxation, check_nudge, from_config, phase_drift, starting_point
 
 INSTALL_HINT = (
     "install ngspice (Debian/Ubuntu: sudo apt-get install ngspice; other systems: https://ngspice.sourceforge.io) "
@@ -53,7 +54,7 @@ class Spice:
     weights beyond the conductance range instead of failing; ``executable``: the ngspice program."""
 
     circuit: Circuit = field(default_factory=Circuit)
-    t_stop: float = 100.0
+    t_stop: float = 250.0
     t_step: float = 0.1
     settle_tol: float = 1e-3
     workers: int | None = None
@@ -62,6 +63,10 @@ class Spice:
     executable: str = "ngspice"
     name: str = "spice"
     nudges: tuple[str, ...] = ("weak", "clamped")
+    default_nudge: ClassVar[str] = "weak"
+    config_fields: ClassVar[dict] = {"circuit": "circuit", "t_max": "t_stop", "settle_tol": "settle_tol",
+                                     "clip_weights": "clip"}
+    from_config = classmethod(from_config)
 
     def __post_init__(self) -> None:
         for name in ("t_stop", "t_step", "settle_tol", "timeout"):

@@ -18,7 +18,8 @@ import numpy as np
 from neurosim.config import make_config
 from neurosim.data import load_dataset
 from neurosim.store import load_run
-from neurosim.train import STREAM_ORDER, STREAM_SIGN, evaluate, make_controller, stream
+from neurosim.build import STREAM_ORDER, STREAM_SIGN, controller_of, stream
+from neurosim.train import evaluate
 
 
 def main(argv=None) -> int:
@@ -32,7 +33,7 @@ def main(argv=None) -> int:
     config = make_config(**run.config)
     data = load_dataset(config.dataset, args.data_dir or config.data_dir, config.n_train, args.n_test)
     net = run.network
-    controller = make_controller(config, net, run.edges)
+    controller = controller_of(config, net, run.edges)
     order = stream(config.seed, STREAM_ORDER, run.epochs_done).permutation(len(data.x_train))
     signs = stream(config.seed, STREAM_SIGN, run.epochs_done)
     eye = np.eye(data.n_classes, dtype=np.dtype(config.dtype))
