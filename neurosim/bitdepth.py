@@ -84,7 +84,7 @@ def study_points(topologies, bits, roundings, seeds, rules=("eqprop",)) -> list[
     points = []
     for rule in rules:
         for t in topologies:
-            if rule != "eqprop" and t == "small-world":
+            if RULES[rule].layered_only and t == "small-world":
                 continue
             for s in seeds:
                 for b in sorted(set(bits), key=lambda b: (b == 0, b)):

@@ -23,7 +23,7 @@ from .data import Dataset
 from .engines import engine_of
 from .hardware import Devices, Store
 from .network import Network, SparseCouplings, from_graph, is_skip
-from .rules import feedback_matrices
+from .rules import RULES
 from .store import Run
 
 #: Spawn keys of the random streams (see module docstring): the hardware's fixed device draws (STREAM_DEVICES)
@@ -109,6 +109,12 @@ def devices_of(config: TrainConfig, net: Network, edges: np.ndarray | None = Non
     return devices_of(config, generated).without_skips()
 
 
+def rule_of(config: TrainConfig, net: Network):
+    """The learning rule of a configuration (:data:`neurosim.rules.RULES`), its fixed random draws (feedback
+    matrices) from the run's own stream."""
+    return RULES[config.rule].from_config(config, net, stream(config.seed, STREAM_FEEDBACK))
+
+
 def controller_of(config: TrainConfig, net: Network, edges: np.ndarray | None = None) -> Controller:
     """The controller of a run: its engine, rates, rule and devices (``edges``: see :func:`devices_of`)."""
     return Controller(
@@ -118,9 +124,7 @@ def controller_of(config: TrainConfig, net: Network, edges: np.ndarray | None = 
         random_sign=config.random_sign,
         cuda_graphs=config.device == "cuda" and config.cuda_graphs,
         hardware=None if config.hardware.ideal else devices_of(config, net, edges),
-        rule=config.rule,
-        feedback=feedback_matrices(net, config.rule, stream(config.seed, STREAM_FEEDBACK)),
-        nudge=config.nudge,
+        rule=rule_of(config, net),
     )
 
 

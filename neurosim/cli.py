@@ -92,7 +92,7 @@ TRAIN_OPTIONS = [
     click.option("--remove-skip-after", type=int,
                  help="Remove the layer-skipping connections after N epochs and train on [keep them]."),
     click.option("--max-residual", type=float, help="Stop if a phase ends with a residual above this [off]."),
-    click.option("--rule", type=click.Choice(RULES), help="Learning rule; bp, fa, dfa: layered topology [eqprop]."),
+    click.option("--rule", type=click.Choice(tuple(RULES)), help="Learning rule; bp, fa, dfa: layered topology [eqprop]."),
     click.option("--hardware", help=f"Device models: a preset ({', '.join(PRESETS)}) or a TOML file [ideal]."),
     click.option("--weight-bits", type=int, help="Bits of the weight store; 0 = ideal [0]."),
     click.option("--rounding", type=click.Choice(ROUNDING), help="Rounding of updates and weights [nearest]."),

@@ -119,7 +119,7 @@ class TrainConfig:
     rate_every: PositiveInt = 1
     remove_skip_after: PositiveInt | None = None
     hardware: Hardware = Hardware()
-    rule: Literal[RULES] = "eqprop"
+    rule: Literal[tuple(RULES)] = "eqprop"
 
     @field_validator("hardware", mode="before")
     @classmethod
@@ -160,7 +160,7 @@ class TrainConfig:
         if self.engine in ("ode", "spice") and self.device != "cpu":
             raise ValueError(f"engine={self.engine!r} runs on the CPU, not device={self.device!r}")
         Circuit(r_leak=self.r_leak, c_node=self.c_node, g_min=self.g_min, g_max=self.g_max)  # its own checks
-        if self.rule != "eqprop" and (self.topology != "layered" or self.device != "cpu"):
+        if RULES[self.rule].layered_only and (self.topology != "layered" or self.device != "cpu"):
             raise ValueError(f"rule={self.rule!r} trains the feedforward net of a layered topology on the CPU, not "
                              f"topology={self.topology!r} on device={self.device!r}")
         if not self.hardware.ideal and self.device != "cpu":

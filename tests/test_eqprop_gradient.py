@@ -4,7 +4,7 @@ equilibrium. Compared with finite differences of re-converged equilibria (an ind
 import numpy as np
 import pytest
 
-from neurosim.controller import eqprop_gradient
+from neurosim.rules import eqprop_gradient
 from neurosim.energy import cost
 from neurosim.engines import Euler, Phase
 

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from neurosim.config import make_config
-from neurosim.controller import eqprop_gradient
+from neurosim.rules import eqprop_gradient
 from neurosim.engines import Euler, Phase
 from neurosim.engines.graphed import CudaGraphed
 from neurosim.train import train

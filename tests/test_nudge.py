@@ -7,6 +7,7 @@ from neurosim import network, topology
 from neurosim.config import ConfigError, make_config
 from neurosim.controller import Controller, learning_rates
 from neurosim.engines import ODE, Euler, FixedPoint, Phase, Spice
+from neurosim.rules import EqProp
 
 from conftest import skip_net
 
@@ -96,7 +97,7 @@ def test_engines_refuse_a_nudge_they_do_not_implement():
         with pytest.raises(ValueError, match=f"nudge='reference': the {engine.name} engine"):
             engine.relax(net, np.array([[0.5]]), np.zeros((1, 2)), phase)
     with pytest.raises(ValueError, match="nudge='reference': the fixedpoint engine"):
-        Controller(engine=FixedPoint(), beta=1.0, rates=learning_rates(net, [0.1]), nudge="reference")
+        Controller(engine=FixedPoint(), beta=1.0, rates=learning_rates(net, [0.1]), rule=EqProp(nudge="reference"))
     with pytest.raises(ValueError, match="nudge='sideways'"):
         Phase(beta=1.0, target=np.array([[1.0]]), nudge="sideways")
 

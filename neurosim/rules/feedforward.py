@@ -15,7 +15,7 @@ and the cost is EqProp's, C = 1/2 ||y - y_target||^2 (eq 4), averaged over the b
   layer through a fixed random D_l (the basis of event-driven random backprop rules for neuromorphic chips).
 
 Every rule returns -dC/dθ (or its estimate) in the order of :meth:`Network.parameters`, batch-averaged: the same
-quantity :func:`~neurosim.controller.eqprop_gradient` estimates, so the same learning rates and hardware models
+quantity :func:`~neurosim.rules.eqprop.eqprop_gradient` estimates, so the same learning rates and hardware models
 apply. ρ' is 1 on [0, 1] including the end points (eq 2).
 """
 
@@ -23,16 +23,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from .energy import rho, rho_prime
-from .network import Network
-from .errors import NeurosimError
+from dataclasses import dataclass
+from typing import ClassVar
+
+from ..energy import rho, rho_prime
+from ..network import Network
+from .base import Machine, RuleError, forward_pass
 
 #: Learning rules: ``eqprop`` (the energy-based network, :mod:`neurosim.controller`) and the baselines here.
 RULES = ("eqprop", "bp", "fa", "dfa")
-
-
-class RuleError(NeurosimError, ValueError):
-    """A rule asked of a network it cannot train; the message says why."""
 
 
 def feedforward_blocks(net: Network) -> list:
@@ -102,3 +101,29 @@ def feedforward_gradient(
     grads.append(np.zeros_like(net.sparse.weight))
     grads.append(-np.concatenate([d.mean(axis=0) for d in deltas]))
     return grads, states
+
+
+@dataclass(frozen=True)
+class Feedforward:
+    """A feedforward baseline (``kind``: bp, fa or dfa) on the layered network's feedforward net: one forward pass
+    stands in for both phases. ``feedback``: the fixed random matrices of fa and dfa (:func:`feedback_matrices`)."""
+
+    kind: str = "bp"
+    feedback: list | None = None
+    layered_only: ClassVar[bool] = True
+
+    @property
+    def name(self) -> str:
+        return self.kind
+
+    @classmethod
+    def from_config(cls, config, net: Network, rng) -> "Feedforward":
+        return cls(kind=config.rule, feedback=feedback_matrices(net, config.rule, rng))
+
+    def train(self, machine: Machine, net: Network, x, target, beta: float, start) -> tuple:
+        grads, states = feedforward_gradient(machine.network(), x, target, self.kind, self.feedback, machine.read)
+        passed = forward_pass(states)
+        return passed, passed, grads
+
+    def predict(self, machine: Machine, net: Network, x, start):
+        return forward_pass(forward(machine.network(), x)[1])

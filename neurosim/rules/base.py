@@ -1,0 +1,64 @@
+"""What every learning rule shares: the machine it trains, and the protocol it implements.
+
+A rule is a small object holding only its own settings. The controller hands it a :class:`Machine` (the engine,
+the network as the devices present it, the readout of states) and asks for one of two things::
+
+    train(machine, net, x, target, beta, start) -> (free, nudged, grads)
+    predict(machine, net, x, start) -> free
+
+``grads``: the rule's estimate of -dC/dtheta, batch-averaged, in the order of
+:meth:`~neurosim.network.Network.parameters` (the controller scales it by the learning rates and writes it);
+``free`` / ``nudged``: the :class:`~neurosim.engines.base.Relaxation` of each phase (a feedforward pass stands in
+for both with zero residual). Each rule class has a registry ``name``, ``from_config(config, net, rng)`` (``rng``:
+the stream of the rule's own fixed random draws) and ``layered_only`` (trains layered networks on the CPU only).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Protocol
+
+import numpy as np
+
+from ..engines.base import Engine, Phase, Relaxation
+from ..errors import NeurosimError
+from ..network import Network
+
+
+class RuleError(NeurosimError, ValueError):
+    """A rule asked of a network it cannot train; the message says why."""
+
+
+def unread(values):
+    """The readout of an ideal machine: the values themselves."""
+    return values
+
+
+@dataclass(frozen=True)
+class Machine:
+    """What a rule may use of the machine it trains. ``network()``: the network a phase relaxes (the network
+    itself, or the effective network of the hardware's devices, with a fresh draw of read noise per call);
+    ``engine``: what relaxes it; ``read``: the readout of the states and inputs the updates multiply (an ADC, or
+    :func:`unread`)."""
+
+    network: Callable[[], Network]
+    engine: Engine
+    read: Callable = unread
+
+    def relax(self, x, start, phase: Phase) -> Relaxation:
+        """One phase of the engine on the network as the devices present it now."""
+        return self.engine.relax(self.network(), x, start, phase)
+
+
+class Rule(Protocol):
+    name: str
+    layered_only: bool
+
+    def train(self, machine: Machine, net: Network, x, target, beta: float, start) -> tuple: ...
+
+    def predict(self, machine: Machine, net: Network, x, start) -> Relaxation: ...
+
+
+def forward_pass(states) -> Relaxation:
+    """A feedforward pass's activations as the relaxation it stands in for: no residual, no iterations."""
+    return Relaxation(state=states, residual=np.zeros(len(states)), steps=0)
