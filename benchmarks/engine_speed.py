@@ -37,7 +37,7 @@ from array_api_compat import device as device_of
 
 from threadpoolctl import threadpool_limits
 
-from neurosim import network, topology
+from neurosim import coupling, network, topology
 from neurosim.backend import array_namespace
 from neurosim.engines import Euler, Phase
 from neurosim.engines.graphed import CudaGraphed
@@ -124,7 +124,7 @@ def _sync(array):
 def torch_plain(net, x):
     import torch
 
-    from neurosim.network import Coupling
+    from neurosim.coupling import Coupling
 
     coupling = Coupling(net, x, "dense")
     w, const = coupling.w_ss, coupling.const
@@ -168,7 +168,7 @@ def multiply_adds(net: network.Network) -> dict[str, float]:
     """Multiply-adds per example and iteration of the free-free product ``W_ss r``: over the non-zero couplings,
     and as the ``blocks`` and the ``dense`` layout compute it."""
     w_ss = network.Coupling(net, np.zeros((1, net.n_inputs), net.dtype), "dense").w_ss
-    return {"nonzero": np.count_nonzero(w_ss), "blocks": network.free_fill(net) * net.n_free**2,
+    return {"nonzero": np.count_nonzero(w_ss), "blocks": coupling.free_fill(net) * net.n_free**2,
             "dense": net.n_free**2}
 
 
@@ -176,7 +176,7 @@ def print_multiply_adds(nets: dict) -> None:
     """The floor of the small-world / layered time ratio when both run at the same arithmetic rate."""
     print("\nmultiply-adds per example-iteration of the free-free product (millions)")
     counts = {kind: multiply_adds(net) for kind, net in nets.items()}
-    defaults = {kind: network.default_layout(net) for kind, net in nets.items()}
+    defaults = {kind: coupling.default_layout(net) for kind, net in nets.items()}
     for kind, count in counts.items():
         print(f"{kind:12} " + "  ".join(f"{name} {value / 1e6:.2f}" for name, value in count.items())
               + f"  (default layout: {defaults[kind]})")

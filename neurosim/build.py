@@ -21,7 +21,7 @@ from .config import ConfigError, TrainConfig, resolved_sizes
 from .controller import Controller, learning_rates
 from .data import Dataset
 from .engines import engine_of
-from .hardware import Devices, Store
+from .hardware import Devices, WeightStore
 from .network import Network, SparseCouplings, from_graph, is_skip
 from .rules import RULES
 from .store import Run
@@ -90,9 +90,9 @@ def circuit_of(config: TrainConfig) -> Circuit:
     return Circuit(r_leak=config.r_leak, c_node=config.c_node, g_min=config.g_min, g_max=config.g_max)
 
 
-def store_of(config: TrainConfig) -> Store:
+def store_of(config: TrainConfig) -> WeightStore:
     """The weight store of a configuration (grid, pulse, range), without device draws."""
-    return Store.of(config.hardware.storage, circuit_of(config))
+    return WeightStore.of(config.hardware.storage, circuit_of(config))
 
 
 def devices_of(config: TrainConfig, net: Network, edges: np.ndarray | None = None) -> Devices:

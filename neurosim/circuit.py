@@ -53,10 +53,6 @@ class Circuit:
         """Time constant tau = R C, seconds."""
         return self.r_leak * self.c_node
 
-    def conductance(self, weight):
-        """Transconductance G = W / R (siemens) of a dimensionless weight W."""
-        return weight / self.r_leak
-
     @property
     def w_max(self) -> float:
         """The largest |W| a differential pair represents, R (g_max - g_min)."""

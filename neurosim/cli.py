@@ -186,11 +186,12 @@ def train_command(out, overwrite, resume, quiet, config_file, **options) -> None
     )
     silent = h["silent_outputs"][-1] if run.epochs_done else 0
     if silent > 0:
+        cure = ("a lower rate (--lr, one value per layer pair) may keep them alive" if run.config.get("nudge") == "reference"
+                else "the reference nudge (--nudge reference --random-sign) can wake them, and a lower rate on the "
+                     "output pair (--lr, one value per layer pair) kept most of them alive")
         click.echo(f"warning: {silent:.0f} of {run.network.sizes[-1]} output units were silent (below "
-                   f"{1e3 * SILENT_BELOW:g} mV) on every "
-                   "test example, so their classes are never predicted; the reference nudge (--nudge reference "
-                   "--random-sign) can wake them, and a lower rate on the output pair (--lr, one value per layer "
-                   "pair) kept most of them alive (docs/reproduction.md)", err=True)
+                   f"{1e3 * SILENT_BELOW:g} mV) on every test example, so their classes are never predicted; "
+                   f"{cure} (docs/reproduction.md)", err=True)
 
 
 def _check_later_removal(run, removal: int | None, path) -> None:

@@ -21,6 +21,7 @@ from .engines.ode import METHODS as ODE_METHODS
 from .hardware import Hardware, HardwareError, load_hardware
 from .rules import RULES
 from .tomlfile import read_toml
+from .topology import pair_rates
 from .errors import NeurosimError, validation_problems
 
 #: Hidden layers used when ``sizes`` is not given (the default small-world digits network).
@@ -167,10 +168,8 @@ class TrainConfig:
             raise ValueError(f"the hardware models run on the CPU, not device={self.device!r}")
         if self.tol > 0 and self.device == "cuda" and self.cuda_graphs:
             raise ValueError("tol > 0 reads residuals back during a phase: not possible with cuda_graphs on")
-        if self.sizes is not None and len(self.lr) not in (1, len(self.sizes) - 1):
-            raise ValueError(
-                f"lr={list(self.lr)}: give one rate or one per adjacent layer pair ({len(self.sizes) - 1})"
-            )
+        if self.sizes is not None:
+            pair_rates(self.lr, self.sizes)
         return self
 
     def to_dict(self) -> dict:
@@ -216,8 +215,10 @@ def resolved_sizes(config: TrainConfig, n_inputs: int, n_classes: int) -> tuple[
         raise ConfigError(f"sizes[0]={sizes[0]}: data set {config.dataset!r} has {n_inputs} inputs")
     if sizes[-1] != n_classes:
         raise ConfigError(f"sizes[-1]={sizes[-1]}: data set {config.dataset!r} has {n_classes} classes")
-    if len(config.lr) not in (1, len(sizes) - 1):
-        raise ConfigError(f"lr={list(config.lr)}: give one rate or one per adjacent layer pair ({len(sizes) - 1})")
+    try:
+        pair_rates(config.lr, sizes)
+    except ValueError as err:
+        raise ConfigError(str(err)) from None
     entries = sum(a * b for a, b in zip(sizes, sizes[1:]))
     if config.topology == "small-world" and config.intralayer:
         entries += sum(n * n for n in sizes[1:-1])

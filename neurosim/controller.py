@@ -25,6 +25,7 @@ from .cudagraph import GraphCache
 from .engines.base import Engine, Phase, Relaxation, refuse_nudge
 from .hardware import Devices
 from .network import Network
+from .topology import layer_of_neurons, pair_rates
 from .rules import EqProp, Machine, Rule, unread
 from .rules.eqprop import zero_state
 
@@ -39,17 +40,8 @@ def learning_rates(net: Network, rates: Sequence[float], bias_rate: float | None
     the biases of layer l all use ``rates[l-1]``. ``bias_rate``: one rate for every bias instead (the code behind
     the paper's per-layer curves updates the biases at rate 1).
     """
-    rates = [float(r) for r in rates]
-    n_pairs = net.n_layers - 1
-    if len(rates) == 1:
-        rates = rates * n_pairs
-    if len(rates) != n_pairs:
-        raise ValueError(
-            f"learning rates {rates}: give one global rate or one per adjacent layer pair ({n_pairs} for sizes "
-            f"{list(net.sizes)})"
-        )
-    per_layer = np.array([np.nan] + rates)  # index by the upper layer
-    layer = np.repeat(np.arange(net.n_layers), net.sizes)
+    per_layer = np.array([np.nan] + pair_rates(rates, net.sizes))  # index by the upper layer
+    layer = layer_of_neurons(net.sizes)
     xp = array_namespace(net.bias)
     out: list = [float(per_layer[b.hi]) for b in net.blocks]
     upper = np.maximum(layer[to_numpy(net.sparse.i)], layer[to_numpy(net.sparse.j)])

@@ -16,7 +16,8 @@ from __future__ import annotations
 import numpy as np
 
 from .backend import array_namespace
-from .network import Coupling, Network
+from .coupling import Coupling
+from .network import Network
 
 
 def rho(u):

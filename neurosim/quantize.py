@@ -2,7 +2,7 @@
 
 A weight grid is the set of levels k * step for integers |k| <= k_max: symmetric about 0, with 0 a level (a
 device pair with both devices at G_min). How ``bits`` sets step and k_max depends on what the bits count
-(:func:`weight_grid`); the readout grid of an ADC on [0, 1] V is :func:`quantize_unit`.
+(:func:`weight_levels`); the readout grid of an ADC on [0, 1] V is :func:`quantize_unit`.
 """
 
 from __future__ import annotations
@@ -37,19 +37,11 @@ def round_integer(x: np.ndarray, rounding: str, uniform: np.ndarray | None = Non
 
 
 @dataclass(frozen=True)
-class Grid:
+class Levels:
     """The weight levels k * ``step`` for integers |k| <= ``k_max`` (dimensionless weights, W = R G)."""
 
     step: float
     k_max: int
-
-    @property
-    def w_max(self) -> float:
-        return self.step * self.k_max
-
-    @property
-    def levels(self) -> np.ndarray:
-        return self.step * np.arange(-self.k_max, self.k_max + 1)
 
     def snap(self, w: np.ndarray, rounding: str = "nearest", uniform: np.ndarray | None = None) -> np.ndarray:
         """``w`` on the grid: rounded to a level (:func:`round_integer`), saturating at +-w_max."""
@@ -57,7 +49,7 @@ class Grid:
         return (k * self.step).astype(np.result_type(w), copy=False)
 
 
-def weight_grid(bits: int, w_max: float, mapping: str = "weight") -> Grid:
+def weight_levels(bits: int, w_max: float, mapping: str = "weight") -> Levels:
     """The grid of a ``bits``-bit weight store over [-w_max, w_max].
 
     ``weight``: sign-magnitude, 2^bits - 1 levels, step = w_max / (2^(bits-1) - 1); needs bits >= 2 (2 bits:
@@ -73,7 +65,7 @@ def weight_grid(bits: int, w_max: float, mapping: str = "weight") -> Grid:
     if bits < 1 or k_max < 1:
         least = 2 if mapping == "weight" else 1
         raise ValueError(f"bits={bits}: a {mapping} grid needs at least {least} bits (0 means ideal storage)")
-    return Grid(step=w_max / k_max, k_max=k_max)
+    return Levels(step=w_max / k_max, k_max=k_max)
 
 
 def quantize_unit(v, bits: int):

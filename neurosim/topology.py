@@ -35,6 +35,16 @@ def layer_of_neurons(sizes: Sequence[int]) -> np.ndarray:
     return np.repeat(np.arange(len(sizes)), sizes)
 
 
+def pair_rates(rates: Sequence[float], sizes: Sequence[int]) -> list[float]:
+    """One learning rate per pair of adjacent layers (input side first) from ``rates``: one global value, or one
+    per pair; :class:`ValueError` naming ``lr`` otherwise (the one check of the rates' count)."""
+    rates, n_pairs = [float(r) for r in rates], len(sizes) - 1
+    if len(rates) not in (1, n_pairs):
+        raise ValueError(f"lr={rates}: give one rate or one per adjacent layer pair ({n_pairs} for sizes "
+                         f"{list(sizes)})")
+    return rates * n_pairs if len(rates) == 1 else rates
+
+
 def _check_sizes(sizes: Sequence[int]) -> tuple[int, ...]:
     sizes = tuple(int(s) for s in sizes)
     if len(sizes) < 2:

@@ -165,11 +165,10 @@ def train(
             run.batches["nudged_steps"].append(result.nudged.steps)
             for phase in ("free", "nudged"):
                 relaxation = getattr(result, phase)
-                run.batches[f"{phase}_settling_time"].append(relaxation.info.get("settling_time", math.nan))
-            iterations += result.free.steps + result.nudged.steps
-            for relaxation in (result.free, result.nudged):
-                if "ngspice_seconds" in relaxation.info:
-                    simulator_seconds = np.nansum([simulator_seconds, relaxation.info["ngspice_seconds"]])
+                run.batches[f"{phase}_settling_time"].append(relaxation.settling_time)
+                if not math.isnan(relaxation.simulator_seconds):
+                    simulator_seconds = np.nansum([simulator_seconds, relaxation.simulator_seconds])
+            iterations += result.free.steps + result.nudged.steps  # one engine: one unit (Relaxation.step_unit)
             global_batch = epoch * n_batches + k
             if global_batch % config.rate_every == 0:
                 run.rate_batches.append(global_batch)

@@ -2,7 +2,7 @@ import numpy as np
 
 from neurosim.energy import energy, grad_f
 from neurosim.engines import Euler, Phase
-from neurosim.network import Coupling
+from neurosim.coupling import Coupling
 
 from conftest import skip_net
 

@@ -9,8 +9,9 @@ from neurosim.config import ConfigError, make_config
 from neurosim.energy import rho
 from neurosim.engines import ODE, Euler, Phase
 from neurosim.hardware import PRESETS, Devices, Hardware, HardwareError, load_hardware
-from neurosim.network import Coupling, from_graph
-from neurosim.quantize import quantize_unit, round_integer, weight_grid
+from neurosim.coupling import Coupling
+from neurosim.network import from_graph
+from neurosim.quantize import quantize_unit, round_integer, weight_levels
 from neurosim.build import new_run
 from neurosim.train import train
 
@@ -31,7 +32,7 @@ def test_b_bit_grid_has_at_most_2_to_the_b_levels_per_stored_number(mapping):
     circuit = Circuit(r_leak=1e5, g_min=1e-6, g_max=1.1e-5)  # w_max = R (g_max - g_min) = 1
     outputs = {}
     for bits in (2, 3, 4, 6, 8):
-        grid = weight_grid(bits, 1.0, mapping)
+        grid = weight_levels(bits, 1.0, mapping)
         q = grid.snap(w)
         if mapping == "weight":  # the stored number is the signed weight
             assert len(np.unique(q)) <= 2**bits
@@ -48,7 +49,7 @@ def test_b_bit_grid_has_at_most_2_to_the_b_levels_per_stored_number(mapping):
 
 def test_weight_grid_rejects_a_grid_that_cannot_exist():
     with pytest.raises(ValueError, match="bits=1"):
-        weight_grid(1, 1.0, "weight")
+        weight_levels(1, 1.0, "weight")
     with pytest.raises(HardwareError, match="storage: bits=1"):
         load_hardware({"storage": {"bits": 1}})
 
@@ -81,7 +82,7 @@ def test_half_a_step_is_lost_under_nearest_and_kept_on_average_under_stochastic(
     storage = {"bits": bits, "w_max": 2.0} if bits else {"pulse": step}
     nearest = Devices(hw(storage=storage), net)
     if bits:
-        step = nearest.store.grid.step
+        step = nearest.store.levels.step
     nearest.store.program(net)
     before = [p.copy() for p in net.parameters()]
     half = [np.where(p != 0, 0.5 * step, 0.0) if k < len(net.blocks) else np.full_like(p, 0.5 * step)
@@ -244,7 +245,7 @@ def digits_config(**kw):
 def test_ideal_and_quantised_runs_share_initial_weights(digits):
     ideal = new_run(digits_config(), digits)
     quantised = new_run(digits_config(hardware={"storage": {"bits": 4}}), digits)
-    grid = weight_grid(4, 1.0)
+    grid = weight_levels(4, 1.0)
     for a, b in zip(ideal.network.parameters(), quantised.network.parameters()):
         np.testing.assert_array_equal(grid.snap(a), b)
 

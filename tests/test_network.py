@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from neurosim import network, topology
-from neurosim.network import Coupling
+from neurosim import coupling, network, topology
+from neurosim.coupling import Coupling
 
 from conftest import skip_net
 
@@ -86,5 +86,5 @@ def test_dense_and_block_layouts_relax_to_the_same_state():
 def test_default_layout_follows_the_fill_of_the_coupling_matrix():
     layered = network.from_graph(topology.layered([20, 30, 30, 30, 5]), seed=0)
     small_world = network.from_graph(topology.small_world([20, 30, 30, 30, 5], p=0.08, seed=0), seed=0)
-    assert network.free_fill(layered) < 0.5 and network.default_layout(layered) == "blocks"
-    assert network.free_fill(small_world) >= 0.5 and network.default_layout(small_world) == "dense"
+    assert coupling.free_fill(layered) < 0.5 and coupling.default_layout(layered) == "blocks"
+    assert coupling.free_fill(small_world) >= 0.5 and coupling.default_layout(small_world) == "dense"

@@ -59,7 +59,7 @@ def test_reference_at_eps_beta_one_half_sets_the_outputs_to_the_target_and_beta_
 
 
 def net_drive(net, x, s):
-    from neurosim.network import Coupling
+    from neurosim.coupling import Coupling
 
     return Coupling(net, x)(s)
 

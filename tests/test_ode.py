@@ -12,7 +12,7 @@ from neurosim.config import ConfigError, make_config
 from neurosim.data import load_dataset
 from neurosim.engines import ODE, Euler, Phase
 from neurosim.engines.ode import METHODS
-from neurosim.network import Coupling
+from neurosim.coupling import Coupling
 from neurosim.store import load_run
 from neurosim.build import controller_of, new_run
 from neurosim.train import evaluate
@@ -36,8 +36,8 @@ def test_single_neuron_charges_as_an_rc_circuit(circuit):
     np.testing.assert_allclose(v, v_inf * (1 - np.exp(-t / tau)), rtol=1e-3)
     # tau |dV/dt| = V_inf exp(-t / tau) falls below settle_tol at t = tau ln(V_inf / settle_tol)
     relaxed = engine.relax(net, x, np.zeros((1, 1)), Phase())
-    assert relaxed.info["settled"]
-    assert relaxed.info["settling_time"] == pytest.approx(tau * np.log(v_inf / 1e-4), rel=1e-3)
+    assert relaxed.settled
+    assert relaxed.settling_time == pytest.approx(tau * np.log(v_inf / 1e-4), rel=1e-3)
     assert relaxed.state[0, 0] == pytest.approx(v_inf - 1e-4, abs=1e-6)
 
 
@@ -54,7 +54,7 @@ def test_clamp_holds_a_node_at_the_rail():
     assert np.all(v[t > 1.2 * tau] == 1.0)
     relaxed = engine.relax(net, x, np.zeros((1, 1)), Phase())
     assert relaxed.state[0, 0] == 1.0 and relaxed.residual[0] == 0.0
-    assert relaxed.info["settling_time"] == pytest.approx(tau * np.log(3), rel=1e-3)
+    assert relaxed.settling_time == pytest.approx(tau * np.log(3), rel=1e-3)
 
 
 def convex_net():
@@ -75,7 +75,7 @@ def test_ode_reaches_the_euler_equilibrium(nudged):
     s0 = np.zeros((5, net.n_free))
     euler = Euler(eps=0.05, n_free=50_000, n_nudged=50_000, tol=1e-10, check_every=10).relax(net, x, s0, phase)
     ode = ODE(rtol=1e-8, atol=1e-10, settle_tol=1e-8).relax(net, x, s0, phase)
-    assert euler.residual.max() < 1e-9 and ode.info["settled"] and ode.residual.max() < 1.1e-8
+    assert euler.residual.max() < 1e-9 and ode.settled and ode.residual.max() < 1.1e-8
     np.testing.assert_allclose(ode.state, euler.state, atol=1e-4)
     assert np.any(ode.state == 0.0) or np.any(ode.state == 1.0) or nudged  # the clamp is exercised
 
@@ -87,7 +87,7 @@ def test_every_method_reaches_the_equilibrium(method):
     s0 = np.zeros((3, net.n_free))
     reference = Euler(eps=0.1, n_free=20_000, tol=1e-10, check_every=10).relax(net, x, s0, Phase())
     ode = ODE(method=method, rtol=1e-6, atol=1e-9, settle_tol=1e-6).relax(net, x, s0, Phase())
-    assert ode.info["settled"]
+    assert ode.settled
     np.testing.assert_allclose(ode.state, reference.state, atol=1e-4)
 
 
@@ -98,7 +98,7 @@ def test_settling_time_scales_linearly_with_tau():
     for r_leak, c_node in [(1e6, 1e-12), (1e6, 5e-12), (2e4, 1e-9), (1e3, 3e-3)]:
         circuit = Circuit(r_leak=r_leak, c_node=c_node)
         relaxed = ODE(circuit=circuit, settle_tol=1e-4).relax(net, x, np.zeros((4, net.n_free)), Phase())
-        results.append((relaxed.info["settling_time"] / circuit.tau, relaxed.steps))
+        results.append((relaxed.settling_time / circuit.tau, relaxed.steps))
     per_tau, evaluations = zip(*results)
     assert per_tau[0] > 1
     np.testing.assert_allclose(per_tau, per_tau[0], rtol=1e-9)
@@ -109,8 +109,8 @@ def test_phase_that_cannot_settle_stops_at_t_max():
     net = convex_net()
     x = np.random.default_rng(3).uniform(size=(2, net.n_inputs))
     relaxed = ODE(settle_tol=1e-6, t_max=2.0).relax(net, x, np.zeros((2, net.n_free)), Phase())
-    assert not relaxed.info["settled"]
-    assert relaxed.info["settling_time"] == pytest.approx(2.0 * relaxed.info["tau"])
+    assert not relaxed.settled
+    assert relaxed.settling_time == pytest.approx(2.0 * relaxed.info["tau"])
     assert relaxed.residual.max() > 1e-6
 
 
@@ -119,7 +119,7 @@ def test_a_settled_start_costs_no_integration():
     x = np.random.default_rng(4).uniform(size=(2, net.n_inputs))
     first = ODE(rtol=1e-8, atol=1e-10, settle_tol=1e-7).relax(net, x, np.zeros((2, net.n_free)), Phase())
     again = ODE(settle_tol=1e-5).relax(net, x, first.state, Phase())
-    assert again.info["settling_time"] == 0.0 and again.steps == 1
+    assert again.settling_time == 0.0 and again.steps == 1
 
 
 def inhibitory_layer(w=-0.5, n=10):
@@ -146,7 +146,7 @@ def test_euler_with_a_large_step_is_not_the_continuous_system():
     small = Euler(eps=0.1, n_free=5000, tol=1e-10, check_every=1).relax(net, x, s0, Phase())
     large = Euler(eps=0.5, n_free=5000).relax(net, x, s0, Phase())
     np.testing.assert_allclose(small.state, ode.state, atol=1e-6)
-    assert ode.info["settled"] and large.residual.max() > 0.1
+    assert ode.settled and large.residual.max() > 0.1
     assert np.abs(large.state - ode.state).max() > 0.1
 
 

@@ -9,7 +9,7 @@ from neurosim.config import ConfigError, make_config
 from neurosim.energy import rho
 from neurosim.hardware import Devices, load_hardware
 from neurosim.network import from_graph
-from neurosim.quantize import weight_grid
+from neurosim.quantize import weight_levels
 from neurosim.rules import RuleError, feedback_matrices, feedforward_gradient, forward
 from neurosim.build import controller_of, new_run
 from neurosim.train import evaluate, train
@@ -105,7 +105,7 @@ def test_each_rule_lowers_the_error_of_a_small_digits_network_in_one_epoch(digit
 
 
 def test_quantisation_acts_on_every_rules_weights_alike(digits):
-    grid = weight_grid(5, 1.0)
+    grid = weight_levels(5, 1.0)
     stored = {}
     for rule in ("eqprop", "bp", "fa", "dfa"):
         run = train(digits_config(rule=rule, lr=(0.2,), hardware={"storage": {"bits": 5, "rounding": "stochastic"}}),
@@ -117,4 +117,4 @@ def test_quantisation_acts_on_every_rules_weights_alike(digits):
     assert all(set(v) <= set(range(-grid.k_max, grid.k_max + 1)) for v in stored.values())
     assert not all(np.array_equal(stored["eqprop"], v) for v in stored.values())  # they trained differently
     devices = Devices(load_hardware({"storage": {"bits": 5}}), new_run(digits_config(), digits).network)
-    assert devices.store.grid == grid
+    assert devices.store.levels == grid

@@ -60,12 +60,12 @@ def test_ngspice_equilibrium_matches_the_ode_within_1_mv(ngspice, nudged):
         start = ODE(rtol=1e-8, atol=1e-10, settle_tol=1e-8).relax(net, x, start, Phase()).state
     ode = ODE(rtol=1e-8, atol=1e-10, settle_tol=1e-8).relax(net, x, start, phase)
     spice = Spice(t_stop=60).relax(net, x, start, phase)
-    assert ode.info["settled"] and spice.info["settled"]
+    assert ode.settled and spice.settled
     assert np.abs(spice.state - ode.state).max() < 1e-3
     assert np.any(ode.state == 0) or np.any(ode.state == 1)  # some node is held by its clamp
-    ode_settling = ODE(rtol=1e-6, settle_tol=1e-3).relax(net, x, start, phase).info["settling_time"]
-    assert spice.info["settling_time"] == pytest.approx(ode_settling, rel=0.1)
-    assert spice.info["ngspice_seconds"] > 0 and spice.steps > 0
+    ode_settling = ODE(rtol=1e-6, settle_tol=1e-3).relax(net, x, start, phase).settling_time
+    assert spice.settling_time == pytest.approx(ode_settling, rel=0.1)
+    assert spice.simulator_seconds > 0 and spice.steps > 0
 
 
 def test_exported_netlist_runs_unchanged_and_equals_the_engine(tmp_path, ngspice):

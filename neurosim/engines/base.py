@@ -11,6 +11,7 @@ Engines implement one method::
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -74,17 +75,25 @@ class Phase:
 
 @dataclass
 class Relaxation:
-    """Result of one phase.
+    """Result of one phase, the fields every engine reports.
 
     ``state``: final free state (B, n_free). ``residual``: per example, the largest change of any state in the
-    last step, max_i |ds_i| (for time-continuous engines, max_i |ds_i/dt| tau), shape (B,): 0 only at an exact
-    fixed point. ``steps``: iterations or right-hand-side evaluations used. ``info``: engine-specific extras
-    (settling time in seconds, simulator run time, ...).
+    last step, max_i |ds_i| (for time-continuous engines, max_i |ds_i/dt| tau, volts), shape (B,): 0 only at
+    an exact fixed point. ``steps``: the engine's unit of work, named by ``step_unit``: ``iterations`` (Euler
+    steps, fixed-point sweeps), ``evaluations`` (the ODE's right-hand sides) or ``time points`` (ngspice's
+    output rows); only counts of one unit add up. ``settling_time``: seconds the phase took in the circuit
+    (time-continuous engines; NaN for the iterating ones). ``settled``: whether it reached its tolerance (None:
+    the engine has none). ``simulator_seconds``: an external simulator's own run time (ngspice; NaN
+    otherwise). ``info``: engine-specific extras (per-example settling times, wall time, tau).
     """
 
     state: np.ndarray
     residual: np.ndarray
     steps: int
+    step_unit: str = "iterations"
+    settling_time: float = math.nan
+    settled: bool | None = None
+    simulator_seconds: float = math.nan
     info: dict = field(default_factory=dict)
 
 

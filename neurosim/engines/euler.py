@@ -30,7 +30,8 @@ from typing import ClassVar
 from array_api_compat import device as device_of
 
 from ..backend import addmm
-from ..network import Coupling, Network
+from ..coupling import Coupling
+from ..network import Network
 from .base import (NUDGES, Phase, Relaxation, check_iteration_settings, check_nudge, from_config, run_phase,
                    starting_point)
 

@@ -25,7 +25,9 @@ import networkx as nx
 import numpy as np
 
 from ..backend import to_numpy
-from ..network import Coupling, Network
+from ..coupling import Coupling
+from ..network import Network
+from ..topology import layer_of_neurons
 from .base import Phase, Relaxation, check_iteration_settings, check_nudge, from_config, run_phase, starting_point
 
 
@@ -40,7 +42,7 @@ def layer_groups(net: Network) -> list[list[int]]:
     graph = nx.Graph()
     graph.add_nodes_from(range(1, net.n_layers))
     graph.add_edges_from((b.lo, b.hi) for b in net.blocks if b.lo > 0)
-    layer = np.repeat(np.arange(net.n_layers), net.sizes)
+    layer = layer_of_neurons(net.sizes)
     pairs = np.unique(np.stack([layer[to_numpy(net.sparse.i)], layer[to_numpy(net.sparse.j)]], axis=1), axis=0)
     graph.add_edges_from((int(a), int(b)) for a, b in pairs if a > 0)
     colour = nx.greedy_color(graph, strategy=lambda g, colors: sorted(g))

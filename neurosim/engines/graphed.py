@@ -37,4 +37,4 @@ class CudaGraphed:
             out = self._graphs.run(key, fn, x, s, phase.target, keep=net)
         else:
             out = self._graphs.run(key, lambda x_, s_: self.engine.relax(net, x_, s_, Phase()), x, s, keep=net)
-        return Relaxation(out.state.clone(), out.residual.clone(), out.steps, dict(out.info))
+        return replace(out, state=out.state.clone(), residual=out.residual.clone(), info=dict(out.info))

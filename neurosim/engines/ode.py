@@ -26,7 +26,8 @@ from scipy.integrate import solve_ivp
 
 from ..backend import is_torch_array
 from ..circuit import Circuit
-from ..network import Coupling, Network
+from ..coupling import Coupling
+from ..network import Network
 from .base import EngineError, Phase, Relaxation, check_nudge, from_config, phase_drift, starting_point
 
 #: solve_ivp methods the engine accepts. Radau and BDF get the Jacobian's block-diagonal sparsity (one block per
@@ -72,8 +73,8 @@ class ODE:
     def relax(self, net: Network, x, s, phase: Phase) -> Relaxation:
         """Integrate from ``s`` until the residual falls below ``settle_tol`` or ``t_max`` time constants pass.
 
-        ``info``: ``settling_time`` (seconds at which the phase ended), ``settled`` (whether the tolerance was
-        reached before ``t_max``), ``rhs_evaluations`` (as ``steps``: the solver's and the stop event's).
+        ``settling_time``: seconds at which the phase ended; ``settled``: whether the tolerance was reached
+        before ``t_max``; ``steps``: right-hand-side evaluations, the solver's and the stop event's.
         """
         check_nudge(self, phase)
         system = _System(net, x, s, phase, self.layout)
@@ -90,8 +91,10 @@ class ODE:
             state=state,
             residual=residual,
             steps=system.evaluations,
-            info={"settling_time": t_end, "settled": settled, "rhs_evaluations": system.evaluations,
-                  "tau": self.circuit.tau},
+            step_unit="evaluations",
+            settling_time=t_end,
+            settled=settled,
+            info={"tau": self.circuit.tau},
         )
 
     def trajectory(self, net: Network, x, s, phase: Phase, times) -> np.ndarray:

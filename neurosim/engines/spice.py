@@ -25,7 +25,8 @@ import numpy as np
 from ..backend import is_torch_array
 from ..circuit import Circuit
 from ..netlist import node_names, write_netlist
-from ..network import Coupling, Network
+from ..coupling import Coupling
+from ..network import Network
 from .base import EngineError, Phase, Relaxation, check_nudge, from_config, phase_drift, starting_point
 
 INSTALL_HINT = (
@@ -76,9 +77,9 @@ class Spice:
             raise ValueError(f"workers={self.workers}: needs at least 1")
 
     def relax(self, net: Network, x, s, phase: Phase) -> Relaxation:
-        """Simulate every example's circuit; ``info``: ``settling_time`` (seconds, the batch's slowest example),
-        ``settling_times`` (per example), ``settled``, ``ngspice_seconds`` (ngspice's analysis time, summed
-        over the batch), ``wall_seconds``."""
+        """Simulate every example's circuit; ``settling_time``: seconds, the batch's slowest example;
+        ``simulator_seconds``: ngspice's analysis time, summed over the batch; ``info``: ``settling_times`` (per
+        example), ``wall_seconds``."""
         if is_torch_array(net.bias):
             raise ValueError("the spice engine runs on the CPU: move the network there with net.to('cpu')")
         check_nudge(self, phase)
@@ -107,11 +108,12 @@ class Spice:
             state=state,
             residual=residual,
             steps=sum(w.points for w in results),
+            step_unit="time points",
+            settling_time=float(np.max(np.where(np.isfinite(settling), settling, self.t_stop * tau))),
+            settled=settled,
+            simulator_seconds=sum(w.seconds for w in results),
             info={
-                "settling_time": float(np.max(np.where(np.isfinite(settling), settling, self.t_stop * tau))),
                 "settling_times": settling,
-                "settled": settled,
-                "ngspice_seconds": sum(w.seconds for w in results),
                 "wall_seconds": time.perf_counter() - started,
                 "tau": tau,
             },

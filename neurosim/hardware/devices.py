@@ -1,10 +1,10 @@
-"""Hardware non-idealities: explicit, composable device models, all off by default.
+"""Hardware non-idealities acting on a network: the weight store and the devices.
 
 The settings are plain validated dataclasses (:class:`Hardware` groups :class:`Storage`, :class:`Readout`,
 :class:`Variation`, :class:`Noise`), loadable from a TOML file or a named preset (:data:`PRESETS`); 0 bits and
 0 noise mean ideal. :class:`Devices` applies them to a network, each at one point of the training step:
 
-1. programming (:meth:`Store.program`, once, on the initial weights): every parameter to the nearest level;
+1. programming (:meth:`WeightStore.program`, once, on the initial weights): every parameter to the nearest level;
 2. settling (:meth:`Devices.effective`, before each phase): the engines relax on the *effective* network,
    the stored one seen through the devices: variation, stuck-at faults, mismatch of the two directions, and read
    noise drawn afresh for every settle;
@@ -24,213 +24,53 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-from dataclasses import asdict, replace
-from pathlib import Path
-from typing import Annotated, Literal
 
 import numpy as np
-from pydantic import ConfigDict, Field, ValidationError, model_validator
-from pydantic.dataclasses import dataclass
 
-from .circuit import Circuit
-from .network import DenseBlock, Network, SparseCouplings
-from .tomlfile import read_toml
-from .quantize import MAPPINGS, ROUNDING, Grid, quantize_unit, round_integer, weight_grid
-from .errors import NeurosimError, validation_problems
-
-Bits = Annotated[int, Field(ge=0, le=32)]
-Fraction = Annotated[float, Field(ge=0, le=1)]
-Sigma = Annotated[float, Field(ge=0)]
-_STRICT = ConfigDict(extra="forbid")
-
-
-class HardwareError(NeurosimError, ValueError):
-    """Hardware settings that cannot be used; the message names the value."""
-
-
-@dataclass(frozen=True, config=_STRICT)
-class Storage:
-    """How weights and biases are stored and written.
-
-    ``bits``: 0 (ideal, continuous) or the bits of the weight grid over [-``w_max``, ``w_max``]; ``mapping``
-    says what they count (:func:`neurosim.quantize.weight_grid`): ``weight`` (sign-magnitude, 2^bits - 1 levels)
-    or ``conductance`` (2^bits levels per device over [G_min, G_max]; w_max is then R (G_max - G_min) from the
-    circuit and ``w_max`` is not used). ``rounding``: ``nearest`` or ``stochastic``, for updates and the grid.
-    ``pulse``: the weight change of one programming pulse; 0 means one grid step (or, with ``bits`` = 0, no
-    pulses: updates are applied exactly). Updates are whole numbers of pulses: under nearest rounding an update
-    below half a pulse is lost; under stochastic rounding it is kept in expectation.
-    """
-
-    bits: Bits = 0
-    w_max: Annotated[float, Field(gt=0)] = 1.0
-    rounding: Literal[ROUNDING] = "nearest"
-    mapping: Literal[MAPPINGS] = "weight"
-    pulse: Sigma = 0.0
-
-    @model_validator(mode="after")
-    def _grid_exists(self) -> "Storage":
-        if self.bits:
-            weight_grid(self.bits, 1.0, self.mapping)  # a ValueError naming the bits if there is no such grid
-        return self
-
-
-@dataclass(frozen=True, config=_STRICT)
-class Readout:
-    """``bits``: the ADC that reads the neuron states (0 to 1 V) for the local rule; 0 = ideal."""
-
-    bits: Bits = 0
-
-
-@dataclass(frozen=True, config=_STRICT)
-class Variation:
-    """Fixed per-device deviations, drawn once per run from its seed.
-
-    ``device``: device-to-device variation, each device's conductance times (1 + device * N(0, 1)) (floored
-    at 0). ``mismatch``: each direction of a connection times its own (1 + mismatch * N(0, 1)). ``stuck``: the
-    fraction of devices stuck, a fraction ``stuck_high`` of them at G_max, the rest at G_min; a stuck device
-    ignores programming.
-    """
-
-    device: Sigma = 0.0
-    mismatch: Sigma = 0.0
-    stuck: Fraction = 0.0
-    stuck_high: Fraction = 0.5
-
-
-@dataclass(frozen=True, config=_STRICT)
-class Noise:
-    """Random deviations drawn anew each time.
-
-    ``write``: cycle-to-cycle write noise, Gaussian with standard deviation ``write`` pulses per sqrt(pulses
-    applied) (with continuous updates: ``write`` times the update). ``read``: each settle (phase) sees every
-    weight times (1 + read * N(0, 1)).
-    """
-
-    write: Sigma = 0.0
-    read: Sigma = 0.0
-
-
-@dataclass(frozen=True, config=_STRICT)
-class Hardware:
-    """All hardware models of a run; the default is the ideal machine."""
-
-    storage: Storage = Storage()
-    readout: Readout = Readout()
-    variation: Variation = Variation()
-    noise: Noise = Noise()
-
-    @property
-    def ideal(self) -> bool:
-        return self == Hardware()
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    def with_storage(self, **changes) -> "Hardware":
-        return replace(self, storage=replace(self.storage, **changes))
-
-
-#: Named settings. They illustrate typical regimes; they are not measurements of particular devices.
-PRESETS: dict[str, Hardware] = {
-    "ideal": Hardware(),
-    "digital-8bit": Hardware(storage=Storage(bits=8), readout=Readout(bits=8)),
-    "analog-6bit": Hardware(
-        storage=Storage(bits=6, rounding="stochastic"),
-        readout=Readout(bits=8),
-        variation=Variation(device=0.05, mismatch=0.02),
-        noise=Noise(write=0.2, read=0.01),
-    ),
-    "rram-4bit": Hardware(
-        storage=Storage(bits=4, rounding="stochastic"),
-        readout=Readout(bits=6),
-        variation=Variation(device=0.1, mismatch=0.05, stuck=0.01),
-        noise=Noise(write=0.3, read=0.02),
-    ),
-}
-
-
-def load_hardware(spec: str | Path | dict | Hardware) -> Hardware:
-    """Hardware settings from a preset name, a TOML file (tables ``[storage]``, ``[readout]``, ``[variation]``,
-    ``[noise]``; an optional ``preset = "name"`` line gives the values the tables change), a dict of the same
-    shape, or a :class:`Hardware`. Raises :class:`HardwareError` naming the bad value or file."""
-    if isinstance(spec, Hardware):
-        return spec
-    if isinstance(spec, dict):
-        return _from_dict(spec, None)
-    text = str(spec)
-    if text in PRESETS:
-        return PRESETS[text]
-    path = Path(text)
-    if path.suffix != ".toml" and not path.exists():
-        raise HardwareError(f"{text!r} is neither a preset ({', '.join(PRESETS)}) nor a .toml file")
-    return _from_dict(read_toml(path, HardwareError, "hardware"), str(path))
-
-
-def _from_dict(values: dict, where: str | None) -> Hardware:
-    values = dict(values)
-    base = values.pop("preset", None)
-    prefix = f"{where}: " if where else ""
-    if base is not None and base not in PRESETS:
-        raise HardwareError(f"{prefix}preset={base!r}: choose one of {', '.join(PRESETS)}")
-    merged = PRESETS[base].to_dict() if base else {}
-    for group, fields in values.items():
-        if isinstance(fields, dict) and isinstance(merged.get(group), dict):
-            merged[group] = {**merged[group], **fields}
-        else:
-            merged[group] = fields
-    try:
-        return Hardware(**merged)
-    except (ValidationError, TypeError) as err:
-        raise HardwareError(f"{prefix}{_first_error(err)}") from None
-
-
-def _first_error(err: Exception) -> str:
-    """The first problem pydantic found (:func:`~neurosim.errors.validation_problems`), or the error's text."""
-    return validation_problems(err)[0] if isinstance(err, ValidationError) else str(err)
-
-
-# ----------------------------------------------------------------------------------------------------------------
-# Acting on a network
+from ..circuit import Circuit
+from ..network import DenseBlock, Network, SparseCouplings
+from ..quantize import Levels, quantize_unit, round_integer, weight_levels
+from .settings import Hardware, HardwareError, Storage, load_hardware
 
 _LOW, _HIGH = 1, 2  # stuck-at codes
 
 
 @dataclasses.dataclass(frozen=True)
-class Store:
+class WeightStore:
     """What storage settings imply on a circuit, without any device draws: the weight range ``w_max``, the
     programmed conductance offset ``g0`` (weight units: R G_min under the ``conductance`` mapping, else 0), the
-    ``grid`` (None: continuous) and the weight change of one ``pulse`` (0: updates applied exactly)."""
+    weight ``levels`` (None: continuous) and the weight change of one ``pulse`` (0: updates applied exactly)."""
 
     w_max: float
     g0: float
-    grid: Grid | None
+    levels: Levels | None
     pulse: float
 
     @classmethod
-    def of(cls, storage: Storage, circuit: Circuit | None = None) -> "Store":
+    def of(cls, storage: Storage, circuit: Circuit | None = None) -> "WeightStore":
         circuit = circuit or Circuit()
         if storage.mapping == "conductance":
             w_max, g0 = circuit.w_max, circuit.r_leak * circuit.g_min
         else:
             w_max, g0 = storage.w_max, 0.0
         try:
-            grid = weight_grid(storage.bits, w_max, storage.mapping) if storage.bits else None
+            levels = weight_levels(storage.bits, w_max, storage.mapping) if storage.bits else None
         except ValueError as err:
             raise HardwareError(f"storage.{err}") from None
-        return cls(w_max, g0, grid, storage.pulse or (grid.step if grid else 0.0))
+        return cls(w_max, g0, levels, storage.pulse or (levels.step if levels else 0.0))
 
     @property
     def step(self) -> float:
-        """The weight step of the store: the grid's, or the pulse's for continuous storage (0: ideal)."""
-        return self.grid.step if self.grid else self.pulse
+        """The weight step of the store: the levels', or the pulse's for continuous storage (0: ideal)."""
+        return self.levels.step if self.levels else self.pulse
 
     def program(self, net: Network) -> None:
-        """Store ``net``'s parameters on the grid, in place: nearest level, saturating at +-w_max (a
+        """Store ``net``'s parameters on the levels, in place: nearest level, saturating at +-w_max (a
         write-and-verify programming of the initial weights). Nothing to do for continuous storage."""
-        if self.grid is None:
+        if self.levels is None:
             return
         for param in net.parameters():
-            param[...] = self.grid.snap(param)
+            param[...] = self.levels.snap(param)
 
 
 def _empty(draw):
@@ -241,7 +81,7 @@ def _empty(draw):
 
 
 class Devices:
-    """The devices of one network under ``hardware``: its :class:`Store`, and the fixed per-device draws
+    """The devices of one network under ``hardware``: its :class:`WeightStore`, and the fixed per-device draws
     (variation, stuck-at faults, mismatch) taken from ``rng`` in a fixed order, so the same seed gives the same
     chip.
 
@@ -252,7 +92,7 @@ class Devices:
     def __init__(self, hardware: Hardware, net: Network, circuit: Circuit | None = None,
                  rng: np.random.Generator | None = None):
         self.hardware = hardware = load_hardware(hardware)
-        self.store = Store.of(hardware.storage, circuit)
+        self.store = WeightStore.of(hardware.storage, circuit)
         self.kinds = [("intra" if b.lo == b.hi else "inter") for b in net.blocks] + ["sparse", "bias"]
         self.masks = [b.mask for b in net.blocks] + [None, None]
         variation = hardware.variation
@@ -371,7 +211,7 @@ class Devices:
         is applied exactly (write noise then scales with it).
         """
         storage, write_noise = self.hardware.storage, self.hardware.noise.write
-        grid, pulse = self.store.grid, self.store.pulse
+        levels, pulse = self.store.levels, self.store.pulse
         stochastic = storage.rounding == "stochastic"
         if (stochastic or write_noise) and rng is None:
             raise ValueError("stochastic rounding and write noise need a random generator")
@@ -384,11 +224,11 @@ class Devices:
                 new, size = param + pulses * pulse, pulse * np.sqrt(np.abs(pulses))
             else:
                 new, size = param + update, np.abs(update)
-            if grid is not None and pulse != grid.step:
-                new = grid.snap(new, storage.rounding, self._draw(k, rng, new.shape, "uniform") if stochastic else None)
+            if levels is not None and pulse != levels.step:
+                new = levels.snap(new, storage.rounding, self._draw(k, rng, new.shape, "uniform") if stochastic else None)
             if write_noise:
                 new = new + self._masked(k, write_noise * size * self._draw(k, rng, new.shape, "normal"))
-            if grid is not None:
+            if levels is not None:
                 new = np.clip(new, -self.store.w_max, self.store.w_max)
             new = new.astype(param.dtype, copy=False)
             changes.append(new - param)

@@ -1,0 +1,170 @@
+"""Hardware settings: the device models' parameters as validated frozen dataclasses, presets and TOML loading.
+
+:class:`Hardware` groups :class:`Storage`, :class:`Readout`, :class:`Variation` and :class:`Noise`; 0 bits and 0
+noise mean ideal. What they do to a network is :mod:`neurosim.hardware.devices`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, replace
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import ConfigDict, Field, ValidationError, model_validator
+from pydantic.dataclasses import dataclass
+
+from ..tomlfile import read_toml
+from ..quantize import MAPPINGS, ROUNDING, weight_levels
+from ..errors import NeurosimError, validation_problems
+
+Bits = Annotated[int, Field(ge=0, le=32)]
+Fraction = Annotated[float, Field(ge=0, le=1)]
+Sigma = Annotated[float, Field(ge=0)]
+_STRICT = ConfigDict(extra="forbid")
+
+
+class HardwareError(NeurosimError, ValueError):
+    """Hardware settings that cannot be used; the message names the value."""
+
+
+@dataclass(frozen=True, config=_STRICT)
+class Storage:
+    """How weights and biases are stored and written.
+
+    ``bits``: 0 (ideal, continuous) or the bits of the weight grid over [-``w_max``, ``w_max``]; ``mapping``
+    says what they count (:func:`neurosim.quantize.weight_levels`): ``weight`` (sign-magnitude, 2^bits - 1 levels)
+    or ``conductance`` (2^bits levels per device over [G_min, G_max]; w_max is then R (G_max - G_min) from the
+    circuit and ``w_max`` is not used). ``rounding``: ``nearest`` or ``stochastic``, for updates and the grid.
+    ``pulse``: the weight change of one programming pulse; 0 means one grid step (or, with ``bits`` = 0, no
+    pulses: updates are applied exactly). Updates are whole numbers of pulses: under nearest rounding an update
+    below half a pulse is lost; under stochastic rounding it is kept in expectation.
+    """
+
+    bits: Bits = 0
+    w_max: Annotated[float, Field(gt=0)] = 1.0
+    rounding: Literal[ROUNDING] = "nearest"
+    mapping: Literal[MAPPINGS] = "weight"
+    pulse: Sigma = 0.0
+
+    @model_validator(mode="after")
+    def _grid_exists(self) -> "Storage":
+        if self.bits:
+            weight_levels(self.bits, 1.0, self.mapping)  # a ValueError naming the bits if there is no such grid
+        return self
+
+
+@dataclass(frozen=True, config=_STRICT)
+class Readout:
+    """``bits``: the ADC that reads the neuron states (0 to 1 V) for the local rule; 0 = ideal."""
+
+    bits: Bits = 0
+
+
+@dataclass(frozen=True, config=_STRICT)
+class Variation:
+    """Fixed per-device deviations, drawn once per run from its seed.
+
+    ``device``: device-to-device variation, each device's conductance times (1 + device * N(0, 1)) (floored
+    at 0). ``mismatch``: each direction of a connection times its own (1 + mismatch * N(0, 1)). ``stuck``: the
+    fraction of devices stuck, a fraction ``stuck_high`` of them at G_max, the rest at G_min; a stuck device
+    ignores programming.
+    """
+
+    device: Sigma = 0.0
+    mismatch: Sigma = 0.0
+    stuck: Fraction = 0.0
+    stuck_high: Fraction = 0.5
+
+
+@dataclass(frozen=True, config=_STRICT)
+class Noise:
+    """Random deviations drawn anew each time.
+
+    ``write``: cycle-to-cycle write noise, Gaussian with standard deviation ``write`` pulses per sqrt(pulses
+    applied) (with continuous updates: ``write`` times the update). ``read``: each settle (phase) sees every
+    weight times (1 + read * N(0, 1)).
+    """
+
+    write: Sigma = 0.0
+    read: Sigma = 0.0
+
+
+@dataclass(frozen=True, config=_STRICT)
+class Hardware:
+    """All hardware models of a run; the default is the ideal machine."""
+
+    storage: Storage = Storage()
+    readout: Readout = Readout()
+    variation: Variation = Variation()
+    noise: Noise = Noise()
+
+    @property
+    def ideal(self) -> bool:
+        return self == Hardware()
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def with_storage(self, **changes) -> "Hardware":
+        return replace(self, storage=replace(self.storage, **changes))
+
+
+#: Named settings. They illustrate typical regimes; they are not measurements of particular devices.
+PRESETS: dict[str, Hardware] = {
+    "ideal": Hardware(),
+    "digital-8bit": Hardware(storage=Storage(bits=8), readout=Readout(bits=8)),
+    "analog-6bit": Hardware(
+        storage=Storage(bits=6, rounding="stochastic"),
+        readout=Readout(bits=8),
+        variation=Variation(device=0.05, mismatch=0.02),
+        noise=Noise(write=0.2, read=0.01),
+    ),
+    "rram-4bit": Hardware(
+        storage=Storage(bits=4, rounding="stochastic"),
+        readout=Readout(bits=6),
+        variation=Variation(device=0.1, mismatch=0.05, stuck=0.01),
+        noise=Noise(write=0.3, read=0.02),
+    ),
+}
+
+
+def load_hardware(spec: str | Path | dict | Hardware) -> Hardware:
+    """Hardware settings from a preset name, a TOML file (tables ``[storage]``, ``[readout]``, ``[variation]``,
+    ``[noise]``; an optional ``preset = "name"`` line gives the values the tables change), a dict of the same
+    shape, or a :class:`Hardware`. Raises :class:`HardwareError` naming the bad value or file."""
+    if isinstance(spec, Hardware):
+        return spec
+    if isinstance(spec, dict):
+        return _from_dict(spec, None)
+    text = str(spec)
+    if text in PRESETS:
+        return PRESETS[text]
+    path = Path(text)
+    if path.suffix != ".toml" and not path.exists():
+        raise HardwareError(f"{text!r} is neither a preset ({', '.join(PRESETS)}) nor a .toml file")
+    return _from_dict(read_toml(path, HardwareError, "hardware"), str(path))
+
+
+def _from_dict(values: dict, where: str | None) -> Hardware:
+    values = dict(values)
+    base = values.pop("preset", None)
+    prefix = f"{where}: " if where else ""
+    if base is not None and base not in PRESETS:
+        raise HardwareError(f"{prefix}preset={base!r}: choose one of {', '.join(PRESETS)}")
+    merged = PRESETS[base].to_dict() if base else {}
+    for group, fields in values.items():
+        if isinstance(fields, dict) and isinstance(merged.get(group), dict):
+            merged[group] = {**merged[group], **fields}
+        else:
+            merged[group] = fields
+    try:
+        return Hardware(**merged)
+    except (ValidationError, TypeError) as err:
+        raise HardwareError(f"{prefix}{_first_error(err)}") from None
+
+
+def _first_error(err: Exception) -> str:
+    """The first problem pydantic found (:func:`~neurosim.errors.validation_problems`), or the error's text."""
+    return validation_problems(err)[0] if isinstance(err, ValidationError) else str(err)
+
+
