@@ -5,6 +5,7 @@ Option defaults live in :class:`neurosim.config.TrainConfig`; the command passes
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import click
@@ -15,6 +16,7 @@ from .data import DATASETS
 from .errors import NeurosimError
 from .engines.base import NUDGES
 from .engines.ode import METHODS as ODE_METHODS
+from .engines import ENGINES
 from .export import export_netlist
 from .hardware import PRESETS, HardwareError, load_hardware
 from .quantize import ROUNDING
@@ -44,55 +46,73 @@ def _numbers(kind):
     return parse
 
 
+def _option(*decls, help: str, **kwargs):
+    """A click option for a :class:`TrainConfig` field, its help ending in the field's default as the
+    configuration defines it (one place), e.g. ``[0.5]``."""
+    field = decls[0].split("/")[0].removeprefix("--").replace("-", "_")
+    default = CONFIG_DEFAULTS[field]
+    if isinstance(default, bool):
+        shown = "on" if default else "off"
+    elif isinstance(default, float):
+        shown = f"{default:g}".replace("e+0", "e").replace("e-0", "e-")
+    else:
+        shown = default
+    return click.option(*decls, help=f"{help.removesuffix('.')} [{shown}].", **kwargs)
+
+
+#: The default of every configuration field that has one of its own (resolved ones, like nudge, are None).
+CONFIG_DEFAULTS = {f.name: f.default for f in dataclasses.fields(TrainConfig)}
+
+
 TRAIN_OPTIONS = [
-    click.option("--dataset", type=click.Choice(DATASETS), help="Data set [digits]."),
+    _option("--dataset", type=click.Choice(DATASETS), help="Data set."),
     click.option("--data-dir", type=click.Path(file_okay=False), help="Directory with the IDX files (MNIST)."),
     click.option("--n-train", type=int, help="Use the first N training examples."),
     click.option("--n-test", type=int, help="Use the first N test examples."),
-    click.option("--topology", type=click.Choice(["layered", "small-world"]), help="Topology [small-world]."),
+    _option("--topology", type=click.Choice(["layered", "small-world"]), help="Topology."),
     click.option("--sizes", callback=_numbers(int), help="Neurons per layer, e.g. 784-500-500-500-10."),
     click.option("--rewire-n", type=int, help="Connections to rewire (small-world)."),
     click.option("--rewire-p", type=float, help="Fraction to rewire, paper footnote 2 [0.08]."),
-    click.option("--rewire-mode", type=click.Choice(["replace", "add"]), help="Replace or add [replace]."),
+    _option("--rewire-mode", type=click.Choice(["replace", "add"]), help="Replace or add."),
     click.option("--intralayer/--no-intralayer", default=None, help="Connect each hidden layer all-to-all."),
     click.option("--intra-init", type=float,
                  help="Intralayer and skip weights start U[-a, a]: a [0.05]; the paper's code used 0.0829."),
-    click.option("--epochs", type=int, help="Epochs [30]."),
-    click.option("--batch-size", type=int, help="Examples per batch [20]."),
+    _option("--epochs", type=int, help="Epochs."),
+    _option("--batch-size", type=int, help="Examples per batch."),
     click.option("--lr", callback=_numbers(float), help="Learning rate, or one per layer pair: .128,.032,.008,.002"),
     click.option("--bias-lr", type=float, help="One learning rate for every bias [each layer's rate]."),
-    click.option("--beta", type=float, help="Clamping factor beta [1.0]."),
+    _option("--beta", type=float, help="Clamping factor beta."),
     click.option("--nudge", type=click.Choice(NUDGES),
                  help="Second phase: weak (F = E + beta C), clamped, or reference (the paper's code, euler only) "
                       "[reference with euler, else weak]."),
     click.option("--random-sign/--no-random-sign", default=None,
                  help="Random sign of beta per batch [on with --nudge reference, else off]."),
-    click.option("--engine", type=click.Choice(["euler", "fixedpoint", "ode", "spice"]),
+    click.option("--engine", type=click.Choice(tuple(ENGINES)),
                  help="Relaxation engine [euler]; spice needs ngspice."),
-    click.option("--eps", type=float, help="Euler step, units of tau [0.5]."),
-    click.option("--n-free", type=int, help="Free-phase steps (fixedpoint: sweeps) [100]."),
-    click.option("--n-nudged", type=int, help="Nudged-phase steps (fixedpoint: sweeps) [8]."),
-    click.option("--tol", type=float, help="Stop a phase when max|ds| < tol; 0 runs all steps [0]."),
-    click.option("--persistent/--no-persistent", default=None, help="Warm-start free phases per example [on]."),
-    click.option("--r-leak", type=float, help="ode, spice: leak resistance R, ohms [1e6]."),
+    _option("--eps", type=float, help="Euler step, units of tau."),
+    _option("--n-free", type=int, help="Free-phase steps (fixedpoint: sweeps)."),
+    _option("--n-nudged", type=int, help="Nudged-phase steps (fixedpoint: sweeps)."),
+    _option("--tol", type=float, help="Stop a phase when max|ds| < tol; 0 runs all steps."),
+    _option("--persistent/--no-persistent", default=None, help="Warm-start free phases per example."),
+    _option("--r-leak", type=float, help="ode, spice: leak resistance R, ohms."),
     click.option("--c-node", type=float, help="ode, spice: node capacitance C, farads [1e-12]; tau = RC."),
-    click.option("--ode-method", type=click.Choice(ODE_METHODS), help="ode: solve_ivp method [RK45]."),
-    click.option("--rtol", type=float, help="ode: solve_ivp relative tolerance per state [1e-3]."),
-    click.option("--atol", type=float, help="ode: solve_ivp absolute tolerance per state, volts [1e-6]."),
-    click.option("--settle-tol", type=float, help="ode, spice: settled when max|ds/dt| tau < this, volts [1e-3]."),
-    click.option("--t-max", type=float, help="ode: longest phase; spice: transient length; time constants [250]."),
-    click.option("--g-min", type=float, help="spice: smallest device conductance, siemens [0]."),
-    click.option("--g-max", type=float, help="spice: largest device conductance, siemens [1e-5]."),
-    click.option("--clip-weights/--no-clip-weights", default=None, help="spice: clip weights to the range [off]."),
-    click.option("--dtype", type=click.Choice(["float32", "float64"]), help="Floating-point type [float32]."),
-    click.option("--device", type=click.Choice(["cpu", "cuda"]), help="cpu (numpy) or cuda (PyTorch) [cpu]."),
-    click.option("--cuda-graphs/--no-cuda-graphs", default=None, help="Replay phases from CUDA graphs [on]."),
-    click.option("--seed", type=int, help="Seed of topology, initial weights and data order [0]."),
-    click.option("--rate-every", type=int, help="Record per-layer rates (eq 20) every k batches [1]."),
+    _option("--ode-method", type=click.Choice(ODE_METHODS), help="ode: solve_ivp method."),
+    _option("--rtol", type=float, help="ode: solve_ivp relative tolerance per state."),
+    _option("--atol", type=float, help="ode: solve_ivp absolute tolerance per state, volts."),
+    _option("--settle-tol", type=float, help="ode, spice: settled when max|ds/dt| tau < this, volts."),
+    _option("--t-max", type=float, help="ode: longest phase; spice: transient length; time constants."),
+    _option("--g-min", type=float, help="spice: smallest device conductance, siemens."),
+    _option("--g-max", type=float, help="spice: largest device conductance, siemens."),
+    _option("--clip-weights/--no-clip-weights", default=None, help="spice: clip weights to the range."),
+    _option("--dtype", type=click.Choice(["float32", "float64"]), help="Floating-point type."),
+    _option("--device", type=click.Choice(["cpu", "cuda"]), help="cpu (numpy) or cuda (PyTorch)."),
+    _option("--cuda-graphs/--no-cuda-graphs", default=None, help="Replay phases from CUDA graphs."),
+    _option("--seed", type=int, help="Seed of topology, initial weights and data order."),
+    _option("--rate-every", type=int, help="Record per-layer rates (eq 20) every k batches."),
     click.option("--remove-skip-after", type=int,
                  help="Remove the layer-skipping connections after N epochs and train on [keep them]."),
     click.option("--max-residual", type=float, help="Stop if a phase ends with a residual above this [off]."),
-    click.option("--rule", type=click.Choice(tuple(RULES)), help="Learning rule; bp, fa, dfa: layered topology [eqprop]."),
+    _option("--rule", type=click.Choice(tuple(RULES)), help="Learning rule; bp, fa, dfa: layered topology."),
     click.option("--hardware", help=f"Device models: a preset ({', '.join(PRESETS)}) or a TOML file [ideal]."),
     click.option("--weight-bits", type=int, help="Bits of the weight store; 0 = ideal [0]."),
     click.option("--rounding", type=click.Choice(ROUNDING), help="Rounding of updates and weights [nearest]."),
@@ -186,7 +206,8 @@ def train_command(out, overwrite, resume, quiet, config_file, **options) -> None
     )
     silent = h["silent_outputs"][-1] if run.epochs_done else 0
     if silent > 0:
-        cure = ("a lower rate (--lr, one value per layer pair) may keep them alive" if run.config.get("nudge") == "reference"
+        reference = run.config.get("nudge") == "reference"
+        cure = ("a lower rate (--lr, one value per layer pair) may keep them alive" if reference
                 else "the reference nudge (--nudge reference --random-sign) can wake them, and a lower rate on the "
                      "output pair (--lr, one value per layer pair) kept most of them alive")
         click.echo(f"warning: {silent:.0f} of {run.network.sizes[-1]} output units were silent (below "
@@ -363,7 +384,7 @@ def info_command(run_file) -> None:
         f"n_free={c['n_free']}  n_nudged={c['n_nudged']}  batch={c['batch_size']}  dtype={c['dtype']}"
         + ("  persistent" if c.get("persistent") else "")
     )
-    if c.get("engine") in ("ode", "spice"):
+    if "circuit" in ENGINES[c.get("engine", "euler")].config_fields:
         click.echo(
             f"circuit   R={c['r_leak']:g} ohm  C={c['c_node']:g} F  tau={c['r_leak'] * c['c_node']:g} s  "
             f"{c['ode_method']} rtol={c['rtol']:g} atol={c['atol']:g} V  settle_tol={c['settle_tol']:g} V  "

@@ -158,8 +158,9 @@ class TrainConfig:
         if self.nudge == "clamped" and self.random_sign:
             raise ValueError("random_sign with nudge='clamped': the outputs are held at the target whatever the sign "
                              "of beta, so a negative beta would reverse the update; use nudge='reference'")
-        if self.engine in ("ode", "spice") and self.device != "cpu":
-            raise ValueError(f"engine={self.engine!r} runs on the CPU, not device={self.device!r}")
+        if self.device not in ENGINES[self.engine].devices:
+            raise ValueError(f"engine={self.engine!r} runs on {' or '.join(ENGINES[self.engine].devices)}, not "
+                             f"device={self.device!r}")
         Circuit(r_leak=self.r_leak, c_node=self.c_node, g_min=self.g_min, g_max=self.g_max)  # its own checks
         if RULES[self.rule].layered_only and (self.topology != "layered" or self.device != "cpu"):
             raise ValueError(f"rule={self.rule!r} trains the feedforward net of a layered topology on the CPU, not "

@@ -175,8 +175,9 @@ def from_config(engine_class, config):
     named in the class's ``config_fields``, a mapping of configuration field to constructor parameter; with
     ``circuit`` among them, the circuit is built from the configuration's ``r_leak``, ``c_node``, ``g_min``,
     ``g_max``). The engine's own ``__post_init__`` validates them: each engine setting is checked in one place."""
-    kwargs = {param: getattr(config, field) for field, param in engine_class.config_fields.items() if field != "circuit"}
-    if "circuit" in engine_class.config_fields:
+    fields = engine_class.config_fields
+    kwargs = {param: getattr(config, field) for field, param in fields.items() if field != "circuit"}
+    if "circuit" in fields:
         kwargs["circuit"] = Circuit(r_leak=config.r_leak, c_node=config.c_node, g_min=config.g_min, g_max=config.g_max)
     return engine_class(**kwargs)
 
@@ -184,7 +185,8 @@ def from_config(engine_class, config):
 class Engine(Protocol):
     """What the controller needs of an engine: a ``name`` (its registry key, :data:`neurosim.engines.ENGINES`),
     the ``nudges`` it implements, the nudge it trains with when none is configured (``default_nudge``), the
-    configuration fields it takes (``config_fields``, see :func:`from_config`) and ``relax``."""
+    ``devices`` it runs on (cpu, cuda), the configuration fields it takes (``config_fields``, see
+    :func:`from_config`) and ``relax``."""
 
     name: str
     nudges: tuple[str, ...]

@@ -62,6 +62,7 @@ class Euler:
     nudges: tuple[str, ...] = NUDGES
     #: the step of the paper's code: at the paper's width the weak nudge loses outputs (docs/design.md, "Defaults")
     default_nudge: ClassVar[str] = "reference"
+    devices: ClassVar[tuple] = ("cpu", "cuda")
     config_fields: ClassVar[dict] = {"eps": "eps", "n_free": "n_free", "n_nudged": "n_nudged", "tol": "tol"}
 
     def __post_init__(self) -> None:

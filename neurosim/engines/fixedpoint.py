@@ -67,6 +67,7 @@ class FixedPoint:
     #: the reference nudge is a property of an Euler step, which a sweep does not make
     nudges: tuple[str, ...] = ("weak", "clamped")
     default_nudge: ClassVar[str] = "weak"
+    devices: ClassVar[tuple] = ("cpu", "cuda")
     config_fields: ClassVar[dict] = {"n_free": "n_free", "n_nudged": "n_nudged", "tol": "tol"}
 
     def __post_init__(self) -> None:

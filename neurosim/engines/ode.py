@@ -59,6 +59,7 @@ class ODE:
     name: str = "ode"
     nudges: tuple[str, ...] = ("weak", "clamped")
     default_nudge: ClassVar[str] = "weak"
+    devices: ClassVar[tuple] = ("cpu",)
     config_fields: ClassVar[dict] = {"circuit": "circuit", "ode_method": "method", "rtol": "rtol", "atol": "atol",
                                      "settle_tol": "settle_tol", "t_max": "t_max"}
     from_config = classmethod(from_config)

@@ -65,6 +65,7 @@ class Spice:
     name: str = "spice"
     nudges: tuple[str, ...] = ("weak", "clamped")
     default_nudge: ClassVar[str] = "weak"
+    devices: ClassVar[tuple] = ("cpu",)
     config_fields: ClassVar[dict] = {"circuit": "circuit", "t_max": "t_stop", "settle_tol": "settle_tol",
                                      "clip_weights": "clip"}
     from_config = classmethod(from_config)
