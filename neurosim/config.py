@@ -70,7 +70,9 @@ class TrainConfig:
     ``remove_skip_after``: after this many epochs, remove every layer-skipping connection and train on without
     them (the paper's future-work experiment; small-world only); None keeps them.
     ``max_residual``: stop training (:class:`~neurosim.train.TrainingDiverged`) when a phase ends with a residual
-    above it, a network whose states do not settle (off by default: the paper's schedule does not settle either).
+    above it, a network whose states do not settle (off by default: the paper's schedule does not settle either);
+    in the engine's residual (:class:`~neurosim.engines.base.Relaxation`): the last step's largest change for
+    the iterating engines, the largest |ds/dt| tau in volts for the ODE and ngspice.
     ``hardware``: the device models (:mod:`neurosim.hardware`): a :class:`~neurosim.hardware.Hardware`, a dict of
     its groups, a preset name or a TOML file; ideal by default. Stored resolved, as a dict of every setting.
     ``rule``: the learning rule, ``eqprop`` or a feedforward baseline (``bp``, ``fa``, ``dfa``;

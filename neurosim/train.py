@@ -98,6 +98,67 @@ def _batch_summary(
     return float(summary[0]), float(summary[1]), int(np.count_nonzero(prediction != labels))
 
 
+@dataclass
+class EpochTally:
+    """What an epoch adds up over its batches for the run file's history: wrong free-phase predictions, engine
+    steps (in the engine's :attr:`~neurosim.engines.base.Relaxation.step_unit`), simulator seconds (NaN without
+    an external simulator) and the largest residual of each phase."""
+
+    wrong: int = 0
+    iterations: int = 0
+    simulator_seconds: float = math.nan
+    free_max: float = 0.0
+    nudged_max: float = 0.0
+
+
+def _train_epoch(config: TrainConfig, run: Run, net: Network, controller: Controller, data: Dataset, epoch: int,
+                 noise_rng: np.random.Generator, progress: bool) -> EpochTally:
+    """One epoch of training steps in the epoch's seeded order and signs of beta; records every batch in
+    ``run`` (:func:`_record_batch`) and the warm-start states (persistent runs)."""
+    device, n_examples = config.device, len(data.x_train)
+    n_batches = math.ceil(n_examples / config.batch_size)
+    eye = np.eye(data.n_classes, dtype=np.dtype(config.dtype))
+    order = stream(config.seed, STREAM_ORDER, epoch).permutation(n_examples)
+    sign_rng = stream(config.seed, STREAM_SIGN, epoch)
+    tally = EpochTally()
+    bar = tqdm(range(n_batches), desc=f"epoch {epoch + 1}/{config.epochs}", disable=not progress, leave=False)
+    for k in bar:
+        idx = order[k * config.batch_size : (k + 1) * config.batch_size]
+        y = data.y_train[idx]
+        x = to_device(data.x_train[idx].astype(config.dtype), device)
+        start = None if run.free_states is None else to_device(run.free_states[idx], device)
+        result = controller.step(net, x, to_device(eye[y], device), sign_rng, start, noise_rng)
+        if run.free_states is not None:
+            run.free_states[idx] = to_numpy(result.free.state)
+        summary = _batch_summary(epoch, k, result, net, y, config.max_residual)
+        _record_batch(run, tally, net, result, summary, epoch * n_batches + k, config.rate_every)
+        bar.set_postfix(train_err=f"{tally.wrong / min((k + 1) * config.batch_size, n_examples):.3f}", refresh=False)
+    bar.close()
+    return tally
+
+
+def _record_batch(run: Run, tally: EpochTally, net: Network, result, summary, global_batch: int,
+                  rate_every: int) -> None:
+    """A batch's entries in the run file (residuals, beta, steps, settling times; eq 20 every ``rate_every``
+    batches) and its share of the epoch's tally. ``summary``: :func:`_batch_summary`'s."""
+    free_res, nudged_res, wrong = summary
+    tally.wrong += wrong
+    tally.free_max, tally.nudged_max = max(tally.free_max, free_res), max(tally.nudged_max, nudged_res)
+    tally.iterations += result.free.steps + result.nudged.steps
+    for key, value in (("free_residual", free_res), ("nudged_residual", nudged_res), ("beta", result.beta),
+                       ("free_steps", result.free.steps), ("nudged_steps", result.nudged.steps)):
+        run.batches[key].append(value)
+    for phase in ("free", "nudged"):
+        relaxation = getattr(result, phase)
+        run.batches[f"{phase}_settling_time"].append(relaxation.settling_time)
+        if not math.isnan(relaxation.simulator_seconds):
+            tally.simulator_seconds = np.nansum([tally.simulator_seconds, relaxation.simulator_seconds])
+    if global_batch % rate_every == 0:
+        run.rate_batches.append(global_batch)
+        run.rate_rms.append(layer_pair_rms(net, result.updates).tolist())
+        run.applied_rms.append(layer_pair_rms(net, result.applied).tolist())
+
+
 def train(
     config: TrainConfig,
     *,
@@ -125,11 +186,8 @@ def train(
         run.config = config.to_dict()
     device = config.device
     net, controller = network_and_controller(config, run)
-    n_examples = len(data.x_train)
-    n_batches = math.ceil(n_examples / config.batch_size)
-    eye = np.eye(data.n_classes, dtype=np.dtype(config.dtype))
     if config.persistent and run.free_states is None:
-        run.free_states = np.zeros((n_examples, net.n_free), dtype=np.dtype(config.dtype))
+        run.free_states = np.zeros((len(data.x_train), net.n_free), dtype=np.dtype(config.dtype))
     if config.persistent and run.test_states is None:
         run.test_states = np.zeros((len(data.x_test), net.n_free), dtype=np.dtype(config.dtype))
     if out is not None and run.epochs_done == 0:
@@ -140,56 +198,22 @@ def train(
             remove_skips(run)
             net, controller = network_and_controller(config, run)
         started = time.perf_counter()
-        order = stream(config.seed, STREAM_ORDER, epoch).permutation(n_examples)
-        sign_rng = stream(config.seed, STREAM_SIGN, epoch)
         noise_rng = stream(config.seed, STREAM_NOISE, epoch)
-        wrong = iterations = 0
-        simulator_seconds = math.nan
-        free_max = nudged_max = 0.0
-        bar = tqdm(range(n_batches), desc=f"epoch {epoch + 1}/{config.epochs}", disable=not progress, leave=False)
-        for k in bar:
-            idx = order[k * config.batch_size : (k + 1) * config.batch_size]
-            y = data.y_train[idx]
-            x = to_device(data.x_train[idx].astype(config.dtype), device)
-            start = None if run.free_states is None else to_device(run.free_states[idx], device)
-            result = controller.step(net, x, to_device(eye[y], device), sign_rng, start, noise_rng)
-            if run.free_states is not None:
-                run.free_states[idx] = to_numpy(result.free.state)
-            free_res, nudged_res, batch_wrong = _batch_summary(epoch, k, result, net, y, config.max_residual)
-            wrong += batch_wrong
-            free_max, nudged_max = max(free_max, free_res), max(nudged_max, nudged_res)
-            run.batches["free_residual"].append(free_res)
-            run.batches["nudged_residual"].append(nudged_res)
-            run.batches["beta"].append(result.beta)
-            run.batches["free_steps"].append(result.free.steps)
-            run.batches["nudged_steps"].append(result.nudged.steps)
-            for phase in ("free", "nudged"):
-                relaxation = getattr(result, phase)
-                run.batches[f"{phase}_settling_time"].append(relaxation.settling_time)
-                if not math.isnan(relaxation.simulator_seconds):
-                    simulator_seconds = np.nansum([simulator_seconds, relaxation.simulator_seconds])
-            iterations += result.free.steps + result.nudged.steps  # one engine: one unit (Relaxation.step_unit)
-            global_batch = epoch * n_batches + k
-            if global_batch % config.rate_every == 0:
-                run.rate_batches.append(global_batch)
-                run.rate_rms.append(layer_pair_rms(net, result.updates).tolist())
-                run.applied_rms.append(layer_pair_rms(net, result.applied).tolist())
-            bar.set_postfix(train_err=f"{wrong / min((k + 1) * config.batch_size, n_examples):.3f}", refresh=False)
-        bar.close()
+        tally = _train_epoch(config, run, net, controller, data, epoch, noise_rng, progress)
         train_seconds = time.perf_counter() - started
         test = evaluate(controller, net, data.x_test.astype(config.dtype), data.y_test, device, noise_rng,
                         run.test_states)
         for key, value in (
             ("epoch", epoch + 1),
-            ("train_error", wrong / n_examples),
+            ("train_error", tally.wrong / len(data.x_train)),
             ("test_error", test.error),
             ("silent_outputs", test.silent_outputs),
             ("train_seconds", train_seconds),
             ("test_seconds", time.perf_counter() - started - train_seconds),
-            ("free_residual_max", free_max),
-            ("nudged_residual_max", nudged_max),
-            ("iterations", iterations),
-            ("simulator_seconds", simulator_seconds),
+            ("free_residual_max", tally.free_max),
+            ("nudged_residual_max", tally.nudged_max),
+            ("iterations", tally.iterations),
+            ("simulator_seconds", tally.simulator_seconds),
         ):
             run.history[key].append(value)
         if device != "cpu":
