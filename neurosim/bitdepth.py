@@ -7,23 +7,20 @@ layers, :func:`per_layer_rates`) and ``small-world``. Bits 0 is the ideal machin
 seed: rounding does not apply). The runs of one seed share topology, initial weights (before programming) and
 data order: only the hardware differs.
 
-Results go to one HDF5 file, rewritten atomically after every point, so a stopped study keeps every finished
-point and a rerun skips them::
-
-    /                        attrs: format ("neurosim-bitdepth"), base_config (JSON), created
-    /points                  one row per finished point: topology, bits, rounding, seed (the grid),
-                             weight_step (the store's step; 0 ideal), test_error, train_error (last epoch),
-                             best_test_error, seconds
-    /runs/<point key>        attrs config (JSON); history/<field> per epoch; rates/{batch, rms, applied}
-
-and :func:`write_table` / :mod:`neurosim.plots` make the CSV table and the figures.
+A study is a sweep (:mod:`neurosim.sweep`): :func:`study_grid` turns its points into a grid of explicit rows, and
+the points train into one directory, one run file per point named by the hash of its configuration, with the
+sweep's resume (a complete file is skipped, an interrupted one resumed from its last epoch) and the sweep's
+collected results (``sweep.csv``, ``sweep.h5``, the report, and the figures ``sweep-error.png`` and
+``sweep-updates.png``). :func:`read_study` reads the points back as :class:`PointResult`; :func:`write_table`
+writes the study's own view (``study.csv``: rule, topology with ``layered-per-layer``, bits, rounding, seed,
+the store's weight step, errors). Study files of earlier versions (one HDF5 file, format ``neurosim-bitdepth``)
+are still read by :func:`read_study`, and refused as an output.
 """
 
 from __future__ import annotations
 
 import csv
 import json
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,9 +31,10 @@ from tqdm.auto import tqdm
 from .config import ConfigError, TrainConfig, make_config, resolved_sizes
 from .data import Dataset, load_dataset
 from .rules import RULES
-from .store import HISTORY_FIELDS, Run, RunFileError, write_atomically
+from .store import HISTORY_FIELDS, Run, RunFileError, load_run
+from .sweep import Grid, collect, is_complete, point_file, with_settings
+from .sweep import run_point as sweep_point
 from .build import store_of
-from .train import train
 
 FORMAT = "neurosim-bitdepth"
 TOPOLOGIES = ("layered", "layered-per-layer", "small-world")
@@ -100,21 +98,48 @@ def per_layer_rates(lr: float, n_pairs: int, ratio: float = PER_LAYER_RATIO) -> 
     return tuple(lr * ratio ** ((n_pairs - 1) / 2 - k) for k in range(n_pairs))
 
 
-def point_config(base: TrainConfig, point: StudyPoint, n_pairs: int, per_layer_lr=None) -> TrainConfig:
-    """The training configuration of ``point``: ``base`` with its topology, seed and storage."""
-    values = base.to_dict()
-    values.update(topology="small-world" if point.topology == "small-world" else "layered", seed=point.seed,
-                  rule=point.rule)
-    if point.topology.startswith("layered"):
-        values.update(rewire_n=None, rewire_p=None)
+def point_settings(base: TrainConfig, point: StudyPoint, n_pairs: int, per_layer_lr=None) -> tuple:
+    """The settings that make ``point`` out of ``base``, as (configuration field, value) pairs in the study's
+    axis order (:data:`STUDY_AXES`): its rule, topology, seed and rates, and its weight store."""
+    layered = point.topology.startswith("layered")
     if point.topology == "layered-per-layer":
-        values["lr"] = tuple(per_layer_lr) if per_layer_lr else per_layer_rates(base.lr[0], n_pairs)
+        lr = list(per_layer_lr) if per_layer_lr else list(per_layer_rates(base.lr[0], n_pairs))
     elif len(base.lr) != 1:
         raise ConfigError(f"lr={list(base.lr)}: the study's {point.topology} runs take one rate; give per-layer rates "
                           "with per_layer_lr")
-    storage = {"bits": point.bits, "rounding": "nearest" if point.bits == 0 else point.rounding}
-    values["hardware"] = base.hardware.with_storage(**storage).to_dict()
-    return make_config(**values)
+    else:
+        lr = list(base.lr)
+    values = {
+        "rule": point.rule,
+        "topology": "layered" if layered else "small-world",
+        "seed": point.seed,
+        "lr": lr,
+        "rewire_n": None if layered else base.rewire_n,
+        "rewire_p": None if layered else base.rewire_p,
+        "hardware.storage.bits": point.bits,
+        "hardware.storage.rounding": "nearest" if point.bits == 0 else point.rounding,
+    }
+    return tuple((name, values[name]) for name in STUDY_AXES)
+
+
+#: The configuration fields a study point sets (:func:`point_settings`): the columns of its sweep table.
+STUDY_AXES = ("rule", "topology", "seed", "lr", "rewire_n", "rewire_p", "hardware.storage.bits",
+              "hardware.storage.rounding")
+
+
+def point_config(base: TrainConfig, point: StudyPoint, n_pairs: int, per_layer_lr=None) -> TrainConfig:
+    """The training configuration of ``point``: ``base`` with its settings (:func:`point_settings`)."""
+    return make_config(**with_settings(base.to_dict(), point_settings(base, point, n_pairs, per_layer_lr)))
+
+
+def study_grid(base: TrainConfig, points: list[StudyPoint], out: str | Path, n_pairs: int,
+               per_layer_lr=None) -> Grid:
+    """The study as a sweep grid (:class:`neurosim.sweep.Grid`) of explicit rows, one per point, in ``out``:
+    one run file per point, named by the hash of its configuration, resumed and collected like any sweep's."""
+    rows = tuple(point_settings(base, p, n_pairs, per_layer_lr) for p in points)
+    axes = {name: list(dict.fromkeys(json.dumps(row[k][1]) for row in rows)) for k, name in enumerate(STUDY_AXES)}
+    return Grid(base=base.to_dict(), axes={n: [json.loads(v) for v in vals] for n, vals in axes.items()},
+                out=Path(out), rows=rows)
 
 
 @dataclass
@@ -173,12 +198,9 @@ def result_from_run(run: Run) -> PointResult:
     )
 
 
-def run_point(config: TrainConfig, point: StudyPoint, data: Dataset) -> PointResult:
-    started = time.perf_counter()
-    result = result_from_run(train(config, data=data, progress=False))
-    result.seconds = time.perf_counter() - started
-    result.point = point
-    return result
+def run_point(values: dict, point: StudyPoint, path: Path, data: Dataset) -> None:
+    """Train one point to its run file (resuming an incomplete one), in this process."""
+    sweep_point(values, str(path), data)
 
 
 def run_study(
@@ -190,78 +212,66 @@ def run_study(
     data: Dataset | None = None,
     progress: bool = True,
 ) -> list[PointResult]:
-    """Train every point not yet in ``out``, saving ``out`` after each; returns all points' results, in grid order.
+    """Train every point not yet complete in the study directory ``out`` (a sweep: one run file per point,
+    :func:`study_grid`), one after another in this process; collect the sweep's table and figures
+    (:func:`neurosim.sweep.collect`); return every point's result, in grid order.
 
-    An existing ``out`` must hold a study of the same base configuration (else :class:`ConfigError`: nothing is
-    overwritten). ``data`` replaces loading the configured data set.
-    """
+    A stopped study resumes where it stopped, the point it was training from its last epoch; a changed base
+    configuration makes new points beside the old ones. ``out`` must not be a study file of an earlier neurosim
+    (one HDF5 file: :class:`ConfigError` saying so; :func:`read_study` still reads it). ``data`` replaces loading
+    the configured data set."""
     out = Path(out)
-    base_json = json.dumps(base.to_dict(), sort_keys=True)
-    results = {}
-    if out.exists():
-        stored_base, previous = read_study(out)
-        differences = base_differences(json.loads(stored_base), json.loads(base_json))
-        if differences:
-            raise ConfigError(f"{out} holds a study of another base configuration ({'; '.join(differences)}); give "
-                              "a new file or the same settings")
-        results = {r.point.key: r for r in previous}
+    if out.is_file():
+        raise ConfigError(f"{out}: a file, not a study directory" + (
+            " (a bit-depth study file of an earlier neurosim: read it with neurosim.bitdepth.read_study; a study is "
+            "now a directory of run files)" if _is_study_file(out) else "") + "; give a directory with -o")
     data = data or load_dataset(base.dataset, base.data_dir, base.n_train, base.n_test)
     n_pairs = len(resolved_sizes(base, data.n_inputs, data.n_classes)) - 1
-    configs = {p.key: point_config(base, p, n_pairs, per_layer_lr) for p in points}  # all checked before training
-    todo = [p for p in points if p.key not in results]
+    grid = study_grid(base, points, out, n_pairs, per_layer_lr)  # every point's configuration checked here
+    swept = grid.points()
+    for sp in swept:
+        make_config(**sp.values)
+    out.mkdir(parents=True, exist_ok=True)
+    todo = [(p, sp) for p, sp in zip(points, swept) if not is_complete(point_file(out, sp))]
     bar = tqdm(todo, desc="bit-depth study", unit="run", disable=not progress)
-    for point in bar:
+    for point, sp in bar:
         bar.set_postfix_str(point.key, refresh=True)
-        results[point.key] = run_point(configs[point.key], point, data)
-        write_study(out, base_json, list(results.values()))
-    return [results[p.key] for p in points]
+        run_point(sp.values, point, point_file(out, sp), data)
+    collect(grid)
+    results = []
+    for point, sp in zip(points, swept):
+        result = result_from_run(load_run(point_file(out, sp)))
+        result.point = point
+        results.append(result)
+    return results
 
 
-#: Settings each point sets itself: a study's base may differ in them.
-POINT_FIELDS = ("topology", "seed", "rule")
+def _is_study_file(path: Path) -> bool:
+    try:
+        with h5py.File(path, "r") as f:
+            return f.attrs.get("format") == FORMAT
+    except OSError:
+        return False
 
 
-def base_differences(stored: dict, base: dict) -> list[str]:
-    """The settings in which ``base`` differs from the base ``stored`` of a study, as 'name: stored -> new': all
-    that both have, but those each point sets itself (a setting added to neurosim after the study was written is
-    not compared). Empty: ``base`` continues the study."""
-    shared = sorted((set(stored) & set(base)) - set(POINT_FIELDS))
-    return [f"{k}: {stored[k]!r} -> {base[k]!r}" for k in shared if stored[k] != base[k]]
-
-
-def write_study(path: Path, base_json: str, results: list[PointResult]) -> None:
-    def write(f: h5py.File) -> None:
-        f.attrs.update(format=FORMAT, base_config=base_json, created=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
-        rows = [r.row for r in results]
-        table = f.create_group("points")
-        for column in COLUMNS:
-            values = [row[column] for row in rows]
-            if column in ("rule", "topology", "rounding"):
-                table.create_dataset(column, data=np.asarray(values, dtype=h5py.string_dtype()))
-            else:
-                table.create_dataset(column, data=np.asarray(values, dtype=np.int64 if column in ("bits", "seed")
-                                                              else np.float64))
-        for r in results:
-            g = f.create_group(f"runs/{r.point.key}")
-            g.attrs.update(config=json.dumps(r.config), weight_step=r.weight_step, seconds=r.seconds)
-            for k, v in r.history.items():
-                g.create_dataset(f"history/{k}", data=v)
-            packed = dict(compression="gzip", shuffle=True)
-            g.create_dataset("rates/batch", data=r.rate_batches, **packed)
-            g.create_dataset("rates/rms", data=r.rate_rms, **packed)
-            g.create_dataset("rates/applied", data=r.applied_rms, **packed)
-
-    write_atomically(path, write)
-
-
-def read_study(path: str | Path) -> tuple[str, list[PointResult]]:
-    """The base configuration (JSON) and the finished points of a study file; :class:`RunFileError` if it is not
-    one."""
+def read_study(path: str | Path) -> list[PointResult]:
+    """The finished points of a study: a study directory (every complete run file in it) or a study file of an
+    earlier neurosim (format ``neurosim-bitdepth``); :class:`RunFileError` if it is neither."""
     path = Path(path)
+    if path.is_dir():
+        files = sorted(f for f in path.glob("point-*.h5") if is_complete(f))
+        if not files:
+            raise RunFileError(f"{path}: no finished study point (point-*.h5) in this directory")
+        return [result_from_run(load_run(f)) for f in files]
+    return _read_study_file(path)
+
+
+def _read_study_file(path: Path) -> list[PointResult]:
+    """The points of a study file written before studies were sweeps (one HDF5 file, /points and /runs)."""
     try:
         with h5py.File(path, "r") as f:
             if f.attrs.get("format") != FORMAT:
-                raise RunFileError(f"{path}: not a neurosim bit-depth study file")
+                raise RunFileError(f"{path}: not a neurosim bit-depth study (a directory, or an earlier study file)")
             t = f["points"]
             results = []
             for k in range(len(t["bits"])):
@@ -279,11 +289,11 @@ def read_study(path: str | Path) -> tuple[str, list[PointResult]]:
                     weight_step=float(g.attrs["weight_step"]),
                     seconds=float(g.attrs["seconds"]),
                 ))
-            return str(f.attrs["base_config"]), results
+            return results
     except RunFileError:
         raise
     except (OSError, KeyError, ValueError) as err:
-        raise RunFileError(f"{path}: damaged or not a bit-depth study file ({err})") from None
+        raise RunFileError(f"{path}: damaged or not a bit-depth study ({err})") from None
 
 
 def write_table(path: str | Path, results: list[PointResult]) -> None:

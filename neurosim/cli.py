@@ -243,15 +243,16 @@ def _words(ctx, param, value):
 @click.option("--seeds", callback=_numbers(int), default="0", show_default=True)
 @click.option("--per-layer-lr", callback=_numbers(float),
               help="Rates of layered-per-layer [lr times 4^((pairs-1)/2 - k)].")
-@click.option("-o", "--out", type=click.Path(dir_okay=False), default="bitdepth.h5", show_default=True,
-              help="Study file; the CSV table and PNG figures are written beside it. An existing study resumes.")
+@click.option("-o", "--out", type=click.Path(file_okay=False), default="bitdepth", show_default=True,
+              help="Study directory: one run file per point, the tables and the PNG figures. An existing study "
+                   "resumes.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @click.option("--config", "config_file", type=click.Path(dir_okay=False), help="TOML file of base settings.")
 def bitdepth_command(topologies, bit_depths, roundings, rules, seeds, per_layer_lr, out, quiet, config_file,
                      **options):
-    """Train topologies x weight bits x rounding x seeds; write the results (HDF5, CSV) and figures (PNG)."""
+    """Train topologies x weight bits x rounding x seeds as a sweep; write the results (HDF5, CSV) and figures
+    (PNG) into the study directory."""
     from .bitdepth import run_study, study_points, write_table
-    from .plots import error_vs_bits, update_vs_step
 
     given = {k: v for k, v in options.items() if v is not None}
     try:
@@ -261,19 +262,14 @@ def bitdepth_command(topologies, bit_depths, roundings, rules, seeds, per_layer_
     except USER_ERRORS as err:
         raise click.ClickException(str(err)) from None
     out = Path(out)
-    table, figure, updates = (out.with_name(out.stem + suffix) for suffix in (".csv", "-error.png", "-updates.png"))
-    write_table(table, results)
-    title = f"{base.dataset}, {'-'.join(map(str, results[0].config['sizes'] or []))} {base.epochs} epochs"
-    error_vs_bits(results, figure, title)
-    written = [out, table, figure]
-    if any(r.point.bits == 0 for r in results):
-        written.append(update_vs_step(results, updates, title))
+    write_table(out / "study.csv", results)
+    written = [out / name for name in ("study.csv", "sweep.csv", "sweep.h5", "sweep-error.png", "sweep-updates.png")]
     click.echo("rule    topology            bits  rounding    test error  (mean over seeds)")
     axes = lambda r: (r.point.rule, r.point.topology, r.point.bits, r.point.rounding)  # noqa: E731
     for key in dict.fromkeys(axes(r) for r in results):
         errors = [r.row["test_error"] for r in results if axes(r) == key]
         click.echo(f"{key[0]:<6}  {key[1]:<18}  {key[2] or 'ideal':>5}  {key[3]:<10}  {100 * np.mean(errors):8.2f} %")
-    click.echo("wrote " + ", ".join(map(str, written)))
+    click.echo("wrote " + ", ".join(str(path) for path in written if path.exists()))
 
 
 @main.command("sweep")

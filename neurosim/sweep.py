@@ -69,18 +69,22 @@ class SweepPoint:
 
 @dataclass(frozen=True)
 class Grid:
-    """A parsed grid file: the base configuration (a dict of :class:`TrainConfig` fields), the axes (name ->
-    values, in file order), and the output directory."""
+    """A grid of trainings: the base configuration (a dict of :class:`TrainConfig` fields), the axes (name ->
+    values, in file order), and the output directory. ``rows``: the points as explicit settings, each a tuple of
+    (axis name, value) in the axes' order, for a grid that is not every combination of its axes (the bit-depth
+    study: :func:`neurosim.bitdepth.study_grid`); None: every combination."""
 
     base: dict
     axes: dict
     out: Path
+    rows: tuple | None = None
 
     def points(self) -> list[SweepPoint]:
-        """Every combination of the axes' values, the last axis varying fastest."""
+        """The rows, or every combination of the axes' values, the last axis varying fastest."""
         names = list(self.axes)
-        return [SweepPoint(tuple(zip(names, combo)), with_settings(self.base, zip(names, combo)))
-                for combo in itertools.product(*(self.axes[n] for n in names))]
+        rows = self.rows if self.rows is not None else (
+            tuple(zip(names, combo)) for combo in itertools.product(*(self.axes[n] for n in names)))
+        return [SweepPoint(tuple(row), with_settings(self.base, row)) for row in rows]
 
 
 def load_grid(path: str | Path, out: str | Path | None = None) -> Grid:
@@ -141,9 +145,10 @@ def is_complete(path: Path) -> bool:
         return False
 
 
-def run_point(values: dict, path: str) -> dict:
-    """Train one point to the run file ``path`` (resuming an incomplete one); runs in a Dask worker. Returns the
-    file's summary (:func:`summary`)."""
+def run_point(values: dict, path: str, data=None) -> dict:
+    """Train one point to the run file ``path`` (resuming an incomplete one; a complete one is left as it is);
+    runs in a Dask worker, or in the caller's process. ``data`` replaces loading the configured data set.
+    Returns the file's summary (:func:`summary`)."""
     config = make_config(**values)
     path = Path(path)
     run = None
@@ -153,7 +158,7 @@ def run_point(values: dict, path: str) -> dict:
         except RunFileError:
             run = None  # a damaged file: start the point again
     if run is None or not run.complete:
-        run = train(config, out=path, run=run, progress=False)
+        run = train(config, out=path, run=run, data=data, progress=False)
     return summary(run)
 
 
@@ -283,6 +288,8 @@ def _bitdepth_figures(out: Path, runs: dict) -> None:
     from .plots import error_vs_bits, update_vs_step
 
     results = [result_from_run(run) for run in runs.values()]
-    error_vs_bits(results, out / "sweep-error.png")
+    first = results[0].config
+    title = f"{first['dataset']}, {'-'.join(map(str, first['sizes'] or []))} {first['epochs']} epochs"
+    error_vs_bits(results, out / "sweep-error.png", title)
     if any(r.point.bits == 0 for r in results):
-        update_vs_step(results, out / "sweep-updates.png")
+        update_vs_step(results, out / "sweep-updates.png", title)

@@ -1,4 +1,4 @@
-"""The bit-depth study: grid, per-point configurations, resumable result file, table, figures, command."""
+"""The bit-depth study: grid, per-point configurations, a resumable sweep of run files, table, figures, command."""
 
 import csv
 
@@ -52,55 +52,79 @@ def tiny(digits):
     return base, data
 
 
-def test_study_file_resumes_and_keeps_finished_points(tiny, tmp_path, monkeypatch):
+def test_study_resumes_and_keeps_finished_points(tiny, tmp_path, monkeypatch):
     base, data = tiny
     points = study_points(["layered", "small-world"], [3, 0], ["nearest"], [0])
-    out = tmp_path / "study.h5"
+    out = tmp_path / "study"
     calls = []
     real = bitdepth.run_point
 
-    def counting(config, point, data_):
+    def counting(values, point, path, data_):
         calls.append(point.key)
         if point.key == points[2].key and len(calls) == 3:
             raise KeyboardInterrupt  # the study is stopped during its third point
-        return real(config, point, data_)
+        return real(values, point, path, data_)
 
     monkeypatch.setattr(bitdepth, "run_point", counting)
     with pytest.raises(KeyboardInterrupt):
         run_study(base, points, out, data=data, progress=False)
-    _, saved = read_study(out)
-    assert [r.point.key for r in saved] == [p.key for p in points[:2]]
+    assert sorted(r.point.key for r in read_study(out)) == sorted(p.key for p in points[:2])
     results = run_study(base, points, out, data=data, progress=False)
     assert calls[3:] == [p.key for p in points[2:]]  # only the unfinished points ran
     assert [r.point for r in results] == points
     again = run_study(base, points, out, data=data, progress=False)
     assert len(calls) == 3 + 2  # nothing left to run
     assert [r.row for r in again] == [r.row for r in results]
-    with h5py.File(out) as f:
-        assert list(f["points/bits"][()]) == [3, 0, 3, 0]
-        assert f["points/weight_step"][0] == pytest.approx(1 / 3)  # 3 bits: levels k / 3, |k| <= 3
-        assert f["runs/eqprop/layered/3bit/nearest/seed0/rates/rms"].shape[1] == 3
+    assert [r.row["weight_step"] for r in results] == pytest.approx([1 / 3, 0, 1 / 3, 0])  # 3 bits: k / 3
+    assert results[0].rate_rms.shape[1] == 3
+    with h5py.File(out / "sweep.h5") as f:  # the sweep's collected table: one format for every grid
+        assert list(f["hardware.storage.bits"][()]) == [3, 0, 3, 0]
+        assert [s.decode() for s in f["status"][()]] == ["done"] * 4
+    # a changed base makes new points beside the old files, as in any sweep
     other = make_config(**{**base.to_dict(), "beta": 0.5})
-    with pytest.raises(ConfigError, match=r"another base configuration \(beta: 1.0 -> 0.5\)"):
-        run_study(other, points, out, data=data, progress=False)
+    old_names = {p.name for p in bitdepth.study_grid(base, points, out, 3).points()}
+    new_names = {p.name for p in bitdepth.study_grid(other, points, out, 3).points()}
+    assert not old_names & new_names and all((out / f"{n}.h5").exists() for n in old_names)
+
+
+def test_a_study_file_of_an_earlier_version_is_read_and_refused_as_output(tiny, tmp_path):
+    base, data = tiny
+    old = tmp_path / "old.h5"
+    with h5py.File(old, "w") as f:  # the earlier one-file format
+        f.attrs.update(format=bitdepth.FORMAT, base_config="{}")
+        t = f.create_group("points")
+        for column, values in (("rule", ["eqprop"]), ("topology", ["layered"]), ("rounding", ["nearest"])):
+            t.create_dataset(column, data=np.asarray(values, dtype=h5py.string_dtype()))
+        t.create_dataset("bits", data=[4])
+        t.create_dataset("seed", data=[0])
+        g = f.create_group("runs/eqprop/layered/4bit/nearest/seed0")
+        g.attrs.update(config="{}", weight_step=0.25, seconds=1.0)
+        g.create_dataset("history/test_error", data=[0.5])
+        for name in ("batch", "rms", "applied"):
+            g.create_dataset(f"rates/{name}", data=np.zeros((1, 3)))
+    [result] = read_study(old)
+    assert result.point == StudyPoint("layered", 4, "nearest", 0) and result.weight_step == 0.25
+    with pytest.raises(ConfigError, match="earlier neurosim"):
+        run_study(base, study_points(["layered"], [4], ["nearest"], [0]), old, data=data, progress=False)
 
 
 def test_bitdepth_command_writes_table_and_figures(tmp_path):
-    out = tmp_path / "s.h5"
+    out = tmp_path / "s"
     result = CliRunner().invoke(main, [
         "bitdepth", "--n-train", "200", "--n-test", "100", "--sizes", "64-12-12-10", "--epochs", "1",
         "--n-free", "30", "--topologies", "layered,small-world", "--bits", "2,8,0", "--roundings", "stochastic",
         "--quiet", "-o", str(out)])
     assert result.exit_code == 0, result.output
-    rows = list(csv.DictReader(open(tmp_path / "s.csv")))
-    _, results = read_study(out)
-    assert [(r["topology"], int(r["bits"])) for r in rows] == [(r.point.topology, r.point.bits) for r in results]
-    assert [float(r["test_error"]) for r in rows] == [r.row["test_error"] for r in results]
-    for png in ("s-error.png", "s-updates.png"):
-        assert (tmp_path / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    rows = list(csv.DictReader(open(out / "study.csv")))
+    results = read_study(out)
+    assert sorted((r["topology"], int(r["bits"])) for r in rows) == sorted((r.point.topology, r.point.bits)
+                                                                          for r in results)
+    assert sorted(float(r["test_error"]) for r in rows) == sorted(r.row["test_error"] for r in results)
+    for png in ("sweep-error.png", "sweep-updates.png"):
+        assert (out / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "small-world" in result.output and "ideal" in result.output
-    bad = CliRunner().invoke(main, ["bitdepth", "--bits", "1", "-o", str(tmp_path / "t.h5")])
-    assert bad.exit_code != 0 and "bits 1" in bad.output and not (tmp_path / "t.h5").exists()
+    bad = CliRunner().invoke(main, ["bitdepth", "--bits", "1", "-o", str(tmp_path / "t")])
+    assert bad.exit_code != 0 and "bits 1" in bad.output and not (tmp_path / "t").exists()
 
 
 def test_rule_axis_runs_baselines_on_layered_topologies_only(tiny, tmp_path):
@@ -108,7 +132,7 @@ def test_rule_axis_runs_baselines_on_layered_topologies_only(tiny, tmp_path):
     points = study_points(["layered", "small-world"], [4, 0], ["stochastic"], [0], rules=["eqprop", "bp"])
     assert {(p.rule, p.topology) for p in points} == {("eqprop", "layered"), ("eqprop", "small-world"),
                                                        ("bp", "layered")}
-    results = run_study(base, points, tmp_path / "r.h5", data=data, progress=False)
+    results = run_study(base, points, tmp_path / "r", data=data, progress=False)
     assert [r.config["rule"] for r in results] == [p.rule for p in points]
     bp_ideal = next(r for r in results if r.point.rule == "bp" and r.point.bits == 0)
     assert bp_ideal.history["iterations"][-1] == 0  # a forward pass, no relaxation

@@ -6,5 +6,5 @@ set -e
 MNIST_DIR=${MNIST_DIR:-../shared/data/mnist}
 neurosim bitdepth --dataset mnist --data-dir "$MNIST_DIR" --n-train 10000 --n-test 2000 \
     --sizes 784-128-128-10 --epochs 3 --bits 2,3,4,6,8,10,12,0 --rules eqprop,bp,fa,dfa --seeds 0,1 \
-    -o runs/bitdepth-mnist.h5
-python experiments/bitdepth/tables.py runs/bitdepth-mnist.h5
+    -o runs/bitdepth-mnist
+python experiments/bitdepth/tables.py runs/bitdepth-mnist

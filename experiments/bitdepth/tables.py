@@ -1,7 +1,8 @@
-"""Markdown tables of a bit-depth study file: test error (mean over seeds, and the seeds' range) per rule,
+"""Markdown tables of a bit-depth study (its directory, or a study file of an earlier neurosim): test error (mean
+over seeds, and the seeds' range) per rule,
 topology, rounding and bit depth.
 
-    python experiments/bitdepth/tables.py STUDY.h5 [--bits 4,6,8,0]
+    python experiments/bitdepth/tables.py STUDY [--bits 4,6,8,0]
 """
 
 import argparse
@@ -34,7 +35,7 @@ def main() -> None:
     parser.add_argument("study")
     parser.add_argument("--bits", default="2,3,4,6,8,10,12,0")
     args = parser.parse_args()
-    _, results = read_study(args.study)
+    results = read_study(args.study)
     bits = [int(b) for b in args.bits.split(",")]
     seeds = sorted({r.point.seed for r in results})
     print(f"test error (%), mean over seeds {seeds} (range)\n")
