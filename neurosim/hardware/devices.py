@@ -80,10 +80,90 @@ def _empty(draw):
     return [a[:0] for a in draw] if isinstance(draw, list) else draw[:0]
 
 
+class _Layout:
+    """Which parameter is which (dense blocks between or within layers, skip connections, biases), for the
+    effects' draws: ``kinds`` and ``masks`` in the order of :meth:`Network.parameters`, and their shapes."""
+
+    def __init__(self, net: Network):
+        self.kinds = [("intra" if b.lo == b.hi else "inter") for b in net.blocks] + ["sparse", "bias"]
+        self.masks = [b.mask for b in net.blocks] + [None, None]
+        self.shapes = [p.shape for p in net.parameters()]
+
+    def symmetric(self, k: int, a: np.ndarray) -> np.ndarray:
+        """``a`` made symmetric for an intralayer block (one device per connection, both entries), else ``a``."""
+        if self.kinds[k] != "intra":
+            return a
+        upper = np.triu(a, k=1)
+        return upper + upper.T
+
+
+class _PerDevice:
+    """An effect fixed per device at manufacture: one draw per parameter entry (``draws[k]``; a pair, one per
+    device of the differential pair, or one array), taken from the chip's stream when the chip is made."""
+
+    draws: list
+
+    def without_sparse(self, sparse: int) -> "_PerDevice":
+        """The same effect for the network without its skip connections (the others keep their draws)."""
+        out = copy.copy(self)
+        out.draws = list(self.draws)
+        out.draws[sparse] = _empty(out.draws[sparse])
+        return out
+
+
+class Gain(_PerDevice):
+    """Device-to-device variation: each device's conductance times max(0, 1 + sigma N(0, 1))."""
+
+    def __init__(self, sigma: float, layout: _Layout, rng: np.random.Generator):
+        self.draws = [[layout.symmetric(k, np.maximum(0.0, 1 + sigma * rng.standard_normal(s))) for _ in range(2)]
+                      for k, s in enumerate(layout.shapes)]
+
+    def conductance(self, k: int, side: int, g: np.ndarray, store: "WeightStore") -> np.ndarray:
+        return g * self.draws[k][side]
+
+
+class StuckAt(_PerDevice):
+    """Stuck-at faults: a fraction ``stuck`` of devices stuck, ``stuck_high`` of those at g0 + w_max, the rest
+    at g0, whatever is written."""
+
+    def __init__(self, stuck: float, stuck_high: float, layout: _Layout, rng: np.random.Generator):
+        def codes(shape):
+            u = rng.random(shape)
+            return np.where(u < stuck * stuck_high, _HIGH, np.where(u < stuck, _LOW, 0))
+
+        self.draws = [[layout.symmetric(k, codes(s)) for _ in range(2)] for k, s in enumerate(layout.shapes)]
+
+    def conductance(self, k: int, side: int, g: np.ndarray, store: "WeightStore") -> np.ndarray:
+        code = self.draws[k][side]
+        return np.where(code == _HIGH, store.g0 + store.w_max, np.where(code == _LOW, store.g0, g))
+
+
+class Mismatch:
+    """The two directions of a connection driven by separate circuits: each direction's weight times
+    1 + sigma N(0, 1) of its own (an intralayer entry is one direction already; a bias has none)."""
+
+    def __init__(self, sigma: float, layout: _Layout, rng: np.random.Generator):
+        self.forward = [None if kind == "bias" else 1 + sigma * rng.standard_normal(s)
+                        for kind, s in zip(layout.kinds, layout.shapes)]
+        self.backward = [None if kind in ("intra", "bias") else 1 + sigma * rng.standard_normal(s)
+                         for kind, s in zip(layout.kinds, layout.shapes)]
+
+    def without_sparse(self, sparse: int) -> "Mismatch":
+        out = copy.copy(self)
+        out.forward, out.backward = list(self.forward), list(self.backward)
+        out.forward[sparse], out.backward[sparse] = _empty(self.forward[sparse]), _empty(self.backward[sparse])
+        return out
+
+    def directions(self, k: int, w: np.ndarray) -> tuple:
+        """The forward weight and the backward one (None: the same as forward) of parameter ``k``."""
+        forward = w if self.forward[k] is None else w * self.forward[k]
+        return forward, None if self.backward[k] is None else w * self.backward[k]
+
+
 class Devices:
-    """The devices of one network under ``hardware``: its :class:`WeightStore`, and the fixed per-device draws
-    (variation, stuck-at faults, mismatch) taken from ``rng`` in a fixed order, so the same seed gives the same
-    chip.
+    """The devices of one network under ``hardware``: its :class:`WeightStore`, and the effects fixed per
+    device (:class:`Gain`, :class:`StuckAt`, :class:`Mismatch`), each drawn from ``rng`` in that order when
+    enabled, so the same seed gives the same chip; read noise, readout and writing act per settle and per update.
 
     ``circuit`` supplies R, G_min and G_max for the ``conductance`` mapping (default :class:`Circuit`); ``rng``
     the fixed draws (training passes the run's device stream; without one, seed 0). Works on numpy arrays (CPU).
@@ -93,62 +173,46 @@ class Devices:
                  rng: np.random.Generator | None = None):
         self.hardware = hardware = load_hardware(hardware)
         self.store = WeightStore.of(hardware.storage, circuit)
-        self.kinds = [("intra" if b.lo == b.hi else "inter") for b in net.blocks] + ["sparse", "bias"]
-        self.masks = [b.mask for b in net.blocks] + [None, None]
+        self.layout = layout = _Layout(net)
         variation = hardware.variation
         rng = rng if rng is not None else np.random.default_rng(0)
-        shapes = [p.shape for p in net.parameters()]
-        self.gain = self.stuck = self.forward = self.backward = None
-        if variation.device:
-            self.gain = [[self._symmetric(k, np.maximum(0.0, 1 + variation.device * rng.standard_normal(s)))
-                          for _ in range(2)] for k, s in enumerate(shapes)]
-        if variation.stuck:
-            self.stuck = [[self._symmetric(k, self._stuck_codes(rng, s)) for _ in range(2)]
-                          for k, s in enumerate(shapes)]
-        if variation.mismatch:
-            # an intralayer entry is one direction already; a pair of layers or a skip has two; a bias has one
-            self.forward = [None if kind == "bias" else 1 + variation.mismatch * rng.standard_normal(s)
-                            for kind, s in zip(self.kinds, shapes)]
-            self.backward = [None if kind in ("intra", "bias") else 1 + variation.mismatch * rng.standard_normal(s)
-                             for kind, s in zip(self.kinds, shapes)]
+        self.per_device = [effect for effect in (
+            Gain(variation.device, layout, rng) if variation.device else None,
+            StuckAt(variation.stuck, variation.stuck_high, layout, rng) if variation.stuck else None,
+        ) if effect is not None]
+        self.mismatch = Mismatch(variation.mismatch, layout, rng) if variation.mismatch else None
+
+    @property
+    def gain(self) -> list | None:
+        """The variation gains (per parameter, a pair: one per device), or None."""
+        return next((e.draws for e in self.per_device if isinstance(e, Gain)), None)
+
+    @property
+    def stuck(self) -> list | None:
+        """The stuck-at codes (0 healthy, 1 at g0, 2 at g0 + w_max; per parameter, a pair), or None."""
+        return next((e.draws for e in self.per_device if isinstance(e, StuckAt)), None)
 
     def without_skips(self) -> "Devices":
         """These devices for the network without its layer-skipping connections
         (:func:`neurosim.network.without_skips`): the devices of the connections kept keep their draws."""
         out = copy.copy(self)
-        sparse = self.kinds.index("sparse")
-        for name in ("gain", "stuck", "forward", "backward"):
-            draws = getattr(self, name)
-            if draws is not None:
-                draws = list(draws)
-                draws[sparse] = _empty(draws[sparse])
-                setattr(out, name, draws)
+        sparse = self.layout.kinds.index("sparse")
+        out.per_device = [effect.without_sparse(sparse) for effect in self.per_device]
+        out.mismatch = None if self.mismatch is None else self.mismatch.without_sparse(sparse)
         return out
 
     # -- what the settings imply -----------------------------------------------------------------------------------
     @property
     def perturbs(self) -> bool:
         """Whether the engines see anything but the stored weights."""
-        return any(v is not None for v in (self.gain, self.stuck, self.forward)) or self.hardware.noise.read > 0
-
-    def _stuck_codes(self, rng, shape) -> np.ndarray:
-        variation = self.hardware.variation
-        u = rng.random(shape)
-        return np.where(u < variation.stuck * variation.stuck_high, _HIGH, np.where(u < variation.stuck, _LOW, 0))
-
-    def _symmetric(self, k: int, a: np.ndarray) -> np.ndarray:
-        """``a`` made symmetric for an intralayer block (one device per connection, both entries), else ``a``."""
-        if self.kinds[k] != "intra":
-            return a
-        upper = np.triu(a, k=1)
-        return upper + upper.T
+        return bool(self.per_device) or self.mismatch is not None or self.hardware.noise.read > 0
 
     def _draw(self, k: int, rng: np.random.Generator, shape, kind: str) -> np.ndarray:
         a = rng.random(shape) if kind == "uniform" else rng.standard_normal(shape)
-        return self._symmetric(k, a)
+        return self.layout.symmetric(k, a)
 
     def _masked(self, k: int, a: np.ndarray) -> np.ndarray:
-        mask = self.masks[k]
+        mask = self.layout.masks[k]
         return a if mask is None else np.where(mask, a, 0.0).astype(a.dtype, copy=False)
 
     # -- 2. settling ---------------------------------------------------------------------------------------------
@@ -164,13 +228,10 @@ class Devices:
             raise ValueError("read noise needs a random generator for each settle")
         out = []
         for k, param in enumerate(net.parameters()):
-            w = param
-            if self.gain is not None or self.stuck is not None:
-                w = self._pair_weight(k, param)
+            w = self._pair_weight(k, param) if self.per_device else param
             if read:
                 w = w * (1 + read * self._draw(k, rng, w.shape, "normal"))
-            forward = w if self.forward is None or self.forward[k] is None else w * self.forward[k]
-            backward = None if self.backward is None or self.backward[k] is None else w * self.backward[k]
+            forward, backward = (w, None) if self.mismatch is None else self.mismatch.directions(k, w)
             out.append(tuple(None if a is None else self._masked(k, a).astype(param.dtype, copy=False)
                              for a in (forward, backward)))
         *blocks, (sparse, sparse_back), (bias, _) = out
@@ -182,16 +243,13 @@ class Devices:
         )
 
     def _pair_weight(self, k: int, w: np.ndarray) -> np.ndarray:
-        """W = g+ - g- of the device pairs of parameter ``k`` with their gains and stuck-at faults."""
-        g0, w_max = self.store.g0, self.store.w_max
+        """W = g+ - g- of the device pairs of parameter ``k``, each device's conductance through the per-device
+        effects in turn (gain, then stuck-at: a stuck device ignores its gain)."""
         conductances = []
         for side, programmed in enumerate((np.maximum(w, 0.0), np.maximum(-w, 0.0))):
-            g = g0 + programmed
-            if self.gain is not None:
-                g = g * self.gain[k][side]
-            if self.stuck is not None:
-                code = self.stuck[k][side]
-                g = np.where(code == _HIGH, g0 + w_max, np.where(code == _LOW, g0, g))
+            g = self.store.g0 + programmed
+            for effect in self.per_device:
+                g = effect.conductance(k, side, g, self.store)
             conductances.append(g)
         return conductances[0] - conductances[1]
 
