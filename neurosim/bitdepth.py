@@ -76,6 +76,13 @@ def study_points(topologies, bits, roundings, seeds, rules=("eqprop",)) -> list[
     for r in roundings:
         if r not in ("nearest", "stochastic"):
             raise ConfigError(f"rounding {r!r}: choose nearest or stochastic")
+    for name, values in (("topologies", topologies), ("bits", bits), ("roundings", roundings), ("seeds", seeds),
+                         ("rules", rules)):
+        if not values:
+            raise ConfigError(f"--{name}: give at least one value")
+    for s in seeds:
+        if s < 0:
+            raise ConfigError(f"seed {s}: seeds are 0 or more")
     for b in bits:
         if b < 0 or b == 1:
             raise ConfigError(f"bits {b}: give 0 (ideal) or 2 and more (a signed weight needs 2 bits)")

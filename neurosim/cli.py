@@ -29,14 +29,15 @@ from .train import SILENT_BELOW, train
 USER_ERRORS = (NeurosimError, FileExistsError)
 
 
-def _numbers(kind):
-    """A click callback parsing '784-500-10' or '0.1,0.2' into a tuple."""
+def _numbers(kind, dashes: bool = False):
+    """A click callback parsing '0.1,0.2' (or, with ``dashes``, sizes written '784-500-10') into a tuple; a minus
+    sign stays a sign otherwise ('--bits=-2' is the number -2, for the configuration to refuse)."""
 
     def parse(ctx, param, value):
         if value is None:
             return None
         text = value.replace(",", " ")
-        if kind is int:  # sizes are written 784-500-10
+        if dashes:
             text = text.replace("-", " ")
         try:
             return tuple(kind(p) for p in text.split())
@@ -70,7 +71,7 @@ TRAIN_OPTIONS = [
     click.option("--n-train", type=int, help="Use the first N training examples."),
     click.option("--n-test", type=int, help="Use the first N test examples."),
     _option("--topology", type=click.Choice(["layered", "small-world"]), help="Topology."),
-    click.option("--sizes", callback=_numbers(int), help="Neurons per layer, e.g. 784-500-500-500-10."),
+    click.option("--sizes", callback=_numbers(int, dashes=True), help="Neurons per layer, e.g. 784-500-500-500-10."),
     click.option("--rewire-n", type=int, help="Connections to rewire (small-world)."),
     click.option("--rewire-p", type=float, help="Fraction to rewire, paper footnote 2 [0.08]."),
     _option("--rewire-mode", type=click.Choice(["replace", "add"]), help="Replace or add."),
@@ -187,6 +188,9 @@ def train_command(out, overwrite, resume, quiet, config_file, **options) -> None
                 raise click.UsageError(f"--resume continues a run as configured; only --epochs and "
                                        f"--remove-skip-after may change, not {changed}")
             run = load_run(resume)
+            if given.get("epochs", run.epochs_done) < run.epochs_done:
+                raise click.UsageError(f"--epochs {given['epochs']}: {resume} has {run.epochs_done} epochs done; "
+                                       "give more to train on")
             _check_later_removal(run, given.get("remove_skip_after"), resume)
             config = make_config(**{**run.config, **given})
             out = Path(out or resume)
@@ -310,6 +314,8 @@ def sweep_command(grid_file, scheduler, workers, out, collect_only, quiet) -> No
     for row in rows:
         if row["status"] == "failed":
             click.echo(f"  failed {row['point']}: {row['error']}")
+    if rows and counts["failed"] == len(rows):
+        raise click.ClickException(f"every point of {grid_file} failed")
 
 
 @main.command("report")

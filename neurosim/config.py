@@ -10,7 +10,7 @@ import dataclasses
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import ConfigDict, Field, StrictBool, StrictFloat, StrictInt, ValidationError, field_validator, model_validator
 from pydantic.dataclasses import dataclass
 
 from .circuit import Circuit
@@ -27,21 +27,22 @@ from .errors import NeurosimError, validation_problems
 #: Hidden layers used when ``sizes`` is not given (the default small-world digits network).
 DEFAULT_HIDDEN = (64, 64)
 
-Positive = Annotated[float, Field(gt=0)]
+#: Strict types: a string is not a number, 1.0 is not an integer, "no" is not a boolean; no inf or NaN.
+Positive = Annotated[StrictFloat, Field(gt=0)]
 
 #: The largest layer a configuration accepts (neurons); the weights' memory is checked in :func:`resolved_sizes`.
 MAX_LAYER = 100_000
 
 #: The most memory the dense weight blocks of a network may need, bytes.
 MAX_WEIGHT_BYTES = 16 * 2**30
-PositiveInt = Annotated[int, Field(ge=1)]
+PositiveInt = Annotated[StrictInt, Field(ge=1)]
 
 
 class ConfigError(NeurosimError, ValueError):
     """A configuration value outside its allowed range; the message names the field."""
 
 
-@dataclass(frozen=True, config=ConfigDict(extra="forbid"))
+@dataclass(frozen=True, config=ConfigDict(extra="forbid", allow_inf_nan=False))
 class TrainConfig:
     """Everything that defines a training run.
 
@@ -84,41 +85,41 @@ class TrainConfig:
     n_train: PositiveInt | None = None
     n_test: PositiveInt | None = None
     topology: Literal["layered", "small-world"] = "small-world"
-    sizes: tuple[Annotated[int, Field(ge=1, le=MAX_LAYER)], ...] | None = None
-    rewire_n: Annotated[int, Field(ge=0)] | None = None
-    rewire_p: Annotated[float, Field(ge=0, lt=1)] | None = None
+    sizes: tuple[Annotated[StrictInt, Field(ge=1, le=MAX_LAYER)], ...] | None = None
+    rewire_n: Annotated[StrictInt, Field(ge=0)] | None = None
+    rewire_p: Annotated[StrictFloat, Field(ge=0, lt=1)] | None = None
     rewire_mode: Literal["replace", "add"] = "replace"
-    intralayer: bool = True
-    intra_init: Annotated[float, Field(ge=0)] = 0.05
+    intralayer: StrictBool = True
+    intra_init: Annotated[StrictFloat, Field(ge=0)] = 0.05
     epochs: PositiveInt = 30
     batch_size: PositiveInt = 20
     lr: tuple[Positive, ...] = (0.05,)
     bias_lr: Positive | None = None
     beta: Positive = 1.0
-    random_sign: bool | None = None
+    random_sign: StrictBool | None = None
     nudge: Literal[NUDGES] | None = None
     engine: Literal[tuple(ENGINES)] = "euler"
     # the engines' settings: defaults and checks are the engine classes' own (engines.base.from_config)
-    eps: float = Euler.eps
-    n_free: int = Euler.n_free
-    n_nudged: int = Euler.n_nudged
-    tol: float = Euler.tol
-    persistent: bool = True
+    eps: StrictFloat = Euler.eps
+    n_free: StrictInt = Euler.n_free
+    n_nudged: StrictInt = Euler.n_nudged
+    tol: StrictFloat = Euler.tol
+    persistent: StrictBool = True
     dtype: Literal["float32", "float64"] = "float32"
     device: Literal["cpu", "cuda"] = "cpu"
-    cuda_graphs: bool = True
-    r_leak: float = Circuit.r_leak
-    c_node: float = Circuit.c_node
-    g_min: float = Circuit.g_min
-    g_max: float = Circuit.g_max
-    clip_weights: bool = Spice.clip
+    cuda_graphs: StrictBool = True
+    r_leak: StrictFloat = Circuit.r_leak
+    c_node: StrictFloat = Circuit.c_node
+    g_min: StrictFloat = Circuit.g_min
+    g_max: StrictFloat = Circuit.g_max
+    clip_weights: StrictBool = Spice.clip
     ode_method: Literal[ODE_METHODS] = ODE.method
-    rtol: float = ODE.rtol
-    atol: float = ODE.atol
-    settle_tol: float = ODE.settle_tol
-    t_max: float = ODE.t_max
+    rtol: StrictFloat = ODE.rtol
+    atol: StrictFloat = ODE.atol
+    settle_tol: StrictFloat = ODE.settle_tol
+    t_max: StrictFloat = ODE.t_max
     max_residual: Positive | None = None
-    seed: Annotated[int, Field(ge=0)] = 0
+    seed: Annotated[StrictInt, Field(ge=0, lt=2**63)] = 0
     rate_every: PositiveInt = 1
     remove_skip_after: PositiveInt | None = None
     hardware: Hardware = Hardware()

@@ -257,6 +257,50 @@ def _columns(group: h5py.Group, fields, reference: str) -> dict:
     }
 
 
+#: What every run file's topology summary holds (:func:`neurosim.topology.describe`).
+TOPOLOGY_KEYS = ("kind", "sizes", "n_edges", "n_rewired", "p", "mode", "path_length", "clustering")
+
+
+def _inconsistency(run: Run) -> str | None:
+    """What is wrong with a run read from a file, or None: the stored configuration is validated like user input
+    (so nothing a file says can make a resume start a different run), the topology summary must be complete and
+    every array of the network must have the shape the layer sizes give it."""
+    from .config import ConfigError, make_config  # config is above the store; imported only to check a file
+
+    if not isinstance(run.config, dict):
+        return f"stored configuration {str(run.config)[:60]!r} is not a table of settings"
+    missing = [k for k in ("epochs", "seed", "sizes") if k not in run.config]
+    if missing:
+        return f"stored configuration lacks {', '.join(missing)}"
+    try:
+        make_config(**run.config)
+    except ConfigError as err:
+        return f"stored configuration does not parse: {' '.join(str(err).split())[:200]}"
+    missing = [k for k in TOPOLOGY_KEYS if k not in run.topology]
+    if missing:
+        return f"topology lacks {', '.join(missing)}"
+    net, sizes = run.network, run.network.sizes
+    if list(sizes) != list(run.topology["sizes"]):
+        return f"network sizes {list(sizes)} differ from the topology's {run.topology['sizes']}"
+    for block in net.blocks:
+        expected = (sizes[block.lo], sizes[block.hi])
+        if not (0 <= block.lo <= block.hi < len(sizes)) or block.weight.shape != expected:
+            return f"weight block {block.lo}-{block.hi} has shape {block.weight.shape}, not {expected}"
+    if net.bias.shape != (sum(sizes[1:]),):
+        return f"biases have shape {net.bias.shape}, not ({sum(sizes[1:])},)"
+    if not (net.sparse.i.shape == net.sparse.j.shape == net.sparse.weight.shape):
+        return "skip connections' index and weight arrays differ in length"
+    if len(net.sparse) and (min(net.sparse.i.min(), net.sparse.j.min()) < 0
+                            or max(net.sparse.i.max(), net.sparse.j.max()) >= sum(sizes)):
+        return "a skip connection names a neuron outside the network"
+    for name, states, rows in (("state/free", run.free_states, None), ("state/test", run.test_states, None)):
+        if states is not None and (states.ndim != 2 or states.shape[1] != sum(sizes[1:])):
+            return f"{name} has shape {states.shape}, not (examples, {sum(sizes[1:])})"
+    if run.epochs_done > int(run.config["epochs"]):
+        return f"{run.epochs_done} epochs done of {run.config['epochs']} configured"
+    return None
+
+
 def load_run(path: str | os.PathLike) -> Run:
     """Read a run file; raises :class:`RunFileError` naming the file if it is missing, damaged or not a run."""
     path = Path(path)
@@ -290,4 +334,7 @@ def load_run(path: str | os.PathLike) -> Run:
         raise RunFileError(f"{path}: damaged or incomplete run file ({err})") from None
     if len({len(v) for v in run.history.values()}) != 1 or len({len(v) for v in run.batches.values()}) != 1:
         raise RunFileError(f"{path}: damaged run file (history columns of different lengths)")
+    problem = _inconsistency(run)
+    if problem:
+        raise RunFileError(f"{path}: damaged run file ({problem})")
     return run

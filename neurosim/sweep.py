@@ -181,7 +181,7 @@ def open_client(scheduler: str | None = None, workers: int | None = None):
             return Client(scheduler, timeout="20s"), None
         except (OSError, TimeoutError) as err:
             raise ConfigError(f"--scheduler {scheduler}: cannot connect ({err})") from None
-    n = workers or os.cpu_count() or 1
+    n = workers if workers is not None else (os.cpu_count() or 1)
     if n < 1:
         raise ConfigError(f"--workers {workers}: needs at least 1")
     cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None)

@@ -76,6 +76,15 @@ def evaluate(controller: Controller, net: Network, x: np.ndarray, y: np.ndarray,
     return Evaluation(error=error_rate(np.concatenate(predictions), y), silent_outputs=silent)
 
 
+def _check_finite(net: Network, epoch: int) -> None:
+    """Raise :class:`TrainingDiverged` naming the first parameter array of ``net`` that is not finite."""
+    names = [f"weights {b.lo}-{b.hi}" for b in net.blocks] + ["skip weights", "biases"]
+    for name, param in zip(names, net.parameters()):
+        if not np.all(np.isfinite(to_numpy(param))):
+            raise TrainingDiverged(f"epoch {epoch + 1}: the {name} are not finite (NaN or Inf); the run file keeps "
+                                   "the last finite epoch")
+
+
 def _batch_summary(
     epoch: int, batch: int, result, net: Network, labels: np.ndarray, max_residual: float | None = None
 ) -> tuple[float, float, int]:
@@ -218,6 +227,7 @@ def train(
             run.history[key].append(value)
         if device != "cpu":
             run.network = net.to("cpu")
+        _check_finite(run.network, epoch)  # never checkpoint a network the last batch made NaN
         if out is not None:
             save_run(out, run)
         if on_epoch is not None:

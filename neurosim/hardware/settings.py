@@ -10,17 +10,17 @@ from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import ConfigDict, Field, ValidationError, model_validator
+from pydantic import ConfigDict, Field, StrictFloat, StrictInt, ValidationError, model_validator
 from pydantic.dataclasses import dataclass
 
 from ..tomlfile import read_toml
 from ..quantize import MAPPINGS, ROUNDING, weight_levels
 from ..errors import NeurosimError, validation_problems
 
-Bits = Annotated[int, Field(ge=0, le=32)]
-Fraction = Annotated[float, Field(ge=0, le=1)]
-Sigma = Annotated[float, Field(ge=0)]
-_STRICT = ConfigDict(extra="forbid")
+Bits = Annotated[StrictInt, Field(ge=0, le=32)]
+Fraction = Annotated[StrictFloat, Field(ge=0, le=1)]
+Sigma = Annotated[StrictFloat, Field(ge=0)]
+_STRICT = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 class HardwareError(NeurosimError, ValueError):
@@ -41,7 +41,7 @@ class Storage:
     """
 
     bits: Bits = 0
-    w_max: Annotated[float, Field(gt=0)] = 1.0
+    w_max: Annotated[StrictFloat, Field(gt=0)] = 1.0
     rounding: Literal[ROUNDING] = "nearest"
     mapping: Literal[MAPPINGS] = "weight"
     pulse: Sigma = 0.0
