@@ -234,9 +234,9 @@ def run_study(
             "now a directory of run files)" if _is_study_file(out) else "") + "; give a directory with -o")
     data = data or load_dataset(base.dataset, base.data_dir, base.n_train, base.n_test)
     n_pairs = len(resolved_sizes(base, data.n_inputs, data.n_classes)) - 1
-    grid = study_grid(base, points, out, n_pairs, per_layer_lr)  # every point's configuration checked here
+    grid = study_grid(base, points, out, n_pairs, per_layer_lr)
     swept = grid.points()
-    for sp in swept:
+    for sp in swept:  # every point's configuration checked before any trains
         make_config(**sp.values)
     out.mkdir(parents=True, exist_ok=True)
     todo = [(p, sp) for p, sp in zip(points, swept) if not is_complete(point_file(out, sp))]

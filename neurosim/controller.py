@@ -22,7 +22,7 @@ from array_api_compat import device as device_of
 
 from .backend import array_namespace, to_numpy
 from .cudagraph import GraphCache
-from .engines.base import Engine, Phase, Relaxation, refuse_nudge
+from .engines.base import Engine, Relaxation, refuse_nudge
 from .hardware import Devices
 from .network import Network
 from .topology import layer_of_neurons, pair_rates
@@ -109,12 +109,6 @@ class Controller:
         """What the rule trains: the engine on the (effective) network, read through the hardware's ADC."""
         return Machine(network=lambda: self.effective_network(net, noise_rng), engine=self.engine,
                        read=unread if self.hardware is None else self.hardware.read)
-
-    def free_phase(self, net: Network, x, start=None, noise_rng: np.random.Generator | None = None) -> Relaxation:
-        """Relax with the inputs clamped, from ``start`` (B, n_free) or from s = 0 (the paper starts every free
-        phase at zero; a warm start begins at the example's previous free equilibrium)."""
-        start = zero_state(net, x) if start is None else start
-        return self.machine(net, noise_rng).relax(x, start, Phase())
 
     def step(self, net: Network, x, target, rng: np.random.Generator, start=None,
              noise_rng: np.random.Generator | None = None) -> StepResult:

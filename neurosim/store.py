@@ -293,7 +293,7 @@ def _inconsistency(run: Run) -> str | None:
     if len(net.sparse) and (min(net.sparse.i.min(), net.sparse.j.min()) < 0
                             or max(net.sparse.i.max(), net.sparse.j.max()) >= sum(sizes)):
         return "a skip connection names a neuron outside the network"
-    for name, states, rows in (("state/free", run.free_states, None), ("state/test", run.test_states, None)):
+    for name, states in (("state/free", run.free_states), ("state/test", run.test_states)):
         if states is not None and (states.ndim != 2 or states.shape[1] != sum(sizes[1:])):
             return f"{name} has shape {states.shape}, not (examples, {sum(sizes[1:])})"
     if run.epochs_done > int(run.config["epochs"]):

@@ -33,6 +33,12 @@ class EngineError(NeurosimError, RuntimeError):
 NUDGES = ("weak", "clamped", "reference")
 
 
+def check_nudge_name(nudge: str) -> None:
+    """Raise :class:`ValueError` naming ``nudge`` unless it is one of :data:`NUDGES`."""
+    if nudge not in NUDGES:
+        raise ValueError(f"nudge={nudge!r}: choose one of {', '.join(NUDGES)}")
+
+
 @dataclass(frozen=True)
 class Phase:
     """A phase of EqProp: ``beta = 0`` is the free phase; ``beta != 0`` moves the outputs y towards ``target``
@@ -56,8 +62,7 @@ class Phase:
     def __post_init__(self) -> None:
         if self.beta != 0.0 and self.target is None:
             raise ValueError("a nudged phase (beta != 0) needs a target")
-        if self.nudge not in NUDGES:
-            raise ValueError(f"nudge={self.nudge!r}: choose one of {', '.join(NUDGES)}")
+        check_nudge_name(self.nudge)
 
     @property
     def clamped(self) -> bool:

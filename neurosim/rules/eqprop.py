@@ -22,7 +22,7 @@ from array_api_compat import device as device_of
 
 from ..backend import array_namespace
 from ..energy import rho
-from ..engines.base import NUDGES, Phase, Relaxation
+from ..engines.base import Phase, Relaxation, check_nudge_name
 from ..network import Network
 from .base import Machine
 
@@ -72,8 +72,7 @@ class EqProp:
     layered_only: ClassVar[bool] = False
 
     def __post_init__(self) -> None:
-        if self.nudge not in NUDGES:
-            raise ValueError(f"nudge={self.nudge!r}: choose one of {', '.join(NUDGES)}")
+        check_nudge_name(self.nudge)
 
     @classmethod
     def from_config(cls, config, net: Network, rng) -> "EqProp":
