@@ -55,8 +55,8 @@ class TrainConfig:
     first), ``bias_lr`` (one rate for every bias; None: each bias takes its layer's rate), ``beta`` (clamping
     factor), ``random_sign`` (random sign of beta per batch; default: on with the reference nudge, off
     otherwise), ``nudge`` (how the second phase moves the outputs: ``weak``, F = E + beta C as in the paper's
-    text; ``clamped``, held at the target; ``reference``, the step of the code behind the paper's figures, Euler
-    only; :class:`~neurosim.engines.base.Phase`; default: the engine's ``default_nudge``). Engine: ``engine``
+    text; ``clamped``, held at the target; ``reference``, the step of the code behind the paper's figures, an Euler
+    step (the fixed point makes its nudged phase of such steps); :class:`~neurosim.engines.base.Phase`; default: the engine's ``default_nudge``). Engine: ``engine``
     (euler, or fixedpoint: layer-wise exact minimisation, for networks without intralayer connections),
     ``eps`` (Euler step, units of tau), ``n_free``, ``n_nudged`` (steps, or fixed-point sweeps, per phase; the most when ``tol`` > 0
     stops a phase once its largest residual falls below ``tol``), ``persistent`` (warm-start each training

@@ -61,7 +61,74 @@ def test_fixed_point_converges_in_fewer_sweeps_than_euler_steps():
 
 
 def test_training_with_the_fixed_point_engine_learns():
-    config = make_config(engine="fixedpoint", topology="layered", sizes=(64, 32, 10), n_free=20, lr=(0.1, 0.05),
-                         n_train=500, n_test=200, epochs=2)
-    run = train(config, progress=False)
-    assert run.history["test_error"][-1] < 0.5
+    for nudge in ("weak", "reference"):  # the reference nudge: Euler steps after the fixed point's free phase
+        config = make_config(engine="fixedpoint", topology="layered", sizes=(64, 32, 10), n_free=20, nudge=nudge,
+                             lr=(0.2, 0.1), n_train=500, n_test=200, epochs=2)
+        run = train(config, progress=False)
+        assert run.history["test_error"][-1] < 0.5  # chance: 0.9
+
+
+def published_small_world(sizes=(6, 5, 5, 5, 3), n=30, scale=0.5, seed=0):
+    """A small published-style small-world network: no intralayer connections, ``n`` skips >= 2 layers apart."""
+    net = network.from_graph(topology.small_world(sizes, n=n, intralayer=False, seed=seed), seed=seed,
+                             dtype=np.float64, intra_init=0.3)
+    for p in net.parameters()[:-1]:
+        p *= scale
+    net.bias[:] = np.random.default_rng(seed).uniform(0.1, 0.5, size=net.bias.shape)
+    return net
+
+
+def test_group_drives_equal_the_full_drive_on_each_group():
+    from neurosim.coupling import Coupling
+    from neurosim.engines.fixedpoint import GroupDrives, layer_graph
+
+    for net in (layered_net((6, 5, 4, 3, 2)), published_small_world()):
+        assert len(net.sparse) or net.n_layers == 5
+        rng = np.random.default_rng(3)
+        x, r = rng.uniform(size=(4, net.n_inputs)), rng.uniform(size=(4, net.n_free))
+        full = Coupling(net, x, "blocks")(r)  # the other layout, products in blocks and sparse skips
+        graph = layer_graph(net)
+        drives = GroupDrives(net, x, layer_groups(net, graph), graph)
+        covered = np.zeros(net.n_free, dtype=int)
+        for g, cols in enumerate(drives.cols):
+            np.testing.assert_allclose(drives(g, r), full[:, cols], atol=1e-12)
+            covered[cols] += 1
+        assert np.all(covered == 1)  # every free neuron in exactly one group
+
+
+def test_sweeps_with_skip_connections_never_increase_f_and_reach_the_euler_equilibrium():
+    net = published_small_world()
+    skips = len(net.sparse)
+    assert skips == 30 and layer_groups(net) == [[1], [2], [3], [4]]  # skips join every pair of free layers
+    rng = np.random.default_rng(4)
+    x, target = rng.uniform(size=(5, net.n_inputs)), np.eye(3)[[0, 1, 2, 0, 1]]
+    for phase in (Phase(), Phase(beta=0.5, target=target), Phase(beta=1.0, target=target, nudge="clamped")):
+        s = np.zeros((5, net.n_free))
+        values = [energy(net, x, s, 0.0 if phase.clamped else phase.beta, target)]
+        for _ in range(40):
+            s = FixedPoint(n_free=1, n_nudged=1).relax(net, x, s, phase).state
+            values.append(energy(net, x, s, 0.0 if phase.clamped else phase.beta, target))
+        assert np.all(np.diff(np.array(values), axis=0) <= 1e-12)
+        euler = Euler(eps=0.5, n_free=4000, n_nudged=4000).relax(net, x, np.zeros((5, net.n_free)), phase)
+        fixed = FixedPoint(n_free=300, n_nudged=300, tol=1e-13, check_every=1).relax(
+            net, x, np.zeros((5, net.n_free)), phase)
+        assert euler.residual.max() < 1e-12 and fixed.residual.max() < 1e-12
+        assert fixed.steps < euler.steps / 3
+        np.testing.assert_allclose(fixed.state, euler.state, atol=1e-10)
+
+
+def test_the_reference_nudge_is_made_of_the_euler_engines_steps():
+    """The reference nudge is a discrete Euler step by definition: the fixed point makes n_nudged of them, from
+    its own free state, exactly as the Euler engine does (both signs of beta)."""
+    net = published_small_world()
+    rng = np.random.default_rng(5)
+    x, target = rng.uniform(size=(3, net.n_inputs)), np.eye(3)[[2, 0, 1]]
+    start = FixedPoint(n_free=100).relax(net, x, np.zeros((3, net.n_free)), Phase()).state
+    for beta in (1.0, -1.0, 0.3):
+        phase = Phase(beta=beta, target=target, nudge="reference")
+        fixed = FixedPoint(n_nudged=8, eps=0.4).relax(net, x, start, phase)
+        euler = Euler(n_nudged=8, eps=0.4).relax(net, x, start, phase)
+        np.testing.assert_array_equal(fixed.state, euler.state)
+        assert fixed.steps == 8
+    with pytest.raises(ValueError, match="eps=0"):
+        FixedPoint(eps=0.0)

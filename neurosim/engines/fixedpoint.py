@@ -1,9 +1,9 @@
 """Layer-wise fixed-point relaxation: exact block coordinate descent on F, for networks without intralayer
-connections.
+connections (layer-skipping connections included).
 
 Without intralayer couplings, F restricted to one layer l (all other states fixed) is a sum over its neurons of
 1/2 s_i^2 - s_i d_i (+ beta/2 (s_i - t_i)^2 at the outputs) on [0, 1], with d = W rho(u) + b the drive from the
-neighbouring layers. Its minimiser is closed-form:
+other layers. Its minimiser is closed-form:
 
     s_l = clip(d_l, 0, 1)                              hidden layers, and outputs in the free phase
     s_L = clip((d_L + beta t) / (1 + beta), 0, 1)      outputs in the nudged phase (weak nudge)
@@ -11,9 +11,18 @@ neighbouring layers. Its minimiser is closed-form:
 
 Layers that share no connection can be updated together; one *sweep* updates the groups in turn. For a layered
 network the groups are the odd and the even layers (as in published EqProp code); with layer-skipping connections
-the groups come from a greedy colouring of the graph of layers (networkx), taken in layer order. Every update
-minimises F over a block, so F never increases, and a fixed point is the Euler engine's fixed point
-(s = clip(d) wherever both stop).
+the groups come from a greedy colouring of the graph of layers (networkx), taken in layer order (the published
+small-world network connects every pair of free layers, so each layer is a group of its own). Every update
+minimises F over a block exactly, whatever the skips, so F never increases, and a fixed point is the Euler
+engine's fixed point (s = clip(d) wherever both stop).
+
+A group's update needs only its own drive, d_C = const_C + r_R W_RC, with C the group's neurons and R the free
+neurons of the layers connected to it: one sweep multiplies each coupling once in each direction, the work of
+one Euler step.
+
+The ``reference`` nudge is a discrete Euler step by definition (:class:`~neurosim.engines.base.Phase`), not a
+minimisation: its nudged phase is made of ``n_nudged`` such steps of size ``eps``, exactly as the Euler engine
+makes them (the free phase is still the fixed point's).
 """
 
 from __future__ import annotations
@@ -23,17 +32,20 @@ from typing import ClassVar
 
 import networkx as nx
 import numpy as np
+from array_api_compat import device as device_of
 
-from ..backend import to_numpy
+from ..backend import addmm, to_numpy
 from ..coupling import Coupling
 from ..network import Network
 from ..topology import layer_of_neurons
-from .base import Phase, Relaxation, check_iteration_settings, check_nudge, from_config, run_phase, starting_point
+from .base import NUDGES, Phase, Relaxation, check_iteration_settings, check_nudge, from_config, run_phase, starting_point
+from .euler import Euler
 
 
-def layer_groups(net: Network) -> list[list[int]]:
-    """Free layers in groups that share no connection, in the order they are updated: a greedy colouring of the
-    graph whose nodes are the free layers and whose edges join layers with a connection between them."""
+def layer_graph(net: Network) -> nx.Graph:
+    """The graph whose nodes are the free layers (1 .. L) and whose edges join layers with a connection between
+    them (dense blocks or layer-skipping connections); raises :class:`ValueError` if a layer has intralayer
+    connections."""
     intra = [b.lo for b in net.blocks if b.lo == b.hi]
     if intra:
         raise ValueError(
@@ -43,8 +55,20 @@ def layer_groups(net: Network) -> list[list[int]]:
     graph.add_nodes_from(range(1, net.n_layers))
     graph.add_edges_from((b.lo, b.hi) for b in net.blocks if b.lo > 0)
     layer = layer_of_neurons(net.sizes)
-    pairs = np.unique(np.stack([layer[to_numpy(net.sparse.i)], layer[to_numpy(net.sparse.j)]], axis=1), axis=0)
+    codes = np.unique(layer[to_numpy(net.sparse.i)] * net.n_layers + layer[to_numpy(net.sparse.j)])
+    pairs = np.stack(np.divmod(codes, net.n_layers), axis=1)  # the distinct (layer of i, layer of j)
+    same = [int(a) for a, b in pairs if a == b and a > 0]
+    if same:
+        raise ValueError(f"the layer-wise fixed point needs a network without intralayer connections; layer "
+                         f"{same[0]} has a sparse one")
     graph.add_edges_from((int(a), int(b)) for a, b in pairs if a > 0)
+    return graph
+
+
+def layer_groups(net: Network, graph: nx.Graph | None = None) -> list[list[int]]:
+    """Free layers in groups that share no connection, in the order they are updated: a greedy colouring of
+    the network's :func:`layer_graph` (``graph``, if already made), the layers visited in order."""
+    graph = layer_graph(net) if graph is None else graph
     colour = nx.greedy_color(graph, strategy=lambda g, colors: sorted(g))
     groups: dict[int, list[int]] = {}
     for lay in sorted(colour):
@@ -52,49 +76,99 @@ def layer_groups(net: Network) -> list[list[int]]:
     return [groups[c] for c in sorted(groups)]
 
 
+class GroupDrives:
+    """The drive of one group of layers at a time, ``d_C = const_C + r_R W_RC`` (module docstring), with the
+    couplings W_RC gathered once per phase from the dense free-free matrix of :class:`Coupling`.
+
+    ``cols[g]`` / ``rows[g]``: free-neuron indices of group g and of the layers connected to it (slices where
+    contiguous); ``outputs[g]``: the positions of the output neurons within ``cols[g]`` (None if it has none)."""
+
+    def __init__(self, net: Network, x, groups: list[list[int]], graph: nx.Graph):
+        coupling = Coupling(net, x, "dense")
+        self.xp = xp = coupling.xp
+        self.const = coupling.const
+        self.cols, self.rows, self.outputs, self._w, self._c = [], [], [], [], []
+        for group in groups:
+            neighbours = sorted({n for lay in group for n in graph.neighbors(lay)})
+            cols = _indices(net, group, xp, coupling.const)
+            rows = _indices(net, neighbours, xp, coupling.const)
+            self.cols.append(cols)
+            self.rows.append(rows)
+            self._w.append(coupling.w_ss[rows][:, cols] if neighbours else None)
+            self._c.append(coupling.const[:, cols])
+            if net.n_layers - 1 in group:
+                start = sum(net.sizes[lay] for lay in group if lay < net.n_layers - 1)
+                self.outputs.append(slice(start, start + net.n_outputs))
+            else:
+                self.outputs.append(None)
+
+    def __call__(self, g: int, r):
+        """``d_C`` of group ``g`` for the free activations ``r`` (B, n_free)."""
+        if self._w[g] is None:
+            return self.xp.asarray(self._c[g], copy=True)
+        return addmm(self._c[g], r[:, self.rows[g]], self._w[g])
+
+
+def _indices(net: Network, layers: list[int], xp, like):
+    """The free-neuron indices of ``layers`` (sorted): a slice if they are contiguous, else an index array on
+    ``like``'s backend and device."""
+    if not layers:
+        return slice(0, 0)
+    parts = [net.free_slice(lay) for lay in layers]
+    if all(a.stop == b.start for a, b in zip(parts, parts[1:])):
+        return slice(parts[0].start, parts[-1].stop)
+    index = np.concatenate([np.arange(p.start, p.stop) for p in parts])
+    return index if xp is np else xp.asarray(index, device=device_of(like))
+
+
 @dataclass(frozen=True)
 class FixedPoint:
     """Layer-wise fixed-point engine. ``n_free`` / ``n_nudged``: sweeps per phase (the most, when ``tol`` > 0
     stops a phase once the batch's largest change in a sweep falls below it, checked every ``check_every``
-    sweeps); ``layout`` as for :class:`~neurosim.engines.euler.Euler`."""
+    sweeps). ``eps``: the step size of the reference nudge's Euler steps (units of tau; module docstring);
+    ``layout``: the coupling layout of those steps, as for :class:`~neurosim.engines.euler.Euler`."""
 
     n_free: int = 100
     n_nudged: int = 8
     tol: float = 0.0
     check_every: int = 5
+    eps: float = 0.5
     layout: str | None = None
     name: str = "fixedpoint"
-    #: the reference nudge is a property of an Euler step, which a sweep does not make
-    nudges: tuple[str, ...] = ("weak", "clamped")
-    default_nudge: ClassVar[str] = "weak"
+    nudges: tuple[str, ...] = NUDGES
+    #: as the Euler engine's: the step of the paper's code (docs/design.md, "Defaults")
+    default_nudge: ClassVar[str] = "reference"
     devices: ClassVar[tuple] = ("cpu", "cuda")
-    config_fields: ClassVar[dict] = {"n_free": "n_free", "n_nudged": "n_nudged", "tol": "tol"}
+    config_fields: ClassVar[dict] = {"n_free": "n_free", "n_nudged": "n_nudged", "tol": "tol", "eps": "eps"}
 
     def __post_init__(self) -> None:
         check_iteration_settings(self)
+        Euler(eps=self.eps)  # its check of the step size
 
     from_config = classmethod(from_config)
 
     def relax(self, net: Network, x, s, phase: Phase) -> Relaxation:
         check_nudge(self, phase)
+        if phase.nudged and phase.nudge == "reference":
+            steps = Euler(eps=self.eps, n_nudged=self.n_nudged, layout=self.layout)
+            return steps.relax(net, x, s, phase)
         if phase.nudged and phase.nudge == "weak" and not 1 + phase.beta > 0:
             raise ValueError(f"beta={phase.beta}: the output minimiser needs 1 + beta > 0")
-        groups = [[net.free_slice(lay) for lay in group] for group in layer_groups(net)]
-        coupling = Coupling(net, x, self.layout)
-        xp, out, beta = coupling.xp, net.output_slice, phase.beta
-        s, target = starting_point(net, coupling, s, phase)
+        graph = layer_graph(net)
+        drives = GroupDrives(net, x, layer_groups(net, graph), graph)
+        xp, beta = drives.xp, phase.beta
+        s, target = starting_point(net, drives, s, phase)
+        weak = phase.nudged and phase.nudge == "weak"
 
         def sweep(state):
             state = xp.asarray(state, copy=True)
-            for group in groups:
-                drive = coupling(state)
-                for cols in group:
-                    if phase.clamped and cols == out:
-                        continue  # held at the target since starting_point
-                    if phase.nudged and cols == out:
-                        state[:, cols] = xp.clip((drive[:, cols] + beta * target) / (1 + beta), 0.0, 1.0)
-                    else:
-                        state[:, cols] = xp.clip(drive[:, cols], 0.0, 1.0)
+            for g, (cols, out) in enumerate(zip(drives.cols, drives.outputs)):
+                drive = drives(g, state)
+                if out is not None and phase.clamped:
+                    drive[:, out] = target
+                elif out is not None and weak:
+                    drive[:, out] = (drive[:, out] + beta * target) / (1 + beta)
+                state[:, cols] = xp.clip(drive, 0.0, 1.0)
             return state
 
         return run_phase(self, phase, sweep, s, xp)
