@@ -19,7 +19,6 @@ are still read by :func:`read_study`, and refused as an output.
 
 from __future__ import annotations
 
-import csv
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,10 +27,11 @@ import h5py
 import numpy as np
 from tqdm.auto import tqdm
 
+from .atomic import csv_text, write_text_atomically
 from .config import ConfigError, TrainConfig, make_config, resolved_sizes
 from .data import Dataset, load_dataset
 from .rules import RULES
-from .store import HISTORY_FIELDS, Run, RunFileError, load_run
+from .store import HISTORY_FIELDS, Run, RunFileError, load_run, writer_lock
 from .sweep import Grid, collect, is_complete, point_file, with_settings
 from .sweep import run_point as sweep_point
 from .build import store_of
@@ -239,12 +239,13 @@ def run_study(
     for sp in swept:  # every point's configuration checked before any trains
         make_config(**sp.values)
     out.mkdir(parents=True, exist_ok=True)
-    todo = [(p, sp) for p, sp in zip(points, swept) if not is_complete(point_file(out, sp))]
-    bar = tqdm(todo, desc="bit-depth study", unit="run", disable=not progress)
-    for point, sp in bar:
-        bar.set_postfix_str(point.key, refresh=True)
-        run_point(sp.values, point, point_file(out, sp), data)
-    collect(grid)
+    with writer_lock(out / "sweep.h5"):  # one study or sweep per output directory
+        todo = [(p, sp) for p, sp in zip(points, swept) if not is_complete(point_file(out, sp))]
+        bar = tqdm(todo, desc="bit-depth study", unit="run", disable=not progress)
+        for point, sp in bar:
+            bar.set_postfix_str(point.key, refresh=True)
+            run_point(sp.values, point, point_file(out, sp), data)
+        collect(grid)
     results = []
     for point, sp in zip(points, swept):
         result = result_from_run(load_run(point_file(out, sp)))
@@ -305,7 +306,4 @@ def _read_study_file(path: Path) -> list[PointResult]:
 
 def write_table(path: str | Path, results: list[PointResult]) -> None:
     """The points as a CSV table, one row each (columns :data:`COLUMNS`)."""
-    with open(path, "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=COLUMNS)
-        writer.writeheader()
-        writer.writerows(r.row for r in results)
+    write_text_atomically(path, csv_text([r.row for r in results], COLUMNS), "table")

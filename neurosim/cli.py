@@ -22,11 +22,12 @@ from .hardware import PRESETS, HardwareError, load_hardware
 from .quantize import ROUNDING
 from .rules import RULES
 from .metrics import spread, total_correction
-from .store import RunFileError, load_run
+from .store import load_run
 from .train import SILENT_BELOW, train
 
-#: What the commands report as one line (no traceback): neurosim's own errors and a refused overwrite.
-USER_ERRORS = (NeurosimError, FileExistsError)
+#: Errors answered in one line: neurosim's own, and the system's about files (a missing directory, a path
+#: through a file, no permission, a full disk), which name the file.
+USER_ERRORS = (NeurosimError, OSError)
 
 
 def _numbers(kind, dashes: bool = False):
@@ -200,7 +201,7 @@ def train_command(out, overwrite, resume, quiet, config_file, **options) -> None
             out = Path(out) if out else _default_out(config)
             if out.exists() and not overwrite:
                 raise FileExistsError(f"{out} exists: --resume {out} to continue it, --overwrite to replace it")
-        run = train(config, out=out, run=run, progress=not quiet)
+        run = train(config, out=out, run=run, progress=not quiet, keep_existing=not overwrite)
     except USER_ERRORS as err:
         raise click.ClickException(str(err)) from None
     h = run.history
@@ -334,7 +335,7 @@ def report_command(run_files, out, smoothing) -> None:
             name = Path(path).stem
             runs[name if name not in runs else str(path)] = load_run(path)
         written = write_report(runs, out, smoothing)
-    except RunFileError as err:
+    except USER_ERRORS as err:
         raise click.ClickException(str(err)) from None
     click.echo("wrote " + ", ".join(str(p) for p in written))
 
@@ -366,7 +367,7 @@ def info_command(run_file) -> None:
     """Summarise a run file: configuration, topology, errors per epoch, residuals, per-layer rates."""
     try:
         run = load_run(run_file)
-    except RunFileError as err:
+    except USER_ERRORS as err:
         raise click.ClickException(str(err)) from None
     c, t = run.config, run.topology
     click.echo(f"run {run_file}  (created {run.created}, {run.epochs_done}/{c['epochs']} epochs)")

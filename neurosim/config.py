@@ -158,6 +158,9 @@ class TrainConfig:
             raise ValueError(f"remove_skip_after={self.remove_skip_after}: only a small-world topology has "
                              f"layer-skipping connections to remove, not topology={self.topology!r}")
         refuse_nudge(self.nudge, self.engine, ENGINE_NUDGES[self.engine])
+        if self.engine == "fixedpoint" and self.topology == "small-world" and self.intralayer:
+            raise ValueError("engine='fixedpoint' relaxes networks without intralayer connections: give "
+                             "intralayer = false (--no-intralayer) or topology = 'layered'")
         if self.nudge == "clamped" and self.random_sign:
             raise ValueError("random_sign with nudge='clamped': the outputs are held at the target whatever the sign "
                              "of beta, so a negative beta would reverse the update; use nudge='reference'")

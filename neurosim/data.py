@@ -103,10 +103,15 @@ def load_idx_directory(directory: str | os.PathLike, name: str) -> Dataset:
             )
         if images.dtype != np.uint8:
             raise DataError(f"{directory}: {prefix} images hold {images.dtype} values; expected unsigned bytes")
+        if not np.issubdtype(labels.dtype, np.integer):
+            raise DataError(f"{directory}: {prefix} labels hold {labels.dtype} values; expected integers 0..9")
         if labels.min() < 0 or labels.max() > 9:
             raise DataError(f"{directory}: {prefix} labels range over {labels.min()}..{labels.max()}; expected 0..9")
         arrays[f"x_{part}"] = images.reshape(len(images), -1).astype(np.float64) / 255.0
         arrays[f"y_{part}"] = labels.astype(np.int64)
+    if arrays["x_train"].shape[1] != arrays["x_test"].shape[1]:
+        raise DataError(f"{directory}: training images of {arrays['x_train'].shape[1]} pixels, test images of "
+                        f"{arrays['x_test'].shape[1]}; both sets need one image size")
     return Dataset(name=name, n_classes=10, **arrays)
 
 

@@ -10,6 +10,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from .atomic import save_figure  # noqa: E402
+
 COLOURS = {"layered": "tab:red", "layered-per-layer": "tab:blue", "small-world": "tab:green"}
 LINES = {"nearest": "-", "stochastic": "--"}
 
@@ -43,7 +45,7 @@ def error_vs_bits(results, out: str | Path, title: str = "") -> Path:
         row[0].set_ylabel("test error (%)")
     fig.suptitle(title or "Test error against weight bits", fontsize=10)
     fig.tight_layout(rect=(0, 0, 1 - 2.0 / (5 * ncols + 2.2), 1))
-    fig.savefig(out, dpi=120)
+    save_figure(fig, out, dpi=120)
     plt.close(fig)
     return Path(out)
 
@@ -103,7 +105,7 @@ def update_vs_step(results, out: str | Path, title: str = "") -> Path:
     axes[0][0].legend(fontsize=7, loc="lower left")
     fig.suptitle(title or "Each layer pair's RMS update beside the weight step", fontsize=10)
     fig.tight_layout()
-    fig.savefig(out, dpi=120)
+    save_figure(fig, out, dpi=120)
     plt.close(fig)
     return Path(out)
 
@@ -135,7 +137,7 @@ def error_curves(runs: dict, out: str | Path) -> Path:
     ax.legend(fontsize=7)
     ax.set_title("Training (solid) and test (dotted) error", fontsize=10)
     fig.tight_layout()
-    fig.savefig(out, dpi=120)
+    save_figure(fig, out, dpi=120)
     plt.close(fig)
     return Path(out)
 
@@ -155,7 +157,7 @@ def layer_rates(runs: dict, smoothed: dict, out: str | Path) -> Path:
     axes[0][0].set_ylabel("RMS weight correction per batch")
     axes[0][0].legend(fontsize=7)
     fig.tight_layout()
-    fig.savefig(out, dpi=120)
+    save_figure(fig, out, dpi=120)
     plt.close(fig)
     return Path(out)
 
@@ -171,6 +173,6 @@ def error_vs_replaced(replaced: np.ndarray, errors: np.ndarray, out: str | Path,
     ax.set_yscale("log")
     ax.grid(alpha=0.3, which="both")
     fig.tight_layout()
-    fig.savefig(out, dpi=120)
+    save_figure(fig, out, dpi=120)
     plt.close(fig)
     return Path(out)

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .atomic import write_text_atomically
 from .metrics import final_results, moving_average, spread, total_correction
 from .plots import error_curves, error_vs_replaced, layer_rates
 from .store import Run
@@ -96,5 +97,5 @@ def _summary(rows: list[dict], figures: list[str], path: Path, smoothing: int) -
               "after the last epoch (— in run files older than the count); first pair / output pair: the "
               f"input-side pair's total correction over the output pair's. Rates in rates.png are smoothed over ±{smoothing} recorded batches (eq 21).", ""]
     lines += [f"![{name}]({name})" for name in figures]
-    path.write_text("\n".join(lines) + "\n")
+    write_text_atomically(path, "\n".join(lines) + "\n", "report")
     return path

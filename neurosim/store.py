@@ -26,18 +26,19 @@ Layout (datasets unless marked as attributes)::
                            attrs: spread (eq 23 over the run so far)
     /state/free            (n_train, n_free): each training example's last free equilibrium (warm starts only)
 
-A checkpoint is written whole to a temporary file in the same directory, flushed to disk, then renamed over the
-run file, so a process killed at any moment leaves the last complete checkpoint.
+A checkpoint is built in memory, written whole to a temporary file in the same directory, flushed to disk, then
+renamed over the run file, so a process killed at any moment, or a full disk, leaves the last complete checkpoint.
+Every dataset carries HDF5's Fletcher-32 checksum and the metadata the 1.10 format's, so bytes changed on disk
+make the file unreadable rather than wrong; one process at a time writes a run file (:func:`writer_lock`).
 """
 
 from __future__ import annotations
 
-import glob
 import json
 import os
 import platform
-import tempfile
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -48,6 +49,7 @@ import numpy as np
 import scipy
 
 from . import __version__
+from .atomic import replace_atomically
 from .metrics import spread, total_correction
 from .network import DenseBlock, Network, SparseCouplings
 from .errors import NeurosimError
@@ -144,6 +146,12 @@ def _flat(values: dict, prefix: str = "") -> dict:
     return out
 
 
+def _dataset(group: h5py.Group, name: str, data, **options) -> None:
+    """A dataset of a run file, chunked with HDF5's Fletcher-32 checksum filter: a read of a chunk whose bytes
+    changed on disk fails (h5py raises OSError), so :func:`load_run` refuses a silently corrupted file."""
+    group.create_dataset(name, data=data, fletcher32=True, **options)
+
+
 def _write(f: h5py.File, run: Run) -> None:
     f.attrs.update(
         format=FORMAT,
@@ -158,42 +166,42 @@ def _write(f: h5py.File, run: Run) -> None:
     f.create_group("config").attrs.update({k: _attr(v) for k, v in _flat(run.config).items()})
     f.create_group("versions").attrs.update(library_versions())
     topo = f.create_group("topology")
-    topo.create_dataset("edges", data=run.edges.astype(np.int32), compression="gzip", shuffle=True)
+    _dataset(topo, "edges", run.edges.astype(np.int32), compression="gzip", shuffle=True)
     topo.attrs.update({k: _attr(v) for k, v in run.topology.items()})
 
     net = run.network
     g = f.create_group("network")
     g.attrs["sizes"] = np.asarray(net.sizes)
-    g.create_dataset("bias", data=net.bias)
+    _dataset(g, "bias", net.bias)
     blocks = g.create_group("blocks")
     for b in net.blocks:
         bg = blocks.create_group(b.name)
         bg.attrs.update(lo=b.lo, hi=b.hi)
-        bg.create_dataset("weight", data=b.weight)
+        _dataset(bg, "weight", b.weight)
         if b.mask is not None:
-            bg.create_dataset("mask", data=b.mask, compression="gzip")
+            _dataset(bg, "mask", b.mask, compression="gzip")
     sg = g.create_group("sparse")
-    sg.create_dataset("i", data=net.sparse.i.astype(np.int32))
-    sg.create_dataset("j", data=net.sparse.j.astype(np.int32))
-    sg.create_dataset("weight", data=net.sparse.weight)
+    _dataset(sg, "i", net.sparse.i.astype(np.int32))
+    _dataset(sg, "j", net.sparse.j.astype(np.int32))
+    _dataset(sg, "weight", net.sparse.weight)
 
     hist = f.create_group("history")
     for k in HISTORY_FIELDS:
-        hist.create_dataset(k, data=np.asarray(run.history[k], dtype=np.int64 if k == "epoch" else np.float64))
+        _dataset(hist, k, np.asarray(run.history[k], dtype=np.int64 if k == "epoch" else np.float64))
     bat = f.create_group("batches")
     for k in BATCH_FIELDS:
-        bat.create_dataset(k, data=np.asarray(run.batches[k], dtype=np.float64))
+        _dataset(bat, k, np.asarray(run.batches[k], dtype=np.float64))
     rates = f.create_group("rates")
-    rates.create_dataset("batch", data=np.asarray(run.rate_batches, dtype=np.int64))
+    _dataset(rates, "batch", np.asarray(run.rate_batches, dtype=np.int64))
     n_pairs = len(net.sizes) - 1
     rms = np.asarray(run.rate_rms, dtype=np.float64).reshape(-1, n_pairs)
-    rates.create_dataset("rms", data=rms)
+    _dataset(rates, "rms", rms)
     rates.attrs["spread"] = spread(total_correction(rms))
-    rates.create_dataset("applied", data=np.asarray(run.applied_rms, dtype=np.float64).reshape(-1, n_pairs))
+    _dataset(rates, "applied", np.asarray(run.applied_rms, dtype=np.float64).reshape(-1, n_pairs))
     if run.free_states is not None:
-        f.create_dataset("state/free", data=run.free_states, compression="gzip", shuffle=True)
+        _dataset(f, "state/free", run.free_states, compression="gzip", shuffle=True)
     if run.test_states is not None:
-        f.create_dataset("state/test", data=run.test_states, compression="gzip", shuffle=True)
+        _dataset(f, "state/test", run.test_states, compression="gzip", shuffle=True)
 
 
 def save_run(path: str | os.PathLike, run: Run) -> None:
@@ -202,30 +210,53 @@ def save_run(path: str | os.PathLike, run: Run) -> None:
 
 
 def write_atomically(path: str | os.PathLike, write: Callable[[h5py.File], None]) -> None:
-    """Make the HDF5 file ``path`` with ``write(file)``: written whole to a temporary file beside it, flushed and
-    fsync'ed, then renamed over ``path``, so a process killed at any moment leaves the previous file. An OSError
-    (a full disk, a vanished directory) becomes a :class:`RunFileError` that says the previous file is intact."""
+    """Make the HDF5 file ``path`` with ``write(file)``, atomically (:func:`neurosim.atomic.replace_atomically`):
+    a process killed at any moment leaves the previous file. The file is built in memory (HDF5's core driver)
+    and written as one block, so a full disk fails cleanly in that write, never inside HDF5 (whose close on a
+    full disk crashed the process); it is in the HDF5 1.10 format, whose metadata carry checksums. An OSError
+    becomes a :class:`RunFileError` that says the previous file is intact."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes the file private; a result file gets the permissions of any file
     try:
-        with h5py.File(tmp, "w") as f:
+        with h5py.File(f"{path.name}.image", "w", driver="core", backing_store=False, libver=("v110", "v110")) as f:
             write(f)
-        with open(tmp, "rb+") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except OSError as err:  # a full disk, a vanished directory: the previous checkpoint is untouched
-        Path(tmp).unlink(missing_ok=True)
+            f.flush()
+            image = f.id.get_file_image()
+    except OSError as err:  # HDF5 failing in memory: nothing was written
         raise RunFileError(f"{path}: could not write the checkpoint ({err}); the previous one is intact") from err
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    for stale in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):  # left by a process killed mid-write
-        stale.unlink(missing_ok=True)
+    replace_atomically(path, image, "checkpoint", RunFileError)
+
+
+@contextmanager
+def writer_lock(path: str | os.PathLike):
+    """Hold the one-writer lock of the file ``path`` for the block: an exclusive ``flock`` on ``.NAME.lock``
+    beside it, released when the block ends or the process dies. A second process asking for the lock of the
+    same file gets a :class:`RunFileError` at once (it does not wait), so two trainings or two sweeps never
+    write one file. Where ``fcntl`` is missing (Windows) the block runs without a lock."""
+    path = Path(path)
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not on Linux
+        yield
+        return
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise RunFileError(f"{path}: cannot write there ({err})") from None
+    lock = path.parent / f".{path.name}.lock"
+    try:
+        fh = open(lock, "a")
+    except OSError as err:
+        raise RunFileError(f"{path}: cannot write there ({err})") from None
+    with fh:
+        try:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise RunFileError(f"{path}: another process is writing it (it holds {lock}); wait for it to end or "
+                               f"write elsewhere") from None
+        try:
+            yield
+        finally:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
 
 
 def _read_network(g: h5py.Group) -> Network:

@@ -22,7 +22,6 @@ A point's name is a hash of its settings, so a grid can grow without renaming th
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import itertools
 import json
@@ -34,9 +33,10 @@ import h5py
 import numpy as np
 from tqdm.auto import tqdm
 
+from .atomic import csv_text, write_text_atomically
 from .config import FIELDS, ConfigError, make_config
 from .metrics import final_results
-from .store import Run, RunFileError, load_run, write_atomically
+from .store import Run, RunFileError, load_run, write_atomically, writer_lock
 from .tomlfile import read_toml
 from .train import train
 
@@ -95,6 +95,11 @@ def load_grid(path: str | Path, out: str | Path | None = None) -> Grid:
     if unknown:
         raise ConfigError(f"{path}: unknown entries {unknown}; a grid file has out, [base] and [grid]")
     base, axes = values.get("base", {}), values.get("grid", {})
+    for name, value in (("base", base), ("grid", axes)):
+        if not isinstance(value, dict):
+            raise ConfigError(f"{path}: {name} = {value!r}: [{name}] must be a table of settings")
+    if not isinstance(values.get("out", ""), str):
+        raise ConfigError(f"{path}: out = {values['out']!r}: must be a directory name (a string)")
     if not axes:
         raise ConfigError(f"{path}: no [grid] table: name at least one field and its values")
     for name, options in axes.items():
@@ -120,6 +125,8 @@ def with_settings(base: dict, settings) -> dict:
             node = node.setdefault(group, {})
             if isinstance(node, str):
                 raise ConfigError(f"{name}: the base sets {group!r} to a name; give its fields in the base")
+            if not isinstance(node, dict):
+                raise ConfigError(f"{name}: the base sets {group!r} to {node!r}, which has no fields")
         node[field] = value
     return values
 
@@ -179,7 +186,7 @@ def open_client(scheduler: str | None = None, workers: int | None = None):
     if scheduler:
         try:
             return Client(scheduler, timeout="20s"), None
-        except (OSError, TimeoutError) as err:
+        except (OSError, TimeoutError, ValueError) as err:  # ValueError: an address without a port
             raise ConfigError(f"--scheduler {scheduler}: cannot connect ({err})") from None
     n = workers if workers is not None else (os.cpu_count() or 1)
     if n < 1:
@@ -193,6 +200,11 @@ def run_sweep(grid: Grid, connect, *, progress: bool = True) -> list[dict]:
     a point is left to run, e.g. :func:`open_client`, or a client itself); record failures; return
     :func:`collect`'s rows. A point whose configuration is invalid is recorded as failed without running."""
     grid.out.mkdir(parents=True, exist_ok=True)
+    with writer_lock(grid.out / "sweep.h5"):  # one sweep per output directory
+        return _run_sweep(grid, connect, progress)
+
+
+def _run_sweep(grid: Grid, connect, progress: bool) -> list[dict]:
     pending = {}
     for point in grid.points():
         path = point_file(grid.out, point)
@@ -228,7 +240,7 @@ def run_sweep(grid: Grid, connect, *, progress: bool = True) -> list[dict]:
 
 def _record_failure(out: Path, point: SweepPoint, err: BaseException) -> None:
     record = {"point": point.name, "settings": dict(point.settings), "error": f"{type(err).__name__}: {err}"}
-    error_file(out, point).write_text(json.dumps(record, indent=1) + "\n")
+    write_text_atomically(error_file(out, point), json.dumps(record, indent=1) + "\n", "failure record")
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -255,10 +267,7 @@ def collect(grid: Grid) -> list[dict]:
             row["status"] = "pending"
         rows.append(row)
     columns = [*grid.axes, *RESULT_COLUMNS]
-    with open(grid.out / "sweep.csv", "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=columns)
-        writer.writeheader()
-        writer.writerows(rows)
+    write_text_atomically(grid.out / "sweep.csv", csv_text(rows, columns), "table")
     write_atomically(grid.out / "sweep.h5", lambda f: _write_table(f, grid, rows, columns))
     if finished:
         from .report import write_report

@@ -22,7 +22,7 @@ from .data import Dataset, load_dataset
 from .errors import NeurosimError
 from .metrics import error_rate, layer_pair_rms
 from .network import Network, without_skips
-from .store import Run, save_run
+from .store import Run, save_run, writer_lock
 
 
 class TrainingDiverged(NeurosimError, RuntimeError):
@@ -176,6 +176,7 @@ def train(
     data: Dataset | None = None,
     progress: bool = True,
     on_epoch: Callable[[Run], None] | None = None,
+    keep_existing: bool = False,
 ) -> Run:
     """Train for ``config.epochs`` epochs, starting from ``run`` (resume) or a new run.
 
@@ -184,7 +185,23 @@ def train(
     (also one before the first epoch). A :class:`TrainingDiverged` raised during an epoch leaves ``out`` at the
     last completed epoch.
     ``data`` replaces loading the configured data set (tests).
+
+    While it trains, the process holds ``out``'s writer lock (:func:`~neurosim.store.writer_lock`): a second
+    training or sweep point writing the same file is refused at its start. ``keep_existing``: refuse to start a
+    new run (``run`` None) over an existing ``out``, checked under the lock (the command line's answer to two
+    trainings started together on one new file).
     """
+    if out is None:
+        return _train(config, None, run, data, progress, on_epoch)
+    with writer_lock(out):
+        if keep_existing and run is None and Path(out).exists():
+            raise FileExistsError(f"{out} exists: --resume {out} to continue it, --overwrite to replace it")
+        return _train(config, out, run, data, progress, on_epoch)
+
+
+def _train(config: TrainConfig, out, run: Run | None, data: Dataset | None, progress: bool,
+           on_epoch: Callable[[Run], None] | None) -> Run:
+    """:func:`train`'s epochs, ``out``'s lock held."""
     if config.device == "cuda":
         torch_cuda()  # fail before any work if the GPU cannot be used
     data = data or load_dataset(config.dataset, config.data_dir, config.n_train, config.n_test)

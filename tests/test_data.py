@@ -72,3 +72,27 @@ def test_digits_is_bundled_and_scaled():
     data = load_dataset("digits")
     assert data.n_inputs == 64 and len(data.x_train) + len(data.x_test) == 1797
     assert data.x_train.min() == 0.0 and data.x_train.max() == 1.0
+
+
+def write_typed_idx(path, array, code):
+    header = bytes([0, 0, code, array.ndim]) + b"".join(int(d).to_bytes(4, "big") for d in array.shape)
+    path.write_bytes(header + array.astype(array.dtype.newbyteorder(">")).tobytes())
+
+
+@pytest.mark.parametrize("case, says", [
+    ("float labels", "labels hold float32 values"),
+    ("sizes differ", "training images of 784 pixels, test images of 196"),
+])
+def test_an_mnist_directory_that_does_not_fit_together_is_refused_in_one_line(tmp_path, case, says):
+    rng = np.random.default_rng(0)
+    write_idx(tmp_path / "train-images-idx3-ubyte", rng.integers(0, 255, (5, 28, 28)), compress=False)
+    write_idx(tmp_path / "t10k-images-idx3-ubyte",
+              rng.integers(0, 255, (3, 14, 14) if case == "sizes differ" else (3, 28, 28)), compress=False)
+    labels = np.array([1, 2, 3, 4, np.nan if case == "float labels" else 5], dtype=np.float32)
+    if case == "float labels":
+        write_typed_idx(tmp_path / "train-labels-idx1-ubyte", labels, 0x0D)
+    else:
+        write_idx(tmp_path / "train-labels-idx1-ubyte", labels, compress=False)
+    write_idx(tmp_path / "t10k-labels-idx1-ubyte", np.array([0, 1, 2]), compress=False)
+    with pytest.raises(DataError, match=says):
+        load_dataset("mnist", tmp_path)

@@ -1,0 +1,94 @@
+"""Output files replaced atomically: written whole beside their final name, flushed to disk, then renamed over
+it, so a process killed at any moment, or a full disk, leaves the previous file (or none) and never a part.
+
+The temporary file's name holds the writer's process id (``.NAME.PID.XXXX.tmp``); temporary files of the same
+output left by processes no longer running are removed after each write, never another live process's.
+"""
+
+from __future__ import annotations
+
+import errno
+import glob
+import io
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from .errors import NeurosimError
+
+
+class OutputError(NeurosimError, OSError):
+    """An output file (a table, a figure, a report) could not be written; the message names it."""
+
+
+def replace_atomically(path: str | os.PathLike, data: bytes, what: str = "file",
+                       error: type[Exception] = OutputError) -> Path:
+    """Write ``data`` to ``path`` atomically (module docstring). An OSError (a full disk, a vanished directory)
+    becomes ``error`` naming the file and saying that the previous ``what`` is intact."""
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp", dir=path.parent)
+    except OSError as err:
+        raise error(f"{path}: could not write the {what} ({err}); the previous one is intact") from err
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes the file private; an output gets any file's permissions
+        os.replace(tmp, path)
+    except OSError as err:
+        Path(tmp).unlink(missing_ok=True)
+        room = ""
+        if err.errno == errno.ENOSPC:
+            free = shutil.disk_usage(path.parent).free
+            room = f"; it needs {len(data) / 2**20:.1f} MiB, {free / 2**20:.1f} MiB are free"
+        raise error(f"{path}: could not write the {what} ({err}){room}; the previous one is intact") from err
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    for stale in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
+        if not _writer_alive(stale.name[len(path.name) + 2 :].split(".")[0]):
+            stale.unlink(missing_ok=True)  # left by a process killed mid-write
+    return path
+
+
+def write_text_atomically(path: str | os.PathLike, text: str, what: str = "file") -> Path:
+    """:func:`replace_atomically` for text (UTF-8)."""
+    return replace_atomically(path, text.encode(), what)
+
+
+def save_figure(fig, path: str | os.PathLike, **options) -> Path:
+    """A matplotlib figure saved as PNG to ``path`` atomically (rendered in memory first)."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", **options)
+    return replace_atomically(path, buffer.getvalue(), "figure")
+
+
+def _writer_alive(pid: str) -> bool:
+    """Whether the process ``pid`` (a temporary file's writer, as text) is still running; False for a name
+    without a process id (written by an earlier version)."""
+    if not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, another user's
+        return True
+    return True
+
+
+def csv_text(rows: list[dict], columns: list[str]) -> str:
+    """``rows`` as CSV text with a header of ``columns`` (for :func:`write_text_atomically`)."""
+    import csv
+
+    buffer = io.StringIO(newline="")
+    writer = csv.DictWriter(buffer, fieldnames=columns)
+    writer.writeheader()
+    writer.writerows(rows)
+    return buffer.getvalue()
