@@ -21,7 +21,7 @@ from .export import export_netlist
 from .hardware import PRESETS, HardwareError, load_hardware
 from .quantize import ROUNDING
 from .rules import RULES
-from .metrics import spread, total_correction
+from .metrics import lost_update_pairs, spread, total_correction
 from .store import load_run
 from .train import SILENT_BELOW, train
 
@@ -209,6 +209,13 @@ def train_command(out, overwrite, resume, quiet, config_file, **options) -> None
         f"test error {100 * h['test_error'][-1]:.2f} % (train {100 * h['train_error'][-1]:.2f} %) after "
         f"{run.epochs_done} epochs; run file {out}"
     )
+    lost = lost_update_pairs(run.rate_rms, run.applied_rms)
+    if lost:
+        pairs = ", ".join(f"{k}-{k + 1}" for k in lost)
+        click.echo(f"warning: the weights between layers {pairs} never changed in {len(run.applied_rms)} recorded "
+                   f"batches: the weight store's rounding lost every update (nearest rounding drops an update below "
+                   f"half a weight step); --rounding stochastic keeps them in expectation, more --weight-bits make the "
+                   f"step smaller (docs/hardware.md)", err=True)
     silent = h["silent_outputs"][-1] if run.epochs_done else 0
     if silent > 0:
         reference = run.config.get("nudge") == "reference"

@@ -79,3 +79,15 @@ def spread(total: np.ndarray) -> float:
     if slow == 0.0:
         return float("inf") if fast > 0 else float("nan")
     return fast / slow
+
+
+def lost_update_pairs(proposed_rms, applied_rms) -> list[int]:
+    """The layer pairs (index k: layers k and k+1, input side first) whose weights never changed although the
+    rule proposed changes: the applied RMS (eq 20 of the changes the devices made) is 0 in every recorded batch
+    while the proposed RMS is not. Under nearest rounding an update below half a weight step is lost; this finds
+    a run where every one was. ``proposed_rms`` / ``applied_rms``: (batches, pairs), as in a run file."""
+    proposed, applied = np.asarray(proposed_rms, dtype=float), np.asarray(applied_rms, dtype=float)
+    if proposed.size == 0:
+        return []
+    lost = np.all(applied == 0, axis=0) & np.any(proposed > 0, axis=0)
+    return [int(k) for k in np.flatnonzero(lost)]

@@ -68,3 +68,20 @@ def test_silent_output_units_are_shown_and_warned_about(tmp_path):
     assert lines[header + 1].split()[3] == "3", info.output
     resumed = runner.invoke(main, ["train", "--resume", str(out), "--epochs", "1", "--quiet"])
     assert resumed.exit_code == 0 and "warning: 3 of 10 output units were silent" in resumed.output, resumed.output
+
+
+def test_a_run_whose_store_lost_every_update_says_so(tmp_path):
+    """4-bit weights with nearest rounding: every update of the default digits run is below half a weight step
+    (docs/hardware.md), so nothing trains; the command says why instead of only printing chance-level errors."""
+    from neurosim.metrics import lost_update_pairs
+
+    assert lost_update_pairs([[1e-3, 2e-3], [1e-3, 0.0]], [[0.0, 1e-3], [0.0, 0.0]]) == [0]
+    assert lost_update_pairs([[0.0, 0.0]], [[0.0, 0.0]]) == []  # nothing proposed: nothing lost
+    assert lost_update_pairs([], []) == []
+    runner = CliRunner()
+    lost = runner.invoke(main, ["train", "--weight-bits", "4", "--epochs", "1", "--n-train", "200", "-o",
+                                str(tmp_path / "lost.h5"), "--quiet"])
+    assert lost.exit_code == 0 and "never changed" in lost.output and "--rounding stochastic" in lost.output
+    kept = runner.invoke(main, ["train", "--weight-bits", "4", "--rounding", "stochastic", "--epochs", "1",
+                                "--n-train", "200", "-o", str(tmp_path / "kept.h5"), "--quiet"])
+    assert kept.exit_code == 0 and "never changed" not in kept.output
