@@ -199,8 +199,6 @@ def train_command(out, overwrite, resume, quiet, config_file, **options) -> None
             run = None
             config = _config(config_file, given)
             out = Path(out) if out else _default_out(config)
-            if out.exists() and not overwrite:
-                raise FileExistsError(f"{out} exists: --resume {out} to continue it, --overwrite to replace it")
         run = train(config, out=out, run=run, progress=not quiet, keep_existing=not overwrite)
     except USER_ERRORS as err:
         raise click.ClickException(str(err)) from None

@@ -238,12 +238,9 @@ def writer_lock(path: str | os.PathLike):
     except ImportError:  # pragma: no cover - not on Linux
         yield
         return
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        raise RunFileError(f"{path}: cannot write there ({err})") from None
     lock = path.parent / f".{path.name}.lock"
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
         fh = open(lock, "a")
     except OSError as err:
         raise RunFileError(f"{path}: cannot write there ({err})") from None
