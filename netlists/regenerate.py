@@ -49,7 +49,7 @@ def regenerate(folder: Path, runs: Path = HERE / "runs") -> list[Path]:
     for run_name, example, phase in EXAMPLES:
         out = folder / netlist_name(run_name, example, phase)
         export_netlist(load_run(runs / f"{run_name}.h5"), example, out, phase=phase, name=f"runs/{run_name}.h5",
-                       library="../circuits/neurosim.lib")
+                       library="../circuits/neurosim.lib", overwrite=True)
         written.append(out)
     return written
 

@@ -87,7 +87,7 @@ def new_run(config: TrainConfig, data: Dataset) -> Run:
 
 def circuit_of(config: TrainConfig) -> Circuit:
     """The circuit parameters of a configuration."""
-    return Circuit(r_leak=config.r_leak, c_node=config.c_node, g_min=config.g_min, g_max=config.g_max)
+    return Circuit.from_config(config)
 
 
 def store_of(config: TrainConfig) -> WeightStore:

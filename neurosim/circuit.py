@@ -12,6 +12,29 @@ beta / R the nudge conductance. Multiplying by R gives the network's equation in
 
 so W_ij = R G_ij (dimensionless), b_i = R I_i (volts) and beta is the nudge conductance in units of 1 / R.
 The Euler engine's step eps is a time step in units of tau; the ODE engine integrates in seconds.
+
+**How the crossbar meets the neuron** (``Circuit.crossbar``, :data:`CROSSBARS`). The equation above is the
+``ideal`` one: each synapse a current source (G+ - G-) V_j into node i whatever V_i. Two physical alternatives:
+
+- ``passive``: each device a conductance between its column line and the neuron's node (the row line). Column j
+  carries V_j through a unity-gain buffer, and its negative copy -V_j through an inverting stage for the G- side:
+
+      C dV_i/dt = -V_i / R + sum_j [G+_ij (V_j - V_i) + G-_ij (-V_j - V_i)] + I_i + ...
+      tau ds_i/dt = -(1 + lambda_i) s_i + sum_j W_ij rho(s_j) + b_i + ...,   lambda_i = R sum_j (G+_ij + G-_ij)
+
+  Every device on row i adds to its leak: lambda_i = sum_j |W_ij| + 2 R g_min n_i (n_i devices pairs on the row).
+- ``opamp``: each neuron a transimpedance integrator, an op-amp of open-loop gain A and input offset V_os with
+  R || C in its feedback from the row to its output (the state). The row sits at the virtual ground
+  V_row = V_os - V_i / A, so the devices load the neuron only through that residue (the columns are inverted to
+  keep the sign):
+
+      tau ds_i/dt = -s_i + kappa [sum_j W_ij rho(s_j) + b_i + ... + V_os (1 + lambda_i) - lambda_i s_i / A],
+      kappa = A / (A + 1).
+
+  The output swing [0, 1] V is the clamp. As A -> infinity and V_os = 0 it is the ideal equation.
+
+``...`` is the weak nudge's beta (y_target - y), injected where the devices' currents arrive (in the op-amp
+neuron, by a transconductor into the row).
 """
 
 from __future__ import annotations
@@ -20,6 +43,11 @@ from dataclasses import dataclass
 
 import numpy as np
 from .errors import NeurosimError
+
+
+#: How the crossbar's devices meet the neurons: current sources, conductances into the node, or into an op-amp's
+#: virtual ground (see the module's docstring).
+CROSSBARS = ("ideal", "passive", "opamp")
 
 
 class ConductanceRangeError(NeurosimError, ValueError):
@@ -33,14 +61,32 @@ class Circuit:
     The defaults, 1 MOhm and 1 pF, give tau = 1 us, a time constant typical of subthreshold analog circuits.
     Each crossbar device has a conductance in [``g_min``, ``g_max``] (siemens); a signed weight is a differential
     pair, W = R (G+ - G-), so |W| <= R (g_max - g_min) (10 with the defaults).
+
+    ``crossbar``: one of :data:`CROSSBARS` (the module's docstring has their equations); ``opamp_gain`` (A,
+    dimensionless) and ``opamp_offset`` (V_os, volts) are the op-amp neuron's (``crossbar='opamp'``).
     """
 
     r_leak: float = 1e6
     c_node: float = 1e-12
     g_min: float = 0.0
     g_max: float = 1e-5
+    crossbar: str = "ideal"
+    opamp_gain: float = 1e4
+    opamp_offset: float = 0.0
+
+    @classmethod
+    def from_config(cls, config) -> "Circuit":
+        """The circuit of a training configuration (any object with these fields), the one place it is built."""
+        return cls(r_leak=config.r_leak, c_node=config.c_node, g_min=config.g_min, g_max=config.g_max,
+                   crossbar=config.crossbar, opamp_gain=config.opamp_gain, opamp_offset=config.opamp_offset)
 
     def __post_init__(self) -> None:
+        if self.crossbar not in CROSSBARS:
+            raise ValueError(f"crossbar={self.crossbar!r}: choose one of {', '.join(CROSSBARS)}")
+        if not self.opamp_gain >= 1:
+            raise ValueError(f"opamp_gain={self.opamp_gain}: an op-amp's open-loop gain is >= 1")
+        if not abs(self.opamp_offset) < 1:
+            raise ValueError(f"opamp_offset={self.opamp_offset}: must be within (-1, 1) V")
         for name in ("r_leak", "c_node", "g_max"):
             value = getattr(self, name)
             if not value > 0:
@@ -84,3 +130,33 @@ class Circuit:
     def nudge_conductance(self, beta: float) -> float:
         """Conductance beta / R (siemens) from an output node to the source at its target voltage."""
         return beta / self.r_leak
+
+    @property
+    def ideal(self) -> bool:
+        """Whether the synapses are ideal current sources (the network's own equation)."""
+        return self.crossbar == "ideal"
+
+    def row_load(self, net) -> np.ndarray:
+        """lambda_i = R sum_j (G+_ij + G-_ij), shape (n_free,): the conductance of every device on neuron i's row
+        (input connections included), in units of 1 / R. With g_min = 0 it is sum_j |W_ij| (weights beyond the
+        range count at w_max, as the netlist clips them)."""
+        edges, weights, backward = net.edges_and_weights(backward=True)
+        per_pair = np.minimum(np.abs(np.asarray(weights, np.float64)), self.w_max) + 2 * self.r_leak * self.g_min
+        both = edges[:, 0] >= net.n_inputs
+        back = np.minimum(np.abs(np.asarray(backward[both], np.float64)), self.w_max) + 2 * self.r_leak * self.g_min
+        n_in = net.n_inputs
+        load = np.bincount(edges[:, 1] - n_in, weights=per_pair, minlength=net.n_free)
+        load += np.bincount(edges[both, 0] - n_in, weights=back, minlength=net.n_free)
+        return load
+
+    def node_drift(self, u, s, load):
+        """tau ds/dt (volts) of every node before the clamp, for the total drive ``u`` = sum_j W_ij rho(s_j) + b_i
+        (+ the weak nudge's drive), the states ``s`` (B, n_free) and :meth:`row_load` ``load`` (n_free,):
+        u - s (ideal), u - (1 + lambda) s (passive), or the op-amp neuron's
+        kappa (u + V_os (1 + lambda) - lambda s / A) - s."""
+        if self.crossbar == "ideal":
+            return u - s
+        if self.crossbar == "passive":
+            return u - (1.0 + load) * s
+        a = self.opamp_gain
+        return (a / (a + 1.0)) * (u + self.opamp_offset * (1.0 + load) - load * s / a) - s

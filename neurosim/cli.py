@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 import numpy as np
 
+from .circuit import CROSSBARS
 from .config import ConfigError, TrainConfig, load_config, make_config
 from .data import DATASETS
 from .errors import NeurosimError
@@ -105,6 +106,11 @@ TRAIN_OPTIONS = [
     _option("--t-max", type=float, help="ode: longest phase; spice: transient length; time constants."),
     _option("--g-min", type=float, help="spice: smallest device conductance, siemens."),
     _option("--g-max", type=float, help="spice: largest device conductance, siemens."),
+    _option("--crossbar", type=click.Choice(CROSSBARS),
+            help="ode, spice: synapses as ideal current sources, passive devices loading the node, or into op-amp "
+                 "neurons' virtual ground."),
+    _option("--opamp-gain", type=float, help="ode, spice: the op-amp neuron's open-loop gain A (--crossbar opamp)."),
+    _option("--opamp-offset", type=float, help="ode, spice: the op-amp neuron's input offset, volts."),
     _option("--clip-weights/--no-clip-weights", default=None, help="spice: clip weights to the range."),
     _option("--dtype", type=click.Choice(["float32", "float64"]), help="Floating-point type."),
     _option("--device", type=click.Choice(["cpu", "cuda"]), help="cpu (numpy) or cuda (PyTorch)."),
@@ -355,12 +361,21 @@ def report_command(run_files, out, smoothing) -> None:
 @click.option("--inline", is_flag=True, help="Copy the subcircuit library into the netlist instead of .include.")
 @click.option("--clip", is_flag=True, help="Clip weights beyond the conductance range instead of failing.")
 @click.option("--t-stop", type=float, help="Transient length, time constants [the run's t_max].")
-def export_command(run_file, example, phase, split, out, data_dir, inline, clip, t_stop) -> None:
+@click.option("--crossbar", type=click.Choice(CROSSBARS), help="Crossbar to write [the run's].")
+@click.option("--opamp-gain", type=float, help="Op-amp neurons' open-loop gain [the run's].")
+@click.option("--opamp-offset", type=float, help="Op-amp neurons' input offset, volts [the run's].")
+@click.option("--r-leak", type=float, help="Leak resistance R, ohms [the run's].")
+@click.option("--g-min", type=float, help="Smallest device conductance, siemens [the run's].")
+@click.option("--g-max", type=float, help="Largest device conductance, siemens [the run's].")
+@click.option("--overwrite", is_flag=True, help="Replace an existing netlist.")
+def export_command(run_file, example, phase, split, out, data_dir, inline, clip, t_stop, overwrite,
+                   **circuit) -> None:
     """Write one example's circuit as a SPICE netlist that `ngspice -b OUT` runs as it is."""
     try:
         run = load_run(run_file)
         data = export_netlist(run, example, out, phase=phase, split=split, data_dir=data_dir, inline=inline,
-                              clip=clip, t_stop=t_stop, name=Path(run_file).name)
+                              clip=clip, t_stop=t_stop, name=Path(run_file).name, overwrite=overwrite,
+                              circuit={k: v for k, v in circuit.items() if v is not None})
     except (*USER_ERRORS, ValueError) as err:
         raise click.ClickException(str(err)) from None
     click.echo(f"wrote {out}; `ngspice -b {out}` (run in {Path(out).parent}) writes the node voltages to {data}")
@@ -396,7 +411,8 @@ def info_command(run_file) -> None:
         click.echo(
             f"circuit   R={c['r_leak']:g} ohm  C={c['c_node']:g} F  tau={c['r_leak'] * c['c_node']:g} s  "
             f"{c['ode_method']} rtol={c['rtol']:g} atol={c['atol']:g} V  settle_tol={c['settle_tol']:g} V  "
-            f"t_max={c['t_max']:g} tau"
+            f"t_max={c['t_max']:g} tau  crossbar={c.get('crossbar', 'ideal')}"
+            + (f" (A={c['opamp_gain']:g}, V_os={c['opamp_offset']:g} V)" if c.get("crossbar") == "opamp" else "")
         )
     if c.get("hardware") and not load_hardware(c["hardware"]).ideal:
         click.echo("hardware  " + "  ".join(

@@ -13,7 +13,7 @@ from typing import Annotated, Literal
 from pydantic import ConfigDict, Field, StrictBool, StrictFloat, StrictInt, ValidationError, field_validator, model_validator
 from pydantic.dataclasses import dataclass
 
-from .circuit import Circuit
+from .circuit import CROSSBARS, Circuit
 from .data import DATASETS
 from .engines import ENGINES, ODE, Euler, Spice, check_setting
 from .engines.base import NUDGES, refuse_nudge
@@ -66,7 +66,9 @@ class TrainConfig:
     ``rtol``, ``atol`` (volts) for solve_ivp; it ends a phase when max|ds/dt| tau < ``settle_tol`` (volts) or
     after ``t_max`` time constants. The ``spice`` engine (ngspice) simulates ``t_max`` time constants of
     the circuit, its weights as device pairs with conductances in [``g_min``, ``g_max``] siemens (a weight
-    beyond the range is an error unless ``clip_weights``). ``seed`` fixes the
+    beyond the range is an error unless ``clip_weights``). Both simulate the crossbar as ``crossbar`` says
+    (:data:`~neurosim.circuit.CROSSBARS`: ideal current sources, passive devices into the node, or op-amp
+    neurons of open-loop gain ``opamp_gain`` and input offset ``opamp_offset`` volts). ``seed`` fixes the
     topology, the initial weights and the data order. ``rate_every``: record eq 20 every k batches.
     ``remove_skip_after``: after this many epochs, remove every layer-skipping connection and train on without
     them (the paper's future-work experiment; small-world only); None keeps them.
@@ -112,6 +114,9 @@ class TrainConfig:
     c_node: StrictFloat = Circuit.c_node
     g_min: StrictFloat = Circuit.g_min
     g_max: StrictFloat = Circuit.g_max
+    crossbar: Literal[CROSSBARS] = Circuit.crossbar
+    opamp_gain: StrictFloat = Circuit.opamp_gain
+    opamp_offset: StrictFloat = Circuit.opamp_offset
     clip_weights: StrictBool = Spice.clip
     ode_method: Literal[ODE_METHODS] = ODE.method
     rtol: StrictFloat = ODE.rtol
@@ -167,7 +172,10 @@ class TrainConfig:
         if self.device not in ENGINES[self.engine].devices:
             raise ValueError(f"engine={self.engine!r} runs on {' or '.join(ENGINES[self.engine].devices)}, not "
                              f"device={self.device!r}")
-        Circuit(r_leak=self.r_leak, c_node=self.c_node, g_min=self.g_min, g_max=self.g_max)  # its own checks
+        Circuit.from_config(self)  # its own checks
+        if not Circuit.from_config(self).ideal and "circuit" not in ENGINES[self.engine].config_fields:
+            raise ValueError(f"crossbar={self.crossbar!r} is a circuit model: the ode and spice engines simulate it, "
+                             f"not engine={self.engine!r}")
         if RULES[self.rule].layered_only and (self.topology != "layered" or self.device != "cpu"):
             raise ValueError(f"rule={self.rule!r} trains the feedforward net of a layered topology on the CPU, not "
                              f"topology={self.topology!r} on device={self.device!r}")

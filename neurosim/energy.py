@@ -87,5 +87,11 @@ def drift(
     f = coupling(rho(s)) - s
     if beta:
         f[:, net.output_slice] += beta * (target - s[:, net.output_slice])
+    return projected(s, f)
+
+
+def projected(s: np.ndarray, f: np.ndarray) -> np.ndarray:
+    """The rate ``f`` of states ``s`` projected onto the box [0, 1]: 0 where a node at a rail is pushed outward
+    (the clamp holds it)."""
     held = ((s >= 1.0) & (f > 0.0)) | ((s <= 0.0) & (f < 0.0))
     return np.where(held, 0.0, f)

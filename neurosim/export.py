@@ -39,6 +39,8 @@ def export_netlist(
     t_stop: float | None = None,
     name: str = "run",
     library: str | Path | None = None,
+    circuit: dict | None = None,
+    overwrite: bool = False,
 ) -> Path:
     """Write the netlist of ``run``'s network for example ``example`` of its data set's ``split`` (train or test)
     to ``out``; returns the path of the data file ngspice will write (beside ``out``).
@@ -47,12 +49,18 @@ def export_netlist(
     starts at the free equilibrium, computed by the ODE engine with the run's circuit (settled to 10 uV), and
     nudges as the run did (:func:`circuit_nudge`).
     ``t_stop``: transient length in time constants (default: the run's ``t_max``); ``library``: the path written
-    in ``.include`` (default: the installed library), ``inline`` to copy it instead.
+    in ``.include`` (default: the installed library), ``inline`` to copy it instead. ``circuit``: configuration
+    fields of the circuit to use instead of the run's (``crossbar``, ``r_leak``, ``g_min``, ``g_max``, ...), e.g.
+    the passive crossbar of a network trained on the ideal one. An existing ``out`` is refused unless
+    ``overwrite``.
 
     With hardware models, the netlist holds the effective network of the run's devices (quantised stored weights,
     variation, stuck-at faults, mismatch, and one draw of read noise for this example).
     """
-    config = make_config(**run.config)
+    config = make_config(**{**run.config, **(circuit or {})})
+    out = Path(out)
+    if out.exists() and not overwrite:
+        raise FileExistsError(f"{out} exists: give --overwrite to replace it")
     if phase not in ("free", "nudged"):
         raise ValueError(f"phase={phase!r}: choose 'free' or 'nudged'")
     if split not in ("train", "test"):
@@ -77,7 +85,6 @@ def export_netlist(
         start, beta = free.state[0], config.beta
         if nudge == "clamped":
             start[net.output_slice] = target
-    out = Path(out)
     data_file = out.with_suffix(".data").name
     if any(c.isspace() or ord(c) < 32 for c in data_file):
         raise ValueError(f"{out}: the netlist names its data file after itself ({data_file!r}); choose a file name "

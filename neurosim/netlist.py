@@ -35,9 +35,6 @@ CLAMP_GAIN = 1e5
 
 _CHUNK = 50_000
 
-#: One direction of a connection: instance name, out node, in node, G+ and G- (siemens).
-SYNAPSE_LINE = "Xs_{0}_{1} {0} {1} synapse gplus={2:.9e} gminus={3:.9e}\n"
-
 
 def node_names(sizes) -> np.ndarray:
     """The SPICE node name of every neuron, in the network's global order: ``x_<i>``, ``h<l>_<i>``, ``y_<i>``."""
@@ -58,8 +55,9 @@ def _plain_token(value, what: str) -> str:
     """``value`` as a single SPICE token: a ValueError if it holds whitespace or control characters (it would end
     the statement and could start another)."""
     text = str(value)
-    if not text or re.search(r"[\s\x00-\x1f\x7f]", text):
-        raise ValueError(f"{what}={text!r}: must be one word without spaces or line breaks in a netlist")
+    if not text or re.search(r"[\s\x00-\x1f\x7f;=()'\"{}]", text):
+        raise ValueError(f"{what}={text!r}: must be one word without spaces, line breaks or ; = ( ) ' \" {{ }} "
+                         "(ngspice would read them as syntax)")
     return text
 
 
@@ -75,6 +73,7 @@ def write_netlist(
     start: np.ndarray | None = None,
     t_stop: float = 100.0,
     t_step: float = 0.1,
+    max_step: float = 1.0,
     data_file: str = "neurosim.data",
     library: str | Path | None = None,
     inline: bool = False,
@@ -86,7 +85,12 @@ def write_netlist(
     ``beta`` != 0 with ``target`` (n_outputs,) volts: the nudged phase, ``nudge`` ``weak`` (a conductance
     beta / R from each output to a source at its target) or ``clamped`` (a voltage source holding each output at
     its target; its ``start`` should be the target too). ``start`` (n_free,): the initial node
-    voltages (default 0 V). ``t_stop`` / ``t_step``: the transient's length and output step, in time constants.
+    voltages (default 0 V). ``t_stop`` / ``t_step``: the transient's length and output step, in time constants;
+    ``max_step``: ngspice's largest time step, time constants (one keeps the state and runs ~10x faster than
+    ngspice's own choice, docs/spice.md); the integration method is gear (trapezoidal rings at a clamped node).
+    The circuit's :attr:`~neurosim.circuit.Circuit.crossbar` decides how synapses are written: current sources
+    (ideal), conductances from buffered and inverted column drivers into the node (passive), or into op-amp
+    neurons' rows. Devices of zero conductance are left out.
     ``library``: the path written in ``.include`` (default: the packaged library's absolute path), or ``inline``
     to copy the library into the netlist. ``clip``: clip weights beyond the conductance range instead of raising
     :class:`~neurosim.circuit.ConductanceRangeError`. ``title``: a free-text line for the header.
@@ -100,7 +104,7 @@ def write_netlist(
         raise ValueError(f"start of shape {start.shape}: expected ({net.n_free},)")
     if beta and (target is None or np.shape(target) != (net.n_outputs,)):
         raise ValueError(f"a nudged netlist (beta={beta}) needs a target of shape ({net.n_outputs},)")
-    for name, value in (("t_stop", t_stop), ("t_step", t_step)):
+    for name, value in (("t_stop", t_stop), ("t_step", t_step), ("max_step", max_step)):
         if not value > 0:
             raise ValueError(f"{name}={value}: must be > 0 (time constants)")
     for name, values in (("inputs", x), ("start", start), ("target", target), ("bias", net.bias),
@@ -135,6 +139,7 @@ def write_netlist(
             f"* network {'-'.join(map(str, net.sizes))}, {len(edges)} connections; phase: {phase}\n"
             f"* R={circuit.r_leak:.6g} ohm, C={circuit.c_node:.6g} F, tau={tau:.6g} s; device conductances "
             f"[{circuit.g_min:.6g}, {circuit.g_max:.6g}] S, |W| <= {circuit.w_max:.6g}\n"
+            f"* crossbar: {CROSSBAR_NOTES[circuit.crossbar].format(circuit)}\n"
             "* nodes: x_<i> inputs, h<l>_<i> hidden layer l, y_<i> outputs (from 0); W_ij = R (G+ - G-), b_i = R I_i\n"
             f"* transient {t_stop:g} tau from the .ic state; {data_file}: time and free node voltages, last row = "
             "equilibrium\n"
@@ -147,33 +152,96 @@ def write_netlist(
         stream.write("* inputs (V)\n")
         _lines(stream, "Xin_{0} {0} input v={1:.9g}\n", names[:n_in], x)
         gclamp = CLAMP_GAIN / circuit.r_leak
+        held = names[n_in + net.output_slice.start :] if beta and nudge == "clamped" else names[:0]
+        free_neurons = free[: len(free) - len(held)]
+        opamp = circuit.crossbar == "opamp"
         stream.write("* neurons\n")
-        neuron = f"neuron r={circuit.r_leak:.9g} c={circuit.c_node:.9g} gclamp={gclamp:.9g}"
-        _lines(stream, f"Xn_{{0}} {{0}} {neuron}\n", free)
+        if opamp:
+            neuron = (f"opamp_neuron r={circuit.r_leak:.9g} c={circuit.c_node:.9g} a={circuit.opamp_gain:.9g} "
+                      f"vos={circuit.opamp_offset:.9g}")
+            _lines(stream, f"Xn_{{0}} r_{{0}} {{0}} {neuron}\n", free_neurons)
+            _lines(stream, f"Xn_{{0}} r_{{0}} {{0}} opamp_row r={circuit.r_leak:.9g} c={circuit.c_node:.9g}\n", held)
+        else:
+            neuron = f"neuron r={circuit.r_leak:.9g} c={circuit.c_node:.9g} gclamp={gclamp:.9g}"
+            _lines(stream, f"Xn_{{0}} {{0}} {neuron}\n", free)
         stream.write("* biases (A)\n")
         bias = circuit.bias_current(np.asarray(net.bias, dtype=np.float64))
-        _lines(stream, "Xb_{0} {0} bias i={1:.9e}\n", free, bias)
-        stream.write("* synapses: out in, G+ G- (S)\n")
+        row = np.char.add("r_", free) if opamp else free
+        if opamp:  # the integrator inverts: the bias is drawn out of the row
+            _lines(stream, "Ib_{0} {0} 0 dc {1:.9e}\n", row, bias)
+        else:
+            _lines(stream, "Ib_{0} 0 {0} dc {1:.9e}\n", row, bias)
         i, j = edges[:, 0], edges[:, 1]
-        into_j = names[j], names[i]
-        _lines(stream, SYNAPSE_LINE, *into_j, g_plus, g_minus)
-        _lines(stream, SYNAPSE_LINE, names[i[both]], names[j[both]], back_plus, back_minus)
+        # every direction of every connection: (row neuron, column neuron, G+, G-)
+        rows = np.concatenate([names[j], names[i[both]]])
+        cols = np.concatenate([names[i], names[j[both]]])
+        gp, gm = np.concatenate([g_plus, back_plus]), np.concatenate([g_minus, back_minus])
+        if circuit.crossbar == "ideal":
+            stream.write("* synapses: current sources G+ V(in) into out and G- V(in) out of it (S); zero devices left out\n")
+            _devices(stream, "Gp_{0}_{1} 0 {0} {1} 0 {2:.9e}\n", rows, cols, gp)
+            _devices(stream, "Gm_{0}_{1} {0} 0 {1} 0 {2:.9e}\n", rows, cols, gm)
+        else:
+            stream.write("* column drivers: each presynaptic voltage buffered (p_) and inverted (n_)\n")
+            inverted = np.unique(cols[(gp if opamp else gm) > 0])
+            buffered = np.unique(cols[(gm if opamp else gp) > 0])
+            if not opamp:  # a passive node drives its columns through a buffer (an op-amp output is a source)
+                buffered_free = buffered[~np.isin(buffered, names[:n_in])]
+                _lines(stream, "Ebuf_{0} p_{0} 0 {0} 0 1\n", buffered_free)
+            _lines(stream, "Einv_{0} n_{0} 0 {0} 0 -1\n", inverted)
+            is_input = np.isin(cols, names[:n_in])
+            plus = np.where(is_input | opamp, cols, np.char.add("p_", cols))
+            minus = np.char.add("n_", cols)
+            rowname = np.char.add("r_", rows) if opamp else rows
+            stream.write("* crossbar devices between column and row: R = 1 / G (ohm); zero devices left out\n")
+            if opamp:  # the integrator inverts, so G+ meets the inverted column and G- the plain one
+                _devices(stream, "Rp_{0}_{1} {0} {3} {2:.9e}\n", rowname, cols, 1.0 / np.where(gp > 0, gp, 1), gp > 0, minus)
+                _devices(stream, "Rm_{0}_{1} {0} {3} {2:.9e}\n", rowname, cols, 1.0 / np.where(gm > 0, gm, 1), gm > 0, plus)
+            else:
+                _devices(stream, "Rp_{0}_{1} {0} {3} {2:.9e}\n", rowname, cols, 1.0 / np.where(gp > 0, gp, 1), gp > 0, plus)
+                _devices(stream, "Rm_{0}_{1} {0} {3} {2:.9e}\n", rowname, cols, 1.0 / np.where(gm > 0, gm, 1), gm > 0, minus)
         if beta:
-            outputs = names[net.n_inputs + net.output_slice.start :]
+            outputs = names[net.output_slice.start + n_in :]
             targets = np.asarray(target, dtype=np.float64)
             if nudge == "clamped":
                 stream.write("* clamp: outputs held at the target (V)\n")
                 _lines(stream, "Xhold_{0} {0} hold target={1:.9g}\n", outputs, targets)
             else:
-                stream.write("* nudge (S, V)\n")
-                element = f"nudge g={circuit.nudge_conductance(beta):.9e}"
-                _lines(stream, f"Xnudge_{{0}} {{0}} {element} target={{1:.9g}}\n", outputs, targets)
+                g = circuit.nudge_conductance(beta)
+                stream.write("* nudge: (beta / R) (V_target - V) into each output (S, V)\n")
+                if opamp:  # a transconductor into the row, inverted as the integrator inverts
+                    into = np.char.add("r_", outputs)
+                    a, b = ("{0}", "t_{0}") if g > 0 else ("t_{0}", "{0}")
+                    _lines(stream, f"Vt_{{0}} t_{{0}} 0 dc {{1:.9g}}\nGnudge_{{0}} 0 r_{{0}} {a} {b} {abs(g):.9e}\n",
+                           outputs, targets)
+                elif g > 0:
+                    _lines(stream, f"Xnudge_{{0}} {{0}} nudge g={g:.9e} target={{1:.9g}}\n", outputs, targets)
+                else:  # beta < 0: a transconductor pushing away from the target, not a negative resistor
+                    _lines(stream, f"Xnudge_{{0}} {{0}} repel g={-g:.9e} target={{1:.9g}}\n", outputs, targets)
         stream.write("* initial node voltages\n.ic")
         _lines(stream, " v({0})={1:.9g}", free, start)
-        stream.write(f"\n.tran {t_step * tau:.9g} {t_stop * tau:.9g} uic\n")
+        if opamp:  # each row at its virtual ground V_os - V / A
+            _lines(stream, " v(r_{0})={1:.9g}", free, circuit.opamp_offset - start / circuit.opamp_gain)
+        stream.write(f"\n.options method=gear\n.tran {t_step * tau:.9g} {t_stop * tau:.9g} 0 {max_step * tau:.9g} uic\n")
         stream.write(".control\nset wr_singlescale\nset wr_vecnames\nrun\nwrdata " + data_file)
         _lines(stream, " v({0})", free)
         stream.write("\nrusage tranpoints\nrusage time\nquit\n.endc\n.end\n")
+
+
+#: The header line that says which crossbar the netlist is (:data:`~neurosim.circuit.CROSSBARS`).
+CROSSBAR_NOTES = {
+    "ideal": "ideal, each device a current source G V(in) into its row whatever the row's voltage",
+    "passive": "passive, each device a conductance from its column (buffered V or inverted -V) to the neuron's node",
+    "opamp": ("op-amp neurons (gain {0.opamp_gain:.6g}, offset {0.opamp_offset:.6g} V), devices into each "
+              "row r_<node>, the integrator's virtual ground"),
+}
+
+
+def _devices(out: TextIO, template: str, rows, cols, values, keep=None, other=None) -> None:
+    """One element line per device of non-zero conductance: ``template`` formatted with row, column, value and
+    (if given) the ``other`` node the device meets; ``keep`` (default: values > 0) selects the devices."""
+    keep = values > 0 if keep is None else keep
+    columns = [rows[keep], cols[keep], values[keep]] + ([] if other is None else [other[keep]])
+    _lines(out, template, *columns)
 
 
 class _Labels:

@@ -30,7 +30,8 @@ def one_neuron(weight=0.4, bias=0.3):
 @pytest.mark.parametrize("circuit", [Circuit(), Circuit(r_leak=3.3e3, c_node=4.7e-6, g_max=1e-3)])
 def test_neuron_transient_in_ngspice_is_an_rc_charge(tmp_path, ngspice, circuit):
     net, tau = one_neuron(), circuit.tau
-    write_netlist(tmp_path / "n.cir", net, [1.0], circuit=circuit, t_stop=8, t_step=0.01, data_file="n.data")
+    write_netlist(tmp_path / "n.cir", net, [1.0], circuit=circuit, t_stop=8, t_step=0.01, max_step=0.01,
+                  data_file="n.data")
     wave = run_netlist(tmp_path / "n.cir", net.sizes, 8 * tau)
     t, v = wave.t, wave.v[:, 0]
     keep = t > 0.05 * tau
@@ -104,7 +105,7 @@ def test_weight_beyond_the_conductance_range_is_reported_unless_clipped():
     with pytest.raises(ConductanceRangeError, match=r"W=12\.5 \(between x_0 and y_0\).*g_max - g_min = 1e-05 S"):
         netlist_text(net, [1.0])
     text = netlist_text(net, [1.0], clip=True)
-    assert "gplus=1.000000000e-05 gminus=0.000000000e+00" in text
+    assert "Gp_y_0_x_0 0 y_0 x_0 0 1.000000000e-05" in text and "Gm_" not in text  # the zero device left out
     narrow = Circuit(g_min=1e-7, g_max=2e-7)
     assert narrow.w_max == pytest.approx(0.1)
     g_plus, g_minus = narrow.differential_pair(np.array([-0.05, 0.0, 0.099]))
@@ -131,7 +132,9 @@ def test_netlist_names_nodes_by_layer_and_keeps_text_in_comments():
     assert not any("passwd" in line or line.startswith("R1") for line in statements)
     n_free_free = int(np.sum(net.edges_and_weights()[0][:, 0] >= 6))
     n_input = len(net.edges_and_weights()[0]) - n_free_free
-    assert sum(line.startswith("Xs_") for line in statements) == n_input + 2 * n_free_free
+    weights = net.edges_and_weights()[1]
+    n_devices = n_input + 2 * n_free_free - int(np.sum(weights == 0) + np.sum(weights[n_input:] == 0))
+    assert sum(line.startswith(("Gp_", "Gm_")) for line in statements) == n_devices  # one device per direction
     assert sum(line.startswith("Xn_") for line in statements) == net.n_free
     for bad in ("out.data\nquit", "two words.data", ""):
         with pytest.raises(ValueError, match="data_file="):

@@ -19,7 +19,7 @@ import numpy as np
 from array_api_compat import device as device_of
 
 from ..circuit import Circuit
-from ..energy import drift
+from ..energy import drift, projected, rho
 from ..network import Network
 from ..errors import NeurosimError
 
@@ -111,9 +111,21 @@ def check_iteration_settings(engine) -> None:
         raise ValueError(f"tol={engine.tol}: the residual tolerance cannot be negative")
 
 
-def phase_drift(net: Network, coupling, s, phase: Phase, target) -> np.ndarray:
+def phase_drift(net: Network, coupling, s, phase: Phase, target, circuit: Circuit | None = None,
+                load: np.ndarray | None = None) -> np.ndarray:
     """tau ds/dt (volts) of a phase's time-continuous dynamics (:func:`neurosim.energy.drift`), shape (B, n_free):
-    with the weak nudge's drive on the outputs, or 0 on outputs held at the target (a clamped phase)."""
+    with the weak nudge's drive on the outputs, or 0 on outputs held at the target (a clamped phase).
+
+    A non-ideal ``circuit`` (:attr:`Circuit.crossbar` passive or opamp) replaces the node equation by its own
+    (:meth:`Circuit.node_drift`), with ``load`` its :meth:`Circuit.row_load` of ``net``."""
+    if circuit is not None and not circuit.ideal:
+        u = coupling(rho(s))
+        if phase.nudged and not phase.clamped:
+            u[:, net.output_slice] += phase.beta * (target - s[:, net.output_slice])
+        f = circuit.node_drift(u, s, load)
+        if phase.clamped:
+            f[:, net.output_slice] = 0.0
+        return projected(s, f)
     if not phase.clamped:
         return drift(net, coupling, s, phase.beta, target)
     f = drift(net, coupling, s)
@@ -178,12 +190,11 @@ def iterate(step, s, most: int, tol: float, check_every: int, xp) -> tuple[objec
 def from_config(engine_class, config):
     """An engine of ``engine_class`` with the settings of a training configuration (any object with the fields
     named in the class's ``config_fields``, a mapping of configuration field to constructor parameter; with
-    ``circuit`` among them, the circuit is built from the configuration's ``r_leak``, ``c_node``, ``g_min``,
-    ``g_max``). The engine's own ``__post_init__`` validates them: each engine setting is checked in one place."""
+    ``circuit`` among them, the circuit is built from the configuration by :meth:`Circuit.from_config`). The engine's own ``__post_init__`` validates them: each engine setting is checked in one place."""
     fields = engine_class.config_fields
     kwargs = {param: getattr(config, field) for field, param in fields.items() if field != "circuit"}
     if "circuit" in fields:
-        kwargs["circuit"] = Circuit(r_leak=config.r_leak, c_node=config.c_node, g_min=config.g_min, g_max=config.g_max)
+        kwargs["circuit"] = Circuit.from_config(config)
     return engine_class(**kwargs)
 
 

@@ -4,7 +4,9 @@ Each free neuron is a capacitor C with a leak resistor R to ground, clamped to [
 
     tau ds_i/dt = -s_i + sum_j W_ij rho(s_j) + b_i + beta (y_target,i - y_i) [outputs, nudged phase],  tau = RC
 
-(the ``weak`` nudge; the ``clamped`` nudge holds the outputs at the target instead, ds_i/dt = 0 there)
+(the ``weak`` nudge; the ``clamped`` nudge holds the outputs at the target instead, ds_i/dt = 0 there), or the
+node equation of the circuit's passive crossbar or op-amp neurons (:attr:`Circuit.crossbar`,
+:meth:`Circuit.node_drift`),
 as a projected ODE: a node at a rail whose drive pushes it outward stays there (ds_i/dt = 0;
 :func:`neurosim.energy.drift`). The batch is one system of B n_free states; each right-hand-side evaluation is
 one coupling product for the whole batch. The solver integrates in units of tau, so its steps do not depend on R
@@ -78,7 +80,7 @@ class ODE:
         before ``t_max``; ``steps``: right-hand-side evaluations, the solver's and the stop event's.
         """
         check_nudge(self, phase)
-        system = _System(net, x, s, phase, self.layout)
+        system = _System(net, x, s, phase, self.layout, self.circuit)
         residual = system.residual(system.s0) if system.size else np.zeros(system.shape[0])
         if residual.max(initial=0.0) < self.settle_tol:
             state, t_end, settled = system.s0, 0.0, True
@@ -102,7 +104,7 @@ class ODE:
         """The states (len(times), B, n_free), volts, at ``times`` (seconds, increasing, within ``t_max``
         time constants), integrated without the stop event."""
         check_nudge(self, phase)
-        system = _System(net, x, s, phase, self.layout)
+        system = _System(net, x, s, phase, self.layout, self.circuit)
         t = np.asarray(times, dtype=np.float64) / self.circuit.tau
         if not t[-1] <= self.t_max * (1 + 1e-12):  # 250e-6 s / 1e-6 s is 250.00000000000003
             raise ValueError(f"times up to {times[-1]} s: beyond t_max = {self.t_max} tau = {self.t_max * self.circuit.tau} s")
@@ -145,10 +147,12 @@ class ODE:
 class _System:
     """One phase's ODE: the batch's coupling and target, and an evaluation counter."""
 
-    def __init__(self, net: Network, x, s, phase: Phase, layout: str | None):
+    def __init__(self, net: Network, x, s, phase: Phase, layout: str | None, circuit: Circuit):
         if is_torch_array(net.bias):
             raise ValueError("the ode engine runs on the CPU (scipy): move the network there with net.to('cpu')")
         self.net, self.phase = net, phase
+        self.circuit = None if circuit.ideal else circuit
+        self.load = None if circuit.ideal else circuit.row_load(net).astype(net.dtype)
         self.coupling = Coupling(net, x, layout)
         self.s0, self.target = starting_point(net, self.coupling, s, phase)
         self.shape = self.s0.shape
@@ -159,7 +163,7 @@ class _System:
         """tau ds/dt (volts), shape (B, n_free), of the flattened state ``flat``."""
         self.evaluations += 1
         s = np.asarray(flat).reshape(self.shape).astype(self.net.dtype, copy=False)
-        return phase_drift(self.net, self.coupling, s, self.phase, self.target)
+        return phase_drift(self.net, self.coupling, s, self.phase, self.target, self.circuit, self.load)
 
     def state(self, flat) -> np.ndarray:
         """The node voltages of a solver state: clipped to the rails (a step may overshoot one by up to the

@@ -1,0 +1,126 @@
+"""The circuit models of the crossbar (ideal, passive, op-amp neurons): a hand-solved circuit, ngspice against the
+ODE engine, and the parts a circuit can build."""
+
+import numpy as np
+import pytest
+from conftest import skip_net
+
+from neurosim import network, topology
+from neurosim.circuit import Circuit
+from neurosim.coupling import Coupling
+from neurosim.config import ConfigError, make_config
+from neurosim.engines import ODE, Phase, Spice
+from neurosim.engines.spice import run_netlist
+from neurosim.netlist import netlist_text, write_netlist
+
+TIGHT = dict(rtol=1e-10, atol=1e-12, settle_tol=1e-10)
+
+
+def chain():
+    """x - h - y, W_hx = 0.8, W_yh = -0.5, b = (0.1, 0.6), input 1 V."""
+    net = network.from_graph(topology.layered([1, 1, 1]), seed=0, dtype=np.float64)
+    net.blocks[0].weight[:] = 0.8
+    net.blocks[1].weight[:] = -0.5
+    net.bias[:] = [0.1, 0.6]
+    return net
+
+
+def test_passive_chain_settles_where_kirchhoff_puts_it(tmp_path, ngspice):
+    """KCL by hand, R = 1 MOhm: row h holds a 0.8 uS device to x (1 V) and a 0.5 uS device to the inverted y, row y a
+    0.5 uS device to the inverted h; so (1 + 1.3) h = 0.8 + 0.1 - 0.5 y and (1 + 0.5) y = 0.6 - 0.5 h:
+    h = 21/64 V, y = 93/320 V (the ideal circuit: h = 0.9 - 0.5 y, y = 0.6 - 0.5 h, so h = 0.8, y = 0.2)."""
+    net, circuit = chain(), Circuit(crossbar="passive")
+    np.testing.assert_allclose(circuit.row_load(net), [1.3, 0.5])
+    ode = ODE(circuit=circuit, **TIGHT).relax(net, np.ones((1, 1)), np.zeros((1, 2)), Phase())
+    np.testing.assert_allclose(ode.state[0], [21 / 64, 93 / 320], atol=1e-9)
+    write_netlist(tmp_path / "p.cir", net, [1.0], circuit=circuit, t_stop=60, data_file="p.data")
+    np.testing.assert_allclose(run_netlist(tmp_path / "p.cir", net.sizes, 60e-6).v[-1], [21 / 64, 93 / 320], atol=1e-7)
+    ideal = ODE(**TIGHT).relax(net, np.ones((1, 1)), np.zeros((1, 2)), Phase())
+    np.testing.assert_allclose(ideal.state[0], [0.8, 0.2], atol=1e-9)
+
+
+def test_opamp_neurons_tend_to_the_ideal_circuit_as_the_gain_grows():
+    """kappa -> 1 and the devices' load / A -> 0; at A = 100 the chain's equilibrium solves the reduced equation
+    s = kappa (u + V_os (1 + lambda) - lambda s / A), a 2 x 2 linear system solved here directly."""
+    net, x, s0 = chain(), np.ones((1, 1)), np.zeros((1, 2))
+    ideal = ODE(**TIGHT).relax(net, x, s0, Phase()).state
+    big = ODE(circuit=Circuit(crossbar="opamp", opamp_gain=1e12), **TIGHT).relax(net, x, s0, Phase()).state
+    np.testing.assert_allclose(big, ideal, atol=1e-9)
+    a, vos, lam = 100.0, 0.01, np.array([1.3, 0.5])
+    kappa = a / (a + 1)
+    w = np.array([[0.0, -0.5], [-0.5, 0.0]])
+    const = np.array([0.8 + 0.1, 0.6]) + vos * (1 + lam)
+    expected = np.linalg.solve(np.eye(2) / kappa - w + np.diag(lam / a), const)
+    opamp = ODE(circuit=Circuit(crossbar="opamp", opamp_gain=a, opamp_offset=vos), **TIGHT).relax(net, x, s0, Phase())
+    np.testing.assert_allclose(opamp.state[0], expected, atol=1e-9)
+
+
+def test_row_load_sums_every_device_on_the_row():
+    """lambda_i from the dense coupling matrix: sum over row i of |W_ij| over free and input connections, plus
+    2 R g_min per device pair."""
+    net = skip_net()
+    circuit = Circuit(crossbar="passive", g_min=1e-8, g_max=1e-5)
+    dense = Coupling(net, np.zeros((1, net.n_inputs)), "dense")
+    w_sx = np.zeros((net.n_inputs, net.n_free))
+    for k in range(net.n_inputs):  # the input couplings, one input at a time through the dense layout
+        x = np.zeros((1, net.n_inputs))
+        x[0, k] = 1.0
+        w_sx[k] = Coupling(net, x, "dense").const[0] - net.bias
+    abs_w = np.abs(dense.w_ss).sum(axis=1) + np.abs(w_sx).sum(axis=0)
+    pairs = (dense.w_ss != 0).sum(axis=1) + (w_sx != 0).sum(axis=0)
+    np.testing.assert_allclose(circuit.row_load(net), abs_w + 2 * circuit.r_leak * 1e-8 * pairs, rtol=1e-12)
+
+
+@pytest.mark.parametrize("crossbar", ["passive", "opamp"])
+@pytest.mark.parametrize("nudged", [False, "weak", "clamped", "negative"])
+def test_ngspice_and_the_ode_agree_on_the_physical_crossbars(ngspice, crossbar, nudged):
+    """The ODE integrates the reduced node equation; ngspice simulates the devices, buffers, inverters and op-amps
+    themselves. 6-5-4-3 with skip and intralayer connections, 3 examples, within 0.1 mV."""
+    net = skip_net()
+    circuit = Circuit(crossbar=crossbar, opamp_gain=300.0, opamp_offset=-0.004)
+    rng = np.random.default_rng(1)
+    x, target = rng.uniform(size=(3, 6)), np.eye(3)[rng.integers(0, 3, size=3)]
+    phase = Phase()
+    if nudged:
+        phase = Phase(beta=-0.5 if nudged == "negative" else 1.0, target=target,
+                      nudge="clamped" if nudged == "clamped" else "weak")
+    ode = ODE(circuit=circuit, **TIGHT).relax(net, x, np.full((3, net.n_free), 0.3), phase)
+    spice = Spice(circuit=circuit, t_stop=80).relax(net, x, np.full((3, net.n_free), 0.3), phase)
+    assert ode.settled and spice.settled
+    assert np.abs(spice.state - ode.state).max() < 1e-4
+    free = ODE(**TIGHT).relax(net, x, np.full((3, net.n_free), 0.3), phase).state
+    assert np.abs(ode.state - free).max() > 1e-3  # the crossbar moved the equilibrium
+
+
+def test_a_negative_beta_is_a_transconductor_not_a_negative_resistor():
+    net = skip_net()
+    target = np.eye(3)[0]
+    text = netlist_text(net, np.zeros(6), beta=-1.0, target=target)
+    assert "Xnudge_y_0 y_0 repel g=1.000000000e-06" in text
+    assert "nudge g=-" not in text and not any(
+        line.startswith("R") and " -" in line for line in text.splitlines())
+
+
+def test_physical_crossbars_leave_out_zero_devices_and_invert_only_what_is_needed():
+    net = chain()
+    text = netlist_text(net, [1.0], circuit=Circuit(crossbar="passive"))
+    lines = [line for line in text.splitlines() if line[:1] in "ER"]
+    assert lines == ["Einv_h1_0 n_h1_0 0 h1_0 0 -1", "Einv_y_0 n_y_0 0 y_0 0 -1",  # W_yh < 0: only inverted copies
+                     "Rp_h1_0_x_0 h1_0 x_0 1.250000000e+06", "Rm_y_0_h1_0 y_0 n_h1_0 2.000000000e+06",
+                     "Rm_h1_0_y_0 h1_0 n_y_0 2.000000000e+06"]
+    net.blocks[1].weight[:] = 0.25
+    text = netlist_text(net, [1.0], circuit=Circuit(crossbar="passive", g_min=1e-8))
+    lines = [line for line in text.splitlines() if line[:1] in "ER"]
+    assert lines[:4] == ["Ebuf_h1_0 p_h1_0 0 h1_0 0 1", "Ebuf_y_0 p_y_0 0 y_0 0 1",  # with g_min every side exists
+                         "Einv_h1_0 n_h1_0 0 h1_0 0 -1", "Einv_x_0 n_x_0 0 x_0 0 -1"]
+    assert "Rp_y_0_h1_0 y_0 p_h1_0 3.846153846e+06" in lines and "Rm_y_0_h1_0 y_0 n_h1_0 1.000000000e+08" in lines
+
+
+def test_a_physical_crossbar_needs_a_circuit_engine_and_a_known_name():
+    with pytest.raises(ConfigError, match="crossbar='passive' is a circuit model"):
+        make_config(crossbar="passive")
+    with pytest.raises(ConfigError, match="crossbar"):
+        make_config(engine="ode", crossbar="memristive")
+    with pytest.raises(ValueError, match="opamp_gain=0.5"):
+        Circuit(crossbar="opamp", opamp_gain=0.5)
+    assert make_config(engine="ode", crossbar="opamp").crossbar == "opamp"
