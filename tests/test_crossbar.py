@@ -124,3 +124,60 @@ def test_a_physical_crossbar_needs_a_circuit_engine_and_a_known_name():
     with pytest.raises(ValueError, match="opamp_gain=0.5"):
         Circuit(crossbar="opamp", opamp_gain=0.5)
     assert make_config(engine="ode", crossbar="opamp").crossbar == "opamp"
+
+
+def _source_power(netlist, tmp_path, sources):
+    """The power ngspice's voltage sources deliver at the transient's last point (watts): -V I of each
+    (``sources``: node, branch current vector)."""
+    import subprocess
+
+    terms = [f"-v({node})[length(v({node}))-1]*{branch}[length({branch})-1]" for node, branch in sources]
+    text = netlist.read_text()
+    text = text[: text.index(".control")] + (".control\nrun\nlet p = " + " + ".join(terms) +
+                                             "\nprint p\nquit\n.endc\n.end\n")
+    (tmp_path / "pw.cir").write_text(text)
+    out = subprocess.run(["ngspice", "-b", "pw.cir"], cwd=tmp_path, capture_output=True, text=True).stdout
+    return float(out.split("p = ")[1].split()[0])
+
+
+@pytest.mark.parametrize("beta", [0.0, 0.5])
+def test_static_power_equals_what_ngspice_sources_deliver(tmp_path, ngspice, beta):
+    """At equilibrium the sources' power (from ngspice's branch currents) is all dissipated: leaks, devices, nudge."""
+    from neurosim.dissipation import power
+
+    net, circuit = chain(), Circuit(crossbar="passive")
+    target = np.array([1.0])
+    phase = Phase(beta=beta, target=target[None]) if beta else Phase()
+    state = ODE(circuit=circuit, **TIGHT).relax(net, np.ones((1, 1)), np.zeros((1, 2)), phase).state[0]
+    write_netlist(tmp_path / "c.cir", net, [1.0], circuit=circuit, beta=beta, target=target if beta else None,
+                  t_stop=60, start=state, data_file="c.data")
+    sources = [("x_0", "v.xin_x_0.vin#branch"), ("n_h1_0", "einv_h1_0#branch"), ("n_y_0", "einv_y_0#branch")]
+    if beta:
+        sources.append(("xnudge_y_0.t", "v.xnudge_y_0.vtarget#branch"))
+    delivered = _source_power(tmp_path / "c.cir", tmp_path, sources)
+    delivered += float(state @ circuit.bias_current(net.bias))  # the bias current sources, V I each
+    expected = power(circuit, net, [1.0], state, beta=beta, target=target)[0]
+    assert expected > 1e-8
+    assert delivered == pytest.approx(expected, rel=1e-6)
+
+
+def test_energy_of_an_rc_charge_is_what_its_source_delivers():
+    """One neuron driven by a constant current V_inf / R (an ideal synapse from a 1 V input, W = 0.4, b = 0.3):
+    V = V_inf (1 - e^(-t/tau)), and the source delivers int I V dt = V_inf^2 / R (T - tau (1 - e^(-T/tau))), the
+    leak's dissipation plus the capacitor's final 1/2 C V^2. Within 1 mV of the end after tau ln(V_inf / 1 mV)."""
+    from neurosim.dissipation import phase_energy, power, settling_within
+
+    net = network.from_graph(topology.layered([1, 1]), seed=0, dtype=np.float64)
+    net.blocks[0].weight[:], net.bias[:] = 0.4, 0.3
+    circuit, v_inf, t_end = Circuit(), 0.7, 12.0
+    tau = circuit.tau
+    times = np.linspace(0, t_end, 4801)[1:] * tau
+    v = ODE(circuit=circuit, rtol=1e-10, atol=1e-12, t_max=t_end).trajectory(
+        net, np.ones((1, 1)), np.zeros((1, 1)), Phase(), times)[:, 0]
+    t, v = np.concatenate([[0.0], times]), np.concatenate([[[0.0]], v])
+    np.testing.assert_allclose(v[:, 0], v_inf * (1 - np.exp(-t / tau)), atol=1e-8)
+    expected = v_inf**2 / circuit.r_leak * (t_end * tau - tau * (1 - np.exp(-t_end)))
+    assert phase_energy(circuit, t, power(circuit, net, [1.0], v), v) == pytest.approx(expected, rel=1e-5)
+    final = v[-1, 0]
+    within = tau * np.log(v_inf / (1e-3 + v_inf - final))  # v_inf e^(-t/tau) = 1 mV + (v_inf - final)
+    assert settling_within(t, v, 1e-3) == pytest.approx(within, abs=t_end * tau / 4800)
