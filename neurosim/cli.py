@@ -19,6 +19,7 @@ from .engines.base import NUDGES
 from .engines.ode import METHODS as ODE_METHODS
 from .engines import ENGINES
 from .export import export_netlist
+from .netlist import node_names
 from .hardware import PRESETS, HardwareError, load_hardware
 from .quantize import ROUNDING
 from .rules import RULES
@@ -351,6 +352,24 @@ def report_command(run_files, out, smoothing) -> None:
     click.echo("wrote " + ", ".join(str(p) for p in written))
 
 
+def _circuit_options(command):
+    """The options of a command that writes or reads a run's circuit, each replacing the run's own setting."""
+    for option in reversed([
+        click.option("--crossbar", type=click.Choice(CROSSBARS), help="Crossbar [the run's]."),
+        click.option("--opamp-gain", type=float, help="Op-amp neurons' open-loop gain [the run's]."),
+        click.option("--opamp-offset", type=float, help="Op-amp neurons' input offset, volts [the run's]."),
+        click.option("--r-leak", type=float, help="Leak resistance R, ohms [the run's]."),
+        click.option("--g-min", type=float, help="Smallest device conductance, siemens [the run's]."),
+        click.option("--g-max", type=float, help="Largest device conductance, siemens [the run's]."),
+    ]):
+        command = option(command)
+    return command
+
+
+def _given(options: dict) -> dict:
+    return {k: v for k, v in options.items() if v is not None}
+
+
 @main.command("export")
 @click.argument("run_file", type=click.Path(dir_okay=False))
 @click.option("--example", type=int, required=True, help="Index of the example in the split.")
@@ -361,24 +380,74 @@ def report_command(run_files, out, smoothing) -> None:
 @click.option("--inline", is_flag=True, help="Copy the subcircuit library into the netlist instead of .include.")
 @click.option("--clip", is_flag=True, help="Clip weights beyond the conductance range instead of failing.")
 @click.option("--t-stop", type=float, help="Transient length, time constants [the run's t_max].")
-@click.option("--crossbar", type=click.Choice(CROSSBARS), help="Crossbar to write [the run's].")
-@click.option("--opamp-gain", type=float, help="Op-amp neurons' open-loop gain [the run's].")
-@click.option("--opamp-offset", type=float, help="Op-amp neurons' input offset, volts [the run's].")
-@click.option("--r-leak", type=float, help="Leak resistance R, ohms [the run's].")
-@click.option("--g-min", type=float, help="Smallest device conductance, siemens [the run's].")
-@click.option("--g-max", type=float, help="Largest device conductance, siemens [the run's].")
+@_circuit_options
 @click.option("--overwrite", is_flag=True, help="Replace an existing netlist.")
-def export_command(run_file, example, phase, split, out, data_dir, inline, clip, t_stop, overwrite,
+@click.option("--no-control", is_flag=True,
+              help="Leave out the .control block: a plain circuit for PySpice (neurosim.pyspice.simulate).")
+def export_command(run_file, example, phase, split, out, data_dir, inline, clip, t_stop, overwrite, no_control,
                    **circuit) -> None:
     """Write one example's circuit as a SPICE netlist that `ngspice -b OUT` runs as it is."""
     try:
         run = load_run(run_file)
         data = export_netlist(run, example, out, phase=phase, split=split, data_dir=data_dir, inline=inline,
                               clip=clip, t_stop=t_stop, name=Path(run_file).name, overwrite=overwrite,
-                              circuit={k: v for k, v in circuit.items() if v is not None})
+                              circuit=_given(circuit), control=not no_control)
     except (*USER_ERRORS, ValueError) as err:
         raise click.ClickException(str(err)) from None
-    click.echo(f"wrote {out}; `ngspice -b {out}` (run in {Path(out).parent}) writes the node voltages to {data}")
+    if no_control:
+        click.echo(f"wrote {out}; neurosim.pyspice.simulate('{out}') runs it in PySpice")
+    else:
+        click.echo(f"wrote {out}; `ngspice -b {out}` (run in {Path(out).parent}) writes the node voltages to {data}")
+
+
+@main.command("waveform")
+@click.argument("data_file", type=click.Path(dir_okay=False))
+@click.option("-o", "--out", type=click.Path(dir_okay=False), help="PNG to write [DATA_FILE with .png].")
+@click.option("--run", "run_file", type=click.Path(dir_okay=False),
+              help="The run the netlist was exported from: compare the last row with neurosim's equilibrium.")
+@click.option("--example", type=int, help="The exported example's index (with --run).")
+@click.option("--phase", type=click.Choice(["free", "nudged"]), default="free", show_default=True)
+@click.option("--split", type=click.Choice(["train", "test"]), default="test", show_default=True)
+@click.option("--data-dir", type=click.Path(file_okay=False), help="IDX directory, if not the run's.")
+@_circuit_options
+def waveform_command(data_file, out, run_file, example, phase, split, data_dir, **circuit) -> None:
+    """Plot the node voltages ngspice wrote for an exported netlist; with --run and --example, set its last row
+    beside neurosim's own equilibrium (the ODE engine, settled to 1 uV) and predicted class."""
+    from .export import example_phase
+    from .waveform import plot_waveforms, read_data
+    from .engines import ODE, Phase
+
+    try:
+        data = read_data(data_file)
+        label, lines = None, []
+        if run_file is not None:
+            if example is None:
+                raise click.UsageError("--run needs --example, the index the netlist was exported with")
+            case = example_phase(load_run(run_file), example, phase=phase, split=split, data_dir=data_dir,
+                                 circuit=_given(circuit))
+            names = list(node_names(case.net.sizes)[case.net.n_inputs :])
+            if list(data.names) != names:
+                raise click.ClickException(f"{data_file} holds nodes {', '.join(data.names[:3])}, ...; the run's "
+                                           f"network has {len(names)} free nodes {', '.join(names[:3])}, ...")
+            p = Phase(beta=case.beta, target=case.target[None], nudge=case.nudge) if case.beta else Phase()
+            ours = ODE(circuit=case.circuit, rtol=1e-8, atol=1e-10, settle_tol=1e-6, t_max=10 * case.t_max).relax(
+                case.net, case.x, case.start[None], p).state[0]
+            last = np.clip(data.v[-1], 0.0, 1.0)
+            out_nodes = case.net.output_slice
+            label = case.label
+            lines = [f"last row against neurosim's equilibrium: max |dV| = {1e3 * np.abs(last - ours).max():.3f} mV "
+                     f"(node {names[int(np.argmax(np.abs(last - ours)))]}), mean {1e3 * np.abs(last - ours).mean():.3f} mV",
+                     f"predicted class: ngspice {int(np.argmax(last[out_nodes]))}, neurosim "
+                     f"{int(np.argmax(ours[out_nodes]))}, label {label}"]
+        title = f"{Path(data_file).name}: {len(data.names)} nodes, {len(data.t)} time points to {1e6 * data.t[-1]:g} µs"
+        png = plot_waveforms(data, out or Path(data_file).with_suffix(".png"), title, label)
+    except USER_ERRORS as err:
+        raise click.ClickException(str(err)) from None
+    except ValueError as err:
+        raise click.ClickException(str(err)) from None
+    for line in lines:
+        click.echo(line)
+    click.echo(f"wrote {png}")
 
 
 @main.command("info")

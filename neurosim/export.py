@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -9,7 +10,9 @@ import numpy as np
 from .config import make_config
 from .data import load_dataset
 from .engines import ODE, Phase
+from .circuit import Circuit
 from .netlist import write_netlist
+from .network import Network
 from .store import Run
 from .build import STREAM_NOISE, circuit_of, devices_of, stream
 
@@ -24,6 +27,55 @@ def circuit_nudge(config) -> str:
         return "clamped"
     raise ValueError(f"nudge='reference' with eps={config.eps}, beta={config.beta}: the reference step is a circuit "
                      "(the outputs held at the target) only where 2 eps beta = 1; export the free phase instead")
+
+
+@dataclass(frozen=True)
+class ExamplePhase:
+    """One phase of one example of a run, as a circuit: the (effective) network in float64, its inputs ``x`` (1,
+    n_inputs) volts, the circuit, the starting state, beta, target and nudge, and the example's label."""
+
+    net: Network
+    x: np.ndarray
+    circuit: Circuit
+    start: np.ndarray
+    beta: float
+    target: np.ndarray
+    nudge: str
+    label: int
+    t_max: float
+
+
+def example_phase(run: Run, example: int, *, phase: str = "free", split: str = "test", data_dir: str | None = None,
+                  circuit: dict | None = None) -> ExamplePhase:
+    """The circuit of ``run``'s example ``example`` of ``split`` in ``phase`` (see :func:`export_netlist`);
+    ``circuit``: :class:`~neurosim.circuit.Circuit` fields that replace the run's (whatever engine it trained
+    with). ValueError names a bad phase, split, example or circuit setting."""
+    config = make_config(**run.config)
+    if phase not in ("free", "nudged"):
+        raise ValueError(f"phase={phase!r}: choose 'free' or 'nudged'")
+    if split not in ("train", "test"):
+        raise ValueError(f"split={split!r}: choose 'train' or 'test'")
+    n = config.n_train if split == "train" else config.n_test
+    data = load_dataset(config.dataset, data_dir or config.data_dir, config.n_train, config.n_test)
+    xs, ys = (data.x_train, data.y_train) if split == "train" else (data.x_test, data.y_test)
+    if not 0 <= example < len(xs):
+        raise ValueError(f"example={example}: the {split} split has examples 0 .. {len(xs) - 1}"
+                         + (f" (n_{split}={n})" if n else ""))
+    net = run.network.astype(np.float64)
+    if not config.hardware.ideal:
+        net = devices_of(config, net, run.edges).effective(net, stream(config.seed, STREAM_NOISE, config.epochs, example))
+    circuit = Circuit(**{**vars(circuit_of(config)), **(circuit or {})})  # the circuit's own checks
+    x = xs[example : example + 1].astype(np.float64)
+    label = int(ys[example])
+    target = np.eye(net.n_outputs)[label]
+    start, beta, nudge = np.zeros(net.n_free), 0.0, "weak"
+    if phase == "nudged":
+        nudge = circuit_nudge(config)
+        free = ODE(circuit=circuit, settle_tol=1e-5, t_max=config.t_max).relax(net, x, start[None], Phase())
+        start, beta = free.state[0], config.beta
+        if nudge == "clamped":
+            start[net.output_slice] = target
+    return ExamplePhase(net, x, circuit, start, beta, target, nudge, label, config.t_max)
 
 
 def export_netlist(
@@ -41,6 +93,7 @@ def export_netlist(
     library: str | Path | None = None,
     circuit: dict | None = None,
     overwrite: bool = False,
+    control: bool = True,
 ) -> Path:
     """Write the netlist of ``run``'s network for example ``example`` of its data set's ``split`` (train or test)
     to ``out``; returns the path of the data file ngspice will write (beside ``out``).
@@ -52,45 +105,22 @@ def export_netlist(
     in ``.include`` (default: the installed library), ``inline`` to copy it instead. ``circuit``: configuration
     fields of the circuit to use instead of the run's (``crossbar``, ``r_leak``, ``g_min``, ``g_max``, ...), e.g.
     the passive crossbar of a network trained on the ideal one. An existing ``out`` is refused unless
-    ``overwrite``.
+    ``overwrite``. ``control``: False leaves out the ``.control`` block (for PySpice, :mod:`neurosim.pyspice`).
 
     With hardware models, the netlist holds the effective network of the run's devices (quantised stored weights,
     variation, stuck-at faults, mismatch, and one draw of read noise for this example).
     """
-    config = make_config(**{**run.config, **(circuit or {})})
     out = Path(out)
     if out.exists() and not overwrite:
         raise FileExistsError(f"{out} exists: give --overwrite to replace it")
-    if phase not in ("free", "nudged"):
-        raise ValueError(f"phase={phase!r}: choose 'free' or 'nudged'")
-    if split not in ("train", "test"):
-        raise ValueError(f"split={split!r}: choose 'train' or 'test'")
-    n = config.n_train if split == "train" else config.n_test
-    data = load_dataset(config.dataset, data_dir or config.data_dir, config.n_train, config.n_test)
-    xs, ys = (data.x_train, data.y_train) if split == "train" else (data.x_test, data.y_test)
-    if not 0 <= example < len(xs):
-        raise ValueError(f"example={example}: the {split} split has examples 0 .. {len(xs) - 1}"
-                         + (f" (n_{split}={n})" if n else ""))
-    net = run.network.astype(np.float64)
-    if not config.hardware.ideal:
-        net = devices_of(config, net, run.edges).effective(net, stream(config.seed, STREAM_NOISE, config.epochs, example))
-    circuit = circuit_of(config)
-    x = xs[example : example + 1].astype(np.float64)
-    label = int(ys[example])
-    target = np.eye(net.n_outputs)[label]
-    start, beta, nudge = np.zeros(net.n_free), 0.0, "weak"
-    if phase == "nudged":
-        nudge = circuit_nudge(config)
-        free = ODE(circuit=circuit, settle_tol=1e-5, t_max=config.t_max).relax(net, x, start[None], Phase())
-        start, beta = free.state[0], config.beta
-        if nudge == "clamped":
-            start[net.output_slice] = target
+    case = example_phase(run, example, phase=phase, split=split, data_dir=data_dir, circuit=circuit)
     data_file = out.with_suffix(".data").name
     if any(c.isspace() or ord(c) < 32 for c in data_file):
         raise ValueError(f"{out}: the netlist names its data file after itself ({data_file!r}); choose a file name "
                          "without spaces or line breaks")
-    write_netlist(out, net, x[0], circuit=circuit, beta=beta, target=target if beta else None, nudge=nudge,
-                  start=start,
-                  t_stop=t_stop or config.t_max, data_file=data_file, library=library, inline=inline, clip=clip,
-                  title=f"{name}, {config.dataset} {split} example {example} (label {label}), {phase} phase")
+    c = case
+    write_netlist(out, c.net, c.x[0], circuit=c.circuit, beta=c.beta, target=c.target if c.beta else None,
+                  nudge=c.nudge, start=c.start, t_stop=t_stop or c.t_max, data_file=data_file, library=library,
+                  inline=inline, clip=clip, control=control,
+                  title=f"{name}, {run.config['dataset']} {split} example {example} (label {c.label}), {phase} phase")
     return out.parent / data_file

@@ -79,6 +79,7 @@ def write_netlist(
     inline: bool = False,
     clip: bool = False,
     title: str = "",
+    control: bool = True,
 ) -> None:
     """Write the netlist of ``net`` with inputs ``x`` (n_inputs,) volts to ``out`` (a path or a text stream).
 
@@ -94,6 +95,9 @@ def write_netlist(
     ``library``: the path written in ``.include`` (default: the packaged library's absolute path), or ``inline``
     to copy the library into the netlist. ``clip``: clip weights beyond the conductance range instead of raising
     :class:`~neurosim.circuit.ConductanceRangeError`. ``title``: a free-text line for the header.
+    ``control``: end with the ``.control`` block that makes ``ngspice -b`` run it and write ``data_file``; without it
+    the netlist is a plain circuit with its ``.tran`` for a simulator that drives ngspice itself (PySpice's
+    ``NgSpiceShared.load_circuit``, which rejects a ``.control`` block; :mod:`neurosim.pyspice`).
     """
     circuit = circuit or Circuit()
     x = np.asarray(x, dtype=np.float64).reshape(-1)
@@ -222,6 +226,9 @@ def write_netlist(
         if opamp:  # each row at its virtual ground V_os - V / A
             _lines(stream, " v(r_{0})={1:.9g}", free, circuit.opamp_offset - start / circuit.opamp_gain)
         stream.write(f"\n.options method=gear\n.tran {t_step * tau:.9g} {t_stop * tau:.9g} 0 {max_step * tau:.9g} uic\n")
+        if not control:
+            stream.write(".end\n")
+            return
         stream.write(".control\nset wr_singlescale\nset wr_vecnames\nrun\nwrdata " + data_file)
         _lines(stream, " v({0})", free)
         stream.write("\nrusage tranpoints\nrusage time\nquit\n.endc\n.end\n")

@@ -181,3 +181,59 @@ def test_energy_of_an_rc_charge_is_what_its_source_delivers():
     final = v[-1, 0]
     within = tau * np.log(v_inf / (1e-3 + v_inf - final))  # v_inf e^(-t/tau) = 1 mV + (v_inf - final)
     assert settling_within(t, v, 1e-3) == pytest.approx(within, abs=t_end * tau / 4800)
+
+
+@pytest.mark.parametrize("crossbar", ["ideal", "opamp"])
+def test_pyspice_runs_an_exported_netlist_to_the_state_ngspice_b_reaches(tmp_path, ngspice, crossbar):
+    """The netlist without its .control block loads into PySpice's shared ngspice and simulates the same
+    transient as ``ngspice -b`` on the netlist with it (XSPICE's op-amp model included)."""
+    import os
+
+    if os.environ.get("NEUROSIM_REQUIRE_NGSPICE"):
+        import PySpice  # noqa: F401  (CI installs it: a missing PySpice fails there)
+    pytest.importorskip("PySpice")
+    from neurosim.pyspice import simulate
+
+    net, circuit = skip_net(), Circuit(crossbar=crossbar, opamp_gain=300.0)
+    x = np.random.default_rng(0).uniform(size=6)
+    write_netlist(tmp_path / "b.cir", net, x, circuit=circuit, t_stop=40, data_file="b.data")
+    write_netlist(tmp_path / "p.cir", net, x, circuit=circuit, t_stop=40, control=False)
+    assert ".control" not in (tmp_path / "p.cir").read_text()
+    batch = run_netlist(tmp_path / "b.cir", net.sizes, 40e-6)
+    shared = simulate(tmp_path / "p.cir")
+    np.testing.assert_allclose(shared.t, batch.t, rtol=1e-7)  # wrdata writes 9 digits
+    np.testing.assert_allclose(shared.v, batch.v, atol=1e-6)
+    with pytest.raises(Exception, match="control=False"):
+        simulate(tmp_path / "b.cir")
+
+
+def test_waveform_reads_ngspice_output_and_compares_it_with_the_run(tmp_path, ngspice):
+    """export -> ngspice -b -> neurosim waveform: the reader gets ngspice's rows back, the last row equals the ODE
+    equilibrium of the same circuit (the passive crossbar given to both) and names the class."""
+    import subprocess
+
+    from click.testing import CliRunner
+
+    from neurosim.cli import main
+    from neurosim.waveform import DataFileError, read_data
+
+    run = str(__import__("conftest").REPO / "netlists" / "runs" / "layered-digits.h5")
+    cli = CliRunner()
+    done = cli.invoke(main, ["export", run, "--example", "3", "-o", str(tmp_path / "w.cir"), "--crossbar", "passive"])
+    assert done.exit_code == 0, done.output
+    again = cli.invoke(main, ["export", run, "--example", "3", "-o", str(tmp_path / "w.cir")])
+    assert again.exit_code != 0 and "--overwrite" in again.output
+    subprocess.run([ngspice, "-b", "w.cir"], cwd=tmp_path, check=True, capture_output=True)
+    data = read_data(tmp_path / "w.data")
+    assert data.names[:2] == ("h1_0", "h1_1") and data.v.shape == (len(data.t), 26) and data.t[-1] == pytest.approx(60e-6)
+    shown = cli.invoke(main, ["waveform", str(tmp_path / "w.data"), "--run", run, "--example", "3",
+                              "--crossbar", "passive"])
+    assert shown.exit_code == 0, shown.output
+    shift = float(shown.output.split("max |dV| = ")[1].split()[0])
+    assert shift < 0.1  # mV
+    assert "label 5" in shown.output and (tmp_path / "w.png").stat().st_size > 10_000
+    ideal = cli.invoke(main, ["waveform", str(tmp_path / "w.data"), "--run", run, "--example", "3", "-o",
+                              str(tmp_path / "i.png")])
+    assert float(ideal.output.split("max |dV| = ")[1].split()[0]) > 100  # the ideal circuit settles elsewhere
+    with pytest.raises(DataFileError, match="first line should be 'time v"):
+        read_data(tmp_path / "w.cir")
