@@ -63,7 +63,9 @@ class Circuit:
     pair, W = R (G+ - G-), so |W| <= R (g_max - g_min) (10 with the defaults).
 
     ``crossbar``: one of :data:`CROSSBARS` (the module's docstring has their equations); ``opamp_gain`` (A,
-    dimensionless) and ``opamp_offset`` (V_os, volts) are the op-amp neuron's (``crossbar='opamp'``).
+    dimensionless) and ``opamp_offset`` (V_os, volts) are the op-amp neuron's (``crossbar='opamp'``);
+    ``r_line`` (ohms per cell of a row or column wire) the passive crossbar's line resistance
+    (:mod:`neurosim.lines`; 0: ideal wires).
     """
 
     r_leak: float = 1e6
@@ -73,12 +75,14 @@ class Circuit:
     crossbar: str = "ideal"
     opamp_gain: float = 1e4
     opamp_offset: float = 0.0
+    r_line: float = 0.0
 
     @classmethod
     def from_config(cls, config) -> "Circuit":
         """The circuit of a training configuration (any object with these fields), the one place it is built."""
         return cls(r_leak=config.r_leak, c_node=config.c_node, g_min=config.g_min, g_max=config.g_max,
-                   crossbar=config.crossbar, opamp_gain=config.opamp_gain, opamp_offset=config.opamp_offset)
+                   crossbar=config.crossbar, opamp_gain=config.opamp_gain, opamp_offset=config.opamp_offset,
+                   r_line=config.r_line)
 
     def __post_init__(self) -> None:
         if self.crossbar not in CROSSBARS:
@@ -87,6 +91,11 @@ class Circuit:
             raise ValueError(f"opamp_gain={self.opamp_gain}: an op-amp's open-loop gain is >= 1")
         if not abs(self.opamp_offset) < 1:
             raise ValueError(f"opamp_offset={self.opamp_offset}: must be within (-1, 1) V")
+        if not self.r_line >= 0:
+            raise ValueError(f"r_line={self.r_line}: a wire's resistance is >= 0 ohms")
+        if self.r_line > 0 and self.crossbar != "passive":
+            raise ValueError(f"r_line={self.r_line} with crossbar={self.crossbar!r}: line resistance is modelled for "
+                             "the passive crossbar only")
         for name in ("r_leak", "c_node", "g_max"):
             value = getattr(self, name)
             if not value > 0:

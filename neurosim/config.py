@@ -68,7 +68,8 @@ class TrainConfig:
     the circuit, its weights as device pairs with conductances in [``g_min``, ``g_max``] siemens (a weight
     beyond the range is an error unless ``clip_weights``). Both simulate the crossbar as ``crossbar`` says
     (:data:`~neurosim.circuit.CROSSBARS`: ideal current sources, passive devices into the node, or op-amp
-    neurons of open-loop gain ``opamp_gain`` and input offset ``opamp_offset`` volts). ``seed`` fixes the
+    neurons of open-loop gain ``opamp_gain`` and input offset ``opamp_offset`` volts), the passive one with
+    ``r_line`` ohms per cell of its wires. ``seed`` fixes the
     topology, the initial weights and the data order. ``rate_every``: record eq 20 every k batches.
     ``remove_skip_after``: after this many epochs, remove every layer-skipping connection and train on without
     them (the paper's future-work experiment; small-world only); None keeps them.
@@ -117,6 +118,7 @@ class TrainConfig:
     crossbar: Literal[CROSSBARS] = Circuit.crossbar
     opamp_gain: StrictFloat = Circuit.opamp_gain
     opamp_offset: StrictFloat = Circuit.opamp_offset
+    r_line: StrictFloat = Circuit.r_line
     clip_weights: StrictBool = Spice.clip
     ode_method: Literal[ODE_METHODS] = ODE.method
     rtol: StrictFloat = ODE.rtol

@@ -72,6 +72,9 @@ def power(circuit: Circuit, net: Network, x: np.ndarray, v: np.ndarray, drift: n
     (n_inputs,) volts; shape (T,). ``drift``: the unprojected tau dV/dt (volts) at each row, whose positive part at
     a node on the upper rail is the clamp's current times R (None: no clamp power). ``beta``, ``target``: the weak
     nudge of a nudged phase."""
+    if circuit.r_line > 0:
+        raise NotImplementedError("power with line resistance: the wires' cell voltages are not computed "
+                                  "(neurosim.lines reduces them away)")
     v = np.atleast_2d(np.asarray(v, dtype=np.float64))
     r = circuit.r_leak
     rows = row_voltage(circuit, v)

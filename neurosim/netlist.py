@@ -25,6 +25,7 @@ from typing import TextIO
 import numpy as np
 
 from .circuit import Circuit
+from .lines import arrays
 from .network import Network
 
 #: The subcircuit library shipped with the package (``circuits/neurosim.lib`` in the repository links to it).
@@ -196,11 +197,15 @@ def write_netlist(
             plus = np.where(is_input | opamp, cols, np.char.add("p_", cols))
             minus = np.char.add("n_", cols)
             rowname = np.char.add("r_", rows) if opamp else rows
-            stream.write("* crossbar devices between column and row: R = 1 / G (ohm); zero devices left out\n")
-            if opamp:  # the integrator inverts, so G+ meets the inverted column and G- the plain one
+            if circuit.r_line > 0:
+                _wired_arrays(stream, circuit, net, names)
+            # the op-amp's integrator inverts, so its G+ devices meet the inverted column and G- the plain one
+            if opamp or circuit.r_line == 0:
+                stream.write("* crossbar devices between column and row: R = 1 / G (ohm); zero devices left out\n")
+            if opamp:
                 _devices(stream, "Rp_{0}_{1} {0} {3} {2:.9e}\n", rowname, cols, 1.0 / np.where(gp > 0, gp, 1), gp > 0, minus)
                 _devices(stream, "Rm_{0}_{1} {0} {3} {2:.9e}\n", rowname, cols, 1.0 / np.where(gm > 0, gm, 1), gm > 0, plus)
-            else:
+            elif circuit.r_line == 0:
                 _devices(stream, "Rp_{0}_{1} {0} {3} {2:.9e}\n", rowname, cols, 1.0 / np.where(gp > 0, gp, 1), gp > 0, plus)
                 _devices(stream, "Rm_{0}_{1} {0} {3} {2:.9e}\n", rowname, cols, 1.0 / np.where(gm > 0, gm, 1), gm > 0, minus)
         if beta:
@@ -213,7 +218,6 @@ def write_netlist(
                 g = circuit.nudge_conductance(beta)
                 stream.write("* nudge: (beta / R) (V_target - V) into each output (S, V)\n")
                 if opamp:  # a transconductor into the row, inverted as the integrator inverts
-                    into = np.char.add("r_", outputs)
                     a, b = ("{0}", "t_{0}") if g > 0 else ("t_{0}", "{0}")
                     _lines(stream, f"Vt_{{0}} t_{{0}} 0 dc {{1:.9g}}\nGnudge_{{0}} 0 r_{{0}} {a} {b} {abs(g):.9e}\n",
                            outputs, targets)
@@ -241,6 +245,37 @@ CROSSBAR_NOTES = {
     "opamp": ("op-amp neurons (gain {0.opamp_gain:.6g}, offset {0.opamp_offset:.6g} V), devices into each "
               "row r_<node>, the integrator's virtual ground"),
 }
+
+
+def _wired_arrays(out: TextIO, circuit: Circuit, net: Network, names: np.ndarray) -> None:
+    """The passive crossbar with line resistance (:mod:`neurosim.lines`): per array a and plane (p: G+ devices
+    on the buffered columns, m: G- on the inverted ones), row wires ``a<a><plane>r_<r>_<c>`` from each neuron's node
+    and column wires ``a<a><plane>c_<r>_<c>`` from each driver, ``r_line`` ohms per cell, and each device between
+    the two wires at its cell."""
+    out.write(f"* crossbar arrays with line resistance {circuit.r_line:.6g} ohm per cell: row wires from the neuron, "
+              "column wires from the driver, devices R = 1 / G between them at each cell\n")
+    n_in = net.n_inputs
+    for k, array in enumerate(arrays(circuit, net)):
+        rows = names[array["rows"] + n_in]
+        cols = names[array["cols"]]
+        is_input = np.isin(cols, names[:n_in])
+        for plane, g, drivers in (("p", array["g_plus"], np.where(is_input, cols, np.char.add("p_", cols))),
+                                  ("m", array["g_minus"], np.char.add("n_", cols))):
+            if not np.any(g > 0):
+                continue
+            n_r, n_c = g.shape
+            r_idx, c_idx = np.meshgrid(np.arange(n_r), np.arange(n_c), indexing="ij")
+            cell = np.char.add(np.char.add(r_idx.astype(str), "_"), c_idx.astype(str))
+            row_wire = np.char.add(f"a{k}{plane}r_", cell)
+            col_wire = np.char.add(f"a{k}{plane}c_", cell)
+            value = f"{circuit.r_line:.9e}"
+            _lines(out, f"Rw_{{1}} {{0}} {{1}} {value}\n", rows, row_wire[:, 0])  # node to the first cell
+            _lines(out, f"Rw_{{1}} {{0}} {{1}} {value}\n", row_wire[:, :-1].ravel(), row_wire[:, 1:].ravel())
+            used = np.any(g > 0, axis=0)  # a column without a device in this plane has no wire (nor driver)
+            _lines(out, f"Rw_{{1}} {{0}} {{1}} {value}\n", drivers[used], col_wire[0, used])  # driver to cell 0
+            _lines(out, f"Rw_{{1}} {{0}} {{1}} {value}\n", col_wire[:-1, used].ravel(), col_wire[1:, used].ravel())
+            has = g > 0
+            _lines(out, "Rd_{0} {0} {1} {2:.9e}\n", row_wire[has], col_wire[has], 1.0 / g[has])
 
 
 def _devices(out: TextIO, template: str, rows, cols, values, keep=None, other=None) -> None:

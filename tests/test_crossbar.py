@@ -237,3 +237,48 @@ def test_waveform_reads_ngspice_output_and_compares_it_with_the_run(tmp_path, ng
     assert float(ideal.output.split("max |dV| = ")[1].split()[0]) > 100  # the ideal circuit settles elsewhere
     with pytest.raises(DataFileError, match="first line should be 'time v"):
         read_data(tmp_path / "w.cir")
+
+
+def test_line_resistance_in_series_with_a_single_device():
+    """One device (W = 0.8, 1.25 MOhm) between a 1 V input and a neuron (b = 0.3), its row and column wires one
+    250 kOhm segment each: 1.75 MOhm in series, R G_eff = 4/7, so s = (4/7 + 0.3) / (1 + 4/7) = 6.1 / 11."""
+    net = network.from_graph(topology.layered([1, 1]), seed=0, dtype=np.float64)
+    net.blocks[0].weight[:], net.bias[:] = 0.8, 0.3
+    circuit = Circuit(crossbar="passive", r_line=2.5e5)
+    state = ODE(circuit=circuit, **TIGHT).relax(net, np.ones((1, 1)), np.zeros((1, 1)), Phase()).state
+    np.testing.assert_allclose(state[0], [6.1 / 11], atol=1e-9)
+
+
+def test_thin_wires_reduce_to_the_passive_crossbar():
+    """A = W - diag(lambda) as r_line -> 0 (1 ohm against devices of megaohms: 1e-5 relative)."""
+    from neurosim.lines import reduced_coupling
+
+    net = skip_net()
+    circuit = Circuit(crossbar="passive", r_line=1.0)
+    a = reduced_coupling(circuit, net)
+    dense = Coupling(net, np.zeros((1, net.n_inputs)), "dense").w_ss
+    w_sx = np.stack([Coupling(net, np.eye(net.n_inputs)[[k]], "dense").const[0] - net.bias
+                     for k in range(net.n_inputs)])
+    expected = np.concatenate([w_sx.T, dense - np.diag(Circuit(crossbar="passive").row_load(net))], axis=1)
+    np.testing.assert_allclose(a, expected, atol=1e-4 * np.abs(expected).max())
+
+
+@pytest.mark.parametrize("nudged", [False, True])
+def test_ngspice_wires_equal_the_reduced_coupling(ngspice, nudged):
+    """The netlist writes every wire segment and device (615 wire segments here); ngspice's equilibrium equals the
+    ODE of the reduced coupling within 1 uV, and 10 kOhm per cell moves it by millivolts."""
+    net = skip_net()
+    circuit = Circuit(crossbar="passive", r_line=1e4)
+    rng = np.random.default_rng(1)
+    x, target = rng.uniform(size=(3, 6)), np.eye(3)[rng.integers(0, 3, size=3)]
+    phase = Phase(beta=1.0, target=target) if nudged else Phase()
+    start = np.zeros((3, net.n_free))
+    ode = ODE(circuit=circuit, **TIGHT).relax(net, x, start, phase)
+    spice = Spice(circuit=circuit, t_stop=60).relax(net, x, start, phase)
+    assert np.abs(spice.state - ode.state).max() < 1e-6
+    thin = ODE(circuit=Circuit(crossbar="passive"), **TIGHT).relax(net, x, start, phase).state
+    assert np.abs(ode.state - thin).max() > 1e-3
+    text = netlist_text(net, x[0], circuit=circuit)
+    assert sum(line.startswith("Rw_") for line in text.splitlines()) > 500
+    with pytest.raises(ValueError, match="passive crossbar only"):
+        Circuit(crossbar="opamp", r_line=1.0)

@@ -29,6 +29,7 @@ from scipy.integrate import solve_ivp
 from ..backend import is_torch_array
 from ..circuit import Circuit
 from ..coupling import Coupling
+from ..lines import LineCoupling, reduced_coupling
 from ..network import Network
 from .base import EngineError, Phase, Relaxation, check_nudge, from_config, phase_drift, starting_point
 
@@ -152,8 +153,12 @@ class _System:
             raise ValueError("the ode engine runs on the CPU (scipy): move the network there with net.to('cpu')")
         self.net, self.phase = net, phase
         self.circuit = None if circuit.ideal else circuit
-        self.load = None if circuit.ideal else circuit.row_load(net).astype(net.dtype)
-        self.coupling = Coupling(net, x, layout)
+        if circuit.r_line > 0:  # the wires' coupling holds the rows' loads
+            self.coupling = LineCoupling(net, x, reduced_coupling(circuit, net))
+            self.load = np.zeros(net.n_free, dtype=net.dtype)
+        else:
+            self.coupling = Coupling(net, x, layout)
+            self.load = None if circuit.ideal else circuit.row_load(net).astype(net.dtype)
         self.s0, self.target = starting_point(net, self.coupling, s, phase)
         self.shape = self.s0.shape
         self.size = self.s0.size
@@ -177,6 +182,9 @@ class _System:
     def jacobian_sparsity(self) -> sp.csr_array:
         """Which entries of d(ds/dt)/ds can be non-zero: the free-free couplings and the diagonal, one block per
         example."""
-        dense = Coupling(self.net, np.zeros((1, self.net.n_inputs)), "dense").w_ss
+        if isinstance(self.coupling, LineCoupling):
+            dense = self.coupling.a_s
+        else:
+            dense = Coupling(self.net, np.zeros((1, self.net.n_inputs)), "dense").w_ss
         one = sp.csr_array((dense != 0) | np.eye(self.shape[1], dtype=bool))
         return sp.block_diag([one] * self.shape[0], format="csr")

@@ -1,0 +1,115 @@
+"""Line resistance of the passive crossbar (IR drop): the arrays' row and column wires as resistor chains, reduced
+to an effective coupling between the neurons that the ODE engine integrates exactly.
+
+Layout. The devices of connections from layer l_c into layer l_r form one array (rows: the neurons of l_r;
+columns: the neurons of l_c; the input layer, the intralayer connections and layer-skipping pairs included), in two
+planes: the G+ devices, whose columns carry the buffered V_j, and the G- devices, whose columns carry -V_j. In
+each plane, row r is a wire from its neuron's node along the cells c = 0, 1, ..., C-1, a resistor ``r_line``
+(ohms) between neighbouring cells and between the node and cell 0; column c is a wire from its driver down the
+cells r = 0, 1, ..., R-1, with ``r_line`` likewise. The device of cell (r, c), if any, joins the two wires there.
+
+Reduction. The wires' cell nodes hold no capacitance, so at every instant Kirchhoff's law makes them a linear
+function of the boundary voltages, the neurons' nodes and the column drivers. Eliminating them (the Schur
+complement of the plane's nodal matrix, one sparse LU per plane) gives the current into each neuron node as
+I = Y [V_nodes; V_drivers]; multiplied by R the node equation becomes
+
+    tau ds_i/dt = -s_i + sum_k A_ik v_k + b_i (+ the nudge),   v = (inputs x, free states s)
+
+with A (n_free, n_inputs + n_free) in units of 1/R: the devices' couplings, now through the wires, and on the
+diagonal minus each row's load. With ``r_line = 0`` A is the passive crossbar's W - diag(lambda)
+(tests/test_crossbar.py).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.sparse.linalg import splu
+
+from .circuit import Circuit
+from .network import Network
+from .topology import layer_of_neurons
+
+
+def arrays(circuit: Circuit, net: Network) -> list[dict]:
+    """Every (row layer, column layer) array of the network's devices: ``rows`` (R,) free indices and ``cols``
+    (C,) global indices of its neurons, and ``g_plus`` / ``g_minus`` (R, C) siemens (0 where no device)."""
+    edges, weights, backward = net.edges_and_weights(backward=True)
+    both = edges[:, 0] >= net.n_inputs
+    row = np.concatenate([edges[:, 1], edges[both, 0]])  # global index of the neuron the device feeds
+    col = np.concatenate([edges[:, 0], edges[both, 1]])
+    g_plus, g_minus = circuit.differential_pair(np.concatenate([weights, backward[both]]), clip=True)
+    layer = layer_of_neurons(net.sizes)
+    out = []
+    for lr, lc in sorted(set(zip(layer[row].tolist(), layer[col].tolist()))):
+        keep = (layer[row] == lr) & (layer[col] == lc)
+        rows = np.arange(net.offsets[lr], net.offsets[lr + 1])
+        cols = np.arange(net.offsets[lc], net.offsets[lc + 1])
+        gp, gm = np.zeros((len(rows), len(cols))), np.zeros((len(rows), len(cols)))
+        r, c = row[keep] - net.offsets[lr], col[keep] - net.offsets[lc]
+        gp[r, c], gm[r, c] = g_plus[keep], g_minus[keep]
+        out.append(dict(rows=rows - net.n_inputs, cols=cols, g_plus=gp, g_minus=gm))
+    return out
+
+
+def plane_admittance(g: np.ndarray, r_line: float) -> tuple[np.ndarray, np.ndarray]:
+    """One plane of an array (device conductances ``g`` (R, C) siemens, wires of ``r_line`` ohms per cell):
+    the currents (amperes) into the R row nodes as (Y_rows (R, R), Y_drivers (R, C)) @ (V_rows, V_drivers)."""
+    n_r, n_c = g.shape
+    gl = 1.0 / r_line
+    t = np.arange(n_r * n_c).reshape(n_r, n_c)  # row-wire cell nodes
+    u = t + n_r * n_c  # column-wire cell nodes
+    n = 2 * n_r * n_c
+    i, j, v = [], [], []
+
+    def conductance(a, b, value):  # between internal nodes a and b (arrays)
+        i.extend([a, b, a, b])
+        j.extend([a, b, b, a])
+        v.extend([value, value, -value, -value])
+
+    conductance(t[:, :-1].ravel(), t[:, 1:].ravel(), np.full(n_r * (n_c - 1), gl))
+    conductance(u[:-1, :].ravel(), u[1:, :].ravel(), np.full((n_r - 1) * n_c, gl))
+    has = g > 0
+    conductance(t[has], u[has], g[has])
+    diag = np.zeros(n)
+    diag[t[:, 0]] += gl  # to the row's neuron node
+    diag[u[0, :]] += gl  # to the column's driver
+    matrix = sp.csc_array((np.concatenate([np.concatenate(v), diag]),
+                           (np.concatenate([np.concatenate(i), np.arange(n)]),
+                            np.concatenate([np.concatenate(j), np.arange(n)]))), shape=(n, n))
+    boundary = sp.csc_array((np.full(n_r + n_c, gl), (np.concatenate([t[:, 0], u[0, :]]), np.arange(n_r + n_c))),
+                            shape=(n, n_r + n_c))  # the current g_l V_b each boundary node drives into its cell
+    cells = splu(matrix).solve(boundary.toarray())  # cell voltages per unit boundary voltage, (n, R + C)
+    into_rows = gl * (cells[t[:, 0], :] - np.eye(n_r, n_r + n_c))  # g_l (V_cell0 - V_node) per unit boundary
+    return into_rows[:, :n_r], into_rows[:, n_r:]
+
+
+def reduced_coupling(circuit: Circuit, net: Network) -> np.ndarray:
+    """A (n_free, n_inputs + n_free), units of 1/R: tau ds/dt = -s + A [x; s] + b of the passive crossbar with
+    line resistance ``circuit.r_line`` (the module's docstring)."""
+    n_all = net.n_inputs + net.n_free
+    a = np.zeros((net.n_free, n_all))
+    for array in arrays(circuit, net):
+        rows, cols = array["rows"], array["cols"]
+        for g, sign in ((array["g_plus"], 1.0), (array["g_minus"], -1.0)):
+            if not np.any(g > 0):
+                continue
+            y_rows, y_drivers = plane_admittance(g, circuit.r_line)
+            a[np.ix_(rows, rows + net.n_inputs)] += circuit.r_leak * y_rows
+            a[np.ix_(rows, cols)] += sign * circuit.r_leak * y_drivers
+    return a
+
+
+class LineCoupling:
+    """The drive of every free neuron through the wires, ``const + r @ A_s.T`` with ``const = b + x @ A_x.T``
+    (the :class:`~neurosim.coupling.Coupling` interface, for the ODE engine), from :func:`reduced_coupling`'s
+    ``a``. The row loads are inside it: the node equation is then drive - s."""
+
+    def __init__(self, net: Network, x, a: np.ndarray):
+        self.xp = np
+        x = np.asarray(x, dtype=net.dtype)
+        self.a_s = np.ascontiguousarray(a[:, net.n_inputs :].T.astype(net.dtype))
+        self.const = net.bias + x @ a[:, : net.n_inputs].T.astype(net.dtype)
+
+    def __call__(self, r):
+        return self.const + r @ self.a_s
