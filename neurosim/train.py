@@ -192,11 +192,19 @@ def train(
     trainings started together on one new file).
     """
     if out is None:
-        return _train(config, None, run, data, progress, on_epoch)
-    with writer_lock(out):
+        with _overflow_is_divergence():
+            return _train(config, None, run, data, progress, on_epoch)
+    with writer_lock(out), _overflow_is_divergence():
         if keep_existing and run is None and Path(out).exists():
             raise FileExistsError(f"{out} exists: --resume {out} to continue it, --overwrite to replace it")
         return _train(config, out, run, data, progress, on_epoch)
+
+
+def _overflow_is_divergence():
+    """numpy's overflow and invalid-value warnings silenced during training: a state or parameter they make
+    infinite or NaN is caught by the checks after every batch and epoch, which name where
+    (:class:`TrainingDiverged`), instead of a screen of RuntimeWarnings first (a huge beta or rate)."""
+    return np.errstate(over="ignore", invalid="ignore")
 
 
 def _train(config: TrainConfig, out, run: Run | None, data: Dataset | None, progress: bool,

@@ -201,8 +201,8 @@ def small_net():
     return network.from_graph(graph, seed=0, dtype=np.float64)
 
 
-STATEMENTS = ("Xin_", "Xn_", "Xb_", "Xs_", "Xnudge_", ".include", ".ic", ".tran", ".control", "set ", "run", "wrdata",
-              "rusage", "quit", ".endc", ".end")
+STATEMENTS = ("Xin_", "Xn_", "Ib_", "Gp_", "Gm_", "Xnudge_", ".include", ".ic", ".options method=gear", ".tran",
+              ".control", "set ", "run", "wrdata", "rusage", "quit", ".endc", ".end")
 
 
 @settings(max_examples=150, deadline=None)
