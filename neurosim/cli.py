@@ -113,6 +113,8 @@ TRAIN_OPTIONS = [
     _option("--opamp-gain", type=float, help="ode, spice: the op-amp neuron's open-loop gain A (--crossbar opamp)."),
     _option("--opamp-offset", type=float, help="ode, spice: the op-amp neuron's input offset, volts."),
     _option("--r-line", type=float, help="ode, spice: line resistance per crossbar cell, ohms (--crossbar passive)."),
+    _option("--spice-analysis", type=click.Choice(["tran", "op"]),
+            help="spice: transient, or ngspice's operating point from the ODE's estimate (residual checked)."),
     _option("--clip-weights/--no-clip-weights", default=None, help="spice: clip weights to the range."),
     _option("--dtype", type=click.Choice(["float32", "float64"]), help="Floating-point type."),
     _option("--device", type=click.Choice(["cpu", "cuda"]), help="cpu (numpy) or cuda (PyTorch)."),

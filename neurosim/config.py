@@ -66,7 +66,8 @@ class TrainConfig:
     ``rtol``, ``atol`` (volts) for solve_ivp; it ends a phase when max|ds/dt| tau < ``settle_tol`` (volts) or
     after ``t_max`` time constants. The ``spice`` engine (ngspice) simulates ``t_max`` time constants of
     the circuit, its weights as device pairs with conductances in [``g_min``, ``g_max``] siemens (a weight
-    beyond the range is an error unless ``clip_weights``). Both simulate the crossbar as ``crossbar`` says
+    beyond the range is an error unless ``clip_weights``; ``spice_analysis='op'``: ngspice's operating point from
+    the ODE's estimate instead of the transient, its residual checked). Both simulate the crossbar as ``crossbar`` says
     (:data:`~neurosim.circuit.CROSSBARS`: ideal current sources, passive devices into the node, or op-amp
     neurons of open-loop gain ``opamp_gain`` and input offset ``opamp_offset`` volts), the passive one with
     ``r_line`` ohms per cell of its wires. ``seed`` fixes the
@@ -120,6 +121,7 @@ class TrainConfig:
     opamp_offset: StrictFloat = Circuit.opamp_offset
     r_line: StrictFloat = Circuit.r_line
     clip_weights: StrictBool = Spice.clip
+    spice_analysis: Literal["tran", "op"] = Spice.analysis
     ode_method: Literal[ODE_METHODS] = ODE.method
     rtol: StrictFloat = ODE.rtol
     atol: StrictFloat = ODE.atol

@@ -81,6 +81,7 @@ def write_netlist(
     clip: bool = False,
     title: str = "",
     control: bool = True,
+    analysis: str = "tran",
 ) -> None:
     """Write the netlist of ``net`` with inputs ``x`` (n_inputs,) volts to ``out`` (a path or a text stream).
 
@@ -99,6 +100,10 @@ def write_netlist(
     ``control``: end with the ``.control`` block that makes ``ngspice -b`` run it and write ``data_file``; without it
     the netlist is a plain circuit with its ``.tran`` for a simulator that drives ngspice itself (PySpice's
     ``NgSpiceShared.load_circuit``, which rejects a ``.control`` block; :mod:`neurosim.pyspice`).
+    ``analysis``: ``tran`` (the transient from ``start``) or ``op``: ngspice's operating point, Newton's method
+    started at ``start`` (``.nodeset``) instead of the ``.ic``; its data file then holds one row (ngspice writes
+    an input's voltage where the time would be). An operating point is an equilibrium, but the network has
+    several and ``.op`` may find another one than the transient: check its residual (the spice engine does).
     """
     circuit = circuit or Circuit()
     x = np.asarray(x, dtype=np.float64).reshape(-1)
@@ -109,6 +114,8 @@ def write_netlist(
         raise ValueError(f"start of shape {start.shape}: expected ({net.n_free},)")
     if beta and (target is None or np.shape(target) != (net.n_outputs,)):
         raise ValueError(f"a nudged netlist (beta={beta}) needs a target of shape ({net.n_outputs},)")
+    if analysis not in ("tran", "op"):
+        raise ValueError(f"analysis={analysis!r}: choose 'tran' or 'op'")
     for name, value in (("t_stop", t_stop), ("t_step", t_step), ("max_step", max_step)):
         if not value > 0:
             raise ValueError(f"{name}={value}: must be > 0 (time constants)")
@@ -225,11 +232,16 @@ def write_netlist(
                     _lines(stream, f"Xnudge_{{0}} {{0}} nudge g={g:.9e} target={{1:.9g}}\n", outputs, targets)
                 else:  # beta < 0: a transconductor pushing away from the target, not a negative resistor
                     _lines(stream, f"Xnudge_{{0}} {{0}} repel g={-g:.9e} target={{1:.9g}}\n", outputs, targets)
-        stream.write("* initial node voltages\n.ic")
+        stream.write("* initial node voltages" + ("\n.ic" if analysis == "tran" else
+                                                    " (Newton's starting point for the operating point)\n.nodeset"))
         _lines(stream, " v({0})={1:.9g}", free, start)
         if opamp:  # each row at its virtual ground V_os - V / A
             _lines(stream, " v(r_{0})={1:.9g}", free, circuit.opamp_offset - start / circuit.opamp_gain)
-        stream.write(f"\n.options method=gear\n.tran {t_step * tau:.9g} {t_stop * tau:.9g} 0 {max_step * tau:.9g} uic\n")
+        if analysis == "op":
+            stream.write("\n.op\n")
+        else:
+            stream.write(f"\n.options method=gear\n.tran {t_step * tau:.9g} {t_stop * tau:.9g} 0 "
+                         f"{max_step * tau:.9g} uic\n")
         if not control:
             stream.write(".end\n")
             return

@@ -88,6 +88,7 @@ def test_ngspice_and_the_ode_agree_on_the_physical_crossbars(ngspice, crossbar, 
     spice = Spice(circuit=circuit, t_stop=80).relax(net, x, np.full((3, net.n_free), 0.3), phase)
     assert ode.settled and spice.settled
     assert np.abs(spice.state - ode.state).max() < 1e-4
+    assert spice.residual.max() < 1e-3  # the residual of the crossbar's own equation, not the ideal one's
     free = ODE(**TIGHT).relax(net, x, np.full((3, net.n_free), 0.3), phase).state
     assert np.abs(ode.state - free).max() > 1e-3  # the crossbar moved the equilibrium
 
@@ -282,3 +283,20 @@ def test_ngspice_wires_equal_the_reduced_coupling(ngspice, nudged):
     assert sum(line.startswith("Rw_") for line in text.splitlines()) > 500
     with pytest.raises(ValueError, match="passive crossbar only"):
         Circuit(crossbar="opamp", r_line=1.0)
+
+
+@pytest.mark.parametrize("crossbar", ["ideal", "passive"])
+def test_operating_point_from_the_odes_estimate_reaches_the_equilibrium(ngspice, crossbar):
+    """spice_analysis='op': ngspice's .op, Newton started at the ODE's 10 mV estimate, lands on the transient's
+    equilibrium (this network has one) and is counted settled by its residual."""
+    net = skip_net()
+    circuit = Circuit(crossbar=crossbar)
+    x = np.random.default_rng(2).uniform(size=(3, 6))
+    start = np.zeros((3, net.n_free))
+    op = Spice(circuit=circuit, analysis="op", settle_tol=1e-6).relax(net, x, start, Phase())
+    ode = ODE(circuit=circuit, **TIGHT).relax(net, x, start, Phase())
+    assert op.settled and np.isnan(op.settling_time)
+    np.testing.assert_allclose(op.state, ode.state, atol=1e-6)
+    assert op.residual.max() < 1e-6
+    with pytest.raises(ValueError, match="analysis='dc'"):
+        Spice(analysis="dc")

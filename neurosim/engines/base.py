@@ -19,7 +19,9 @@ import numpy as np
 from array_api_compat import device as device_of
 
 from ..circuit import Circuit
+from ..coupling import Coupling
 from ..energy import drift, projected, rho
+from ..lines import LineCoupling, reduced_coupling
 from ..network import Network
 from ..errors import NeurosimError
 
@@ -131,6 +133,17 @@ def phase_drift(net: Network, coupling, s, phase: Phase, target, circuit: Circui
     f = drift(net, coupling, s)
     f[:, net.output_slice] = 0.0
     return f
+
+
+def circuit_coupling(net: Network, x, circuit: Circuit, layout: str | None = None):
+    """What a circuit engine needs to evaluate its node equation: the coupling (through the wires with line
+    resistance, :class:`~neurosim.lines.LineCoupling`, else :class:`~neurosim.coupling.Coupling`), the circuit
+    for :func:`phase_drift` (None when ideal) and the rows' load (zeros with wires: it is inside their coupling)."""
+    if circuit.r_line > 0:
+        return LineCoupling(net, x, reduced_coupling(circuit, net)), circuit, np.zeros(net.n_free, dtype=net.dtype)
+    if circuit.ideal:
+        return Coupling(net, x, layout), None, None
+    return Coupling(net, x, layout), circuit, circuit.row_load(net).astype(net.dtype)
 
 
 def refuse_nudge(nudge: str, engine: str, implemented) -> None:

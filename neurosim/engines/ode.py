@@ -29,9 +29,10 @@ from scipy.integrate import solve_ivp
 from ..backend import is_torch_array
 from ..circuit import Circuit
 from ..coupling import Coupling
-from ..lines import LineCoupling, reduced_coupling
+from ..lines import LineCoupling
 from ..network import Network
-from .base import EngineError, Phase, Relaxation, check_nudge, from_config, phase_drift, starting_point
+from .base import (EngineError, Phase, Relaxation, check_nudge, circuit_coupling, from_config, phase_drift,
+                   starting_point)
 
 #: solve_ivp methods the engine accepts. Radau and BDF get the Jacobian's block-diagonal sparsity (one block per
 #: example), so their finite-difference Jacobian costs n_free evaluations, not B n_free. LSODA is left out: it
@@ -152,13 +153,7 @@ class _System:
         if is_torch_array(net.bias):
             raise ValueError("the ode engine runs on the CPU (scipy): move the network there with net.to('cpu')")
         self.net, self.phase = net, phase
-        self.circuit = None if circuit.ideal else circuit
-        if circuit.r_line > 0:  # the wires' coupling holds the rows' loads
-            self.coupling = LineCoupling(net, x, reduced_coupling(circuit, net))
-            self.load = np.zeros(net.n_free, dtype=net.dtype)
-        else:
-            self.coupling = Coupling(net, x, layout)
-            self.load = None if circuit.ideal else circuit.row_load(net).astype(net.dtype)
+        self.coupling, self.circuit, self.load = circuit_coupling(net, x, circuit, layout)
         self.s0, self.target = starting_point(net, self.coupling, s, phase)
         self.shape = self.s0.shape
         self.size = self.s0.size
