@@ -181,6 +181,10 @@ def _default_out(config: TrainConfig) -> Path:
     return Path("runs") / f"{config.topology}-{config.dataset}-seed{config.seed}.h5"
 
 
+def _epochs(n: int) -> str:
+    return f"{n} epoch" + ("" if n == 1 else "s")
+
+
 @main.command("train")
 @_with_options(TRAIN_OPTIONS)
 @click.option("-o", "--out", type=click.Path(dir_okay=False), help="Run file to write [runs/TOPOLOGY-DATASET-seedS.h5].")
@@ -205,6 +209,9 @@ def train_command(out, overwrite, resume, quiet, config_file, **options) -> None
             _check_later_removal(run, given.get("remove_skip_after"), resume)
             config = make_config(**{**run.config, **given})
             out = Path(out or resume)
+            if run.epochs_done >= config.epochs:
+                click.echo(f"{resume} is complete ({_epochs(run.epochs_done)}): nothing to train; give --epochs N "
+                           f"(more than {run.epochs_done}) to train on")
         else:
             run = None
             config = _config(config_file, given)
@@ -215,7 +222,7 @@ def train_command(out, overwrite, resume, quiet, config_file, **options) -> None
     h = run.history
     click.echo(
         f"test error {100 * h['test_error'][-1]:.2f} % (train {100 * h['train_error'][-1]:.2f} %) after "
-        f"{run.epochs_done} epochs; run file {out}"
+        f"{_epochs(run.epochs_done)}; run file {out}"
     )
     lost = lost_update_pairs(run.rate_rms, run.applied_rms)
     if lost:

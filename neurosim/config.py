@@ -134,6 +134,14 @@ class TrainConfig:
     hardware: Hardware = Hardware()
     rule: Literal[tuple(RULES)] = "eqprop"
 
+    @field_validator("lr", mode="before")
+    @classmethod
+    def _one_rate(cls, value):
+        # a TOML file's `lr = 0.1` is the one rate of every layer pair, as --lr 0.1 is
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return (value,)
+        return value
+
     @field_validator("hardware", mode="before")
     @classmethod
     def _resolve_hardware(cls, value):
@@ -161,6 +169,9 @@ class TrainConfig:
             raise ValueError(f"sizes={list(self.sizes)}: needs at least an input and an output layer")
         if self.rewire_n is not None and self.rewire_p is not None:
             raise ValueError("give rewire_n or rewire_p, not both")
+        if self.topology == "small-world" and self.sizes is not None and len(self.sizes) < 3:
+            raise ValueError(f"sizes={list(self.sizes)}: a small-world network rewires into layer-skipping pairs and "
+                             "needs at least one hidden layer")
         if self.topology == "layered" and (self.rewire_n or self.rewire_p):
             raise ValueError("rewire_n / rewire_p apply to topology='small-world' only")
         if self.remove_skip_after is not None and self.topology != "small-world":

@@ -113,6 +113,7 @@ def export_netlist(
     out = Path(out)
     if out.exists() and not overwrite:
         raise FileExistsError(f"{out} exists: give --overwrite to replace it")
+    out.parent.mkdir(parents=True, exist_ok=True)  # as train -o does
     case = example_phase(run, example, phase=phase, split=split, data_dir=data_dir, circuit=circuit)
     data_file = out.with_suffix(".data").name
     if any(c.isspace() or ord(c) < 32 for c in data_file):

@@ -1,3 +1,4 @@
+import pytest
 import h5py
 from click.testing import CliRunner
 
@@ -85,3 +86,23 @@ def test_a_run_whose_store_lost_every_update_says_so(tmp_path):
     kept = runner.invoke(main, ["train", "--weight-bits", "4", "--rounding", "stochastic", "--epochs", "1",
                                 "--n-train", "200", "-o", str(tmp_path / "kept.h5"), "--quiet"])
     assert kept.exit_code == 0 and "never changed" not in kept.output
+
+
+def test_first_hour_answers(tmp_path):
+    """Issue 21's cases: a TOML lr of one number, a small-world net without hidden layers, resuming a finished run,
+    exporting into a folder that does not exist yet."""
+    from neurosim.config import ConfigError, load_config, make_config
+
+    (tmp_path / "c.toml").write_text("lr = 0.1\n")
+    assert load_config(tmp_path / "c.toml").lr == (0.1,)
+    with pytest.raises(ConfigError, match="needs at least one hidden layer"):
+        make_config(topology="small-world", sizes=(64, 10))
+    cli = CliRunner()
+    out = tmp_path / "r.h5"
+    done = cli.invoke(main, ["train", "--n-train", "40", "--n-test", "20", "--epochs", "1", "--sizes", "64-8-10",
+                             "--n-free", "5", "--quiet", "-o", str(out)])
+    assert done.exit_code == 0 and "after 1 epoch;" in done.output, done.output
+    again = cli.invoke(main, ["train", "--resume", str(out)])
+    assert again.exit_code == 0 and "is complete (1 epoch): nothing to train" in again.output
+    exported = cli.invoke(main, ["export", str(out), "--example", "0", "-o", str(tmp_path / "new" / "e.cir")])
+    assert exported.exit_code == 0 and (tmp_path / "new" / "e.cir").exists(), exported.output
