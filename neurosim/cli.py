@@ -487,12 +487,16 @@ def info_command(run_file) -> None:
         f"n_free={c['n_free']}  n_nudged={c['n_nudged']}  batch={c['batch_size']}  dtype={c['dtype']}"
         + ("  persistent" if c.get("persistent") else "")
     )
-    if "circuit" in ENGINES[c.get("engine", "euler")].config_fields:
+    engine = c.get("engine", "euler")
+    if "circuit" in ENGINES[engine].config_fields:
+        solver = (f"{c['ode_method']} rtol={c['rtol']:g} atol={c['atol']:g} V" if engine == "ode" else
+                  f"ngspice {c.get('spice_analysis', 'tran')}, devices [{c['g_min']:g}, {c['g_max']:g}] S")
         click.echo(
             f"circuit   R={c['r_leak']:g} ohm  C={c['c_node']:g} F  tau={c['r_leak'] * c['c_node']:g} s  "
-            f"{c['ode_method']} rtol={c['rtol']:g} atol={c['atol']:g} V  settle_tol={c['settle_tol']:g} V  "
-            f"t_max={c['t_max']:g} tau  crossbar={c.get('crossbar', 'ideal')}"
+            f"{solver}  settle_tol={c['settle_tol']:g} V  t_max={c['t_max']:g} tau  "
+            f"crossbar={c.get('crossbar', 'ideal')}"
             + (f" (A={c['opamp_gain']:g}, V_os={c['opamp_offset']:g} V)" if c.get("crossbar") == "opamp" else "")
+            + (f" r_line={c['r_line']:g} ohm" if c.get("r_line") else "")
         )
     if c.get("hardware") and not load_hardware(c["hardware"]).ideal:
         click.echo("hardware  " + "  ".join(
@@ -515,7 +519,13 @@ def info_command(run_file) -> None:
         total = total_correction(rms)
         click.echo("per-layer-pair RMS correction (eq 20), mean over the run: " + ", ".join(
             f"L{k}-L{k + 1} {v:.2e}" for k, v in enumerate(np.nanmean(rms, axis=0))))
-        click.echo(f"spread (eq 23): {spread(total):.2f}")
+        value = spread(total)
+        if np.isnan(value):
+            why = ("fewer than two pairs of layers before the output pair" if len(total) < 3 else
+                   "no pair of layers before the output pair moved")
+            click.echo(f"spread (eq 23): not defined ({why})")
+        else:
+            click.echo(f"spread (eq 23): {value:.2f}")
     simulator = np.asarray(h["simulator_seconds"], dtype=float)
     if np.isfinite(simulator).any():
         click.echo("ngspice analysis time per epoch (s): " + ", ".join(f"{v:.1f}" for v in simulator))
