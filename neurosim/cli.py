@@ -181,6 +181,17 @@ def _default_out(config: TrainConfig) -> Path:
     return Path("runs") / f"{config.topology}-{config.dataset}-seed{config.seed}.h5"
 
 
+def _interrupted(out) -> None:
+    """Ctrl-C during training: say what the run file holds and the command that resumes it; exit 130."""
+    try:
+        done = load_run(out).epochs_done
+        click.echo(f"\ninterrupted: {out} holds the last checkpoint ({_epochs(done)} done); continue with\n"
+                   f"  neurosim train --resume {out}", err=True)
+    except (*USER_ERRORS, TypeError):
+        click.echo(f"\ninterrupted before the first checkpoint: nothing saved to {out}", err=True)
+    raise SystemExit(130)
+
+
 def _epochs(n: int) -> str:
     return f"{n} epoch" + ("" if n == 1 else "s")
 
@@ -217,6 +228,8 @@ def train_command(out, overwrite, resume, quiet, config_file, **options) -> None
             config = _config(config_file, given)
             out = Path(out) if out else _default_out(config)
         run = train(config, out=out, run=run, progress=not quiet, keep_existing=not overwrite)
+    except KeyboardInterrupt:
+        _interrupted(out)
     except USER_ERRORS as err:
         raise click.ClickException(str(err)) from None
     h = run.history

@@ -106,3 +106,21 @@ def test_first_hour_answers(tmp_path):
     assert again.exit_code == 0 and "is complete (1 epoch): nothing to train" in again.output
     exported = cli.invoke(main, ["export", str(out), "--example", "0", "-o", str(tmp_path / "new" / "e.cir")])
     assert exported.exit_code == 0 and (tmp_path / "new" / "e.cir").exists(), exported.output
+
+
+def test_ctrl_c_says_what_was_saved_and_how_to_resume(tmp_path, monkeypatch):
+    import neurosim.cli as cli_module
+    from neurosim.train import train as real_train
+
+    def interrupted_after_one_epoch(*args, **kwargs):
+        def stop(run):
+            raise KeyboardInterrupt
+
+        return real_train(*args, **kwargs, on_epoch=stop)
+
+    monkeypatch.setattr(cli_module, "train", interrupted_after_one_epoch)
+    out = tmp_path / "r.h5"
+    result = CliRunner().invoke(main, ["train", "--n-train", "40", "--n-test", "20", "--epochs", "3",
+                                                       "--sizes", "64-8-10", "--n-free", "5", "--quiet", "-o", str(out)])
+    assert result.exit_code == 130
+    assert "(1 epoch done)" in result.stderr and f"neurosim train --resume {out}" in result.stderr
