@@ -124,17 +124,28 @@ def _run_label(name: str, run) -> str:
 
 def error_curves(runs: dict, out: str | Path) -> Path:
     """The paper's Figure 2: error per epoch, training solid and test dotted, one colour per run (``runs``: name
-    -> :class:`~neurosim.store.Run`)."""
-    fig, ax = plt.subplots(figsize=(7, 4.5))
+    -> :class:`~neurosim.store.Run`); percentages on a linear axis from 0, whole epochs, one legend entry per run
+    beside the plot."""
+    from matplotlib.lines import Line2D
+    from matplotlib.ticker import MaxNLocator
+
+    fig, ax = plt.subplots(figsize=(9, 4.5))
+    handles, top = [], 0.0
     for k, (name, run) in enumerate(runs.items()):
-        h, colour = run.history, f"C{k}"
-        ax.plot(h["epoch"], 100 * np.asarray(h["train_error"]), color=colour, label=f"{_run_label(name, run)} train")
-        ax.plot(h["epoch"], 100 * np.asarray(h["test_error"]), color=colour, linestyle=":", label="test")
+        h, colour = run.history, f"C{k % 10}"
+        train, test = 100 * np.asarray(h["train_error"]), 100 * np.asarray(h["test_error"])
+        ax.plot(h["epoch"], train, color=colour, marker="o" if len(train) == 1 else None)
+        ax.plot(h["epoch"], test, color=colour, linestyle=":", marker="o" if len(test) == 1 else None)
+        handles.append(Line2D([], [], color=colour, label=_run_label(name, run)))
+        top = max([top, *train, *test])
+    handles += [Line2D([], [], color="0.3", label="training error"),
+                Line2D([], [], color="0.3", linestyle=":", label="test error")]
     ax.set_xlabel("epoch")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylabel("error (%)")
-    ax.set_yscale("log")
-    ax.grid(alpha=0.3, which="both")
-    ax.legend(fontsize=7)
+    ax.set_ylim(0, min(100, 1.08 * top) if top > 0 else 100)
+    ax.grid(alpha=0.3)
+    ax.legend(handles=handles, fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     ax.set_title("Training (solid) and test (dotted) error", fontsize=10)
     fig.tight_layout()
     save_figure(fig, out, dpi=120)

@@ -9,6 +9,8 @@ its layer-skipping connections, which the summary notes).
 
 from __future__ import annotations
 
+import dataclasses
+
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +30,26 @@ def smoothed_rates(run: Run, n: int = SMOOTHING) -> tuple[np.ndarray, np.ndarray
     return np.asarray(run.rate_batches), moving_average(rms, n)
 
 
+def hardware_label(hardware: dict | None) -> str:
+    """A run's hardware settings in a few words: ``ideal``, or each group's non-default fields
+    (``storage bits=4 rounding=stochastic``)."""
+    from .hardware import Hardware, load_hardware
+
+    if not hardware:
+        return "ideal"
+    settings, default = load_hardware(hardware), Hardware()
+    if settings.ideal:
+        return "ideal"
+    parts = []
+    for group in dataclasses.fields(settings):
+        ours, theirs = getattr(settings, group.name), getattr(default, group.name)
+        changed = [f"{f.name}={getattr(ours, f.name)}" for f in dataclasses.fields(ours)
+                   if getattr(ours, f.name) != getattr(theirs, f.name)]
+        if changed:
+            parts.append(f"{group.name} " + " ".join(changed))
+    return "; ".join(parts)
+
+
 def run_summary(name: str, run: Run) -> dict:
     """The numbers the summary reports of one run."""
     t, h = run.topology, run.history
@@ -43,6 +65,8 @@ def run_summary(name: str, run: Run) -> dict:
         "L": float(t["path_length"]),
         "C": float(t["clustering"]),
         "lr": ", ".join(f"{r:g}" for r in run.config["lr"]),
+        "hardware": hardware_label(run.config.get("hardware")),
+        "nudge": run.config.get("nudge", "weak") + (" ±β" if run.config.get("random_sign") else ""),
         "epochs": run.epochs_done,
         **final_results(h),
         "first_epoch_train_error": float(h["train_error"][0]) if run.epochs_done else float("nan"),
@@ -83,13 +107,13 @@ def _count(value: float) -> str:
 def _summary(rows: list[dict], figures: list[str], path: Path, smoothing: int) -> Path:
     lines = [
         "# neurosim report", "",
-        "| run | topology | sizes | rewired | L | C | lr | epochs | train error | test error | best test | silent outputs | spread (eq 23) | first pair / output pair |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| run | topology | sizes | rewired | L | C | lr | nudge | hardware | epochs | train error | test error | best test | silent outputs | spread (eq 23) | first pair / output pair |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         lines.append(
             f"| {r['run']} | {r['topology']} | {r['sizes']} | {_rewired(r)} | {r['L']:.4f} | "
-            f"{r['C']:.4f} | {r['lr']} | {r['epochs']} | {100 * r['train_error']:.2f} % | "
+            f"{r['C']:.4f} | {r['lr']} | {r['nudge']} | {r['hardware']} | {r['epochs']} | {100 * r['train_error']:.2f} % | "
             f"{100 * r['test_error']:.2f} % | {100 * r['best_test_error']:.2f} % | {_count(r['silent_outputs'])} | "
             f"{r['spread']:.3g} | {r['deepest_over_shallowest']:.3g} |")
     lines += ["", "Spread (eq 23): the summed RMS corrections (eq 22) of the faster deep layer pairs over the slower, "

@@ -58,6 +58,12 @@ class SweepPoint:
     values: dict
 
     @property
+    def label(self) -> str:
+        """The point's settings as a reader wants them in a legend: ``bits=4, rounding=stochastic, seed=1`` (each
+        axis by the last part of its dotted name)."""
+        return ", ".join(f"{name.split('.')[-1]}={value}" for name, value in self.settings) or self.name
+
+    @property
     def name(self) -> str:
         """``point-`` and a hash of the whole configuration but the data directory: a changed ``[base]`` makes new
         points beside the old files instead of taking those for done, and adding values to an axis, or moving the
@@ -259,7 +265,7 @@ def collect(grid: Grid) -> list[dict]:
         row["point"] = point.name
         path, err = point_file(grid.out, point), error_file(grid.out, point)
         if is_complete(path):
-            finished[path.stem] = run = load_run(path)
+            finished[point.label] = run = load_run(path)
             row.update(summary(run), status="done")
         elif err.exists():
             row.update(status="failed", error=json.loads(err.read_text())["error"])

@@ -77,7 +77,11 @@ def test_four_points_run_then_rerun_skips_them_and_a_deleted_one_reruns_alone(tm
         assert silent[point.name] == load_run(point_file(grid.out, point)).history["silent_outputs"][-1]
     assert (grid.out / "sweep-error.png").exists() and (grid.out / "sweep-updates.png").exists()
     summary = (grid.out / "report" / "summary.md").read_text()
-    assert all(f"| {p.name} |" in summary for p in grid.points())
+    assert all(f"| {p.label} |" in summary for p in grid.points())  # the settings name the run, not the hash
+    rows = {line.split(" | ")[0].lstrip("| "): line for line in summary.splitlines() if line.startswith("| seed=")}
+    assert sorted(rows) == ["seed=0, bits=0", "seed=0, bits=4", "seed=1, bits=0", "seed=1, bits=4"]
+    assert all(" | storage bits=4 | " in rows[f"seed={s}, bits=4"] for s in (0, 1))  # the hardware column
+    assert all(" | ideal | " in rows[f"seed={s}, bits=0"] for s in (0, 1))
 
 
 def test_a_changed_base_makes_new_points_instead_of_taking_the_old_files_for_done(tmp_path):
