@@ -43,7 +43,8 @@ def error_vs_bits(results, out: str | Path, title: str = "") -> Path:
     fig.legend(handles, labels, fontsize=7, loc="center right")
     for row in axes:
         row[0].set_ylabel("test error (%)")
-    fig.suptitle(title or "Test error against weight bits", fontsize=10)
+    fig.suptitle((title or "Test error against weight bits")
+                 + "\n(mean over seeds; bars from the lowest to the highest seed)", fontsize=10)
     fig.tight_layout(rect=(0, 0, 1 - 2.0 / (5 * ncols + 2.2), 1))
     save_figure(fig, out, dpi=120)
     plt.close(fig)
@@ -102,9 +103,10 @@ def update_vs_step(results, out: str | Path, title: str = "") -> Path:
         ax.grid(alpha=0.3, which="both")
     for row in axes:
         row[0].set_ylabel("weight change per batch")
-    axes[0][0].legend(fontsize=7, loc="lower left")
+    handles, labels = axes[0][0].get_legend_handles_labels()  # below the panels, where it hides no point
+    fig.legend(handles, labels, fontsize=7, loc="lower center", frameon=False)
     fig.suptitle(title or "Each layer pair's RMS update beside the weight step", fontsize=10)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.06, 1, 1))
     save_figure(fig, out, dpi=120)
     plt.close(fig)
     return Path(out)

@@ -304,7 +304,9 @@ def _bitdepth_figures(out: Path, runs: dict) -> None:
 
     results = [result_from_run(run) for run in runs.values()]
     first = results[0].config
-    title = f"{first['dataset']}, {'-'.join(map(str, first['sizes'] or []))} {first['epochs']} epochs"
+    epochs = first["epochs"]
+    title = (f"{first['dataset']}, {'-'.join(map(str, first['sizes'] or []))}, {epochs} "
+             f"epoch{'' if epochs == 1 else 's'}")
     error_vs_bits(results, out / "sweep-error.png", title)
     if any(r.point.bits == 0 for r in results):
         update_vs_step(results, out / "sweep-updates.png", title)
