@@ -1,7 +1,7 @@
 """How large a network ngspice brings to equilibrium in a given time, with the equilibrium checked, and what each
 ngspice setting buys.
 
-    python benchmarks/spice_scale.py [--limit 60] [--t-stop 400]
+    python benchmarks/spice_scale.py [--limit 60] [--t-stop 400] [--sizes 784-100-100-10 ...]
 
 For growing networks (Glorot initialisation, one example of uniform random inputs, the ideal crossbar): an
 independent equilibrium first, the ODE engine (RK45, rtol 1e-8) from 0 V until max |dV/dt| tau < 1e-7 V or
@@ -77,14 +77,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--limit", type=float, default=60.0, help="seconds; stop after the first run beyond it")
     parser.add_argument("--t-stop", type=float, default=400.0, help="transient length, time constants")
+    parser.add_argument("--sizes", nargs="+", help="networks to run, e.g. 784-100-100-10 [the list in SIZES]")
     args = parser.parse_args()
+    sizes_list = [tuple(int(n) for n in s.split("-")) for s in args.sizes] if args.sizes else SIZES
     print(f"free phase of {args.t_stop:g} tau from 0 V, ideal crossbar; 'off' = max |V - independent equilibrium|\n")
     print("| network | devices (today) | setting | wall s | analysis s | time points | off, mV | within 1 mV | speed-up |")
     print("|---|---|---|---|---|---|---|---|---|")
     old_too_slow, last_old = False, 0.0
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        for sizes in SIZES:
+        for sizes in sizes_list:
             net = from_graph(topology.layered(sizes), seed=0, dtype=np.float64)
             x = np.random.default_rng(0).uniform(size=(1, sizes[0]))
             reference = ODE(rtol=1e-8, atol=1e-10, settle_tol=1e-7, t_max=20000.0).relax(

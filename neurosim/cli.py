@@ -19,7 +19,6 @@ from .engines.base import NUDGES
 from .engines.ode import METHODS as ODE_METHODS
 from .engines import ENGINES
 from .export import export_netlist
-from .netlist import node_names
 from .hardware import PRESETS, HardwareError, load_hardware
 from .quantize import ROUNDING
 from .rules import RULES
@@ -437,37 +436,20 @@ def export_command(run_file, example, phase, split, out, data_dir, inline, clip,
 def waveform_command(data_file, out, run_file, example, phase, split, data_dir, **circuit) -> None:
     """Plot the node voltages ngspice wrote for an exported netlist; with --run and --example, set its last row
     beside neurosim's own equilibrium (the ODE engine, settled to 1 uV) and predicted class."""
-    from .export import example_phase
-    from .waveform import plot_waveforms, read_data
-    from .engines import ODE, Phase
+    from .waveform import compare_with_run, plot_waveforms, read_data
 
     try:
         data = read_data(data_file)
-        label, lines = None, []
+        lines, label = [], None
         if run_file is not None:
             if example is None:
                 raise click.UsageError("--run needs --example, the index the netlist was exported with")
-            case = example_phase(load_run(run_file), example, phase=phase, split=split, data_dir=data_dir,
-                                 circuit=_given(circuit))
-            names = list(node_names(case.net.sizes)[case.net.n_inputs :])
-            if list(data.names) != names:
-                raise click.ClickException(f"{data_file} holds nodes {', '.join(data.names[:3])}, ...; the run's "
-                                           f"network has {len(names)} free nodes {', '.join(names[:3])}, ...")
-            p = Phase(beta=case.beta, target=case.target[None], nudge=case.nudge) if case.beta else Phase()
-            ours = ODE(circuit=case.circuit, rtol=1e-8, atol=1e-10, settle_tol=1e-6, t_max=10 * case.t_max).relax(
-                case.net, case.x, case.start[None], p).state[0]
-            last = np.clip(data.v[-1], 0.0, 1.0)
-            out_nodes = case.net.output_slice
-            label = case.label
-            lines = [f"last row against neurosim's equilibrium: max |dV| = {1e3 * np.abs(last - ours).max():.3f} mV "
-                     f"(node {names[int(np.argmax(np.abs(last - ours)))]}), mean {1e3 * np.abs(last - ours).mean():.3f} mV",
-                     f"predicted class: ngspice {int(np.argmax(last[out_nodes]))}, neurosim "
-                     f"{int(np.argmax(ours[out_nodes]))}, label {label}"]
+            comparison = compare_with_run(data, load_run(run_file), example, phase=phase, split=split,
+                                          data_dir=data_dir, circuit=_given(circuit))
+            lines, label = comparison.lines(), comparison.label
         title = f"{Path(data_file).name}: {len(data.names)} nodes, {len(data.t)} time points to {1e6 * data.t[-1]:g} µs"
         png = plot_waveforms(data, out or Path(data_file).with_suffix(".png"), title, label)
-    except USER_ERRORS as err:
-        raise click.ClickException(str(err)) from None
-    except ValueError as err:
+    except (*USER_ERRORS, ValueError) as err:
         raise click.ClickException(str(err)) from None
     for line in lines:
         click.echo(line)

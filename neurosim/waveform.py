@@ -14,6 +14,7 @@ import numpy as np  # noqa: E402
 
 from .atomic import save_figure  # noqa: E402
 from .errors import NeurosimError  # noqa: E402
+from .netlist import node_names  # noqa: E402
 
 
 class DataFileError(NeurosimError, ValueError):
@@ -82,3 +83,43 @@ def plot_waveforms(data: NodeWaveforms, out: str | Path, title: str = "", label:
     path = save_figure(fig, out, dpi=120)
     plt.close(fig)
     return path
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """An ngspice data file's last row beside neurosim's equilibrium of the same example and circuit: the largest
+    and mean distance (volts), the node of the largest, the classes each predicts and the example's label."""
+
+    max_dv: float
+    worst_node: str
+    mean_dv: float
+    ngspice_class: int
+    neurosim_class: int
+    label: int
+
+    def lines(self) -> list[str]:
+        return [f"last row against neurosim's equilibrium: max |dV| = {1e3 * self.max_dv:.3f} mV (node "
+                f"{self.worst_node}), mean {1e3 * self.mean_dv:.3f} mV",
+                f"predicted class: ngspice {self.ngspice_class}, neurosim {self.neurosim_class}, label {self.label}"]
+
+
+def compare_with_run(data: NodeWaveforms, run, example: int, **where) -> Comparison:
+    """Compare ``data`` (what ngspice wrote for ``run``'s example ``example``, exported with ``where``: phase,
+    split, data_dir, circuit, as :func:`~neurosim.export.example_phase` takes them) with the ODE engine's
+    equilibrium of the same phase and circuit, settled to 1 uV. DataFileError if the file holds other nodes."""
+    from .engines import ODE, Phase
+    from .export import example_phase
+
+    case = example_phase(run, example, **where)
+    names = list(node_names(case.net.sizes)[case.net.n_inputs :])
+    if list(data.names) != names:
+        raise DataFileError(f"the data file holds nodes {', '.join(data.names[:3])}, ...; the run's network has "
+                            f"{len(names)} free nodes {', '.join(names[:3])}, ...")
+    phase = Phase(beta=case.beta, target=case.target[None], nudge=case.nudge) if case.beta else Phase()
+    ours = ODE(circuit=case.circuit, rtol=1e-8, atol=1e-10, settle_tol=1e-6, t_max=10 * case.t_max).relax(
+        case.net, case.x, case.start[None], phase).state[0]
+    last = np.clip(data.v[-1], 0.0, 1.0)
+    dv = np.abs(last - ours)
+    out = case.net.output_slice
+    return Comparison(float(dv.max()), names[int(np.argmax(dv))], float(dv.mean()), int(np.argmax(last[out])),
+                      int(np.argmax(ours[out])), case.label)

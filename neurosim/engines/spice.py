@@ -26,7 +26,6 @@ import numpy as np
 from ..backend import is_torch_array
 from ..circuit import Circuit
 from ..netlist import node_names, write_netlist
-from ..coupling import Coupling
 from ..dissipation import settling_within
 from ..network import Network
 from .base import (EngineError, Phase, Relaxation, check_nudge, circuit_coupling, from_config, phase_drift,
