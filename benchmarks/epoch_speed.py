@@ -34,7 +34,7 @@ from neurosim.build import STREAM_ORDER, STREAM_SIGN, new_run, stream
 from neurosim.config import load_config
 from neurosim.data import load_dataset
 from neurosim.topology import layer_of_neurons, pair_rates
-from neurosim.train import train
+from neurosim.training import train
 
 REFERENCE = Path(__file__).resolve().parent.parent / "experiments" / "paper" / "reference"
 EPOCH = 60_000

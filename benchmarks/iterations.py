@@ -19,7 +19,7 @@ import argparse
 import numpy as np
 
 from neurosim.config import make_config
-from neurosim.train import train
+from neurosim.training import train
 
 VARIANTS = {"fixed": dict(), "tol": dict(tol=1e-3), "tol+warm": dict(tol=1e-3, persistent=True)}
 ENGINES = {"fixed": dict(), "tol": dict(tol=1e-3), "fixedpoint+tol": dict(engine="fixedpoint", n_free=100, tol=1e-3)}

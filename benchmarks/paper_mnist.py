@@ -17,7 +17,7 @@ import numpy as np
 
 from neurosim.config import make_config
 from neurosim.metrics import spread, total_correction
-from neurosim.train import train
+from neurosim.training import train
 
 TABLE_1 = {
     "layered-per-layer-rates": dict(topology="layered", lr=(0.128, 0.032, 0.008, 0.002)),

@@ -16,7 +16,7 @@ from pathlib import Path
 from neurosim.config import make_config
 from neurosim.export import export_netlist
 from neurosim.store import load_run
-from neurosim.train import train
+from neurosim.training import train
 
 HERE = Path(__file__).resolve().parent
 

@@ -7,8 +7,7 @@ The main objects, importable from the package (docs/api.md walks through them)::
     run = neurosim.train(config, out="digits.h5")                                 # or load_run("digits.h5")
     neurosim.export_netlist(run, 0, "ex0.cir")                                    # a SPICE netlist of example 0
 
-Each name is imported when first used, except ``train``: the function shares its name with its module, which
-an import of ``neurosim.train`` would otherwise bind in its place.
+Each name is imported when first used, so ``import neurosim`` stays cheap.
 """
 
 from __future__ import annotations
@@ -21,7 +20,7 @@ __version__ = "0.1.0"
 _API = {
     # configuration and training
     "TrainConfig": "config", "make_config": "config", "load_config": "config", "ConfigError": "config",
-    "evaluate": "train", "TrainingDiverged": "train",
+    "train": "training", "evaluate": "training", "TrainingDiverged": "training",
     "Run": "store", "load_run": "store", "save_run": "store",
     "new_run": "build", "network_and_controller": "build",
     "load_dataset": "data",
@@ -38,9 +37,7 @@ _API = {
     "NeurosimError": "errors",
 }
 
-from .train import train  # noqa: E402  (the function, bound over the submodule of the same name)
-
-__all__ = sorted([*_API, "train"])
+__all__ = sorted(_API)
 
 
 def __getattr__(name: str):

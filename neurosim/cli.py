@@ -24,7 +24,7 @@ from .quantize import ROUNDING
 from .rules import RULES
 from .metrics import lost_update_pairs, spread, total_correction
 from .store import load_run
-from .train import SILENT_BELOW, train
+from .training import SILENT_BELOW, train
 
 #: Errors answered in one line: neurosim's own, and the system's about files (a missing directory, a path
 #: through a file, no permission, a full disk), which name the file.

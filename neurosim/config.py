@@ -74,7 +74,7 @@ class TrainConfig:
     topology, the initial weights and the data order. ``rate_every``: record eq 20 every k batches.
     ``remove_skip_after``: after this many epochs, remove every layer-skipping connection and train on without
     them (the paper's future-work experiment; small-world only); None keeps them.
-    ``max_residual``: stop training (:class:`~neurosim.train.TrainingDiverged`) when a phase ends with a residual
+    ``max_residual``: stop training (:class:`~neurosim.training.TrainingDiverged`) when a phase ends with a residual
     above it, a network whose states do not settle (off by default: the paper's schedule does not settle either);
     in the engine's residual (:class:`~neurosim.engines.base.Relaxation`): the last step's largest change for
     the iterating engines, the largest |ds/dt| tau in volts for the ODE and ngspice.

@@ -113,7 +113,10 @@ def export_netlist(
     out = Path(out)
     if out.exists() and not overwrite:
         raise FileExistsError(f"{out} exists: give --overwrite to replace it")
-    out.parent.mkdir(parents=True, exist_ok=True)  # as train -o does
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)  # as train -o does
+    except (FileExistsError, NotADirectoryError):
+        raise NotADirectoryError(f"{out}: its folder {out.parent} cannot be made, a file is in the way") from None
     case = example_phase(run, example, phase=phase, split=split, data_dir=data_dir, circuit=circuit)
     data_file = out.with_suffix(".data").name
     if any(c.isspace() or ord(c) < 32 for c in data_file):

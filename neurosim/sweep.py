@@ -38,7 +38,7 @@ from .config import FIELDS, ConfigError, make_config
 from .metrics import final_results
 from .store import Run, RunFileError, load_run, write_atomically, writer_lock
 from .tomlfile import read_toml
-from .train import train
+from .training import train
 
 #: Columns of the result table after the point's settings.
 RESULT_COLUMNS = ("point", "status", "epochs_done", "test_error", "train_error", "best_test_error",

@@ -110,7 +110,7 @@ def test_first_hour_answers(tmp_path):
 
 def test_ctrl_c_says_what_was_saved_and_how_to_resume(tmp_path, monkeypatch):
     import neurosim.cli as cli_module
-    from neurosim.train import train as real_train
+    from neurosim.training import train as real_train
 
     def interrupted_after_one_epoch(*args, **kwargs):
         def stop(run):

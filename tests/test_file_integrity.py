@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-import neurosim.train as training
+import neurosim.training as training
 from neurosim.cli import main
 from neurosim.config import ConfigError, make_config
 from neurosim.store import RunFileError, load_run
-from neurosim.train import TrainingDiverged, train
+from neurosim.training import TrainingDiverged, train
 
 SMALL = dict(sizes=(64, 12, 10), n_train=60, n_test=20, n_free=20, epochs=2, batch_size=20)
 

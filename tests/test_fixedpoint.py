@@ -6,7 +6,7 @@ from neurosim.config import load_config, make_config
 from neurosim.energy import energy
 from neurosim.engines import Euler, FixedPoint, Phase
 from neurosim.engines.fixedpoint import layer_groups
-from neurosim.train import train
+from neurosim.training import train
 
 
 def layered_net(sizes=(6, 5, 4, 3), scale=0.5, seed=0):

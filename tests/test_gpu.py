@@ -8,7 +8,7 @@ from neurosim.config import make_config
 from neurosim.rules import eqprop_gradient
 from neurosim.engines import Euler, Phase
 from neurosim.engines.graphed import CudaGraphed
-from neurosim.train import train
+from neurosim.training import train
 
 from conftest import skip_net
 

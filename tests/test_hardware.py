@@ -13,7 +13,7 @@ from neurosim.coupling import Coupling
 from neurosim.network import from_graph
 from neurosim.quantize import quantize_unit, round_integer, weight_levels
 from neurosim.build import new_run
-from neurosim.train import train
+from neurosim.training import train
 
 
 def small_world(sizes=(6, 5, 5, 3), seed=0, dtype=np.float64):

@@ -124,7 +124,7 @@ def test_bias_rate_replaces_every_bias_rate_and_leaves_the_weights_alone():
 def test_a_reference_run_trains_and_exports_its_nudged_phase_as_the_clamped_circuit(tmp_path):
     from neurosim.export import export_netlist
     from neurosim.store import load_run
-    from neurosim.train import train
+    from neurosim.training import train
 
     config = make_config(nudge="reference", random_sign=True, persistent=True, intralayer=False, sizes=(64, 16, 10),
                          rewire_n=20, epochs=2, n_train=200, n_test=100, lr=(0.1,))

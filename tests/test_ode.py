@@ -15,7 +15,7 @@ from neurosim.engines.ode import METHODS
 from neurosim.coupling import Coupling
 from neurosim.store import load_run
 from neurosim.build import controller_of, new_run
-from neurosim.train import evaluate
+from neurosim.training import evaluate
 
 
 def one_neuron(weight=0.4, bias=0.3):

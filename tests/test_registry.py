@@ -63,7 +63,7 @@ def test_every_user_error_is_a_neurosim_error():
     from neurosim.hardware import HardwareError
     from neurosim.rules import RuleError
     from neurosim.store import RunFileError
-    from neurosim.train import TrainingDiverged
+    from neurosim.training import TrainingDiverged
 
     for error in (BackendError, ConductanceRangeError, ConfigError, DataError, EngineError, HardwareError,
                   RuleError, RunFileError, TrainingDiverged):

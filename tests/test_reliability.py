@@ -18,7 +18,7 @@ from neurosim.config import FIELDS, ConfigError, load_config, make_config
 from neurosim.data import DataError, Dataset, load_dataset, load_idx_directory, read_idx
 from neurosim.netlist import netlist_text
 from neurosim.store import RunFileError, load_run
-from neurosim.train import TrainingDiverged, train
+from neurosim.training import TrainingDiverged, train
 
 KILL_RUN = dict(sizes=(64, 12, 12, 10), n_train=200, n_test=50, n_free=40, rewire_n=20, epochs=8, batch_size=10)
 

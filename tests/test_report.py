@@ -9,7 +9,7 @@ from neurosim.config import make_config
 from neurosim.data import Dataset
 from neurosim.report import run_summary, smoothed_rates
 from neurosim.store import load_run, save_run
-from neurosim.train import train
+from neurosim.training import train
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ from neurosim.network import from_graph
 from neurosim.quantize import weight_levels
 from neurosim.rules import RuleError, feedback_matrices, feedforward_gradient, forward
 from neurosim.build import controller_of, new_run
-from neurosim.train import evaluate, train
+from neurosim.training import evaluate, train
 
 
 def feedforward_net(sizes=(7, 6, 5, 4), seed=0):

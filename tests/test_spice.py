@@ -17,7 +17,7 @@ from neurosim.engines.spice import NgspiceNotFound, run_netlist, settling_time
 from neurosim.netlist import netlist_text, node_names, write_netlist
 from neurosim.store import load_run
 from neurosim.build import controller_of, new_run
-from neurosim.train import evaluate
+from neurosim.training import evaluate
 
 
 def one_neuron(weight=0.4, bias=0.3):

@@ -9,7 +9,7 @@ from neurosim.config import ConfigError, make_config
 from neurosim.data import Dataset, load_dataset
 from neurosim.store import load_run
 from neurosim.build import controller_of
-from neurosim.train import TrainingDiverged, evaluate, train
+from neurosim.training import TrainingDiverged, evaluate, train
 
 SMALL = dict(n_train=200, n_test=100, sizes=(64, 16, 16, 10), n_free=30, batch_size=20, rewire_n=40)
 

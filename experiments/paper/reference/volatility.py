@@ -19,7 +19,7 @@ from neurosim.config import make_config
 from neurosim.data import load_dataset
 from neurosim.store import load_run
 from neurosim.build import STREAM_ORDER, STREAM_SIGN, controller_of, stream
-from neurosim.train import evaluate
+from neurosim.training import evaluate
 
 
 def main(argv=None) -> int:
