@@ -29,27 +29,30 @@ RUNS = {
 }
 COMMON = dict(dataset="digits", n_train=500, n_test=200, dtype="float64", t_max=60.0, seed=0)
 
-#: (run, test example, phase) of every example netlist.
+#: (run, test example, phase, crossbar) of every example netlist: the ideal circuit, and the layered network's
+#: free phase on the physical crossbars (docs/spice.md, "The crossbar").
 EXAMPLES = [
-    ("layered-digits", 0, "free"),
-    ("layered-digits", 0, "nudged"),
-    ("small-world-digits", 1, "free"),
-    ("small-world-digits", 1, "nudged"),
+    ("layered-digits", 0, "free", "ideal"),
+    ("layered-digits", 0, "nudged", "ideal"),
+    ("small-world-digits", 1, "free", "ideal"),
+    ("small-world-digits", 1, "nudged", "ideal"),
+    ("layered-digits", 0, "free", "passive"),
+    ("layered-digits", 0, "free", "opamp"),
 ]
 
 
-def netlist_name(run: str, example: int, phase: str) -> str:
-    return f"{run}-{phase}-{example}.cir"
+def netlist_name(run: str, example: int, phase: str, crossbar: str = "ideal") -> str:
+    return f"{run}-{phase}-{example}{'' if crossbar == 'ideal' else '-' + crossbar}.cir"
 
 
 def regenerate(folder: Path, runs: Path = HERE / "runs") -> list[Path]:
     """Write every example netlist into ``folder`` from the run files in ``runs``; returns their paths."""
     folder.mkdir(parents=True, exist_ok=True)
     written = []
-    for run_name, example, phase in EXAMPLES:
-        out = folder / netlist_name(run_name, example, phase)
+    for run_name, example, phase, crossbar in EXAMPLES:
+        out = folder / netlist_name(run_name, example, phase, crossbar)
         export_netlist(load_run(runs / f"{run_name}.h5"), example, out, phase=phase, name=f"runs/{run_name}.h5",
-                       library="../circuits/neurosim.lib", overwrite=True)
+                       library="../circuits/neurosim.lib", overwrite=True, circuit={"crossbar": crossbar})
         written.append(out)
     return written
 

@@ -37,8 +37,8 @@ def test_generator_output_for_the_examples_is_unchanged(tmp_path):
 def test_examples_run_in_ngspice_from_their_folder(tmp_path, ngspice):
     (tmp_path / "netlists").mkdir()
     (tmp_path / "circuits").symlink_to(REPO / "circuits")
-    for run, example, phase in regenerate.EXAMPLES:
-        name = regenerate.netlist_name(run, example, phase)
+    for run, example, phase, crossbar in regenerate.EXAMPLES:
+        name = regenerate.netlist_name(run, example, phase, crossbar)
         shutil.copy(REPO / "netlists" / name, tmp_path / "netlists")
         done = subprocess.run([ngspice, "-b", name], cwd=tmp_path / "netlists", capture_output=True, text=True)
         assert done.returncode == 0, done.stdout + done.stderr
