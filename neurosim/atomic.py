@@ -46,7 +46,7 @@ def replace_atomically(path: str | os.PathLike, data: bytes, what: str = "file",
         room = ""
         if err.errno == errno.ENOSPC:
             free = shutil.disk_usage(path.parent).free
-            room = f"; it needs {len(data) / 2**20:.1f} MiB, {free / 2**20:.1f} MiB are free"
+            room = f"; it needs {_size(len(data))}, {_size(free)} are free"
         raise error(f"{path}: could not write the {what} ({err}){room}; the previous one is intact") from err
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -55,6 +55,11 @@ def replace_atomically(path: str | os.PathLike, data: bytes, what: str = "file",
         if not _writer_alive(stale.name[len(path.name) + 2 :].split(".")[0]):
             stale.unlink(missing_ok=True)  # left by a process killed mid-write
     return path
+
+
+def _size(n: int) -> str:
+    """A byte count for a message: KiB below 1 MiB (a small run file is not '0.0 MiB'), else MiB."""
+    return f"{n / 2**10:.1f} KiB" if n < 2**20 else f"{n / 2**20:.1f} MiB"
 
 
 def write_text_atomically(path: str | os.PathLike, text: str, what: str = "file") -> Path:

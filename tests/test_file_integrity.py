@@ -253,3 +253,62 @@ def test_the_fixed_point_on_a_network_with_intralayer_connections_is_refused_bef
     assert result.exit_code == 1 and "without intralayer connections" in result.output
     assert not out.exists()
     assert make_config(engine="fixedpoint", intralayer=False).engine == "fixedpoint"
+
+
+def _enospc_at_write(monkeypatch, k: int):
+    """Make the k-th file write of the atomic writer (counted from now) fail with ENOSPC, as a full disk does."""
+    import errno
+
+    import neurosim.atomic as atomic
+
+    calls = {"n": 0}
+    real_fdopen = atomic.os.fdopen
+
+    class Full:
+        def __init__(self, fh):
+            self.fh = fh
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return self.fh.__exit__(*exc)
+
+        def write(self, data):
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        def __getattr__(self, name):
+            return getattr(self.fh, name)
+
+    def fdopen(fd, *args, **kwargs):
+        fh = real_fdopen(fd, *args, **kwargs)
+        calls["n"] += 1
+        return Full(fh) if calls["n"] == k else fh
+
+    monkeypatch.setattr(atomic.os, "fdopen", fdopen)
+    return calls
+
+
+@pytest.mark.slow
+def test_a_full_disk_at_every_checkpoint_keeps_the_last_one_and_resumes_exactly(tmp_path, monkeypatch):
+    """The long fault-injection: for each checkpoint write of a 4-epoch training (epoch 0 to 4), a disk that is
+    full at exactly that write. The training stops with the disk's error naming the file, the file holds the
+    checkpoint before (or none at the first), no temporary is left, and a resume on a disk with room again ends
+    bit for bit where an uninterrupted run ends."""
+    config = make_config(**{**SMALL, "epochs": 4})
+    reference = train(config, progress=False).network
+    for k in range(1, 6):
+        out = tmp_path / f"full{k}.h5"
+        with monkeypatch.context() as m:
+            _enospc_at_write(m, k)
+            with pytest.raises(RunFileError, match=r"No space left on device.*needs \d+\.\d KiB"):
+                train(config, out=out, progress=False)
+        assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+        if k == 1:
+            assert not out.exists()
+            continue
+        kept = load_run(out)
+        assert kept.epochs_done == k - 2  # write k is the checkpoint of epoch k - 1: the one before it is kept
+        final = train(config, out=out, run=kept, progress=False).network
+        for a, b in zip(final.parameters(), reference.parameters(), strict=True):
+            np.testing.assert_array_equal(a, b)
