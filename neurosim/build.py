@@ -22,6 +22,7 @@ from .controller import Controller, learning_rates
 from .data import Dataset
 from .engines import engine_of
 from .hardware import Devices, WeightStore
+from .hardware.devices import program
 from .network import Network, SparseCouplings, from_graph, is_skip
 from .rules import RULES
 from .store import Run
@@ -76,7 +77,7 @@ def new_run(config: TrainConfig, data: Dataset) -> Run:
         intra_init=config.intra_init,
         dtype=np.dtype(config.dtype),
     )
-    store_of(config).program(net)  # the initial weights as the store holds them
+    program(WeightStore.per_array(config.hardware.storage, circuit_of(config), net), net)  # as the store holds them
     return Run(
         config=config.to_dict(),
         topology=topology.describe(graph),
@@ -90,7 +91,7 @@ def circuit_of(config: TrainConfig) -> Circuit:
     return Circuit.from_config(config)
 
 
-def store_of(config: TrainConfig) -> WeightStore:
+def store_of(config: TrainConfig) -> WeightStore:  # the first array's, with a range per array
     """The weight store of a configuration (grid, pulse, range), without device draws."""
     return WeightStore.of(config.hardware.storage, circuit_of(config))
 

@@ -299,3 +299,32 @@ def test_command_line_hardware_options_go_on_top_of_the_configuration_file(tmp_p
     assert hardware["readout"]["bits"] == 8  # from the preset the file names
     bad = CliRunner().invoke(main, ["train", "--weight-bits", "1", "-o", str(tmp_path / "b.h5")])
     assert bad.exit_code != 0 and "bits=1" in bad.output and not (tmp_path / "b.h5").exists()
+
+
+def test_one_weight_range_per_crossbar(tmp_path):
+    """storage.w_max as a list: each parameter array on its own grid (step w_max_k / (2^(bits-1) - 1)), saturating
+    at its own range; a list of equal ranges trains bit for bit as the single range; a list of the wrong length or
+    with the conductance mapping is refused, naming the arrays."""
+    from neurosim.config import ConfigError, make_config
+    from neurosim.hardware import HardwareError, parameter_names
+    from neurosim.training import train
+
+    common = dict(topology="layered", sizes=(64, 12, 10), n_train=60, n_test=20, n_free=20, epochs=2, lr=(0.5,),
+                  dtype="float64")
+    ranges = (0.05, 0.4, 1.0, 2.0)  # weights 0-1, weights 1-2, skips (none here), biases
+    run = train(make_config(**common, hardware={"storage": {"bits": 4, "w_max": list(ranges)}}), progress=False)
+    assert parameter_names(run.network) == ["weights 0-1", "weights 1-2", "skip weights", "biases"]
+    for w_max, param in zip(ranges, run.network.parameters()):
+        if param.size:
+            step = w_max / (2**3 - 1)  # 15 sign-magnitude levels, -7 .. 7 steps
+            np.testing.assert_allclose(param / step, np.round(param / step), atol=1e-9)  # on its own grid
+            assert np.abs(param).max() <= w_max + 1e-12
+    assert np.abs(run.network.blocks[0].weight).max() == pytest.approx(0.05)  # the narrow array saturates
+    same = train(make_config(**common, hardware={"storage": {"bits": 4, "w_max": [0.7] * 4}}), progress=False)
+    one = train(make_config(**common, hardware={"storage": {"bits": 4, "w_max": 0.7}}), progress=False)
+    for a, b in zip(same.network.parameters(), one.network.parameters(), strict=True):
+        np.testing.assert_array_equal(a, b)
+    with pytest.raises(HardwareError, match="3 ranges; this network has 4 parameter arrays: weights 0-1"):
+        train(make_config(**common, hardware={"storage": {"bits": 4, "w_max": [1.0, 1.0, 1.0]}}), progress=False)
+    with pytest.raises(ConfigError, match="mapping='conductance'"):
+        make_config(**common, hardware={"storage": {"bits": 4, "w_max": [1.0] * 4, "mapping": "conductance"}})

@@ -5,8 +5,8 @@ with presets and TOML (0 bits and 0 noise mean ideal); :mod:`~neurosim.hardware.
 network (the :class:`WeightStore` and the :class:`Devices` of one chip).
 """
 
-from .devices import Devices, WeightStore
+from .devices import Devices, WeightStore, parameter_names
 from .settings import PRESETS, Hardware, HardwareError, Noise, Readout, Storage, Variation, load_hardware
 
 __all__ = ["PRESETS", "Devices", "Hardware", "HardwareError", "Noise", "Readout", "Storage", "Variation",
-           "WeightStore", "load_hardware"]
+           "WeightStore", "load_hardware", "parameter_names"]

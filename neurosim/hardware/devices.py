@@ -47,12 +47,13 @@ class WeightStore:
     pulse: float
 
     @classmethod
-    def of(cls, storage: Storage, circuit: Circuit | None = None) -> "WeightStore":
+    def of(cls, storage: Storage, circuit: Circuit | None = None, k: int = 0) -> "WeightStore":
+        """The store of parameter array ``k`` (the same for every array unless ``storage.w_max`` is a list)."""
         circuit = circuit or Circuit()
         if storage.mapping == "conductance":
             w_max, g0 = circuit.w_max, circuit.r_leak * circuit.g_min
         else:
-            w_max, g0 = storage.w_max, 0.0
+            w_max, g0 = storage.w_max[k] if isinstance(storage.w_max, tuple) else storage.w_max, 0.0
         try:
             levels = weight_levels(storage.bits, w_max, storage.mapping) if storage.bits else None
         except ValueError as err:
@@ -65,12 +66,31 @@ class WeightStore:
         return self.levels.step if self.levels else self.pulse
 
     def program(self, net: Network) -> None:
-        """Store ``net``'s parameters on the levels, in place: nearest level, saturating at +-w_max (a
-        write-and-verify programming of the initial weights). Nothing to do for continuous storage."""
-        if self.levels is None:
-            return
-        for param in net.parameters():
-            param[...] = self.levels.snap(param)
+        """Store every parameter of ``net`` on this store's levels (:func:`program` with one range)."""
+        program([self] * len(net.parameters()), net)
+
+    @classmethod
+    def per_array(cls, storage: Storage, circuit: Circuit | None, net: Network) -> list["WeightStore"]:
+        """One store per parameter array of ``net`` (:meth:`Network.parameters` order); a list ``w_max`` must
+        have one range per array (:class:`HardwareError` naming both counts otherwise)."""
+        names = parameter_names(net)
+        if isinstance(storage.w_max, tuple) and len(storage.w_max) != len(names):
+            raise HardwareError(f"storage.w_max has {len(storage.w_max)} ranges; this network has {len(names)} "
+                                f"parameter arrays: {', '.join(names)}")
+        return [cls.of(storage, circuit, k) for k in range(len(names))]
+
+
+def parameter_names(net: Network) -> list[str]:
+    """The parameter arrays of ``net`` in :meth:`Network.parameters` order, as a per-array ``w_max`` lists them."""
+    return [f"weights {b.lo}-{b.hi}" for b in net.blocks] + ["skip weights", "biases"]
+
+
+def program(stores: list[WeightStore], net: Network) -> None:
+    """Store ``net``'s parameters on their arrays' levels, in place: nearest level, saturating at +-w_max (a
+    write-and-verify programming of the initial weights). Nothing to do for continuous storage."""
+    for store, param in zip(stores, net.parameters(), strict=True):
+        if store.levels is not None:
+            param[...] = store.levels.snap(param)
 
 
 def _empty(draw):
@@ -172,7 +192,8 @@ class Devices:
     def __init__(self, hardware: Hardware, net: Network, circuit: Circuit | None = None,
                  rng: np.random.Generator | None = None):
         self.hardware = hardware = load_hardware(hardware)
-        self.store = WeightStore.of(hardware.storage, circuit)
+        self.stores = WeightStore.per_array(hardware.storage, circuit, net)
+        self.store = self.stores[0]  # g0 and, with one range, everything: the same for every array
         self.layout = layout = _Layout(net)
         variation = hardware.variation
         rng = rng if rng is not None else np.random.default_rng(0)
@@ -247,9 +268,9 @@ class Devices:
         effects in turn (gain, then stuck-at: a stuck device ignores its gain)."""
         conductances = []
         for side, programmed in enumerate((np.maximum(w, 0.0), np.maximum(-w, 0.0))):
-            g = self.store.g0 + programmed
+            g = self.stores[k].g0 + programmed
             for effect in self.per_device:
-                g = effect.conductance(k, side, g, self.store)
+                g = effect.conductance(k, side, g, self.stores[k])
             conductances.append(g)
         return conductances[0] - conductances[1]
 
@@ -269,12 +290,13 @@ class Devices:
         is applied exactly (write noise then scales with it).
         """
         storage, write_noise = self.hardware.storage, self.hardware.noise.write
-        levels, pulse = self.store.levels, self.store.pulse
         stochastic = storage.rounding == "stochastic"
         if (stochastic or write_noise) and rng is None:
             raise ValueError("stochastic rounding and write noise need a random generator")
         changes = []
         for k, (param, update) in enumerate(zip(net.parameters(), updates, strict=True)):
+            store = self.stores[k]
+            levels, pulse = store.levels, store.pulse
             update = np.asarray(update)
             if pulse:
                 uniform = self._draw(k, rng, update.shape, "uniform") if stochastic else None
@@ -287,7 +309,7 @@ class Devices:
             if write_noise:
                 new = new + self._masked(k, write_noise * size * self._draw(k, rng, new.shape, "normal"))
             if levels is not None:
-                new = np.clip(new, -self.store.w_max, self.store.w_max)
+                new = np.clip(new, -store.w_max, store.w_max)
             new = new.astype(param.dtype, copy=False)
             changes.append(new - param)
             param[...] = new

@@ -38,10 +38,15 @@ class Storage:
     ``pulse``: the weight change of one programming pulse; 0 means one grid step (or, with ``bits`` = 0, no
     pulses: updates are applied exactly). Updates are whole numbers of pulses: under nearest rounding an update
     below half a pulse is lost; under stochastic rounding it is kept in expectation.
+
+    ``w_max`` may also be one range per crossbar, a designer sizing each array on its own: a list with one value
+    per parameter array in :meth:`Network.parameters` order (each dense block of weights input side first, then
+    the layer-skipping weights, then the biases; ``neurosim.hardware.parameter_names`` lists them for a network).
+    Each array then has its own grid of 2^bits - 1 levels and its own step (``weight`` mapping only).
     """
 
     bits: Bits = 0
-    w_max: Annotated[StrictFloat, Field(gt=0)] = 1.0
+    w_max: Annotated[StrictFloat, Field(gt=0)] | tuple[Annotated[StrictFloat, Field(gt=0)], ...] = 1.0
     rounding: Literal[ROUNDING] = "nearest"
     mapping: Literal[MAPPINGS] = "weight"
     pulse: Sigma = 0.0
@@ -50,6 +55,12 @@ class Storage:
     def _grid_exists(self) -> "Storage":
         if self.bits:
             weight_levels(self.bits, 1.0, self.mapping)  # a ValueError naming the bits if there is no such grid
+        if isinstance(self.w_max, tuple):
+            if not self.w_max:
+                raise ValueError("w_max=[]: give one range, or one per parameter array")
+            if self.mapping == "conductance":
+                raise ValueError("w_max per array with mapping='conductance': the range is the circuit's "
+                                 "R (G_max - G_min) there; use mapping='weight'")
         return self
 
 
