@@ -298,6 +298,10 @@ def bitdepth_command(topologies, bit_depths, roundings, rules, seeds, per_layer_
         base = _config(config_file, given)
         points = study_points(topologies, bit_depths, roundings, seeds, rules)
         results = run_study(base, points, out, per_layer_lr=per_layer_lr, progress=not quiet)
+    except KeyboardInterrupt:
+        click.echo(f"\ninterrupted: {out} keeps every finished point, and the point in progress up to its last "
+                   "epoch; run the same command again to go on", err=True)
+        raise SystemExit(130) from None
     except USER_ERRORS as err:
         raise click.ClickException(str(err)) from None
     out = Path(out)

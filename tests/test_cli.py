@@ -124,3 +124,14 @@ def test_ctrl_c_says_what_was_saved_and_how_to_resume(tmp_path, monkeypatch):
                                                        "--sizes", "64-8-10", "--n-free", "5", "--quiet", "-o", str(out)])
     assert result.exit_code == 130
     assert "(1 epoch done)" in result.stderr and f"neurosim train --resume {out}" in result.stderr
+
+
+def test_ctrl_c_in_a_study_says_the_same_command_goes_on(tmp_path, monkeypatch):
+    import neurosim.bitdepth as bitdepth
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(bitdepth, "run_study", interrupted)
+    result = CliRunner().invoke(main, ["bitdepth", "--bits", "4", "-o", str(tmp_path / "s")])
+    assert result.exit_code == 130 and "run the same command again" in result.stderr
