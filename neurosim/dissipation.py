@@ -9,7 +9,8 @@ with P the power (watts) dissipated in
 
 - every leak resistor, V_i^2 / R (in the op-amp neuron, the feedback resistor, (V_i - V_row,i)^2 / R);
 - every crossbar device of the passive and op-amp crossbars, G (V_column - V_row)^2 (the ideal crossbar's devices
-  are current sources, which dissipate nothing of their own);
+  are current sources, which dissipate nothing of their own); with line resistance, the wires and devices of
+  each array together, V^T Y V over its row nodes and drivers (:func:`neurosim.lines.wire_power`);
 - the weak nudge's conductance beta / R, (beta / R)(V_i - V_target,i)^2 for beta > 0 (for beta < 0 a
   transconductor, whose supply is not modelled);
 - the rail clamp: a node at 1 V sinks the excess of its drive, V_i I_clamp,i.
@@ -72,14 +73,15 @@ def power(circuit: Circuit, net: Network, x: np.ndarray, v: np.ndarray, drift: n
     (n_inputs,) volts; shape (T,). ``drift``: the unprojected tau dV/dt (volts) at each row, whose positive part at
     a node on the upper rail is the clamp's current times R (None: no clamp power). ``beta``, ``target``: the weak
     nudge of a nudged phase."""
-    if circuit.r_line > 0:
-        raise NotImplementedError("power with line resistance: the wires' cell voltages are not computed "
-                                  "(neurosim.lines reduces them away)")
     v = np.atleast_2d(np.asarray(v, dtype=np.float64))
     r = circuit.r_leak
     rows = row_voltage(circuit, v)
     p = np.sum((v - rows) ** 2 if circuit.crossbar == "opamp" else v**2, axis=1) / r
-    if not circuit.ideal:
+    if circuit.r_line > 0:  # the wires and devices of every array, from the reduction's boundary admittances
+        from .lines import wire_power
+
+        p += wire_power(circuit, net, x, v)
+    elif not circuit.ideal:
         devices = Devices.of(circuit, net)
         x = np.asarray(x, dtype=np.float64).reshape(-1)
         flip = -1.0 if circuit.crossbar == "opamp" else 1.0  # the op-amp's rows meet the opposite column

@@ -55,6 +55,14 @@ def arrays(circuit: Circuit, net: Network) -> list[dict]:
 def plane_admittance(g: np.ndarray, r_line: float) -> tuple[np.ndarray, np.ndarray]:
     """One plane of an array (device conductances ``g`` (R, C) siemens, wires of ``r_line`` ohms per cell):
     the currents (amperes) into the R row nodes as (Y_rows (R, R), Y_drivers (R, C)) @ (V_rows, V_drivers)."""
+    y = boundary_admittance(g, r_line)
+    n_r = g.shape[0]
+    return -y[:n_r, :n_r], -y[:n_r, n_r:]
+
+
+def boundary_admittance(g: np.ndarray, r_line: float) -> np.ndarray:
+    """Y (R + C, R + C) siemens of one plane: the current each boundary node (the R row nodes, then the C
+    drivers) drives into the wires, Y @ (V_rows, V_drivers). The plane dissipates V^T Y V watts."""
     n_r, n_c = g.shape
     gl = 1.0 / r_line
     t = np.arange(n_r * n_c).reshape(n_r, n_c)  # row-wire cell nodes
@@ -80,8 +88,24 @@ def plane_admittance(g: np.ndarray, r_line: float) -> tuple[np.ndarray, np.ndarr
     boundary = sp.csc_array((np.full(n_r + n_c, gl), (np.concatenate([t[:, 0], u[0, :]]), np.arange(n_r + n_c))),
                             shape=(n, n_r + n_c))  # the current g_l V_b each boundary node drives into its cell
     cells = splu(matrix).solve(boundary.toarray())  # cell voltages per unit boundary voltage, (n, R + C)
-    into_rows = gl * (cells[t[:, 0], :] - np.eye(n_r, n_r + n_c))  # g_l (V_cell0 - V_node) per unit boundary
-    return into_rows[:, :n_r], into_rows[:, n_r:]
+    first = np.concatenate([t[:, 0], u[0, :]])  # the cell each boundary node meets
+    return gl * (np.eye(n_r + n_c) - cells[first, :])  # g_l (V_boundary - V_first cell) per unit boundary voltage
+
+
+def wire_power(circuit: Circuit, net: Network, x: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """Watts dissipated in every array's wires and devices (passive crossbar with line resistance) at each row of
+    the node voltages ``v`` (T, n_free), inputs ``x`` (n_inputs,): the sum over planes of V^T Y V with V the
+    plane's row nodes and drivers (:func:`boundary_admittance`)."""
+    v = np.atleast_2d(np.asarray(v, dtype=np.float64))
+    full = np.concatenate([np.broadcast_to(np.asarray(x, dtype=np.float64).reshape(-1), (len(v), net.n_inputs)), v],
+                          axis=1)
+    p = np.zeros(len(v))
+    for array in arrays(circuit, net):
+        for g, sign in ((array["g_plus"], 1.0), (array["g_minus"], -1.0)):
+            if np.any(g > 0):
+                boundary = np.concatenate([full[:, array["rows"] + net.n_inputs], sign * full[:, array["cols"]]], axis=1)
+                p += np.einsum("ti,ij,tj->t", boundary, boundary_admittance(g, circuit.r_line), boundary)
+    return p
 
 
 def reduced_coupling(circuit: Circuit, net: Network) -> np.ndarray:

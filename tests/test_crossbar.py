@@ -300,3 +300,20 @@ def test_operating_point_from_the_odes_estimate_reaches_the_equilibrium(ngspice,
     assert op.residual.max() < 1e-6
     with pytest.raises(ValueError, match="analysis='dc'"):
         Spice(analysis="dc")
+
+
+def test_power_with_wires():
+    """One device in series with two 250 kOhm wire segments dissipates (V_x - V)^2 / (1/G + 2 r_line), beside the
+    leak's V^2 / R; thin wires dissipate what the passive array's devices do."""
+    from neurosim.dissipation import power
+
+    net = network.from_graph(topology.layered([1, 1]), seed=0, dtype=np.float64)
+    net.blocks[0].weight[:], net.bias[:] = 0.8, 0.3
+    wired = Circuit(crossbar="passive", r_line=2.5e5)
+    v = np.array([[0.2], [0.5]])
+    expected = v[:, 0] ** 2 / 1e6 + (1.0 - v[:, 0]) ** 2 / (1.25e6 + 5e5)
+    np.testing.assert_allclose(power(wired, net, [1.0], v), expected, rtol=1e-9)
+    big = skip_net()
+    x, s = np.random.default_rng(3).uniform(size=6), np.random.default_rng(4).uniform(size=(2, big.n_free))
+    thin = power(Circuit(crossbar="passive", r_line=1.0), big, x, s)
+    np.testing.assert_allclose(thin, power(Circuit(crossbar="passive"), big, x, s), rtol=1e-4)

@@ -1,7 +1,7 @@
 """One trained network on three crossbars: ideal current sources, passive devices, op-amp neurons. ngspice and the
 ODE engine side by side: how far each moves the equilibrium from the ideal one, how many predicted classes change,
 the energy of a free phase and how long it takes to settle. The passive array also with line resistance
-(neurosim.lines; no energy there: the wires' cell voltages are reduced away).
+(neurosim.lines; its energy leaves out the clamp's share, a few percent where nodes sit at 1 V).
 
     python experiments/circuit/crossbars.py [--run netlists/runs/layered-digits.h5] [--examples 20] [-o out.h5]
 
@@ -88,7 +88,7 @@ def main(argv=None) -> int:
             rows = []
             for k, x in enumerate(xs):
                 state, rate_time, t, v = ode_waveform(circuit, net, x, args.t_max)
-                p = None if circuit.r_line else power(circuit, net, x, v, drift_of(circuit, net, x, v))
+                p = power(circuit, net, x, v, None if circuit.r_line else drift_of(circuit, net, x, v))
                 netlist = Path(tmp) / f"e{k}.cir"
                 write_netlist(netlist, net, x, circuit=circuit, t_stop=args.t_max, t_step=0.05, max_step=0.05,
                               data_file=f"e{k}.data")
@@ -96,15 +96,14 @@ def main(argv=None) -> int:
                 wave = run_netlist(netlist, net.sizes, args.t_max * circuit.tau)
                 wall = time.perf_counter() - started
                 vs = np.clip(wave.v, 0.0, 1.0)
-                ps = None if circuit.r_line else power(circuit, net, x, vs, drift_of(circuit, net, x, vs))
+                ps = power(circuit, net, x, vs, None if circuit.r_line else drift_of(circuit, net, x, vs))
                 within, within_s = settling_within(t, v, SETTLE_MV), settling_within(wave.t, wave.v, SETTLE_MV)
                 rows.append([
                     *state, *vs[-1],
                     rate_time, within, settling_time(wave.t, wave.v, circuit.tau, SETTLE_MV, 0.05 * circuit.tau),
                     within_s,
-                    np.nan if p is None else phase_energy(circuit, t, p, v, within),
-                    np.nan if ps is None else phase_energy(circuit, wave.t, ps, vs, within_s),
-                    wall, np.nan if p is None else p[-1],
+                    phase_energy(circuit, t, p, v, within), phase_energy(circuit, wave.t, ps, vs, within_s),
+                    wall, p[-1],
                 ])
             results[label] = np.array(rows)
             print(f"{label}: done", flush=True)
