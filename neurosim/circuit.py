@@ -145,18 +145,24 @@ class Circuit:
         """Whether the synapses are ideal current sources (the network's own equation)."""
         return self.crossbar == "ideal"
 
+    def directed_devices(self, net) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Every direction of every connection of ``net`` as the device pair that carries it: the global index of
+        the neuron it feeds (``row``) and of the one it reads (``col``), and (G+, G-) siemens
+        (:meth:`differential_pair`, weights beyond the range clipped as the netlist clips them). An input
+        connection has one direction, a free-free one two."""
+        edges, weights, backward = net.edges_and_weights(backward=True)
+        both = edges[:, 0] >= net.n_inputs
+        row = np.concatenate([edges[:, 1], edges[both, 0]])
+        col = np.concatenate([edges[:, 0], edges[both, 1]])
+        g_plus, g_minus = self.differential_pair(np.concatenate([weights, backward[both]]), clip=True)
+        return row, col, g_plus, g_minus
+
     def row_load(self, net) -> np.ndarray:
         """lambda_i = R sum_j (G+_ij + G-_ij), shape (n_free,): the conductance of every device on neuron i's row
         (input connections included), in units of 1 / R. With g_min = 0 it is sum_j |W_ij| (weights beyond the
         range count at w_max, as the netlist clips them)."""
-        edges, weights, backward = net.edges_and_weights(backward=True)
-        per_pair = np.minimum(np.abs(np.asarray(weights, np.float64)), self.w_max) + 2 * self.r_leak * self.g_min
-        both = edges[:, 0] >= net.n_inputs
-        back = np.minimum(np.abs(np.asarray(backward[both], np.float64)), self.w_max) + 2 * self.r_leak * self.g_min
-        n_in = net.n_inputs
-        load = np.bincount(edges[:, 1] - n_in, weights=per_pair, minlength=net.n_free)
-        load += np.bincount(edges[both, 0] - n_in, weights=back, minlength=net.n_free)
-        return load
+        row, _, g_plus, g_minus = self.directed_devices(net)
+        return self.r_leak * np.bincount(row - net.n_inputs, weights=g_plus + g_minus, minlength=net.n_free)
 
     def node_drift(self, u, s, load):
         """tau ds/dt (volts) of every node before the clamp, for the total drive ``u`` = sum_j W_ij rho(s_j) + b_i

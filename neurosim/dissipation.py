@@ -45,11 +45,8 @@ class Devices:
 
     @classmethod
     def of(cls, circuit: Circuit, net: Network) -> "Devices":
-        edges, weights, backward = net.edges_and_weights(backward=True)
-        both = edges[:, 0] >= net.n_inputs
-        rows = np.concatenate([edges[:, 1], edges[both, 0]]) - net.n_inputs
-        cols = np.concatenate([edges[:, 0], edges[both, 1]])
-        g_plus, g_minus = circuit.differential_pair(np.concatenate([weights, backward[both]]), clip=True)
+        rows, cols, g_plus, g_minus = circuit.directed_devices(net)
+        rows = rows - net.n_inputs
         keep_p, keep_m = g_plus > 0, g_minus > 0
         return cls(
             row=np.concatenate([rows[keep_p], rows[keep_m]]),

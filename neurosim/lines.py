@@ -34,11 +34,7 @@ from .topology import layer_of_neurons
 def arrays(circuit: Circuit, net: Network) -> list[dict]:
     """Every (row layer, column layer) array of the network's devices: ``rows`` (R,) free indices and ``cols``
     (C,) global indices of its neurons, and ``g_plus`` / ``g_minus`` (R, C) siemens (0 where no device)."""
-    edges, weights, backward = net.edges_and_weights(backward=True)
-    both = edges[:, 0] >= net.n_inputs
-    row = np.concatenate([edges[:, 1], edges[both, 0]])  # global index of the neuron the device feeds
-    col = np.concatenate([edges[:, 0], edges[both, 1]])
-    g_plus, g_minus = circuit.differential_pair(np.concatenate([weights, backward[both]]), clip=True)
+    row, col, g_plus, g_minus = circuit.directed_devices(net)
     layer = layer_of_neurons(net.sizes)
     out = []
     for lr, lc in sorted(set(zip(layer[row].tolist(), layer[col].tolist()))):
