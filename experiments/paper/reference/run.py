@@ -3,6 +3,12 @@ differences from the paper's text matter; print each as a markdown table.
 
     python experiments/paper/reference/run.py epoch --data-dir /path/to/mnist            # 3 x ~25 min, 2 cores
     python experiments/paper/reference/run.py ablation --data-dir /path/to/mnist --seeds 0 1
+    python experiments/paper/reference/run.py epoch --data-dir /path/to/mnist --epochs 4 --fast    # Figs 2-3
+    python experiments/paper/reference/run.py replaced --data-dir /path/to/mnist --fast            # Fig 4
+
+``--fast`` trains with the layer-wise fixed point (``engine = "fixedpoint"``, ``n_free = 40``: 40 exact layer
+sweeps instead of 500 Euler steps in the free phase; the nudge's 8 steps unchanged), 4-5 min an epoch instead of
+25-45 (docs/performance.md).
 
 Every run is a neurosim run file under --out (default runs/reference), trained by neurosim.sweep.run_point: a
 complete file is kept, an interrupted one resumes from its last epoch, so the same command continues a stopped
@@ -46,11 +52,24 @@ ABLATION = [
 ]
 
 
+#: The fast setting (``--fast``): the layer-wise fixed point's 40 free sweeps instead of 500 Euler steps.
+FAST = {"engine": "fixedpoint", "n_free": 40}
+
+#: Figure 4's replaced connections at 500 wide: the paper's axis runs 0-100,000 (of 897,000 adjacent-layer ones).
+REPLACED = (0, 5000, 10000, 25000, 50000, 75000, 100000)
+
+
 def values(network: str, data_dir: str, **changes) -> dict:
     """The configuration of a reference network (its TOML here) with ``changes``, as plain values."""
     config = load_config(HERE / f"{network}.toml", data_dir=data_dir).to_dict()
     config.update(changes)
     return config
+
+
+def run_dir(args) -> Path:
+    """Where a study's run files go: fast and Euler runs apart, and one folder per seed but 0."""
+    out = args.out / "fast" if args.fast else args.out
+    return out if args.seed == 0 else out / f"seed{args.seed}"
 
 
 def train_one(name: str, config: dict, path: Path) -> dict:
@@ -65,8 +84,9 @@ def train_one(name: str, config: dict, path: Path) -> dict:
 def epoch_table(args) -> None:
     rows = []
     for network in args.networks:
-        path = args.out / f"{network}.h5"
-        train_one(network, values(network, args.data_dir, epochs=args.epochs), path)
+        path = run_dir(args) / f"{network}.h5"
+        train_one(network, values(network, args.data_dir, epochs=args.epochs, seed=args.seed,
+                                  **(FAST if args.fast else {})), path)
         run = load_run(path)
         for epoch, train_err, test_err, silent, seconds in zip(
             run.history["epoch"], run.history["train_error"], run.history["test_error"],
@@ -78,6 +98,20 @@ def epoch_table(args) -> None:
                         f"| {seconds / 60:.1f} |")
     print("\n| network | epoch | neurosim: train / test error (%) | reference code's log | silent outputs "
           "| training minutes |\n|---|---|---|---|---|---|")
+    print("\n".join(rows))
+
+
+def replaced_table(args) -> None:
+    """Figure 4: the small-world network's errors after one epoch against the number of replaced connections."""
+    rows = []
+    for n in args.counts:
+        path = run_dir(args) / "replaced" / f"replaced-{n}.h5"
+        changes = {"rewire_n": n, "epochs": 1, "seed": args.seed, "n_test": args.n_test, **(FAST if args.fast else {})}
+        result = train_one(f"{n} replaced", values("small-world", args.data_dir, **changes), path)
+        rows.append(f"| {n:,} | {100 * result['train_error']:.1f} | {100 * result['test_error']:.1f} "
+                    f"| {int(result['silent_outputs'])} |")
+    print("\n| replaced connections | training error after one epoch (%) | test error (%) | silent outputs |"
+          "\n|---|---|---|---|")
     print("\n".join(rows))
 
 
@@ -111,10 +145,16 @@ def ablation_table(args) -> None:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="study", required=True)
-    for name in ("epoch", "ablation"):
+    for name in ("epoch", "replaced", "ablation"):
         p = sub.add_parser(name)
         p.add_argument("--data-dir", required=True, help="directory with the four MNIST IDX files")
         p.add_argument("--out", type=Path, default=Path("runs/reference"), help="where the run files go")
+    for name in ("epoch", "replaced"):
+        sub.choices[name].add_argument("--fast", action="store_true", help="the layer-wise fixed point, 40 sweeps")
+        sub.choices[name].add_argument("--seed", type=int, default=0)
+    sub.choices["replaced"].add_argument("--counts", type=int, nargs="+", default=list(REPLACED),
+                                         help=f"replaced connections [{' '.join(map(str, REPLACED))}]")
+    sub.choices["replaced"].add_argument("--n-test", type=int, default=10000)
     sub.choices["epoch"].add_argument("--networks", nargs="+", default=list(LOGGED), choices=list(LOGGED))
     sub.choices["epoch"].add_argument("--epochs", type=int, default=1, help="epochs of 60,000 examples [1]")
     sub.choices["ablation"].add_argument("--seeds", type=int, nargs="+", default=[0, 1])
@@ -124,7 +164,7 @@ def main(argv=None) -> int:
     sub.choices["ablation"].add_argument("--table-only", action="store_true",
                                          help="tabulate the runs already complete, train none")
     args = parser.parse_args(argv)
-    (epoch_table if args.study == "epoch" else ablation_table)(args)
+    {"epoch": epoch_table, "replaced": replaced_table, "ablation": ablation_table}[args.study](args)
     return 0
 
 
