@@ -197,7 +197,7 @@ def _epochs(n: int) -> str:
 
 @main.command("train")
 @_with_options(TRAIN_OPTIONS)
-@click.option("-o", "--out", type=click.Path(dir_okay=False), help="Run file to write [runs/TOPOLOGY-DATASET-seedS.h5].")
+@click.option("-o", "--out", type=click.Path(dir_okay=False), help="Run file to write, its folder created if missing [runs/TOPOLOGY-DATASET-seedS.h5].")
 @click.option("--overwrite", is_flag=True, help="Replace an existing run file.")
 @click.option("--resume", type=click.Path(dir_okay=False), help="Continue the run in this file (--epochs to extend).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
@@ -226,6 +226,7 @@ def train_command(out, overwrite, resume, quiet, config_file, **options) -> None
             run = None
             config = _config(config_file, given)
             out = Path(out) if out else _default_out(config)
+            _warn_large_rate(config)
         run = train(config, out=out, run=run, progress=not quiet, keep_existing=not overwrite)
     except KeyboardInterrupt:
         _interrupted(out)
@@ -252,6 +253,18 @@ def train_command(out, overwrite, resume, quiet, config_file, **options) -> None
         click.echo(f"warning: {silent:.0f} of {run.network.sizes[-1]} output units were silent (below "
                    f"{1e3 * SILENT_BELOW:g} mV) on every test example, so their classes are never predicted; "
                    f"{cure} (docs/reproduction.md)", err=True)
+
+
+def _warn_large_rate(config) -> None:
+    """EqProp's update is lr / beta times a batch mean of differences of products of states in [0, 1], so one
+    batch moves a weight (or bias) by up to lr / |beta|. Above 1 a single batch can move a weight past every value
+    trained networks hold (|W| < 0.4 in docs/hardware.md's study): say so before training."""
+    if config.rule != "eqprop":
+        return
+    largest = max([*config.lr, config.bias_lr or 0.0]) / abs(config.beta)
+    if largest > 1.0:
+        click.echo(f"warning: lr / beta = {largest:g}: one batch can move a weight by up to {largest:g}, while "
+                   "trained weights stay below 1; the paper's rates are .002-.128 at beta = 1 (Table 1)", err=True)
 
 
 def _check_later_removal(run, removal: int | None, path) -> None:

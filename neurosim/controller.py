@@ -22,7 +22,7 @@ from array_api_compat import device as device_of
 
 from .backend import array_namespace, to_numpy
 from .cudagraph import GraphCache
-from .engines.base import Engine, Relaxation, refuse_nudge
+from .engines.base import Engine, Relaxation, check_ready, refuse_nudge
 from .hardware import Devices
 from .network import Network
 from .topology import layer_of_neurons, pair_rates
@@ -100,6 +100,11 @@ class Controller:
         nudge = getattr(self.rule, "nudge", None)
         if nudge is not None:  # an engine written before nudges were named implements the weak one
             refuse_nudge(nudge, self.engine.name, getattr(self.engine, "nudges", ("weak",)))
+
+    def check_ready(self) -> None:
+        """Raise the engine's :class:`~neurosim.engines.base.EngineError` now if it cannot run (ngspice missing),
+        so that training fails before it writes a run file."""
+        check_ready(self.engine)
 
     def effective_network(self, net: Network, noise_rng: np.random.Generator | None = None) -> Network:
         """The network a phase relaxes: ``net`` itself, or the effective network of the hardware's devices."""

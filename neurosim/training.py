@@ -220,6 +220,7 @@ def _train(config: TrainConfig, out, run: Run | None, data: Dataset | None, prog
         resolved_sizes(config, data.n_inputs, data.n_classes)
         run.config = config.to_dict()
     net, controller = network_and_controller(config, run)
+    controller.check_ready()  # e.g. ngspice missing: say so before the first file is written
     if config.persistent and run.free_states is None:
         run.free_states = np.zeros((len(data.x_train), net.n_free), dtype=np.dtype(config.dtype))
     if config.persistent and run.test_states is None:

@@ -135,3 +135,48 @@ def test_ctrl_c_in_a_study_says_the_same_command_goes_on(tmp_path, monkeypatch):
     monkeypatch.setattr(bitdepth, "run_study", interrupted)
     result = CliRunner().invoke(main, ["bitdepth", "--bits", "4", "-o", str(tmp_path / "s")])
     assert result.exit_code == 130 and "run the same command again" in result.stderr
+
+
+SMALL = ["--n-train", "40", "--n-test", "20", "--sizes", "64-8-8-10", "--n-free", "5", "--quiet"]
+
+
+@pytest.mark.parametrize("case, args, needles", [
+    ("fixedpoint on an intralayer network", ["--engine", "fixedpoint"], ["--no-intralayer"]),
+    ("small-world without hidden layers", ["--sizes", "64-10"], ["needs at least one hidden layer"]),
+    ("a rate out of range", ["--lr", "-1"], ["lr"]),
+    ("a missing data directory", ["--dataset", "mnist", "--data-dir", "{tmp}/none"], ["does not exist"]),
+    ("spice without ngspice", ["--engine", "spice", "--epochs", "1"], ["ngspice not found", "apt-get install"]),
+])
+def test_every_first_hour_failure_is_one_error_line_and_leaves_no_file(tmp_path, case, args, needles):
+    """Issue 21: each failure a new user met ends in one `Error:` line that names the cure, no traceback, and no
+    run file left behind (what can be checked is checked before the file is written)."""
+    out = tmp_path / "sub" / "run.h5"
+    env = {"PATH": str(tmp_path)} if "spice" in args else None  # a PATH without ngspice on it
+    args = [a.replace("{tmp}", str(tmp_path)) for a in args]
+    result = CliRunner().invoke(main, ["train", *SMALL, *args, "-o", str(out)], env=env)
+    assert result.exit_code != 0, (case, result.output)
+    assert not isinstance(result.exception, Exception) or isinstance(result.exception, SystemExit), case
+    errors = [line for line in result.output.splitlines() if line.startswith("Error:")]
+    assert len(errors) == 1 and "Traceback" not in result.output, (case, result.output)
+    for needle in needles:
+        assert needle in result.output, (case, result.output)
+    assert not out.exists() and not list(tmp_path.rglob("*.h5")), case
+
+
+def test_every_first_hour_warning_explains(tmp_path):
+    """Issue 21's cases that train but need a word: a huge rate, resuming with fewer or the same epochs, and an
+    output folder that does not exist yet (created, as export does)."""
+    cli = CliRunner()
+    out = tmp_path / "new" / "folder" / "r.h5"
+    huge = cli.invoke(main, ["train", *SMALL, "--epochs", "1", "--lr", "1e6", "-o", str(out)])
+    assert huge.exit_code == 0 and out.exists(), huge.output
+    assert "lr / beta = 1e+06" in huge.stderr and "Table 1" in huge.stderr
+    normal = cli.invoke(main, ["train", *SMALL, "--epochs", "1", "-o", str(tmp_path / "n.h5")])
+    assert normal.exit_code == 0 and "lr / beta" not in normal.stderr
+    fewer = cli.invoke(main, ["train", "--resume", str(out), "--epochs", "0"])
+    assert fewer.exit_code != 0 and "has 1 epochs done; give more" in fewer.output
+    same = cli.invoke(main, ["train", "--resume", str(out), "--epochs", "1"])
+    assert same.exit_code == 0 and "nothing to train" in same.output
+    info = cli.invoke(main, ["info", str(out)])
+    assert info.exit_code == 0 and "after 1 epochs" not in info.output
+    assert "spread (eq 23): not defined (" in info.output or "spread (eq 23): " in info.output

@@ -215,10 +215,20 @@ class Engine(Protocol):
     """What the controller needs of an engine: a ``name`` (its registry key, :data:`neurosim.engines.ENGINES`),
     the ``nudges`` it implements, the nudge it trains with when none is configured (``default_nudge``), the
     ``devices`` it runs on (cpu, cuda), the configuration fields it takes (``config_fields``, see
-    :func:`from_config`) and ``relax``."""
+    :func:`from_config`) and ``relax``. An engine that needs something outside Python (a simulator on PATH) also
+    has ``check_ready()``, which raises a :class:`EngineError` that says how to get it; training calls it before
+    it writes anything (:func:`check_ready`)."""
 
     name: str
     nudges: tuple[str, ...]
 
 
     def relax(self, net: Network, x: np.ndarray, s: np.ndarray, phase: Phase) -> Relaxation: ...
+
+
+def check_ready(engine) -> None:
+    """Raise the engine's own :class:`EngineError` now if it cannot run (its optional ``check_ready``), so a
+    training fails before it writes a run file."""
+    ready = getattr(engine, "check_ready", None)
+    if ready is not None:
+        ready()

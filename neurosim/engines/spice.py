@@ -87,6 +87,10 @@ class Spice:
         if self.workers is not None and self.workers < 1:
             raise ValueError(f"workers={self.workers}: needs at least 1")
 
+    def check_ready(self) -> None:
+        """:class:`NgspiceNotFound` (how to install it) unless ngspice is on PATH."""
+        find_ngspice(self.executable)
+
     def relax(self, net: Network, x, s, phase: Phase) -> Relaxation:
         """Simulate every example's circuit; ``settling_time``: seconds, the batch's slowest example;
         ``simulator_seconds``: ngspice's analysis time, summed over the batch; ``info``: ``settling_times`` (per
