@@ -32,7 +32,7 @@ import numpy as np
 from neurosim import topology
 from neurosim.engines import ODE, Phase
 from neurosim.engines.spice import run_netlist
-from neurosim.netlist import write_netlist
+from neurosim.netlist import Analysis, write_netlist
 from neurosim.network import from_graph
 
 SIZES = [
@@ -96,7 +96,8 @@ def main() -> None:
                 if name == "old" and old_too_slow:
                     print(f"| {'-'.join(map(str, sizes))} | | old | skipped: the last took {last_old:.0f} s | | | | | |")
                     continue
-                write_netlist(folder / "n.cir", net, x[0], t_stop=args.t_stop, max_step=max_step, data_file="n.data")
+                write_netlist(folder / "n.cir", net, x[0], analysis=Analysis(t_stop=args.t_stop, max_step=max_step),
+                              data_file="n.data")
                 text = variant((folder / "n.cir").read_text(), method, zeros)
                 (folder / "n.cir").write_text(text)
                 devices = len(re.findall(r"^G[pm]_", text, re.M))

@@ -11,7 +11,7 @@ from .config import make_config
 from .data import load_dataset
 from .engines import ODE, Phase
 from .circuit import Circuit
-from .netlist import write_netlist
+from .netlist import Analysis, write_netlist
 from .network import Network
 from .store import Run
 from .build import STREAM_NOISE, circuit_of, devices_of, stream
@@ -123,8 +123,9 @@ def export_netlist(
         raise ValueError(f"{out}: the netlist names its data file after itself ({data_file!r}); choose a file name "
                          "without spaces or line breaks")
     c = case
-    write_netlist(out, c.net, c.x[0], circuit=c.circuit, beta=c.beta, target=c.target if c.beta else None,
-                  nudge=c.nudge, start=c.start, t_stop=t_stop or c.t_max, data_file=data_file, library=library,
-                  inline=inline, clip=clip, control=control,
+    written = Phase(beta=c.beta, target=c.target if c.beta else None, nudge=c.nudge)
+    write_netlist(out, c.net, c.x[0], circuit=c.circuit, phase=written, start=c.start,
+                  analysis=Analysis(t_stop=t_stop or c.t_max), data_file=data_file, library=library, inline=inline,
+                  clip=clip, control=control,
                   title=f"{name}, {run.config['dataset']} {split} example {example} (label {c.label}), {phase} phase")
     return out.parent / data_file

@@ -19,12 +19,14 @@ from __future__ import annotations
 import contextlib
 import io
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
 import numpy as np
 
 from .circuit import Circuit
+from .phase import Phase
 from .lines import arrays
 from .network import Network
 
@@ -35,6 +37,9 @@ LIBRARY = Path(__file__).parent / "library" / "neurosim.lib"
 CLAMP_GAIN = 1e5
 
 _CHUNK = 50_000
+
+#: The free phase: no nudge.
+FREE = Phase()
 
 
 def node_names(sizes) -> np.ndarray:
@@ -62,35 +67,50 @@ def _plain_token(value, what: str) -> str:
     return text
 
 
+@dataclass(frozen=True)
+class Analysis:
+    """What ngspice runs on a netlist. ``kind``: ``tran``, a transient of ``t_stop`` time constants from the
+    starting state, its output every ``t_step`` and its time step at most ``max_step`` (time constants; one keeps
+    the state and runs ~10x faster than ngspice's own choice, docs/spice.md), integrated by gear (trapezoidal rings
+    at a clamped node); or ``op``, ngspice's operating point, Newton's method started at the starting state
+    (``.nodeset``), one row of output. The spice engine's ``t_max`` (250) is ``t_stop``'s default."""
+
+    kind: str = "tran"
+    t_stop: float = 250.0
+    t_step: float = 0.1
+    max_step: float = 1.0
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("tran", "op"):
+            raise ValueError(f"analysis={self.kind!r}: choose 'tran' or 'op'")
+        for name in ("t_stop", "t_step", "max_step"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"{name}={getattr(self, name)}: must be > 0 (time constants)")
+
+
 def write_netlist(
     out: str | Path | TextIO,
     net: Network,
     x: np.ndarray,
     *,
     circuit: Circuit | None = None,
-    beta: float = 0.0,
-    target: np.ndarray | None = None,
-    nudge: str = "weak",
+    phase: Phase = FREE,
     start: np.ndarray | None = None,
-    t_stop: float = 100.0,
-    t_step: float = 0.1,
-    max_step: float = 1.0,
+    analysis: Analysis = Analysis(),
     data_file: str = "neurosim.data",
     library: str | Path | None = None,
     inline: bool = False,
     clip: bool = False,
     title: str = "",
     control: bool = True,
-    analysis: str = "tran",
 ) -> None:
     """Write the netlist of ``net`` with inputs ``x`` (n_inputs,) volts to ``out`` (a path or a text stream).
 
-    ``beta`` != 0 with ``target`` (n_outputs,) volts: the nudged phase, ``nudge`` ``weak`` (a conductance
-    beta / R from each output to a source at its target) or ``clamped`` (a voltage source holding each output at
-    its target; its ``start`` should be the target too). ``start`` (n_free,): the initial node
-    voltages (default 0 V). ``t_stop`` / ``t_step``: the transient's length and output step, in time constants;
-    ``max_step``: ngspice's largest time step, time constants (one keeps the state and runs ~10x faster than
-    ngspice's own choice, docs/spice.md); the integration method is gear (trapezoidal rings at a clamped node).
+    ``phase``: the free phase (default), or a nudged one (:class:`~neurosim.engines.base.Phase`, its ``target``
+    (n_outputs,) volts): ``nudge`` ``weak`` (a conductance beta / R from each output to a source at its target)
+    or ``clamped`` (a voltage source holding each output at its target; its ``start`` should be the target too).
+    ``start`` (n_free,): the initial node voltages (default 0 V). ``analysis``: what ngspice runs
+    (:class:`Analysis`: the transient's length, output step and largest step, or the operating point).
     The circuit's :attr:`~neurosim.circuit.Circuit.crossbar` decides how synapses are written: current sources
     (ideal), conductances from buffered and inverted column drivers into the node (passive), or into op-amp
     neurons' rows. Devices of zero conductance are left out.
@@ -98,13 +118,14 @@ def write_netlist(
     to copy the library into the netlist. ``clip``: clip weights beyond the conductance range instead of raising
     :class:`~neurosim.circuit.ConductanceRangeError`. ``title``: a free-text line for the header.
     ``control``: end with the ``.control`` block that makes ``ngspice -b`` run it and write ``data_file``; without it
-    the netlist is a plain circuit with its ``.tran`` for a simulator that drives ngspice itself (PySpice's
+    the netlist is a plain circuit with its analysis for a simulator that drives ngspice itself (PySpice's
     ``NgSpiceShared.load_circuit``, which rejects a ``.control`` block; :mod:`neurosim.pyspice`).
-    ``analysis``: ``tran`` (the transient from ``start``) or ``op``: ngspice's operating point, Newton's method
-    started at ``start`` (``.nodeset``) instead of the ``.ic``; its data file then holds one row (ngspice writes
-    an input's voltage where the time would be). An operating point is an equilibrium, but the network has
-    several and ``.op`` may find another one than the transient: check its residual (the spice engine does).
+    With ``analysis.kind = "op"`` the data file holds one row (ngspice writes an input's voltage where the time
+    would be). An operating point is an equilibrium, but the network has several and ``.op`` may find another one
+    than the transient: check its residual (the spice engine does).
     """
+    beta, target, nudge = phase.beta, phase.target, phase.nudge
+    t_stop, t_step, max_step = analysis.t_stop, analysis.t_step, analysis.max_step
     circuit = circuit or Circuit()
     x = np.asarray(x, dtype=np.float64).reshape(-1)
     if x.shape != (net.n_inputs,):
@@ -112,13 +133,8 @@ def write_netlist(
     start = np.zeros(net.n_free) if start is None else np.asarray(start, dtype=np.float64).reshape(-1)
     if start.shape != (net.n_free,):
         raise ValueError(f"start of shape {start.shape}: expected ({net.n_free},)")
-    if beta and (target is None or np.shape(target) != (net.n_outputs,)):
+    if beta and np.shape(target) != (net.n_outputs,):
         raise ValueError(f"a nudged netlist (beta={beta}) needs a target of shape ({net.n_outputs},)")
-    if analysis not in ("tran", "op"):
-        raise ValueError(f"analysis={analysis!r}: choose 'tran' or 'op'")
-    for name, value in (("t_stop", t_stop), ("t_step", t_step), ("max_step", max_step)):
-        if not value > 0:
-            raise ValueError(f"{name}={value}: must be > 0 (time constants)")
     for name, values in (("inputs", x), ("start", start), ("target", target), ("bias", net.bias),
                          *((f"weights {b.name}", b.weight) for b in net.blocks), ("skip weights", net.sparse.weight),
                          *((f"backward weights {b.name}", b.back) for b in net.blocks), ("backward skip weights", net.sparse.back)):
@@ -232,12 +248,12 @@ def write_netlist(
                     _lines(stream, f"Xnudge_{{0}} {{0}} nudge g={g:.9e} target={{1:.9g}}\n", outputs, targets)
                 else:  # beta < 0: a transconductor pushing away from the target, not a negative resistor
                     _lines(stream, f"Xnudge_{{0}} {{0}} repel g={-g:.9e} target={{1:.9g}}\n", outputs, targets)
-        stream.write("* initial node voltages" + ("\n.ic" if analysis == "tran" else
+        stream.write("* initial node voltages" + ("\n.ic" if analysis.kind == "tran" else
                                                     " (Newton's starting point for the operating point)\n.nodeset"))
         _lines(stream, " v({0})={1:.9g}", free, start)
         if opamp:  # each row at its virtual ground V_os - V / A
             _lines(stream, " v(r_{0})={1:.9g}", free, circuit.opamp_offset - start / circuit.opamp_gain)
-        if analysis == "op":
+        if analysis.kind == "op":
             stream.write("\n.op\n")
         else:
             stream.write(f"\n.options method=gear\n.tran {t_step * tau:.9g} {t_stop * tau:.9g} 0 "

@@ -11,7 +11,7 @@ from neurosim.coupling import Coupling
 from neurosim.config import ConfigError, make_config
 from neurosim.engines import ODE, Phase, Spice
 from neurosim.engines.spice import run_netlist
-from neurosim.netlist import netlist_text, write_netlist
+from neurosim.netlist import Analysis, netlist_text, write_netlist
 
 TIGHT = dict(rtol=1e-10, atol=1e-12, settle_tol=1e-10)
 
@@ -33,7 +33,7 @@ def test_passive_chain_settles_where_kirchhoff_puts_it(tmp_path, ngspice):
     np.testing.assert_allclose(circuit.row_load(net), [1.3, 0.5])
     ode = ODE(circuit=circuit, **TIGHT).relax(net, np.ones((1, 1)), np.zeros((1, 2)), Phase())
     np.testing.assert_allclose(ode.state[0], [21 / 64, 93 / 320], atol=1e-9)
-    write_netlist(tmp_path / "p.cir", net, [1.0], circuit=circuit, t_stop=60, data_file="p.data")
+    write_netlist(tmp_path / "p.cir", net, [1.0], circuit=circuit, analysis=Analysis(t_stop=60), data_file="p.data")
     np.testing.assert_allclose(run_netlist(tmp_path / "p.cir", net.sizes, 60e-6).v[-1], [21 / 64, 93 / 320], atol=1e-7)
     ideal = ODE(**TIGHT).relax(net, np.ones((1, 1)), np.zeros((1, 2)), Phase())
     np.testing.assert_allclose(ideal.state[0], [0.8, 0.2], atol=1e-9)
@@ -96,7 +96,7 @@ def test_ngspice_and_the_ode_agree_on_the_physical_crossbars(ngspice, crossbar, 
 def test_a_negative_beta_is_a_transconductor_not_a_negative_resistor():
     net = skip_net()
     target = np.eye(3)[0]
-    text = netlist_text(net, np.zeros(6), beta=-1.0, target=target)
+    text = netlist_text(net, np.zeros(6), phase=Phase(-1.0, target))
     assert "Xnudge_y_0 y_0 repel g=1.000000000e-06" in text
     assert "nudge g=-" not in text and not any(
         line.startswith("R") and " -" in line for line in text.splitlines())
@@ -150,8 +150,8 @@ def test_static_power_equals_what_ngspice_sources_deliver(tmp_path, ngspice, bet
     target = np.array([1.0])
     phase = Phase(beta=beta, target=target[None]) if beta else Phase()
     state = ODE(circuit=circuit, **TIGHT).relax(net, np.ones((1, 1)), np.zeros((1, 2)), phase).state[0]
-    write_netlist(tmp_path / "c.cir", net, [1.0], circuit=circuit, beta=beta, target=target if beta else None,
-                  t_stop=60, start=state, data_file="c.data")
+    write_netlist(tmp_path / "c.cir", net, [1.0], circuit=circuit, phase=Phase(beta, target) if beta else Phase(),
+                  analysis=Analysis(t_stop=60), start=state, data_file="c.data")
     sources = [("x_0", "v.xin_x_0.vin#branch"), ("n_h1_0", "einv_h1_0#branch"), ("n_y_0", "einv_y_0#branch")]
     if beta:
         sources.append(("xnudge_y_0.t", "v.xnudge_y_0.vtarget#branch"))
@@ -197,8 +197,8 @@ def test_pyspice_runs_an_exported_netlist_to_the_state_ngspice_b_reaches(tmp_pat
 
     net, circuit = skip_net(), Circuit(crossbar=crossbar, opamp_gain=300.0)
     x = np.random.default_rng(0).uniform(size=6)
-    write_netlist(tmp_path / "b.cir", net, x, circuit=circuit, t_stop=40, data_file="b.data")
-    write_netlist(tmp_path / "p.cir", net, x, circuit=circuit, t_stop=40, control=False)
+    write_netlist(tmp_path / "b.cir", net, x, circuit=circuit, analysis=Analysis(t_stop=40), data_file="b.data")
+    write_netlist(tmp_path / "p.cir", net, x, circuit=circuit, analysis=Analysis(t_stop=40), control=False)
     assert ".control" not in (tmp_path / "p.cir").read_text()
     batch = run_netlist(tmp_path / "b.cir", net.sizes, 40e-6)
     shared = simulate(tmp_path / "p.cir")

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from neurosim import network, topology
 from neurosim.config import FIELDS, ConfigError, load_config, make_config
 from neurosim.data import DataError, Dataset, load_dataset, load_idx_directory, read_idx
+from neurosim.engines import Phase
 from neurosim.netlist import netlist_text
 from neurosim.store import RunFileError, load_run
 from neurosim.training import TrainingDiverged, train
@@ -224,8 +225,8 @@ def test_netlist_writer_answers_any_input_with_a_netlist_or_a_value_error(title,
     net = small_net()
     net.blocks[0].weight *= scale
     try:
-        text = netlist_text(net, x, title=title, data_file=data_file or "d.data", beta=beta,
-                            target=np.zeros(2) if beta else None)
+        text = netlist_text(net, x, title=title, data_file=data_file or "d.data",
+                            phase=Phase(beta, np.zeros(2)) if beta else Phase())
     except ValueError as err:
         assert str(err)
     else:

@@ -14,7 +14,7 @@ from neurosim.config import make_config
 from neurosim.data import load_dataset
 from neurosim.engines import ODE, EngineError, Phase, Spice
 from neurosim.engines.spice import NgspiceNotFound, run_netlist, settling_time
-from neurosim.netlist import netlist_text, node_names, write_netlist
+from neurosim.netlist import Analysis, netlist_text, node_names, write_netlist
 from neurosim.store import load_run
 from neurosim.build import controller_of, new_run
 from neurosim.training import evaluate
@@ -30,8 +30,8 @@ def one_neuron(weight=0.4, bias=0.3):
 @pytest.mark.parametrize("circuit", [Circuit(), Circuit(r_leak=3.3e3, c_node=4.7e-6, g_max=1e-3)])
 def test_neuron_transient_in_ngspice_is_an_rc_charge(tmp_path, ngspice, circuit):
     net, tau = one_neuron(), circuit.tau
-    write_netlist(tmp_path / "n.cir", net, [1.0], circuit=circuit, t_stop=8, t_step=0.01, max_step=0.01,
-                  data_file="n.data")
+    write_netlist(tmp_path / "n.cir", net, [1.0], circuit=circuit, data_file="n.data",
+                  analysis=Analysis(t_stop=8, t_step=0.01, max_step=0.01))
     wave = run_netlist(tmp_path / "n.cir", net.sizes, 8 * tau)
     t, v = wave.t, wave.v[:, 0]
     keep = t > 0.05 * tau
@@ -116,12 +116,12 @@ def test_weight_beyond_the_conductance_range_is_reported_unless_clipped():
 def test_clamped_netlist_holds_every_output_at_its_target_by_a_source():
     net = net_16_12_12_4()
     target = np.eye(4)[2]
-    text = netlist_text(net, np.zeros(16), beta=1.0, target=target, nudge="clamped", start=np.zeros(net.n_free))
+    text = netlist_text(net, np.zeros(16), phase=Phase(1.0, target, "clamped"), start=np.zeros(net.n_free))
     holds = [line for line in text.splitlines() if line.startswith("Xhold_")]
     assert holds == [f"Xhold_y_{k} y_{k} hold target={target[k]:.9g}" for k in range(4)]
     assert "Xnudge_" not in text and "clamped (outputs held at the target)" in text
     with pytest.raises(ValueError, match="nudge='reference'"):
-        netlist_text(net, np.zeros(16), beta=1.0, target=target, nudge="reference")
+        netlist_text(net, np.zeros(16), phase=Phase(1.0, target, "reference"))
 
 
 def test_netlist_names_nodes_by_layer_and_keeps_text_in_comments():

@@ -29,7 +29,7 @@ from neurosim.dissipation import phase_energy, power, settling_within
 from neurosim.energy import rho
 from neurosim.engines import ODE, Phase
 from neurosim.engines.spice import run_netlist, settling_time
-from neurosim.netlist import write_netlist
+from neurosim.netlist import Analysis, write_netlist
 from neurosim.store import load_run
 
 #: (label, crossbar settings) of every circuit compared.
@@ -90,8 +90,8 @@ def main(argv=None) -> int:
                 state, rate_time, t, v = ode_waveform(circuit, net, x, args.t_max)
                 p = power(circuit, net, x, v, None if circuit.r_line else drift_of(circuit, net, x, v))
                 netlist = Path(tmp) / f"e{k}.cir"
-                write_netlist(netlist, net, x, circuit=circuit, t_stop=args.t_max, t_step=0.05, max_step=0.05,
-                              data_file=f"e{k}.data")
+                write_netlist(netlist, net, x, circuit=circuit, data_file=f"e{k}.data",
+                              analysis=Analysis(t_stop=args.t_max, t_step=0.05, max_step=0.05))
                 started = time.perf_counter()
                 wave = run_netlist(netlist, net.sizes, args.t_max * circuit.tau)
                 wall = time.perf_counter() - started

@@ -17,7 +17,7 @@ import subprocess
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import ClassVar
 from pathlib import Path
 
@@ -25,7 +25,7 @@ import numpy as np
 
 from ..backend import is_torch_array
 from ..circuit import Circuit
-from ..netlist import node_names, write_netlist
+from ..netlist import Analysis, node_names, write_netlist
 from ..dissipation import settling_within
 from ..network import Network
 from .base import (EngineError, Phase, Relaxation, check_nudge, circuit_coupling, from_config, phase_drift,
@@ -79,13 +79,17 @@ class Spice:
     from_config = classmethod(from_config)
 
     def __post_init__(self) -> None:
-        for name in ("t_stop", "t_step", "settle_tol", "timeout"):
+        self.netlist_analysis  # t_stop, t_step and analysis checked where they are defined
+        for name in ("settle_tol", "timeout"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name}={getattr(self, name)}: must be > 0")
-        if self.analysis not in ("tran", "op"):
-            raise ValueError(f"analysis={self.analysis!r}: choose 'tran' or 'op'")
         if self.workers is not None and self.workers < 1:
             raise ValueError(f"workers={self.workers}: needs at least 1")
+
+    @property
+    def netlist_analysis(self) -> Analysis:
+        """What ngspice runs on each example's netlist (:class:`~neurosim.netlist.Analysis`)."""
+        return Analysis(kind=self.analysis, t_stop=self.t_stop, t_step=self.t_step)
 
     def check_ready(self) -> None:
         """:class:`NgspiceNotFound` (how to install it) unless ngspice is on PATH."""
@@ -148,10 +152,9 @@ class Spice:
     def _simulate(self, executable, folder: Path, b: int, net, x, start, phase: Phase, target) -> "Waveform":
         """One example: write its netlist into ``folder`` and run it."""
         netlist, data_file = folder / f"example{b}.cir", f"example{b}.data"
-        write_netlist(netlist, net, x, circuit=self.circuit, beta=phase.beta, target=target, nudge=phase.nudge,
-                      start=start,
-                      t_stop=self.t_stop, t_step=self.t_step, data_file=data_file, clip=self.clip,
-                      title=f"{phase.name} phase, batch example {b}", analysis=self.analysis)
+        write_netlist(netlist, net, x, circuit=self.circuit, phase=replace(phase, target=target), start=start,
+                      analysis=self.netlist_analysis, data_file=data_file, clip=self.clip,
+                      title=f"{phase.name} phase, batch example {b}")
         return run_netlist(netlist, net.sizes, self.t_stop * self.circuit.tau, data_file=data_file,
                            executable=executable, timeout=self.timeout, what=f"{phase.name} phase, example {b}")
 
