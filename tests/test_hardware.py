@@ -145,7 +145,7 @@ def test_write_noise_has_the_configured_spread():
 def test_variation_and_stuck_at_faults_have_the_configured_statistics():
     net = from_graph(topology.layered((1000, 1000)), seed=0)
     net.blocks[0].weight[:] = 0.5
-    spec = hw(variation={"device": 0.1, "stuck": 0.04, "stuck_high": 0.25})
+    spec = hw(variation={"device_to_device": 0.1, "stuck": 0.04, "stuck_high": 0.25})
     devices = Devices(spec, net, rng=np.random.default_rng(6))
     gain_plus = devices.gain[0][0]
     stuck_plus, stuck_minus = devices.stuck[0]
@@ -184,7 +184,7 @@ def test_read_noise_is_drawn_per_settle_and_mismatch_breaks_symmetry_only_betwee
 
 def test_couplings_of_a_mismatched_network_agree_across_layouts_and_with_the_dense_matrix():
     net = small_world()
-    eff = Devices(hw(variation={"mismatch": 0.2, "device": 0.1}), net, rng=np.random.default_rng(9)).effective(net)
+    eff = Devices(hw(variation={"mismatch": 0.2, "device_to_device": 0.1}), net, rng=np.random.default_rng(9)).effective(net)
     assert not eff.symmetric
     x = np.random.default_rng(10).uniform(0, 1, (4, net.n_inputs))
     s = np.random.default_rng(11).uniform(-0.2, 1.2, (4, net.n_free))
@@ -328,3 +328,19 @@ def test_one_weight_range_per_crossbar(tmp_path):
         train(make_config(**common, hardware={"storage": {"bits": 4, "w_max": [1.0, 1.0, 1.0]}}), progress=False)
     with pytest.raises(ConfigError, match="mapping='conductance'"):
         make_config(**common, hardware={"storage": {"bits": 4, "w_max": [1.0] * 4, "mapping": "conductance"}})
+
+
+def test_the_old_name_of_device_to_device_variation_still_reads(tmp_path):
+    """variation.device (before 2026-12) is read as variation.device_to_device, in a dict, a TOML file and a
+    training configuration stored in a run file; both names at once are refused, naming both."""
+    from neurosim.config import make_config
+
+    new = hw(variation={"device_to_device": 0.1, "mismatch": 0.02})
+    assert hw(variation={"device": 0.1, "mismatch": 0.02}) == new and new.variation.device_to_device == 0.1
+    (tmp_path / "old.toml").write_text("[variation]\ndevice = 0.1\nmismatch = 0.02\n")
+    assert load_hardware(tmp_path / "old.toml") == new
+    stored = make_config(hardware={**Hardware().to_dict(), "variation": {"device": 0.1, "mismatch": 0.02,
+                                                                          "stuck": 0.0, "stuck_high": 0.5}})
+    assert stored.hardware == new
+    with pytest.raises(HardwareError, match="variation.device is the old name of variation.device_to_device"):
+        hw(variation={"device": 0.1, "device_to_device": 0.2})

@@ -47,7 +47,7 @@ def test_skips_are_removed_after_the_given_epoch_and_the_run_file_says_so(tmp_pa
         assert not np.array_equal(a, b)  # training went on after the removal
 
 
-CHIP = {"storage": {"bits": 6, "rounding": "stochastic"}, "variation": {"device": 0.1, "mismatch": 0.05, "stuck": 0.02}}
+CHIP = {"storage": {"bits": 6, "rounding": "stochastic"}, "variation": {"device_to_device": 0.1, "mismatch": 0.05, "stuck": 0.02}}
 
 
 def test_the_connections_kept_keep_their_devices(digits):

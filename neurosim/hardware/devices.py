@@ -198,7 +198,7 @@ class Devices:
         variation = hardware.variation
         rng = rng if rng is not None else np.random.default_rng(0)
         self.per_device = [effect for effect in (
-            Gain(variation.device, layout, rng) if variation.device else None,
+            Gain(variation.device_to_device, layout, rng) if variation.device_to_device else None,
             StuckAt(variation.stuck, variation.stuck_high, layout, rng) if variation.stuck else None,
         ) if effect is not None]
         self.mismatch = Mismatch(variation.mismatch, layout, rng) if variation.mismatch else None

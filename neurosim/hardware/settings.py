@@ -75,13 +75,13 @@ class Readout:
 class Variation:
     """Fixed per-device deviations, drawn once per run from its seed.
 
-    ``device``: device-to-device variation, each device's conductance times (1 + device * N(0, 1)) (floored
-    at 0). ``mismatch``: each direction of a connection times its own (1 + mismatch * N(0, 1)). ``stuck``: the
+    ``device_to_device``: each device's conductance times (1 + device_to_device * N(0, 1)) (floored at 0);
+    named ``device`` in files written before 2026-12 (still read: :data:`RENAMED`). ``mismatch``: each direction of a connection times its own (1 + mismatch * N(0, 1)). ``stuck``: the
     fraction of devices stuck, a fraction ``stuck_high`` of them at G_max, the rest at G_min; a stuck device
     ignores programming.
     """
 
-    device: Sigma = 0.0
+    device_to_device: Sigma = 0.0
     mismatch: Sigma = 0.0
     stuck: Fraction = 0.0
     stuck_high: Fraction = 0.5
@@ -127,13 +127,13 @@ PRESETS: dict[str, Hardware] = {
     "analog-6bit": Hardware(
         storage=Storage(bits=6, rounding="stochastic"),
         readout=Readout(bits=8),
-        variation=Variation(device=0.05, mismatch=0.02),
+        variation=Variation(device_to_device=0.05, mismatch=0.02),
         noise=Noise(write=0.2, read=0.01),
     ),
     "rram-4bit": Hardware(
         storage=Storage(bits=4, rounding="stochastic"),
         readout=Readout(bits=6),
-        variation=Variation(device=0.1, mismatch=0.05, stuck=0.01),
+        variation=Variation(device_to_device=0.1, mismatch=0.05, stuck=0.01),
         noise=Noise(write=0.3, read=0.02),
     ),
 }
@@ -156,10 +156,27 @@ def load_hardware(spec: str | Path | dict | Hardware) -> Hardware:
     return _from_dict(read_toml(path, HardwareError, "hardware"), str(path))
 
 
-def _from_dict(values: dict, where: str | None) -> Hardware:
+#: Fields renamed since run files and TOML files were first written: (table, old name) -> new name. ``device``
+#: meant one thing across neurosim (cpu or cuda) and another here.
+RENAMED = {("variation", "device"): "device_to_device"}
+
+
+def _renamed(values: dict, prefix: str) -> dict:
+    """``values`` with the old names of :data:`RENAMED` under their new ones; both at once is an error."""
     values = dict(values)
-    base = values.pop("preset", None)
+    for (group, old), new in RENAMED.items():
+        fields = values.get(group)
+        if isinstance(fields, dict) and old in fields:
+            if new in fields:
+                raise HardwareError(f"{prefix}{group}.{old} is the old name of {group}.{new}: give one of them")
+            values[group] = {(new if k == old else k): v for k, v in fields.items()}
+    return values
+
+
+def _from_dict(values: dict, where: str | None) -> Hardware:
     prefix = f"{where}: " if where else ""
+    values = _renamed(values, prefix)
+    base = values.pop("preset", None)
     if base is not None and base not in PRESETS:
         raise HardwareError(f"{prefix}preset={base!r}: choose one of {', '.join(PRESETS)}")
     merged = PRESETS[base].to_dict() if base else {}
