@@ -22,7 +22,7 @@ from .export import export_netlist
 from .hardware import PRESETS, HardwareError, load_hardware
 from .quantize import ROUNDING
 from .rules import RULES
-from .metrics import lost_update_pairs, spread, total_correction
+from .metrics import applied_share, lost_update_pairs, spread, total_correction
 from .store import load_run
 from .training import SILENT_BELOW, train
 
@@ -237,13 +237,7 @@ def train_command(out, overwrite, resume, quiet, config_file, **options) -> None
         f"test error {100 * h['test_error'][-1]:.2f} % (train {100 * h['train_error'][-1]:.2f} %) after "
         f"{_epochs(run.epochs_done)}; run file {out}"
     )
-    lost = lost_update_pairs(run.rate_rms, run.applied_rms)
-    if lost:
-        pairs = ", ".join(f"{k}-{k + 1}" for k in lost)
-        click.echo(f"warning: the weights between layers {pairs} never changed in {len(run.applied_rms)} recorded "
-                   f"batches: the weight store's rounding lost every update (nearest rounding drops an update below "
-                   f"half a weight step); --rounding stochastic keeps them in expectation, more --weight-bits make the "
-                   f"step smaller (docs/hardware.md)", err=True)
+    _warn_lost_updates(run)
     silent = h["silent_outputs"][-1] if run.epochs_done else 0
     if silent > 0:
         reference = run.config.get("nudge") == "reference"
@@ -253,6 +247,28 @@ def train_command(out, overwrite, resume, quiet, config_file, **options) -> None
         click.echo(f"warning: {silent:.0f} of {run.network.sizes[-1]} output units were silent (below "
                    f"{1e3 * SILENT_BELOW:g} mV) on every test example, so their classes are never predicted; "
                    f"{cure} (docs/reproduction.md)", err=True)
+
+
+#: A layer pair whose store applied less than this share of the proposed updates is named in a warning.
+MOSTLY_LOST = 0.5
+
+
+def _warn_lost_updates(run) -> None:
+    """Name the layer pairs whose weight store applied under half of what the rule proposed (eq 20, summed over
+    the recorded batches), with the numbers and the remedies; "never changed" where it applied nothing."""
+    if not run.applied_rms:
+        return
+    share = applied_share(run.rate_rms, run.applied_rms)
+    low = [k for k, v in enumerate(share) if v < MOSTLY_LOST]
+    if not low:
+        return
+    never = set(lost_update_pairs(run.rate_rms, run.applied_rms))
+    pairs = ", ".join(f"{k}-{k + 1}: " + ("never changed" if k in never else f"{100 * share[k]:.0f} % applied")
+                      for k in low)
+    click.echo(f"warning: the weight store kept little of the rule's updates between layers ({pairs}; RMS over "
+               f"{len(run.applied_rms)} recorded batches): nearest rounding drops an update below half a weight "
+               f"step; --rounding stochastic keeps them in expectation, more --weight-bits or a smaller --w-max make "
+               f"the step smaller, a larger --lr makes the updates larger (docs/hardware.md)", err=True)
 
 
 def _warn_large_rate(config) -> None:

@@ -81,6 +81,16 @@ def spread(total: np.ndarray) -> float:
     return fast / slow
 
 
+def applied_share(proposed_rms, applied_rms) -> np.ndarray:
+    """Per layer pair, how much of the rule's proposed change the weight store applied: the summed applied RMS
+    (eq 20 of the changes the devices made) over the summed proposed RMS, over the recorded batches; NaN for a
+    pair with nothing proposed. 1 without hardware models; under nearest rounding an update below half a weight
+    step is lost, so a share well below 1 says most updates were. Inputs (batches, pairs) as in a run file."""
+    proposed = np.nansum(np.asarray(proposed_rms, dtype=float).reshape(len(proposed_rms), -1), axis=0)
+    applied = np.nansum(np.asarray(applied_rms, dtype=float).reshape(len(applied_rms), -1), axis=0)
+    return np.divide(applied, proposed, out=np.full_like(proposed, np.nan), where=proposed > 0)
+
+
 def lost_update_pairs(proposed_rms, applied_rms) -> list[int]:
     """The layer pairs (index k: layers k and k+1, input side first) whose weights never changed although the
     rule proposed changes: the applied RMS (eq 20 of the changes the devices made) is 0 in every recorded batch

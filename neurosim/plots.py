@@ -155,21 +155,34 @@ def error_curves(runs: dict, out: str | Path) -> Path:
     return Path(out)
 
 
-def layer_rates(runs: dict, smoothed: dict, out: str | Path) -> Path:
+def layer_rates(runs: dict, smoothed: dict, out: str | Path, applied: dict | None = None) -> Path:
     """The paper's Figure 3: each layer pair's training rate (eq 20) smoothed over batches (eq 21; ``smoothed``:
-    name -> (batches, rates (M, pairs))), log scale, one panel per run."""
+    name -> (batches, rates (M, pairs))), log scale, one panel per run. ``applied``: name -> the smoothed
+    rates of the changes the weight store made (M, pairs), drawn dashed beside the proposed ones, or None for a
+    run without hardware models (they are the same)."""
+    from matplotlib.lines import Line2D
+
+    applied = applied or {}
     fig, axes = plt.subplots(1, len(runs), figsize=(4.2 * len(runs), 4), sharey=True, squeeze=False)
     for ax, (name, run) in zip(axes[0], runs.items()):
         batches, rates = smoothed[name]
+        made = applied.get(name)
         for pair in range(rates.shape[1]):
-            ax.plot(batches, rates[:, pair], label=f"L{pair}-L{pair + 1}", linewidth=1)
+            line, = ax.plot(batches, rates[:, pair], label=f"L{pair}-L{pair + 1}", linewidth=1)
+            if made is not None:
+                ax.plot(batches, np.where(made[:, pair] > 0, made[:, pair], np.nan), color=line.get_color(),
+                        linestyle="--", linewidth=1)
         ax.set_yscale("log")
         ax.set_xlabel("batch")
         ax.set_title(_run_label(name, run), fontsize=9)
         ax.grid(alpha=0.3, which="both")
     axes[0][0].set_ylabel("RMS weight correction per batch")
-    axes[0][0].legend(fontsize=7)
-    fig.tight_layout()
+    handles, _ = axes[0][0].get_legend_handles_labels()
+    if any(v is not None for v in applied.values()):
+        handles += [Line2D([], [], color="0.3", label="proposed"),
+                    Line2D([], [], color="0.3", linestyle="--", label="applied by the store")]
+    fig.legend(handles=handles, fontsize=7, loc="lower center", ncol=len(handles), frameon=False)  # off the curves
+    fig.tight_layout(rect=(0, 0.07, 1, 1))
     save_figure(fig, out, dpi=120)
     plt.close(fig)
     return Path(out)

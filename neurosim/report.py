@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from .atomic import write_text_atomically
-from .metrics import final_results, moving_average, spread, total_correction
+from .metrics import applied_share, final_results, moving_average, spread, total_correction
 from .plots import error_curves, error_vs_replaced, layer_rates
 from .store import Run
 
@@ -28,6 +28,15 @@ def smoothed_rates(run: Run, n: int = SMOOTHING) -> tuple[np.ndarray, np.ndarray
     """Eq 21 over a run's eq-20 record: (batches, smoothed rates (M, pairs))."""
     rms = np.asarray(run.rate_rms, dtype=np.float64).reshape(-1, len(run.network.sizes) - 1)
     return np.asarray(run.rate_batches), moving_average(rms, n)
+
+
+def smoothed_applied(run: Run, n: int = SMOOTHING) -> np.ndarray | None:
+    """Eq 21 over the changes the weight store applied (M, pairs), or None where they equal the proposed ones
+    (no hardware models)."""
+    proposed, applied = (np.asarray(a, dtype=np.float64) for a in (run.rate_rms, run.applied_rms))
+    if applied.shape != proposed.shape or np.array_equal(applied, proposed):
+        return None
+    return moving_average(applied.reshape(-1, len(run.network.sizes) - 1), n)
 
 
 def hardware_label(hardware: dict | None) -> str:
@@ -72,6 +81,8 @@ def run_summary(name: str, run: Run) -> dict:
         "first_epoch_train_error": float(h["train_error"][0]) if run.epochs_done else float("nan"),
         "spread": spread(total),
         "deepest_over_shallowest": float(total[0] / total[-1]) if len(total) > 1 and total[-1] > 0 else float("nan"),
+        "applied": applied_share(rms, np.asarray(run.applied_rms, dtype=np.float64).reshape(rms.shape))
+        if len(run.applied_rms) == len(rms) and len(rms) else np.full(rms.shape[1], np.nan),
     }
 
 
@@ -83,7 +94,8 @@ def write_report(runs: dict[str, Run], out_dir: str | Path, smoothing: int = SMO
     recorded = {name: run for name, run in runs.items() if run.rate_rms}
     if recorded:
         smoothed = {name: smoothed_rates(run, smoothing) for name, run in recorded.items()}
-        written.append(layer_rates(recorded, smoothed, out_dir / "rates.png"))
+        applied = {name: smoothed_applied(run, smoothing) for name, run in recorded.items()}
+        written.append(layer_rates(recorded, smoothed, out_dir / "rates.png", applied))
     rows = [run_summary(name, run) for name, run in runs.items()]
     rewired = [r for r in rows if r["topology"] == "small-world"]
     modes = {r["mode"] for r in rewired if r["rewired"]}
@@ -100,6 +112,10 @@ def _rewired(row: dict) -> str:
     return f"{row['rewired']} ({row['mode']}" + (f"; skips removed after epoch {removed})" if removed else ")")
 
 
+def _shares(shares: np.ndarray) -> str:
+    return " / ".join("—" if np.isnan(v) else f"{100 * v:.0f} %" for v in shares)
+
+
 def _count(value: float) -> str:
     return "—" if np.isnan(value) else f"{value:.0f}"
 
@@ -107,19 +123,20 @@ def _count(value: float) -> str:
 def _summary(rows: list[dict], figures: list[str], path: Path, smoothing: int) -> Path:
     lines = [
         "# neurosim report", "",
-        "| run | topology | sizes | rewired | L | C | lr | nudge | hardware | epochs | train error | test error | best test | silent outputs | spread (eq 23) | first pair / output pair |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| run | topology | sizes | rewired | L | C | lr | nudge | hardware | epochs | train error | test error | best test | silent outputs | spread (eq 23) | first pair / output pair | applied |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         lines.append(
             f"| {r['run']} | {r['topology']} | {r['sizes']} | {_rewired(r)} | {r['L']:.4f} | "
             f"{r['C']:.4f} | {r['lr']} | {r['nudge']} | {r['hardware']} | {r['epochs']} | {100 * r['train_error']:.2f} % | "
             f"{100 * r['test_error']:.2f} % | {100 * r['best_test_error']:.2f} % | {_count(r['silent_outputs'])} | "
-            f"{r['spread']:.3g} | {r['deepest_over_shallowest']:.3g} |")
+            f"{r['spread']:.3g} | {r['deepest_over_shallowest']:.3g} | {_shares(r['applied'])} |")
     lines += ["", "Spread (eq 23): the summed RMS corrections (eq 22) of the faster deep layer pairs over the slower, "
               "the output pair left out; silent outputs: output units below 1 mV on every test example "
               "after the last epoch (— in run files older than the count); first pair / output pair: the "
-              f"input-side pair's total correction over the output pair's. Rates in rates.png are smoothed over ±{smoothing} recorded batches (eq 21).", ""]
+              f"input-side pair's total correction over the output pair's; applied: the share of each pair's proposed "
+              "update (input side first) that the weight store applied (all 100 % without hardware models). Rates in rates.png are smoothed over ±{smoothing} recorded batches (eq 21).", ""]
     lines += [f"![{name}]({name})" for name in figures]
     write_text_atomically(path, "\n".join(lines) + "\n", "report")
     return path

@@ -54,3 +54,31 @@ def test_summary_numbers_are_eqs_21_to_23_of_the_recorded_rates(runs):
     batches, smooth = smoothed_rates(run, n=1)
     np.testing.assert_allclose(smooth[5], rms[4:7].mean(axis=0))  # eq 21, window 2n + 1 = 3
     np.testing.assert_array_equal(batches, run.rate_batches)
+
+
+def test_applied_updates_are_shown_beside_the_proposed_ones(tmp_path, digits):
+    """The share of each pair's proposed update the store applied (summed eq 20, applied over proposed): 100 %
+    without hardware, what the recorded rates say under 6-bit nearest rounding; the summary and rates.png carry it."""
+    from neurosim.metrics import applied_share
+    from neurosim.report import smoothed_applied
+
+    np.testing.assert_allclose(applied_share([[2.0, 1.0, 0.0], [2.0, 3.0, 0.0]], [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]),
+                               [0.25, 0.25, np.nan])
+    d = digits
+    data = Dataset("digits", d.x_train[:200], d.y_train[:200], d.x_test[:100], d.y_test[:100], 10)
+    quantised = train(make_config(dataset="digits", sizes=(64, 12, 12, 10), epochs=1, n_free=30,
+                                  hardware={"storage": {"bits": 6}}), data=data, progress=False)
+    share = applied_share(quantised.rate_rms, quantised.applied_rms)
+    expected = np.sum(quantised.applied_rms, axis=0) / np.sum(quantised.rate_rms, axis=0)
+    np.testing.assert_allclose(share, expected)
+    assert np.all(share < 1) and run_summary("q", quantised)["applied"] == pytest.approx(share)
+    assert smoothed_applied(quantised) is not None
+    path = tmp_path / "q.h5"
+    save_run(path, quantised)
+    result = CliRunner().invoke(main, ["report", str(path), "-o", str(tmp_path / "r")])
+    assert result.exit_code == 0, result.output
+    row = next(line for line in (tmp_path / "r" / "summary.md").read_text().splitlines() if line.startswith("| q |"))
+    assert row.endswith(" | " + " / ".join(f"{100 * v:.0f} %" for v in share) + " |"), row
+    ideal = train(make_config(dataset="digits", sizes=(64, 12, 12, 10), epochs=1, n_free=30), data=data,
+                  progress=False)
+    assert smoothed_applied(ideal) is None and run_summary("i", ideal)["applied"] == pytest.approx([1, 1, 1])
