@@ -145,16 +145,18 @@ class Circuit:
         """Whether the synapses are ideal current sources (the network's own equation)."""
         return self.crossbar == "ideal"
 
-    def directed_devices(self, net) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    def directed_devices(self, net, clip: bool = True, names=None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Every direction of every connection of ``net`` as the device pair that carries it: the global index of
         the neuron it feeds (``row``) and of the one it reads (``col``), and (G+, G-) siemens
-        (:meth:`differential_pair`, weights beyond the range clipped as the netlist clips them). An input
-        connection has one direction, a free-free one two."""
+        (:meth:`differential_pair`; weights beyond the range clipped, as the netlist clips them, or with ``clip``
+        False a :class:`ConductanceRangeError` naming the connection by ``names``, the neurons' node names). An
+        input connection has one direction, a free-free one two."""
         edges, weights, backward = net.edges_and_weights(backward=True)
         both = edges[:, 0] >= net.n_inputs
         row = np.concatenate([edges[:, 1], edges[both, 0]])
         col = np.concatenate([edges[:, 0], edges[both, 1]])
-        g_plus, g_minus = self.differential_pair(np.concatenate([weights, backward[both]]), clip=True)
+        labels = None if names is None else _Between(names, col, row)
+        g_plus, g_minus = self.differential_pair(np.concatenate([weights, backward[both]]), clip=clip, labels=labels)
         return row, col, g_plus, g_minus
 
     def row_load(self, net) -> np.ndarray:
@@ -175,3 +177,13 @@ class Circuit:
             return u - (1.0 + load) * s
         a = self.opamp_gain
         return (a / (a + 1.0)) * (u + self.opamp_offset * (1.0 + load) - load * s / a) - s
+
+
+class _Between:
+    """``labels[k]``: the directed device k as 'between <node> and <node>', made only when asked for."""
+
+    def __init__(self, names, col, row):
+        self.names, self.col, self.row = names, col, row
+
+    def __getitem__(self, k: int) -> str:
+        return f"between {self.names[self.col[k]]} and {self.names[self.row[k]]}"

@@ -149,11 +149,9 @@ def write_netlist(
         library = _plain_token(library, "library")
     names = node_names(net.sizes)
     free = names[net.n_inputs :]
-    edges, weights, backward = net.edges_and_weights(backward=True)
-    labels = _Labels(names, edges)
-    g_plus, g_minus = circuit.differential_pair(weights, clip=clip, labels=labels)
-    both = edges[:, 0] >= net.n_inputs  # free-free connections also act in the other direction
-    back_plus, back_minus = circuit.differential_pair(backward[both], clip=clip, labels=_Labels(names, edges[both]))
+    # every direction of every connection (free-free ones act both ways): (row neuron, column neuron, G+, G-)
+    row, col, gp, gm = circuit.directed_devices(net, clip=clip, names=names)
+    rows, cols = names[row], names[col]
     opened = open(out, "w", encoding="ascii") if isinstance(out, (str, Path)) else contextlib.nullcontext(out)
     with opened as stream:
         tau = circuit.tau
@@ -164,13 +162,14 @@ def write_netlist(
                      f"nudged, beta={beta:g} (nudge conductance {circuit.nudge_conductance(beta):.6g} S)")
         stream.write(
             f"* neurosim netlist{': ' + comment(title) if title else ''}\n"
-            f"* network {'-'.join(map(str, net.sizes))}, {len(edges)} connections; phase: {phase}\n"
+            f"* network {'-'.join(map(str, net.sizes))}, {net.n_connections()} connections; phase: {phase}\n"
             f"* R={circuit.r_leak:.6g} ohm, C={circuit.c_node:.6g} F, tau={tau:.6g} s; device conductances "
             f"[{circuit.g_min:.6g}, {circuit.g_max:.6g}] S, |W| <= {circuit.w_max:.6g}\n"
             f"* crossbar: {CROSSBAR_NOTES[circuit.crossbar].format(circuit)}\n"
             "* nodes: x_<i> inputs, h<l>_<i> hidden layer l, y_<i> outputs (from 0); W_ij = R (G+ - G-), b_i = R I_i\n"
-            f"* transient {t_stop:g} tau from the .ic state; {data_file}: time and free node voltages, last row = "
-            "equilibrium\n"
+            + (f"* transient {t_stop:g} tau from the .ic state; {data_file}: time and free node voltages, last row = "
+               "equilibrium\n" if analysis.kind == "tran" else
+               f"* operating point from the .nodeset state; {data_file}: one row of free node voltages\n")
         )
         if inline:
             stream.write(f"* --- subcircuit library (inlined from {LIBRARY.name}) ---\n{LIBRARY.read_text()}"
@@ -199,11 +198,6 @@ def write_netlist(
             _lines(stream, "Ib_{0} {0} 0 dc {1:.9e}\n", row, bias)
         else:
             _lines(stream, "Ib_{0} 0 {0} dc {1:.9e}\n", row, bias)
-        i, j = edges[:, 0], edges[:, 1]
-        # every direction of every connection: (row neuron, column neuron, G+, G-)
-        rows = np.concatenate([names[j], names[i[both]]])
-        cols = np.concatenate([names[i], names[j[both]]])
-        gp, gm = np.concatenate([g_plus, back_plus]), np.concatenate([g_minus, back_minus])
         if circuit.crossbar == "ideal":
             stream.write("* synapses: current sources G+ V(in) into out and G- V(in) out of it (S); zero devices left out\n")
             _devices(stream, "Gp_{0}_{1} 0 {0} {1} 0 {2:.9e}\n", rows, cols, gp)
@@ -312,17 +306,6 @@ def _devices(out: TextIO, template: str, rows, cols, values, keep=None, other=No
     keep = values > 0 if keep is None else keep
     columns = [rows[keep], cols[keep], values[keep]] + ([] if other is None else [other[keep]])
     _lines(out, template, *columns)
-
-
-class _Labels:
-    """``labels[k]``: the connection k as 'between <node> and <node>', made only when asked for."""
-
-    def __init__(self, names, edges):
-        self.names, self.edges = names, edges
-
-    def __getitem__(self, k: int) -> str:
-        i, j = self.edges[k]
-        return f"between {self.names[i]} and {self.names[j]}"
 
 
 def netlist_text(net: Network, x: np.ndarray, **options) -> str:
