@@ -6,8 +6,10 @@ from pathlib import Path
 import pytest
 
 from neurosim.config import load_config, make_config
+from neurosim.hardware import Hardware, load_hardware
 from neurosim.sweep import load_grid
 
+HARDWARE_TABLES = {"preset", "storage", "readout", "variation", "noise"}
 FILES = sorted((Path(__file__).parent.parent / "experiments").rglob("*.toml"))
 
 
@@ -17,10 +19,28 @@ def test_there_are_experiment_files():
 
 @pytest.mark.parametrize("path", FILES, ids=lambda p: p.name)
 def test_every_experiment_file_is_a_valid_configuration_or_a_grid_of_valid_points(path):
-    if "grid" in tomllib.loads(path.read_text()):
+    tables = tomllib.loads(path.read_text())
+    if set(tables) <= HARDWARE_TABLES:  # a hardware file (--hardware FILE)
+        assert load_hardware(path) != Hardware()
+    elif "grid" in tables:
         points = load_grid(path).points()
         assert points
         for point in points:
             make_config(**point.values)
     else:
         load_config(path)
+
+
+def test_the_bit_depth_study_ranges_fit_its_network():
+    """experiments/bitdepth/per-array.toml has one range per parameter array of the study's network."""
+    from neurosim.build import new_run
+    from neurosim.data import Dataset
+    from neurosim.hardware.devices import parameter_names
+    import numpy as np
+
+    here = Path(__file__).parent.parent / "experiments" / "bitdepth"
+    config = load_config(here / "study.toml", dataset="digits", sizes=(784, 128, 128, 128, 10), topology="layered")
+    data = Dataset("digits", np.zeros((2, 784), np.float32), np.zeros(2, int), np.zeros((2, 784), np.float32),
+                   np.zeros(2, int), 10)
+    net = new_run(config, data).network
+    assert len(load_hardware(here / "per-array.toml").storage.w_max) == len(parameter_names(net))
