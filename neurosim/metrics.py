@@ -85,7 +85,9 @@ def applied_share(proposed_rms, applied_rms) -> np.ndarray:
     """Per layer pair, how much of the rule's proposed change the weight store applied: the summed applied RMS
     (eq 20 of the changes the devices made) over the summed proposed RMS, over the recorded batches; NaN for a
     pair with nothing proposed. 1 without hardware models; under nearest rounding an update below half a weight
-    step is lost, so a share well below 1 says most updates were. Inputs (batches, pairs) as in a run file."""
+    step is lost, so a share well below 1 says most updates were; under stochastic rounding each update becomes
+    a whole step with probability |dW| / step, right in expectation, and the share above 1 is that noise. Inputs
+    (batches, pairs) as in a run file."""
     proposed = np.nansum(np.asarray(proposed_rms, dtype=float).reshape(len(proposed_rms), -1), axis=0)
     applied = np.nansum(np.asarray(applied_rms, dtype=float).reshape(len(applied_rms), -1), axis=0)
     return np.divide(applied, proposed, out=np.full_like(proposed, np.nan), where=proposed > 0)

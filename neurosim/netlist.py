@@ -106,7 +106,7 @@ def write_netlist(
 ) -> None:
     """Write the netlist of ``net`` with inputs ``x`` (n_inputs,) volts to ``out`` (a path or a text stream).
 
-    ``phase``: the free phase (default), or a nudged one (:class:`~neurosim.engines.base.Phase`, its ``target``
+    ``phase``: the free phase (default), or a nudged one (:class:`~neurosim.phase.Phase`, its ``target``
     (n_outputs,) volts): ``nudge`` ``weak`` (a conductance beta / R from each output to a source at its target)
     or ``clamped`` (a voltage source holding each output at its target; its ``start`` should be the target too).
     ``start`` (n_free,): the initial node voltages (default 0 V). ``analysis``: what ngspice runs
@@ -156,13 +156,13 @@ def write_netlist(
     with opened as stream:
         tau = circuit.tau
         n_in = net.n_inputs
-        phase = "free"
+        phase_note = "free"
         if beta:
-            phase = (f"clamped (outputs held at the target), beta={beta:g}" if nudge == "clamped" else
-                     f"nudged, beta={beta:g} (nudge conductance {circuit.nudge_conductance(beta):.6g} S)")
+            phase_note = (f"clamped (outputs held at the target), beta={beta:g}" if nudge == "clamped" else
+                          f"nudged, beta={beta:g} (nudge conductance {circuit.nudge_conductance(beta):.6g} S)")
         stream.write(
             f"* neurosim netlist{': ' + comment(title) if title else ''}\n"
-            f"* network {'-'.join(map(str, net.sizes))}, {net.n_connections()} connections; phase: {phase}\n"
+            f"* network {'-'.join(map(str, net.sizes))}, {net.n_connections()} connections; phase: {phase_note}\n"
             f"* R={circuit.r_leak:.6g} ohm, C={circuit.c_node:.6g} F, tau={tau:.6g} s; device conductances "
             f"[{circuit.g_min:.6g}, {circuit.g_max:.6g}] S, |W| <= {circuit.w_max:.6g}\n"
             f"* crossbar: {CROSSBAR_NOTES[circuit.crossbar].format(circuit)}\n"

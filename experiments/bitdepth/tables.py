@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from neurosim.bitdepth import PointResult, read_study
+from neurosim.metrics import applied_share
 
 METRICS = {"test": "test_error", "train": "train_error"}
 
@@ -90,24 +91,20 @@ def designer_table(results: list[PointResult], rule: str = "eqprop") -> str:
     return "\n".join(lines)
 
 
-def weight_step(bits: int, w_max: float = 1.0) -> float:
-    """The step of a signed b-bit weight grid (sign-magnitude): w_max / (2^(b-1) - 1)."""
-    return w_max / (2 ** (bits - 1) - 1)
-
-
 def update_table(results: list[PointResult], bits: list[int], rule: str = "eqprop") -> str:
     """The ideal runs' update sizes per layer pair (eq 20, median over the recorded batches, mean over seeds),
     their spread (deep pairs' largest over smallest), and the largest depth whose half step exceeds each pair's
-    median update (nearest rounding loses most of that pair's updates there and below, at w_max = 1)."""
+    median update (nearest rounding loses most of that pair's updates there and below), each depth's step the
+    study's own (its points' weight store)."""
     ideal = defaultdict(list)
     for r in results:
         if r.point.rule == rule and r.point.bits == 0 and r.rate_rms.size:
             ideal[r.point.topology].append(np.nanmedian(r.rate_rms, axis=0))
-    depths = sorted(b for b in bits if b)
+    steps = {r.point.bits: r.weight_step for r in results if r.point.bits in bits and r.point.bits}
     lines = []
     for topology, medians in sorted(ideal.items()):
         rms = np.mean(medians, axis=0)
-        lost = [max((b for b in depths if weight_step(b) / 2 > r), default=None) for r in rms]
+        lost = [max((b for b, step in steps.items() if step / 2 > r), default=None) for r in rms]
         deep = rms[:-1]
         lines.append(f"| {topology} | " + " | ".join(f"{r:.2e}" for r in rms) + f" | {deep.max() / deep.min():.1f} | "
                      + " | ".join("—" if b is None else f"≤ {b}" for b in lost) + " |")
@@ -125,10 +122,7 @@ def applied_table(results: list[PointResult], rounding: str, rule: str = "eqprop
     for r in results:
         p = r.point
         if p.rule == rule and p.rounding == rounding and r.rate_rms.size:
-            proposed = np.nansum(r.rate_rms, axis=0)
-            applied = np.nansum(r.applied_rms, axis=0)
-            shares[(p.topology, p.bits)].append(np.divide(applied, proposed, out=np.full_like(applied, np.nan),
-                                                          where=proposed > 0))
+            shares[(p.topology, p.bits)].append(applied_share(r.rate_rms, r.applied_rms))
     if not shares:
         return ""
     n = len(next(iter(shares.values()))[0])
