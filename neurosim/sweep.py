@@ -35,6 +35,7 @@ from tqdm.auto import tqdm
 
 from .atomic import csv_text, write_text_atomically
 from .config import FIELDS, ConfigError, make_config
+from .hardware.settings import RENAMED
 from .metrics import final_results
 from .store import Run, RunFileError, load_run, write_atomically, writer_lock
 from .tomlfile import read_toml
@@ -68,9 +69,36 @@ class SweepPoint:
         """``point-`` and a hash of the whole configuration but the data directory: a changed ``[base]`` makes new
         points beside the old files instead of taking those for done, and adding values to an axis, or moving the
         data, renames none of the points already made."""
-        identity = {k: v for k, v in self.values.items() if k not in LOCAL_FIELDS}
-        digest = hashlib.sha1(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:12]
-        return f"point-{digest}"
+        return _point_name(self.values)
+
+    @property
+    def legacy_names(self) -> tuple[str, ...]:
+        """The names an earlier neurosim gave this point: its hash with the hardware fields renamed since
+        (:data:`neurosim.hardware.settings.RENAMED`) under their old names, so that a study started before a
+        rename resumes its files instead of training them again. Empty when nothing renamed is in the point."""
+        old = _with_old_hardware_names(self.values)
+        return () if old is None else (_point_name(old),)
+
+
+def _point_name(values: dict) -> str:
+    identity = {k: v for k, v in values.items() if k not in LOCAL_FIELDS}
+    digest = hashlib.sha1(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:12]
+    return f"point-{digest}"
+
+
+def _with_old_hardware_names(values: dict) -> dict | None:
+    """``values`` with each renamed hardware field under the name it had before, or None if it holds none."""
+    hardware = values.get("hardware")
+    if not isinstance(hardware, dict):
+        return None
+    old = {group: dict(fields) if isinstance(fields, dict) else fields for group, fields in hardware.items()}
+    renamed = False
+    for (group, old_name), new_name in RENAMED.items():
+        fields = old.get(group)
+        if isinstance(fields, dict) and new_name in fields:
+            old[group] = {(old_name if k == new_name else k): v for k, v in fields.items()}
+            renamed = True
+    return {**values, "hardware": old} if renamed else None
 
 
 @dataclass(frozen=True)
@@ -142,7 +170,14 @@ def with_settings(base: dict, settings) -> dict:
 
 
 def point_file(out: Path, point: SweepPoint) -> Path:
-    return out / f"{point.name}.h5"
+    """``<out>/<point name>.h5``; where only a file under one of the point's :attr:`~SweepPoint.legacy_names`
+    exists (a study begun by an earlier neurosim), that file, so it is resumed or collected, not trained again."""
+    path = out / f"{point.name}.h5"
+    if not path.exists():
+        for legacy in point.legacy_names:
+            if (out / f"{legacy}.h5").exists():
+                return out / f"{legacy}.h5"
+    return path
 
 
 def error_file(out: Path, point: SweepPoint) -> Path:

@@ -17,7 +17,7 @@ from click.testing import CliRunner
 from neurosim.cli import main
 from neurosim.config import ConfigError
 from neurosim.store import load_run
-from neurosim.sweep import is_complete, load_grid, point_file, run_sweep
+from neurosim.sweep import is_complete, load_grid, point_file, run_point, run_sweep
 
 distributed = pytest.importorskip("dask.distributed")
 
@@ -95,6 +95,23 @@ def test_a_changed_base_makes_new_points_instead_of_taking_the_old_files_for_don
     assert len(set(first)) == 2
     assert not set(first) & set(names(epochs=2))  # the edited grid's points get files of their own
     assert names(data_dir="/elsewhere") == first  # where the data lives is not part of a point
+
+
+def test_a_point_trained_before_a_hardware_field_was_renamed_is_resumed_not_trained_again(tmp_path):
+    """Variation.device became device_to_device: a study begun before the rename names its point files by the old
+    name's hash; the same study today finds them (no client asked for) and collects them."""
+    old = load_grid(write_grid(tmp_path, '"hardware.variation.device" = [0.0]\n', name="old.toml"))
+    new = load_grid(write_grid(tmp_path, '"hardware.variation.device_to_device" = [0.0]\n', name="new.toml"),
+                    out=old.out)
+    (old_point,), (new_point,) = old.points(), new.points()
+    assert old_point.name != new_point.name and new_point.legacy_names == (old_point.name,)
+    run_point(old_point.values, str(point_file(old.out, old_point)))
+    assert point_file(new.out, new_point) == old.out / f"{old_point.name}.h5"
+    rows = run_sweep(new, lambda: pytest.fail("the old file is complete: nothing to train"), progress=False)
+    assert [r["status"] for r in rows] == ["done"]
+    assert sorted(p.name for p in old.out.glob("point-*.h5")) == [f"{old_point.name}.h5"]
+    plain = load_grid(write_grid(tmp_path, "seed = [0]\n", name="plain.toml"))
+    assert plain.points()[0].legacy_names == ()  # nothing renamed in it: one name
 
 
 def test_a_failing_point_is_recorded_and_the_others_finish(tmp_path, client):
