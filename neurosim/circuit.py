@@ -33,6 +33,16 @@ The Euler engine's step eps is a time step in units of tau; the ODE engine integ
 
   The output swing [0, 1] V is the clamp. As A -> infinity and V_os = 0 it is the ideal equation.
 
+  With a finite gain-bandwidth product f_T (``opamp_gbw``, Hz) the op-amp has one pole: its output q follows
+  A (V_os - V_row) with the time constant tau_a = A / (2 pi f_T), and the row is no longer held at its virtual
+  ground. Each neuron then has two states, the feedback capacitor's voltage v_c = q - V_row and q itself
+  (:meth:`Circuit.opamp_pole_drift`; KCL at the row, whose devices and bias carry -(u + lambda_i V_row) / R):
+
+      tau dv_c/dt = -v_c + u_i + lambda_i V_row,    tau_a dq/dt = -q + A (V_os - V_row),    V_row = q - v_c,
+
+  q held in [0, 1] V (the op-amp's swing, no wind-up). Its equilibria are the one-pole-free equation's; the
+  bandwidth changes the way there (the settling time, and which equilibrium a network with several reaches).
+
 ``...`` is the weak nudge's beta (y_target - y), injected where the devices' currents arrive (in the op-amp
 neuron, by a transconductor into the row).
 """
@@ -64,6 +74,7 @@ class Circuit:
 
     ``crossbar``: one of :data:`CROSSBARS` (the module's docstring has their equations); ``opamp_gain`` (A,
     dimensionless) and ``opamp_offset`` (V_os, volts) are the op-amp neuron's (``crossbar='opamp'``);
+    ``opamp_gbw`` (hertz) its gain-bandwidth product (0: unlimited, the op-amp settles at once);
     ``r_line`` (ohms per cell of a row or column wire) the passive crossbar's line resistance
     (:mod:`neurosim.lines`; 0: ideal wires).
     """
@@ -75,6 +86,7 @@ class Circuit:
     crossbar: str = "ideal"
     opamp_gain: float = 1e4
     opamp_offset: float = 0.0
+    opamp_gbw: float = 0.0
     r_line: float = 0.0
 
     @classmethod
@@ -82,7 +94,7 @@ class Circuit:
         """The circuit of a training configuration (any object with these fields), the one place it is built."""
         return cls(r_leak=config.r_leak, c_node=config.c_node, g_min=config.g_min, g_max=config.g_max,
                    crossbar=config.crossbar, opamp_gain=config.opamp_gain, opamp_offset=config.opamp_offset,
-                   r_line=config.r_line)
+                   opamp_gbw=config.opamp_gbw, r_line=config.r_line)
 
     def __post_init__(self) -> None:
         if self.crossbar not in CROSSBARS:
@@ -91,6 +103,11 @@ class Circuit:
             raise ValueError(f"opamp_gain={self.opamp_gain}: an op-amp's open-loop gain is >= 1")
         if not abs(self.opamp_offset) < 1:
             raise ValueError(f"opamp_offset={self.opamp_offset}: must be within (-1, 1) V")
+        if not 0 <= self.opamp_gbw < float("inf"):
+            raise ValueError(f"opamp_gbw={self.opamp_gbw}: a gain-bandwidth product in hertz, >= 0 (0: unlimited)")
+        if self.opamp_gbw > 0 and self.crossbar != "opamp":
+            raise ValueError(f"opamp_gbw={self.opamp_gbw} with crossbar={self.crossbar!r}: the bandwidth is the "
+                             "op-amp neuron's (crossbar='opamp')")
         if not self.r_line >= 0:
             raise ValueError(f"r_line={self.r_line}: a wire's resistance is >= 0 ohms")
         if self.r_line > 0 and self.crossbar != "passive":
@@ -177,6 +194,21 @@ class Circuit:
             return u - (1.0 + load) * s
         a = self.opamp_gain
         return (a / (a + 1.0)) * (u + self.opamp_offset * (1.0 + load) - load * s / a) - s
+
+
+    @property
+    def opamp_pole(self) -> float:
+        """tau_a = A / (2 pi f_T), seconds: the op-amp's open-loop time constant (0 with unlimited bandwidth)."""
+        return self.opamp_gain / (2.0 * np.pi * self.opamp_gbw) if self.opamp_gbw > 0 else 0.0
+
+    def opamp_pole_drift(self, u, v_c, q, load):
+        """(tau dv_c/dt, tau dq/dt), volts, of op-amp neurons with one pole (``opamp_gbw`` > 0), before the swing
+        limit: for the drive ``u`` (B, n_free) as in :meth:`node_drift`, the feedback capacitors' voltages
+        ``v_c``, the op-amp outputs ``q`` and the rows' load ``load``, with V_row = q - v_c:
+        tau dv_c/dt = -v_c + u + lambda V_row and tau dq/dt = (tau / tau_a) (-q + A (V_os - V_row))."""
+        row = q - v_c
+        return (u + load * row - v_c,
+                (self.tau / self.opamp_pole) * (self.opamp_gain * (self.opamp_offset - row) - q))
 
 
 class _Between:

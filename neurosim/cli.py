@@ -111,6 +111,8 @@ TRAIN_OPTIONS = [
                  "neurons' virtual ground."),
     _option("--opamp-gain", type=float, help="ode, spice: the op-amp neuron's open-loop gain A (--crossbar opamp)."),
     _option("--opamp-offset", type=float, help="ode, spice: the op-amp neuron's input offset, volts."),
+    _option("--opamp-gbw", type=float,
+            help="ode, spice: the op-amp neuron's gain-bandwidth product, hertz (0: unlimited)."),
     _option("--r-line", type=float, help="ode, spice: line resistance per crossbar cell, ohms (--crossbar passive)."),
     _option("--spice-analysis", type=click.Choice(["tran", "op"]),
             help="spice: transient, or ngspice's operating point from the ODE's estimate (residual checked)."),
@@ -413,6 +415,7 @@ def _circuit_options(command):
         click.option("--crossbar", type=click.Choice(CROSSBARS), help="Crossbar [the run's]."),
         click.option("--opamp-gain", type=float, help="Op-amp neurons' open-loop gain [the run's]."),
         click.option("--opamp-offset", type=float, help="Op-amp neurons' input offset, volts [the run's]."),
+        click.option("--opamp-gbw", type=float, help="Op-amp neurons' gain-bandwidth product, hertz [the run's]."),
         click.option("--r-line", type=float, help="Line resistance per crossbar cell, ohms [the run's]."),
         click.option("--r-leak", type=float, help="Leak resistance R, ohms [the run's]."),
         click.option("--g-min", type=float, help="Smallest device conductance, siemens [the run's]."),
@@ -523,7 +526,9 @@ def info_command(run_file) -> None:
             f"circuit   R={c['r_leak']:g} ohm  C={c['c_node']:g} F  tau={c['r_leak'] * c['c_node']:g} s  "
             f"{solver}  settle_tol={c['settle_tol']:g} V  t_max={c['t_max']:g} tau  "
             f"crossbar={c.get('crossbar', 'ideal')}"
-            + (f" (A={c['opamp_gain']:g}, V_os={c['opamp_offset']:g} V)" if c.get("crossbar") == "opamp" else "")
+            + (f" (A={c['opamp_gain']:g}, V_os={c['opamp_offset']:g} V"
+               + (f", GBW={c['opamp_gbw']:g} Hz" if c.get("opamp_gbw") else "") + ")"
+               if c.get("crossbar") == "opamp" else "")
             + (f" r_line={c['r_line']:g} ohm" if c.get("r_line") else "")
         )
     if c.get("hardware") and not load_hardware(c["hardware"]).ideal:

@@ -69,7 +69,8 @@ class TrainConfig:
     beyond the range is an error unless ``clip_weights``; ``spice_analysis='op'``: ngspice's operating point from
     the ODE's estimate instead of the transient, its residual checked). Both simulate the crossbar as ``crossbar`` says
     (:data:`~neurosim.circuit.CROSSBARS`: ideal current sources, passive devices into the node, or op-amp
-    neurons of open-loop gain ``opamp_gain`` and input offset ``opamp_offset`` volts), the passive one with
+    neurons of open-loop gain ``opamp_gain``, input offset ``opamp_offset`` volts and gain-bandwidth product
+    ``opamp_gbw`` hertz, 0 for unlimited), the passive one with
     ``r_line`` ohms per cell of its wires. ``seed`` fixes the
     topology, the initial weights and the data order. ``rate_every``: record eq 20 every k batches.
     ``remove_skip_after``: after this many epochs, remove every layer-skipping connection and train on without
@@ -119,6 +120,7 @@ class TrainConfig:
     crossbar: Literal[CROSSBARS] = Circuit.crossbar
     opamp_gain: StrictFloat = Circuit.opamp_gain
     opamp_offset: StrictFloat = Circuit.opamp_offset
+    opamp_gbw: StrictFloat = Circuit.opamp_gbw
     r_line: StrictFloat = Circuit.r_line
     clip_weights: StrictBool = Spice.clip
     spice_analysis: Literal["tran", "op"] = Spice.analysis

@@ -166,7 +166,9 @@ def write_netlist(
             f"* R={circuit.r_leak:.6g} ohm, C={circuit.c_node:.6g} F, tau={tau:.6g} s; device conductances "
             f"[{circuit.g_min:.6g}, {circuit.g_max:.6g}] S, |W| <= {circuit.w_max:.6g}\n"
             f"* crossbar: {CROSSBAR_NOTES[circuit.crossbar].format(circuit)}\n"
-            "* nodes: x_<i> inputs, h<l>_<i> hidden layer l, y_<i> outputs (from 0); W_ij = R (G+ - G-), b_i = R I_i\n"
+            + (f"* one-pole op-amps: gain-bandwidth {circuit.opamp_gbw:.6g} Hz, open-loop time constant "
+               f"{circuit.opamp_pole:.6g} s, internal node q_<node>\n" if circuit.opamp_gbw > 0 else "")
+            + "* nodes: x_<i> inputs, h<l>_<i> hidden layer l, y_<i> outputs (from 0); W_ij = R (G+ - G-), b_i = R I_i\n"
             + (f"* transient {t_stop:g} tau from the .ic state; {data_file}: time and free node voltages, last row = "
                "equilibrium\n" if analysis.kind == "tran" else
                f"* operating point from the .nodeset state; {data_file}: one row of free node voltages\n")
@@ -183,7 +185,14 @@ def write_netlist(
         free_neurons = free[: len(free) - len(held)]
         opamp = circuit.crossbar == "opamp"
         stream.write("* neurons\n")
-        if opamp:
+        pole = opamp and circuit.opamp_gbw > 0
+        if pole:  # one pole: the op-amp's internal node q_<node> is a port, for its .ic
+            neuron = (f"opamp_pole_neuron r={circuit.r_leak:.9g} c={circuit.c_node:.9g} a={circuit.opamp_gain:.9g} "
+                      f"vos={circuit.opamp_offset:.9g} tp={circuit.opamp_pole:.9g} "
+                      f"gclamp={CLAMP_GAIN * circuit.opamp_gain / circuit.r_leak:.9g}")
+            _lines(stream, f"Xn_{{0}} r_{{0}} {{0}} q_{{0}} {neuron}\n", free_neurons)
+            _lines(stream, f"Xn_{{0}} r_{{0}} {{0}} opamp_row r={circuit.r_leak:.9g} c={circuit.c_node:.9g}\n", held)
+        elif opamp:
             neuron = (f"opamp_neuron r={circuit.r_leak:.9g} c={circuit.c_node:.9g} a={circuit.opamp_gain:.9g} "
                       f"vos={circuit.opamp_offset:.9g}")
             _lines(stream, f"Xn_{{0}} r_{{0}} {{0}} {neuron}\n", free_neurons)
@@ -247,6 +256,8 @@ def write_netlist(
         _lines(stream, " v({0})={1:.9g}", free, start)
         if opamp:  # each row at its virtual ground V_os - V / A
             _lines(stream, " v(r_{0})={1:.9g}", free, circuit.opamp_offset - start / circuit.opamp_gain)
+        if pole:  # each op-amp's internal node at its output
+            _lines(stream, " v(q_{0})={1:.9g}", free_neurons, start[: len(free_neurons)])
         if analysis.kind == "op":
             stream.write("\n.op\n")
         else:

@@ -33,7 +33,8 @@ def simulate(netlist: str | Path) -> Waveform:
                           "control=False (neurosim export --no-control)")
     ic = re.search(r"^\.ic(.*)$", text, re.M)
     nodes = re.findall(r"v\(([^)\s]+)\)=", ic.group(1)) if ic else []
-    nodes = [n for n in nodes if not n.startswith("r_")]  # op-amp rows are internal, not states
+    # op-amp rows and a one-pole op-amp's internal nodes are parts of the neuron, not its state
+    nodes = [n for n in nodes if not n.startswith(("r_", "q_"))]
     ngspice = NgSpiceShared.new_instance()
     ngspice.load_circuit(text)
     ngspice.run()

@@ -1,8 +1,11 @@
 """The circuit models of the crossbar (ideal, passive, op-amp neurons): a hand-solved circuit, ngspice against the
 ODE engine, and the parts a circuit can build."""
 
+import dataclasses
+
 import numpy as np
 import pytest
+from scipy.linalg import expm
 from conftest import skip_net
 
 from neurosim import network, topology
@@ -71,13 +74,63 @@ def test_row_load_sums_every_device_on_the_row():
     np.testing.assert_allclose(circuit.row_load(net), abs_w + 2 * circuit.r_leak * 1e-8 * pairs, rtol=1e-12)
 
 
-@pytest.mark.parametrize("crossbar", ["passive", "opamp"])
+def test_a_finite_bandwidth_op_amp_follows_the_linear_system_solved_by_the_matrix_exponential():
+    """Inside the rails the one-pole op-amp chain is linear, y' = M y + k in (v_c, q), tau = 1 us: KCL at each row
+    tau v_c' = -v_c + W q + c + lambda (q - v_c) and tau_a q' = -q + A (V_os - q + v_c); y(t) = y* + e^{Mt}(y0 - y*).
+    Its equilibrium is the one-pole-free op-amp's; a bandwidth this low (100 kHz at A = 100) slows it."""
+    net, x, s0 = chain(), np.ones((1, 1)), np.full((1, 2), 0.3)
+    a, vos, gbw, lam = 100.0, 0.01, 1e5, np.array([1.3, 0.5])
+    circuit = Circuit(crossbar="opamp", opamp_gain=a, opamp_offset=vos, opamp_gbw=gbw)
+    k = 1e-6 / (a / (2 * np.pi * gbw))  # tau / tau_a
+    w, c = np.array([[0.0, -0.5], [-0.5, 0.0]]), np.array([0.9, 0.6])
+    m = np.block([[-np.eye(2) - np.diag(lam), w + np.diag(lam)], [k * a * np.eye(2), -k * (1 + a) * np.eye(2)]])
+    const = np.concatenate([c, k * a * vos * np.ones(2)])
+    y_eq = np.linalg.solve(m, -const)
+    y0 = np.concatenate([s0[0] - (vos - s0[0] / a), s0[0]])
+    times = np.linspace(0, 30e-6, 61)
+    expected = np.stack([y_eq + expm(m * t / 1e-6) @ (y0 - y_eq) for t in times])[:, 2:]
+    assert 0 < expected.min() and expected.max() < 1  # never at a rail: the linear solution holds throughout
+    ode = ODE(circuit=circuit, method="Radau", **TIGHT)
+    np.testing.assert_allclose(ode.trajectory(net, x, s0, Phase(), times)[:, 0], expected, atol=1e-7)
+    settled = ode.relax(net, x, s0, Phase())
+    quick = ODE(circuit=Circuit(crossbar="opamp", opamp_gain=a, opamp_offset=vos), **TIGHT).relax(net, x, s0, Phase())
+    np.testing.assert_allclose(settled.state, quick.state, atol=1e-8)
+    assert settled.settling_time > 1.5 * quick.settling_time
+
+
+def test_a_bandwidth_belongs_to_op_amp_neurons_and_is_a_frequency():
+    with pytest.raises(ValueError, match="opamp_gbw=1000000.0 with crossbar='passive'"):
+        Circuit(crossbar="passive", opamp_gbw=1e6)
+    with pytest.raises(ValueError, match="opamp_gbw=-1.0"):
+        Circuit(crossbar="opamp", opamp_gbw=-1.0)
+    assert Circuit(crossbar="opamp").opamp_pole == 0.0
+    assert Circuit(crossbar="opamp", opamp_gain=1e4, opamp_gbw=1e6).opamp_pole == pytest.approx(1e4 / (2e6 * np.pi))
+
+
+def test_ngspice_follows_the_odes_trajectory_of_one_pole_op_amps(tmp_path, ngspice):
+    """The transient itself, not only its end: the ODE's two states per neuron against ngspice's op-amp
+    subcircuit (gain stage, pole, swing clamp, buffer), 6-5-4-3, 40 tau, ngspice steps of 0.01 tau: within 0.1 mV;
+    the one-pole-free op-amp's path is tens of mV away."""
+    net = skip_net()
+    x, s0 = np.random.default_rng(1).uniform(size=(1, 6)), np.full((1, net.n_free), 0.3)
+    slow = Circuit(crossbar="opamp", opamp_gain=300.0, opamp_offset=-0.004, opamp_gbw=1e6)
+    write_netlist(tmp_path / "a.cir", net, x[0], circuit=slow, start=s0[0], data_file="a.data",
+                  analysis=Analysis(t_stop=40, t_step=0.05, max_step=0.01))
+    spice = run_netlist(tmp_path / "a.cir", net.sizes, 40e-6)
+    ode = ODE(circuit=slow, method="Radau", rtol=1e-9, atol=1e-11, t_max=40).trajectory(net, x, s0, Phase(), spice.t)
+    assert np.abs(ode[:, 0] - spice.v).max() < 1e-4
+    fast = ODE(circuit=dataclasses.replace(slow, opamp_gbw=0.0), t_max=40, rtol=1e-9, atol=1e-11)
+    assert np.abs(fast.trajectory(net, x, s0, Phase(), spice.t)[:, 0] - spice.v).max() > 1e-2
+
+
+@pytest.mark.parametrize("crossbar", ["passive", "opamp", "opamp-1MHz"])
 @pytest.mark.parametrize("nudged", [False, "weak", "clamped", "negative"])
 def test_ngspice_and_the_ode_agree_on_the_physical_crossbars(ngspice, crossbar, nudged):
     """The ODE integrates the reduced node equation; ngspice simulates the devices, buffers, inverters and op-amps
     themselves. 6-5-4-3 with skip and intralayer connections, 3 examples, within 0.1 mV."""
     net = skip_net()
-    circuit = Circuit(crossbar=crossbar, opamp_gain=300.0, opamp_offset=-0.004)
+    circuit = Circuit(crossbar=crossbar.split("-")[0], opamp_gain=300.0, opamp_offset=-0.004,
+                      opamp_gbw=1e6 if crossbar.endswith("MHz") else 0.0)
     rng = np.random.default_rng(1)
     x, target = rng.uniform(size=(3, 6)), np.eye(3)[rng.integers(0, 3, size=3)]
     phase = Phase()
@@ -184,7 +237,7 @@ def test_energy_of_an_rc_charge_is_what_its_source_delivers():
     assert settling_within(t, v, 1e-3) == pytest.approx(within, abs=t_end * tau / 4800)
 
 
-@pytest.mark.parametrize("crossbar", ["ideal", "opamp"])
+@pytest.mark.parametrize("crossbar", ["ideal", "opamp", "opamp-1MHz"])
 def test_pyspice_runs_an_exported_netlist_to_the_state_ngspice_b_reaches(tmp_path, ngspice, crossbar):
     """The netlist without its .control block loads into PySpice's shared ngspice and simulates the same
     transient as ``ngspice -b`` on the netlist with it (XSPICE's op-amp model included)."""
@@ -195,7 +248,8 @@ def test_pyspice_runs_an_exported_netlist_to_the_state_ngspice_b_reaches(tmp_pat
     pytest.importorskip("PySpice")
     from neurosim.pyspice import simulate
 
-    net, circuit = skip_net(), Circuit(crossbar=crossbar, opamp_gain=300.0)
+    net = skip_net()
+    circuit = Circuit(crossbar=crossbar.split("-")[0], opamp_gain=300.0, opamp_gbw=1e6 if "MHz" in crossbar else 0.0)
     x = np.random.default_rng(0).uniform(size=6)
     write_netlist(tmp_path / "b.cir", net, x, circuit=circuit, analysis=Analysis(t_stop=40), data_file="b.data")
     write_netlist(tmp_path / "p.cir", net, x, circuit=circuit, analysis=Analysis(t_stop=40), control=False)

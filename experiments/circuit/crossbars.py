@@ -1,9 +1,12 @@
 """One trained network on three crossbars: ideal current sources, passive devices, op-amp neurons. ngspice and the
 ODE engine side by side: how far each moves the equilibrium from the ideal one, how many predicted classes change,
 the energy of a free phase and how long it takes to settle. The passive array also with line resistance
-(neurosim.lines; its energy leaves out the clamp's share, a few percent where nodes sit at 1 V).
+(neurosim.lines; its energy leaves out the clamp's share, a few percent where nodes sit at 1 V). The op-amp
+neurons also with a finite gain-bandwidth product (one pole; their energy is not computed: neurosim.dissipation
+takes each row at its virtual ground, which a slow op-amp leaves during the transient).
 
     python experiments/circuit/crossbars.py [--run netlists/runs/layered-digits.h5] [--examples 20] [-o out.h5]
+    python experiments/circuit/crossbars.py --circuits op-amp       # the ideal row and those whose label has it
 
 For each circuit and each of the first ``--examples`` test examples: the free phase from 0 V, simulated by ngspice
 (the exported netlist, ``t_max`` time constants) and integrated by the ODE engine (to a residual of 1 uV, then
@@ -41,6 +44,10 @@ CIRCUITS = [
     ("op-amp A=1e2", dict(crossbar="opamp", opamp_gain=1e2)),
     ("op-amp A=1e4", dict(crossbar="opamp", opamp_gain=1e4)),
     ("op-amp A=1e4, 5 mV offset", dict(crossbar="opamp", opamp_gain=1e4, opamp_offset=5e-3)),
+    ("op-amp A=1e4, GBW 10 MHz", dict(crossbar="opamp", opamp_gain=1e4, opamp_gbw=1e7)),
+    ("op-amp A=1e4, GBW 1 MHz", dict(crossbar="opamp", opamp_gain=1e4, opamp_gbw=1e6)),
+    ("op-amp A=1e4, GBW 300 kHz", dict(crossbar="opamp", opamp_gain=1e4, opamp_gbw=3e5)),
+    ("op-amp A=1e4, GBW 100 kHz", dict(crossbar="opamp", opamp_gain=1e4, opamp_gbw=1e5)),
 ]
 
 SETTLE_MV = 1e-3
@@ -49,10 +56,11 @@ SETTLE_MV = 1e-3
 def ode_waveform(circuit: Circuit, net, x, t_max: float):
     """The ODE engine's free phase of one example: its equilibrium, rate-criterion settling time, and a trajectory
     on a 0.05 tau grid up to t_max (times, volts, unprojected drift for the clamp's power)."""
-    engine = ODE(circuit=circuit, rtol=1e-8, atol=1e-10, settle_tol=1e-6, t_max=t_max)
+    method = "Radau" if circuit.opamp_gbw > 0 else "RK45"  # a fast op-amp's pole is stiff
+    engine = ODE(circuit=circuit, method=method, rtol=1e-8, atol=1e-10, settle_tol=1e-6, t_max=t_max)
     start = np.zeros((1, net.n_free))
     settled = engine.relax(net, x[None], start, Phase())
-    rate_time = ODE(circuit=circuit, rtol=1e-6, settle_tol=SETTLE_MV, t_max=t_max).relax(
+    rate_time = ODE(circuit=circuit, method=method, rtol=1e-6, settle_tol=SETTLE_MV, t_max=t_max).relax(
         net, x[None], start, Phase()).settling_time
     times = np.arange(1, int(t_max / 0.05) + 1) * 0.05 * circuit.tau
     v = engine.trajectory(net, x[None], start, Phase(), times)[:, 0]
@@ -69,13 +77,21 @@ def drift_of(circuit: Circuit, net, x, v):
     return circuit.node_drift(u, v, load)
 
 
+def picojoules(energies: np.ndarray) -> str:
+    """The median energy in pJ, or a dash where it was not computed."""
+    return "—" if np.isnan(energies).all() else f"{1e12 * np.median(energies):.1f}"
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--run", default="netlists/runs/layered-digits.h5", help="a trained run file")
     parser.add_argument("--examples", type=int, default=20, help="test examples [20]")
     parser.add_argument("--t-max", type=float, default=60.0, help="phase length, time constants [60]")
     parser.add_argument("-o", "--out", default="runs/crossbars.h5", help="HDF5 file of every number")
+    parser.add_argument("--circuits", nargs="+", help="only the circuits whose label contains one of these (and ideal)")
     args = parser.parse_args(argv)
+    circuits = [(label, settings) for label, settings in CIRCUITS
+                if label == "ideal" or not args.circuits or any(part in label for part in args.circuits)]
     run = load_run(args.run)
     config = make_config(**run.config)
     net = run.network.astype(np.float64)
@@ -83,7 +99,7 @@ def main(argv=None) -> int:
     xs, labels = data.x_test[: args.examples].astype(np.float64), data.y_test[: args.examples]
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
-        for label, settings in CIRCUITS:
+        for label, settings in circuits:
             circuit = Circuit(**{**vars(circuit_of(config)), **settings})
             rows = []
             for k, x in enumerate(xs):
@@ -102,7 +118,8 @@ def main(argv=None) -> int:
                     *state, *vs[-1],
                     rate_time, within, settling_time(wave.t, wave.v, circuit.tau, SETTLE_MV, 0.05 * circuit.tau),
                     within_s,
-                    phase_energy(circuit, t, p, v, within), phase_energy(circuit, wave.t, ps, vs, within_s),
+                    *((np.nan, np.nan) if circuit.opamp_gbw else  # the rows leave their virtual ground
+                      (phase_energy(circuit, t, p, v, within), phase_energy(circuit, wave.t, ps, vs, within_s))),
                     wall, p[-1],
                 ])
             results[label] = np.array(rows)
@@ -132,8 +149,8 @@ def main(argv=None) -> int:
             print(f"| {label} | {shift.mean():.1f} / {shift.max():.1f} | {shift_s.mean():.1f} / "
                   f"{shift_s.max():.1f} | {1e3 * np.abs(spice - ode).max():.3f} | {changed} of {len(xs)} | "
                   f"{100 * error:.0f} % | {np.median(rate) / tau:.1f} / {np.median(within) / tau:.1f} | "
-                  f"{np.median(rate_s) / tau:.1f} / {np.median(within_s) / tau:.1f} | {1e12 * np.median(e_ode):.1f} | "
-                  f"{1e12 * np.median(e_spice):.1f} | {1e6 * np.median(static):.2f} |")
+                  f"{np.median(rate_s) / tau:.1f} / {np.median(within_s) / tau:.1f} | {picojoules(e_ode)} | "
+                  f"{picojoules(e_spice)} | {1e6 * np.median(static):.2f} |")
     print(f"\nwrote {args.out}; medians over the examples")
     return 0
 

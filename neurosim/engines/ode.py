@@ -6,8 +6,8 @@ Each free neuron is a capacitor C with a leak resistor R to ground, clamped to [
 
 (the ``weak`` nudge; the ``clamped`` nudge holds the outputs at the target instead, ds_i/dt = 0 there), or the
 node equation of the circuit's passive crossbar or op-amp neurons (:attr:`Circuit.crossbar`,
-:meth:`Circuit.node_drift`),
-as a projected ODE: a node at a rail whose drive pushes it outward stays there (ds_i/dt = 0;
+:meth:`Circuit.node_drift`; op-amps of finite bandwidth add a second state per neuron,
+:meth:`Circuit.opamp_pole_drift`), as a projected ODE: a node at a rail whose drive pushes it outward stays there (ds_i/dt = 0;
 :func:`neurosim.energy.drift`). The batch is one system of B n_free states; each right-hand-side evaluation is
 one coupling product for the whole batch. The solver integrates in units of tau, so its steps do not depend on R
 and C; times are reported in seconds.
@@ -31,6 +31,7 @@ from ..circuit import Circuit
 from ..coupling import Coupling
 from ..lines import LineCoupling
 from ..network import Network
+from ..energy import projected, rho
 from .base import (EngineError, Phase, Relaxation, check_nudge, circuit_coupling, from_config, phase_drift,
                    starting_point)
 
@@ -82,16 +83,16 @@ class ODE:
         before ``t_max``; ``steps``: right-hand-side evaluations, the solver's and the stop event's.
         """
         check_nudge(self, phase)
-        system = _System(net, x, s, phase, self.layout, self.circuit)
-        residual = system.residual(system.s0) if system.size else np.zeros(system.shape[0])
+        system = make_system(net, x, s, phase, self.layout, self.circuit)
+        residual = system.residual(system.y0) if system.size else np.zeros(system.shape[0])
         if residual.max(initial=0.0) < self.settle_tol:
             state, t_end, settled = system.s0, 0.0, True
         else:
             sol = self._solve(system, events=self._stop_event(system))
             settled = sol.status == 1
             t_end = self.circuit.tau * float(sol.t_events[0][0] if settled else sol.t[-1])
-            state = system.state(sol.y_events[0][0] if settled else sol.y[:, -1])
-            residual = system.residual(state)
+            y = sol.y_events[0][0] if settled else sol.y[:, -1]
+            state, residual = system.state(y), system.residual(y)
         return Relaxation(
             state=state,
             residual=residual,
@@ -106,7 +107,7 @@ class ODE:
         """The states (len(times), B, n_free), volts, at ``times`` (seconds, increasing, within ``t_max``
         time constants), integrated without the stop event."""
         check_nudge(self, phase)
-        system = _System(net, x, s, phase, self.layout, self.circuit)
+        system = make_system(net, x, s, phase, self.layout, self.circuit)
         t = np.asarray(times, dtype=np.float64) / self.circuit.tau
         if not t[-1] <= self.t_max * (1 + 1e-12):  # 250e-6 s / 1e-6 s is 250.00000000000003
             raise ValueError(f"times up to {times[-1]} s: beyond t_max = {self.t_max} tau = {self.t_max * self.circuit.tau} s")
@@ -133,7 +134,7 @@ class ODE:
         sol = solve_ivp(
             lambda t, y: system.tau_dsdt(y).ravel(),
             (0.0, self.t_max if t_end is None else t_end),
-            system.s0.astype(np.float64).ravel(),
+            system.y0,
             method=self.method,
             rtol=self.rtol / scale,
             atol=self.atol / scale,
@@ -146,8 +147,15 @@ class ODE:
         return sol
 
 
+def make_system(net: Network, x, s, phase: Phase, layout: str | None, circuit: Circuit) -> "_System":
+    """The phase's ODE: one state per neuron, or two for op-amp neurons of finite bandwidth."""
+    cls = _PoleSystem if circuit.crossbar == "opamp" and circuit.opamp_gbw > 0 else _System
+    return cls(net, x, s, phase, layout, circuit)
+
+
 class _System:
-    """One phase's ODE: the batch's coupling and target, and an evaluation counter."""
+    """One phase's ODE: the batch's coupling and target, and an evaluation counter. ``y0``: the solver's starting
+    vector (the node voltages, flattened)."""
 
     def __init__(self, net: Network, x, s, phase: Phase, layout: str | None, circuit: Circuit):
         if is_torch_array(net.bias):
@@ -157,6 +165,7 @@ class _System:
         self.s0, self.target = starting_point(net, self.coupling, s, phase)
         self.shape = self.s0.shape
         self.size = self.s0.size
+        self.y0 = np.asarray(self.s0, dtype=np.float64).ravel()
         self.evaluations = 0
 
     def tau_dsdt(self, flat) -> np.ndarray:
@@ -170,16 +179,63 @@ class _System:
         solver's tolerance), in the network's dtype."""
         return np.clip(np.asarray(flat).reshape(self.shape), 0.0, 1.0).astype(self.net.dtype)
 
-    def residual(self, state) -> np.ndarray:
-        """max_i |ds_i/dt| tau per example (volts)."""
-        return np.max(np.abs(self.tau_dsdt(state)), axis=1)
+    def residual(self, flat) -> np.ndarray:
+        """max_i |ds_i/dt| tau per example (volts) at the solver state ``flat``, clipped to the rails."""
+        return np.max(np.abs(self.tau_dsdt(self.state(flat))), axis=1)
 
     def jacobian_sparsity(self) -> sp.csr_array:
-        """Which entries of d(ds/dt)/ds can be non-zero: the free-free couplings and the diagonal, one block per
-        example."""
+        """Which entries of the Jacobian of the flattened system can be non-zero: one block per example."""
+        return sp.block_diag([self.example_pattern()] * self.shape[0], format="csr")
+
+    def example_pattern(self) -> sp.csr_array:
+        """One example's block: the free-free couplings and the diagonal."""
         if isinstance(self.coupling, LineCoupling):
             dense = self.coupling.a_s
         else:
             dense = Coupling(self.net, np.zeros((1, self.net.n_inputs)), "dense").w_ss
-        one = sp.csr_array((dense != 0) | np.eye(self.shape[1], dtype=bool))
-        return sp.block_diag([one] * self.shape[0], format="csr")
+        return sp.csr_array((dense != 0) | np.eye(self.shape[1], dtype=bool))
+
+
+class _PoleSystem(_System):
+    """Op-amp neurons with one pole (:meth:`Circuit.opamp_pole_drift`): per example the feedback capacitors'
+    voltages v_c (n_free) then the op-amp outputs q (n_free), q the node voltage. It starts where the one-pole-free
+    op-amp would hold the rows: q = s0, V_row = V_os - s0 / A, v_c = q - V_row (at rest if the drive balances)."""
+
+    def __init__(self, net: Network, x, s, phase: Phase, layout: str | None, circuit: Circuit):
+        super().__init__(net, x, s, phase, layout, circuit)
+        q = np.asarray(self.s0, dtype=np.float64)
+        v_c = q - (circuit.opamp_offset - q / circuit.opamp_gain)
+        self.y0 = np.concatenate([v_c, q], axis=1).ravel()
+        self.size = self.y0.size
+
+    def _split(self, flat):
+        y = np.asarray(flat).reshape(self.shape[0], 2, self.shape[1]).astype(self.net.dtype, copy=False)
+        return y[:, 0], y[:, 1]
+
+    def tau_dsdt(self, flat) -> np.ndarray:
+        """(tau dv_c/dt, tau dq/dt), volts, shape (B, 2 n_free); q held at the rails, clamped outputs held."""
+        self.evaluations += 1
+        v_c, q = self._split(flat)
+        u = self.coupling(rho(q))
+        if self.phase.nudged and not self.phase.clamped:
+            u[:, self.net.output_slice] += self.phase.beta * (self.target - q[:, self.net.output_slice])
+        f_c, f_q = self.circuit.opamp_pole_drift(u, v_c, q, self.load)
+        f_q = projected(q, f_q)
+        if self.phase.clamped:
+            f_c[:, self.net.output_slice] = 0.0
+            f_q[:, self.net.output_slice] = 0.0
+        return np.concatenate([f_c, f_q], axis=1)
+
+    def state(self, flat) -> np.ndarray:
+        return np.clip(self._split(flat)[1], 0.0, 1.0).astype(self.net.dtype)
+
+    def residual(self, flat) -> np.ndarray:
+        """max |d/dt| tau (volts) over both states of every neuron, per example, q clipped to the rails."""
+        v_c, q = self._split(flat)
+        return np.max(np.abs(self.tau_dsdt(np.concatenate([v_c, np.clip(q, 0.0, 1.0)], axis=1))), axis=1)
+
+    def example_pattern(self) -> sp.csr_array:
+        """v_c' depends on its own v_c and on every q the coupling reads (its own included); q' on its own v_c
+        and q."""
+        own = sp.eye_array(self.shape[1], format="csr")
+        return sp.block_array([[own, super().example_pattern()], [own, own]], format="csr").astype(bool)
