@@ -329,6 +329,26 @@ def _inconsistency(run: Run) -> str | None:
     return None
 
 
+def _stored_config(f: h5py.File):
+    config = json.loads(f.attrs["config"])
+    if isinstance(config, dict):  # written before the nudge was a setting: every such run nudged weakly
+        config.setdefault("nudge", "weak")
+    return config
+
+
+def read_config(path: str | os.PathLike) -> dict | None:
+    """The configuration a run file stores, as :func:`load_run` reads it, without reading its arrays; None if the
+    file is not a readable run file."""
+    try:
+        with h5py.File(path, "r") as f:
+            if f.attrs.get("format") != FORMAT:
+                return None
+            config = _stored_config(f)
+    except (OSError, KeyError, ValueError, TypeError):
+        return None
+    return config if isinstance(config, dict) else None
+
+
 def load_run(path: str | os.PathLike) -> Run:
     """Read a run file; raises :class:`RunFileError` naming the file if it is missing, damaged or not a run."""
     path = Path(path)
@@ -338,9 +358,7 @@ def load_run(path: str | os.PathLike) -> Run:
         with h5py.File(path, "r") as f:
             if f.attrs.get("format") != FORMAT:
                 raise RunFileError(f"{path}: not a neurosim run file")
-            config = json.loads(f.attrs["config"])
-            if isinstance(config, dict):  # written before the nudge was a setting: every such run nudged weakly
-                config.setdefault("nudge", "weak")
+            config = _stored_config(f)
             topology = {k: _plain(v) for k, v in f["topology"].attrs.items()}
             run = Run(
                 config=config,

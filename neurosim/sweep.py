@@ -35,9 +35,8 @@ from tqdm.auto import tqdm
 
 from .atomic import csv_text, write_text_atomically
 from .config import FIELDS, ConfigError, make_config
-from .hardware.settings import RENAMED
 from .metrics import final_results
-from .store import Run, RunFileError, load_run, write_atomically, writer_lock
+from .store import Run, RunFileError, load_run, read_config, write_atomically, writer_lock
 from .tomlfile import read_toml
 from .training import train
 
@@ -71,14 +70,6 @@ class SweepPoint:
         data, renames none of the points already made."""
         return _point_name(self.values)
 
-    @property
-    def legacy_names(self) -> tuple[str, ...]:
-        """The names an earlier neurosim gave this point: its hash with the hardware fields renamed since
-        (:data:`neurosim.hardware.settings.RENAMED`) under their old names, so that a study started before a
-        rename resumes its files instead of training them again. Empty when nothing renamed is in the point."""
-        old = _with_old_hardware_names(self.values)
-        return () if old is None else (_point_name(old),)
-
 
 def _point_name(values: dict) -> str:
     identity = {k: v for k, v in values.items() if k not in LOCAL_FIELDS}
@@ -86,19 +77,15 @@ def _point_name(values: dict) -> str:
     return f"point-{digest}"
 
 
-def _with_old_hardware_names(values: dict) -> dict | None:
-    """``values`` with each renamed hardware field under the name it had before, or None if it holds none."""
-    hardware = values.get("hardware")
-    if not isinstance(hardware, dict):
+def computed_identity(values: dict) -> str | None:
+    """The name of what ``values`` computes: the hash of the whole configuration :func:`make_config` makes of it
+    (every field filled in, old field names read as today's), the data directory aside. Equal for a point and the
+    file an earlier neurosim trained for it, whatever fields were added or renamed between them; None if
+    ``values`` is not a valid configuration."""
+    try:
+        return _point_name(make_config(**values).to_dict())
+    except (ConfigError, TypeError, ValueError):
         return None
-    old = {group: dict(fields) if isinstance(fields, dict) else fields for group, fields in hardware.items()}
-    renamed = False
-    for (group, old_name), new_name in RENAMED.items():
-        fields = old.get(group)
-        if isinstance(fields, dict) and new_name in fields:
-            old[group] = {(old_name if k == new_name else k): v for k, v in fields.items()}
-            renamed = True
-    return {**values, "hardware": old} if renamed else None
 
 
 @dataclass(frozen=True)
@@ -170,14 +157,23 @@ def with_settings(base: dict, settings) -> dict:
 
 
 def point_file(out: Path, point: SweepPoint) -> Path:
-    """``<out>/<point name>.h5``; where only a file under one of the point's :attr:`~SweepPoint.legacy_names`
-    exists (a study begun by an earlier neurosim), that file, so it is resumed or collected, not trained again."""
+    """``<out>/<point name>.h5``; where no such file exists but another point file in ``out`` stores the same
+    configuration once both are filled in (:func:`computed_identity`: a study begun by an earlier neurosim, whose
+    configuration had fewer fields or older names, so its hashes differ), that file, so it is resumed or
+    collected, not trained again. A complete one is preferred to an incomplete one."""
     path = out / f"{point.name}.h5"
-    if not path.exists():
-        for legacy in point.legacy_names:
-            if (out / f"{legacy}.h5").exists():
-                return out / f"{legacy}.h5"
-    return path
+    if path.exists() or not out.is_dir():
+        return path
+    identity = computed_identity(point.values)
+    if identity is None:
+        return path
+    matches = []
+    for candidate in sorted(out.glob("point-*.h5")):
+        stored = read_config(candidate)
+        if stored is not None and computed_identity(stored) == identity:
+            matches.append(candidate)
+    complete = [m for m in matches if is_complete(m)]
+    return (complete or matches or [path])[0]
 
 
 def error_file(out: Path, point: SweepPoint) -> Path:

@@ -1,5 +1,6 @@
 """Sweeps on Dask: resumable points, failures recorded, a killed worker, a scheduler in other processes."""
 
+import json
 import os
 import signal
 import socket
@@ -97,21 +98,28 @@ def test_a_changed_base_makes_new_points_instead_of_taking_the_old_files_for_don
     assert names(data_dir="/elsewhere") == first  # where the data lives is not part of a point
 
 
-def test_a_point_trained_before_a_hardware_field_was_renamed_is_resumed_not_trained_again(tmp_path):
-    """Variation.device became device_to_device: a study begun before the rename names its point files by the old
-    name's hash; the same study today finds them (no client asked for) and collects them."""
+def test_a_point_trained_by_an_earlier_neurosim_is_resumed_not_trained_again(tmp_path):
+    """Variation.device became device_to_device, and new fields keep arriving: a study begun before names its point
+    files by hashes of configurations that were shorter or spelt otherwise. The same study today finds them by
+    what they compute (no client asked for), and collects them; a point that computes something else is not
+    taken for one of them."""
     old = load_grid(write_grid(tmp_path, '"hardware.variation.device" = [0.0]\n', name="old.toml"))
+    (old_point,) = old.points()
+    run_point(old_point.values, str(point_file(old.out, old_point)))
+    written = old.out / f"{old_point.name}.h5"
+    with h5py.File(written, "r+") as f:  # as written before the bandwidth field existed
+        config = json.loads(f.attrs["config"])
+        del config["opamp_gbw"]
+        f.attrs["config"] = json.dumps(config)
     new = load_grid(write_grid(tmp_path, '"hardware.variation.device_to_device" = [0.0]\n', name="new.toml"),
                     out=old.out)
-    (old_point,), (new_point,) = old.points(), new.points()
-    assert old_point.name != new_point.name and new_point.legacy_names == (old_point.name,)
-    run_point(old_point.values, str(point_file(old.out, old_point)))
-    assert point_file(new.out, new_point) == old.out / f"{old_point.name}.h5"
+    (new_point,) = new.points()
+    assert new_point.name != old_point.name and point_file(new.out, new_point) == written
     rows = run_sweep(new, lambda: pytest.fail("the old file is complete: nothing to train"), progress=False)
     assert [r["status"] for r in rows] == ["done"]
-    assert sorted(p.name for p in old.out.glob("point-*.h5")) == [f"{old_point.name}.h5"]
-    plain = load_grid(write_grid(tmp_path, "seed = [0]\n", name="plain.toml"))
-    assert plain.points()[0].legacy_names == ()  # nothing renamed in it: one name
+    assert sorted(p.name for p in old.out.glob("point-*.h5")) == [written.name]
+    other = load_grid(write_grid(tmp_path, "seed = [3]\n", name="other.toml"), out=old.out)
+    assert point_file(other.out, other.points()[0]) == other.out / f"{other.points()[0].name}.h5"
 
 
 def test_a_failing_point_is_recorded_and_the_others_finish(tmp_path, client):
