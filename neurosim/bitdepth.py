@@ -31,8 +31,8 @@ from .atomic import csv_text, write_text_atomically
 from .config import ConfigError, TrainConfig, make_config, resolved_sizes
 from .data import Dataset, load_dataset
 from .rules import RULES
-from .store import HISTORY_FIELDS, Run, RunFileError, load_run, writer_lock
-from .sweep import Grid, collect, is_complete, point_file, with_settings
+from .store import HISTORY_FIELDS, Run, RunFileError, load_run, read_config, writer_lock
+from .sweep import Grid, collect, computed_identity, is_complete, point_file, with_settings
 from .sweep import run_point as sweep_point
 from .build import store_of
 
@@ -263,14 +263,18 @@ def _is_study_file(path: Path) -> bool:
 
 
 def read_study(path: str | Path) -> list[PointResult]:
-    """The finished points of a study: a study directory (every complete run file in it) or a study file of an
-    earlier neurosim (format ``neurosim-bitdepth``); :class:`RunFileError` if it is neither."""
+    """The finished points of a study: a study directory (every complete run file in it, each computation once:
+    an earlier neurosim may have trained a point again under another name, :func:`~neurosim.sweep.point_file`) or
+    a study file of an earlier neurosim (format ``neurosim-bitdepth``); :class:`RunFileError` if it is neither."""
     path = Path(path)
     if path.is_dir():
         files = sorted(f for f in path.glob("point-*.h5") if is_complete(f))
         if not files:
             raise RunFileError(f"{path}: no finished study point (point-*.h5) in this directory")
-        return [result_from_run(load_run(f)) for f in files]
+        once = {}
+        for f in files:
+            once.setdefault(computed_identity(read_config(f) or {}) or f.name, f)
+        return [result_from_run(load_run(f)) for f in once.values()]
     return _read_study_file(path)
 
 

@@ -1,6 +1,7 @@
 """The bit-depth study: grid, per-point configurations, a resumable sweep of run files, table, figures, command."""
 
 import csv
+import shutil
 
 import h5py
 import numpy as np
@@ -68,6 +69,9 @@ def test_study_resumes_and_keeps_finished_points(tiny, tmp_path, monkeypatch):
     monkeypatch.setattr(bitdepth, "run_point", counting)
     with pytest.raises(KeyboardInterrupt):
         run_study(base, points, out, data=data, progress=False)
+    assert sorted(r.point.key for r in read_study(out)) == sorted(p.key for p in points[:2])
+    first = sorted(out.glob("point-*.h5"))[0]
+    shutil.copy(first, out / "point-trainedagain.h5")  # the same computation under another name: read once
     assert sorted(r.point.key for r in read_study(out)) == sorted(p.key for p in points[:2])
     results = run_study(base, points, out, data=data, progress=False)
     assert calls[3:] == [p.key for p in points[2:]]  # only the unfinished points ran
