@@ -52,6 +52,10 @@ class ODE:
 
     Keep ``rtol`` well below ``settle_tol``: the residual is a derivative, and a solver error larger than the
     tolerance it is compared with moves the stop by tens of percent (docs/ode.md has the measurement).
+
+    Op-amp neurons of finite bandwidth (``circuit.opamp_gbw``) are stiff when their loop is fast, 2 pi f_T tau
+    above ~30: take Radau there; below it RK45 is faster, and Radau can fail at the swing's kink ("Required step
+    size is less than spacing", measured at 300 kHz on the digits network of docs/spice.md).
     """
 
     circuit: Circuit = field(default_factory=Circuit)
