@@ -56,8 +56,9 @@ SETTLE_MV = 1e-3
 def ode_waveform(circuit: Circuit, net, x, t_max: float):
     """The ODE engine's free phase of one example: its equilibrium, rate-criterion settling time, and a trajectory
     on a 0.05 tau grid up to t_max (times, volts, unprojected drift for the clamp's power)."""
-    # a fast op-amp's pole is stiff (its loop's rate 2 pi f_T tau); Radau trips on the swing's kink where it is not
-    method = "Radau" if 2 * np.pi * circuit.opamp_gbw * circuit.tau > 30 else "RK45"
+    # a fast op-amp's pole is stiff (its loop's rate 2 pi f_T tau): BDF there; the implicit methods can stall at the
+    # swing's kink where it is not (measured: neurosim.engines.ode.ODE's docstring)
+    method = "BDF" if 2 * np.pi * circuit.opamp_gbw * circuit.tau > 30 else "RK45"
     engine = ODE(circuit=circuit, method=method, rtol=1e-8, atol=1e-10, settle_tol=1e-6, t_max=t_max)
     start = np.zeros((1, net.n_free))
     settled = engine.relax(net, x[None], start, Phase())
