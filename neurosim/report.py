@@ -136,7 +136,9 @@ def _summary(rows: list[dict], figures: list[str], path: Path, smoothing: int) -
               "the output pair left out; silent outputs: output units below 1 mV on every test example "
               "after the last epoch (— in run files older than the count); first pair / output pair: the "
               f"input-side pair's total correction over the output pair's; applied: the share of each pair's proposed "
-              "update (input side first) that the weight store applied, as RMS (all 100 % without hardware models; above 100 % under stochastic rounding, its noise). Rates in rates.png are smoothed over ±{smoothing} recorded batches (eq 21).", ""]
+              "update (input side first) that the weight store applied, as RMS (all 100 % without hardware models; "
+              f"above 100 % under stochastic rounding, its noise). Rates in rates.png are smoothed over ±{smoothing} "
+              "recorded batches (eq 21).", ""]
     lines += [f"![{name}]({name})" for name in figures]
     write_text_atomically(path, "\n".join(lines) + "\n", "report")
     return path

@@ -41,6 +41,7 @@ def test_report_writes_figures_and_a_summary_with_l_and_c(runs, tmp_path):
         h = run.history
         assert f"| {100 * min(h['test_error']):.2f} % | {h['silent_outputs'][-1]:.0f} |" in row
     assert "![replaced.png](replaced.png)" in summary
+    assert "smoothed over ±25 recorded batches" in summary and "{" not in summary  # the default, written out
     missing = CliRunner().invoke(main, ["report", str(tmp_path / "none.h5")])
     assert missing.exit_code != 0 and "no such run file" in missing.output
 
