@@ -7,6 +7,7 @@ takes each row at its virtual ground, which a slow op-amp leaves during the tran
 
     python experiments/circuit/crossbars.py [--run netlists/runs/layered-digits.h5] [--examples 20] [-o out.h5]
     python experiments/circuit/crossbars.py --circuits op-amp       # the ideal row and those whose label has it
+    python experiments/circuit/crossbars.py --circuits GBW --t-max 150   # the bandwidth table of docs/spice.md
 
 For each circuit and each of the first ``--examples`` test examples: the free phase from 0 V, simulated by ngspice
 (the exported netlist, ``t_max`` time constants) and integrated by the ODE engine (to a residual of 1 uV, then
@@ -56,13 +57,11 @@ SETTLE_MV = 1e-3
 def ode_waveform(circuit: Circuit, net, x, t_max: float):
     """The ODE engine's free phase of one example: its equilibrium, rate-criterion settling time, and a trajectory
     on a 0.05 tau grid up to t_max (times, volts, unprojected drift for the clamp's power)."""
-    # a fast op-amp's pole is stiff (its loop's rate 2 pi f_T tau): BDF there; the implicit methods can stall at the
-    # swing's kink where it is not (measured: neurosim.engines.ode.ODE's docstring)
-    method = "BDF" if 2 * np.pi * circuit.opamp_gbw * circuit.tau > 30 else "RK45"
-    engine = ODE(circuit=circuit, method=method, rtol=1e-8, atol=1e-10, settle_tol=1e-6, t_max=t_max)
+    # RK45 also for one-pole op-amps: Radau and BDF stall at the swing's kink (neurosim.engines.ode.ODE's docstring)
+    engine = ODE(circuit=circuit, rtol=1e-8, atol=1e-10, settle_tol=1e-6, t_max=t_max)
     start = np.zeros((1, net.n_free))
     settled = engine.relax(net, x[None], start, Phase())
-    rate_time = ODE(circuit=circuit, method=method, rtol=1e-6, settle_tol=SETTLE_MV, t_max=t_max).relax(
+    rate_time = ODE(circuit=circuit, rtol=1e-6, settle_tol=SETTLE_MV, t_max=t_max).relax(
         net, x[None], start, Phase()).settling_time
     times = np.arange(1, int(t_max / 0.05) + 1) * 0.05 * circuit.tau
     v = engine.trajectory(net, x[None], start, Phase(), times)[:, 0]
