@@ -195,7 +195,6 @@ class Circuit:
         a = self.opamp_gain
         return (a / (a + 1.0)) * (u + self.opamp_offset * (1.0 + load) - load * s / a) - s
 
-
     @property
     def opamp_pole(self) -> float:
         """tau_a = A / (2 pi f_T), seconds: the op-amp's open-loop time constant (0 with unlimited bandwidth)."""

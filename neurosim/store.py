@@ -330,6 +330,7 @@ def _inconsistency(run: Run) -> str | None:
 
 
 def _stored_config(f: h5py.File):
+    """The configuration attribute of an open run file, upgraded to today's fields where their meaning is known."""
     config = json.loads(f.attrs["config"])
     if isinstance(config, dict):  # written before the nudge was a setting: every such run nudged weakly
         config.setdefault("nudge", "weak")

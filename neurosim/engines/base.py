@@ -73,10 +73,7 @@ def phase_drift(net: Network, coupling, s, phase: Phase, target, circuit: Circui
     A non-ideal ``circuit`` (:attr:`Circuit.crossbar` passive or opamp) replaces the node equation by its own
     (:meth:`Circuit.node_drift`), with ``load`` its :meth:`Circuit.row_load` of ``net``."""
     if circuit is not None and not circuit.ideal:
-        u = coupling(rho(s))
-        if phase.nudged and not phase.clamped:
-            u[:, net.output_slice] += phase.beta * (target - s[:, net.output_slice])
-        f = circuit.node_drift(u, s, load)
+        f = circuit.node_drift(circuit_drive(net, coupling, s, phase, target), s, load)
         if phase.clamped:
             f[:, net.output_slice] = 0.0
         return projected(s, f)
@@ -85,6 +82,15 @@ def phase_drift(net: Network, coupling, s, phase: Phase, target, circuit: Circui
     f = drift(net, coupling, s)
     f[:, net.output_slice] = 0.0
     return f
+
+
+def circuit_drive(net: Network, coupling, s, phase: Phase, target) -> np.ndarray:
+    """The drive a circuit's node equation takes (volts, (B, n_free)): sum_j W_ij rho(s_j) + b_i, plus the weak
+    nudge's beta (y_target - y) on the outputs in a weakly nudged phase."""
+    u = coupling(rho(s))
+    if phase.nudged and not phase.clamped:
+        u[:, net.output_slice] += phase.beta * (target - s[:, net.output_slice])
+    return u
 
 
 def circuit_coupling(net: Network, x, circuit: Circuit, layout: str | None = None):

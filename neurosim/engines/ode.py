@@ -30,10 +30,10 @@ from ..backend import is_torch_array
 from ..circuit import Circuit
 from ..coupling import Coupling
 from ..lines import LineCoupling
+from ..energy import projected
 from ..network import Network
-from ..energy import projected, rho
-from .base import (EngineError, Phase, Relaxation, check_nudge, circuit_coupling, from_config, phase_drift,
-                   starting_point)
+from .base import (EngineError, Phase, Relaxation, check_nudge, circuit_coupling, circuit_drive, from_config,
+                   phase_drift, starting_point)
 
 #: solve_ivp methods the engine accepts. Radau and BDF get the Jacobian's block-diagonal sparsity (one block per
 #: example), so their finite-difference Jacobian costs n_free evaluations, not B n_free. LSODA is left out: it
@@ -156,7 +156,7 @@ class ODE:
 
 def make_system(net: Network, x, s, phase: Phase, layout: str | None, circuit: Circuit) -> "_System":
     """The phase's ODE: one state per neuron, or two for op-amp neurons of finite bandwidth."""
-    cls = _PoleSystem if circuit.crossbar == "opamp" and circuit.opamp_gbw > 0 else _System
+    cls = _PoleSystem if circuit.opamp_gbw > 0 else _System  # a bandwidth only op-amp neurons have
     return cls(net, x, s, phase, layout, circuit)
 
 
@@ -186,9 +186,14 @@ class _System:
         solver's tolerance), in the network's dtype."""
         return np.clip(np.asarray(flat).reshape(self.shape), 0.0, 1.0).astype(self.net.dtype)
 
+    def on_rails(self, flat) -> np.ndarray:
+        """The solver state ``flat`` with every voltage the rails bound clipped into [0, 1] (a step may overshoot a
+        rail by up to the solver's tolerance): here the node voltages."""
+        return self.state(flat)
+
     def residual(self, flat) -> np.ndarray:
-        """max_i |ds_i/dt| tau per example (volts) at the solver state ``flat``, clipped to the rails."""
-        return np.max(np.abs(self.tau_dsdt(self.state(flat))), axis=1)
+        """max |d/dt| tau (volts) over every state of an example, at the solver state ``flat`` on the rails."""
+        return np.max(np.abs(self.tau_dsdt(self.on_rails(flat))), axis=1)
 
     def jacobian_sparsity(self) -> sp.csr_array:
         """Which entries of the Jacobian of the flattened system can be non-zero: one block per example."""
@@ -223,9 +228,7 @@ class _PoleSystem(_System):
         """(tau dv_c/dt, tau dq/dt), volts, shape (B, 2 n_free); q held at the rails, clamped outputs held."""
         self.evaluations += 1
         v_c, q = self._split(flat)
-        u = self.coupling(rho(q))
-        if self.phase.nudged and not self.phase.clamped:
-            u[:, self.net.output_slice] += self.phase.beta * (self.target - q[:, self.net.output_slice])
+        u = circuit_drive(self.net, self.coupling, q, self.phase, self.target)
         f_c, f_q = self.circuit.opamp_pole_drift(u, v_c, q, self.load)
         f_q = projected(q, f_q)
         if self.phase.clamped:
@@ -236,10 +239,10 @@ class _PoleSystem(_System):
     def state(self, flat) -> np.ndarray:
         return np.clip(self._split(flat)[1], 0.0, 1.0).astype(self.net.dtype)
 
-    def residual(self, flat) -> np.ndarray:
-        """max |d/dt| tau (volts) over both states of every neuron, per example, q clipped to the rails."""
+    def on_rails(self, flat) -> np.ndarray:
+        """``flat`` with the op-amp outputs q clipped into their swing (the capacitors' voltages are unbounded)."""
         v_c, q = self._split(flat)
-        return np.max(np.abs(self.tau_dsdt(np.concatenate([v_c, np.clip(q, 0.0, 1.0)], axis=1))), axis=1)
+        return np.concatenate([v_c, np.clip(q, 0.0, 1.0)], axis=1)
 
     def example_pattern(self) -> sp.csr_array:
         """v_c' depends on its own v_c and on every q the coupling reads (its own included); q' on its own v_c
