@@ -273,7 +273,8 @@ def read_study(path: str | Path) -> list[PointResult]:
             raise RunFileError(f"{path}: no finished study point (point-*.h5) in this directory")
         once = {}
         for f in files:
-            once.setdefault(computed_identity(read_config(f) or {}) or f.name, f)
+            config = read_config(f)
+            once.setdefault((config is not None and computed_identity(config)) or f.name, f)
         return [result_from_run(load_run(f)) for f in once.values()]
     return _read_study_file(path)
 
