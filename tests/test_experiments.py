@@ -44,3 +44,26 @@ def test_the_bit_depth_study_ranges_fit_its_network():
                    np.zeros(2, int), 10)
     net = new_run(config, data).network
     assert len(load_hardware(here / "per-array.toml").storage.w_max) == len(parameter_names(net))
+
+
+def test_the_reference_scripts_train_a_finished_run_on_when_asked_for_more_epochs(tmp_path):
+    """experiments/paper/reference/run.py keeps a finished run, and trains it on (resumes it) for more epochs,
+    as ``run.py epoch --epochs N`` promises: the first epoch's history stays, the second is added."""
+    import importlib.util
+
+    from neurosim.store import load_run
+
+    spec = importlib.util.spec_from_file_location(
+        "reference_run", Path(__file__).parent.parent / "experiments" / "paper" / "reference" / "run.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    config = dict(dataset="digits", n_train=100, n_test=50, sizes=[64, 10, 10], topology="layered", epochs=1,
+                  n_free=10)
+    path = tmp_path / "net.h5"
+    script.train_one("net", config, path)
+    first = load_run(path).history["train_error"]
+    script.train_one("net", config, path)  # finished: kept as it is
+    assert load_run(path).epochs_done == 1
+    script.train_one("net", {**config, "epochs": 2}, path)
+    run = load_run(path)
+    assert run.epochs_done == 2 and run.complete and list(run.history["train_error"][:1]) == list(first)

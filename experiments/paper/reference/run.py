@@ -25,7 +25,7 @@ from pathlib import Path
 
 from neurosim.config import load_config, make_config
 from neurosim.store import load_run
-from neurosim.sweep import run_point, summary
+from neurosim.sweep import is_complete, run_point, summary
 from neurosim.training import train
 
 HERE = Path(__file__).resolve().parent
@@ -74,34 +74,31 @@ def run_dir(args) -> Path:
 
 
 def train_one(name: str, config: dict, path: Path) -> dict:
+    """Train ``config`` into ``path`` (:func:`neurosim.sweep.run_point`: a complete file is kept, an interrupted one
+    resumed), or, where ``path`` holds a complete run of fewer epochs than ``config`` asks for, train that run on
+    to them (as ``neurosim train --resume PATH --epochs N`` does; its other settings are the file's). Returns the
+    run's summary."""
+    run = load_run(path) if path.exists() and is_complete(path) else None
+    more = run is not None and run.epochs_done < config["epochs"]
     started = time.perf_counter()
-    print(f"{time.strftime('%H:%M:%S')} {name}: {path}", flush=True)
-    result = run_point(config, str(path))
+    print(f"{time.strftime('%H:%M:%S')} {name}: {path}"
+          + (f", epochs {run.epochs_done + 1}-{config['epochs']}" if more else ""), flush=True)
+    if more:
+        result = summary(train(make_config(**{**run.config, "epochs": config["epochs"]}), out=path, run=run,
+                               progress=False))
+    else:
+        result = run_point(config, str(path))
     print(f"{time.strftime('%H:%M:%S')}   done in {time.perf_counter() - started:.0f} s: test error "
           f"{100 * result['test_error']:.2f} %, {result['silent_outputs']} silent outputs", flush=True)
     return result
-
-
-def train_on(name: str, config: dict, path: Path) -> None:
-    """:func:`train_one`, or, where ``path`` holds a complete run of fewer epochs than ``config`` asks for, that run
-    trained on to them (as ``neurosim train --resume PATH --epochs N`` does; its other settings are the file's)."""
-    run = load_run(path) if path.exists() else None
-    if run is None or not run.complete or run.epochs_done >= config["epochs"]:
-        train_one(name, config, path)
-        return
-    started = time.perf_counter()
-    print(f"{time.strftime('%H:%M:%S')} {name}: {path}, epochs {run.epochs_done + 1}-{config['epochs']}", flush=True)
-    run = train(make_config(**{**run.config, "epochs": config["epochs"]}), out=path, run=run, progress=False)
-    print(f"{time.strftime('%H:%M:%S')}   done in {time.perf_counter() - started:.0f} s: test error "
-          f"{100 * run.history['test_error'][-1]:.2f} %", flush=True)
 
 
 def epoch_table(args) -> None:
     rows = []
     for network in args.networks:
         path = run_dir(args) / f"{network}.h5"
-        train_on(network, values(network, args.data_dir, epochs=args.epochs, seed=args.seed,
-                                 **(FAST if args.fast else {})), path)
+        train_one(network, values(network, args.data_dir, epochs=args.epochs, seed=args.seed,
+                                  **(FAST if args.fast else {})), path)
         run = load_run(path)
         for epoch, train_err, test_err, silent, seconds in zip(
             run.history["epoch"], run.history["train_error"], run.history["test_error"],
