@@ -23,6 +23,16 @@ The Euler engine's step eps is a time step in units of tau; the ODE engine integ
       tau ds_i/dt = -(1 + lambda_i) s_i + sum_j W_ij rho(s_j) + b_i + ...,   lambda_i = R sum_j (G+_ij + G-_ij)
 
   Every device on row i adds to its leak: lambda_i = sum_j |W_ij| + 2 R g_min n_i (n_i devices pairs on the row).
+
+  With ``gain_trim`` each neuron's column driver has the gain 1 + lambda_i instead of 1, so that the columns carry
+  the state s_i = (1 + lambda_i) V_i (the driver's output; V_i the node's own voltage, held in [0, 1 / (1 + lambda_i)]
+  V by its clamp), and the weak nudge is a conductance (1 + lambda_i) beta / R to a source at
+  y_target,i / (1 + lambda_i) V (the clamped phase holds the node at that voltage). Then
+
+      tau ds_i/dt = (1 + lambda_i) [-s_i + sum_j W_ij rho(s_j) + b_i + beta (y_target,i - s_i)]:
+
+  the ideal equation with the time constant tau / (1 + lambda_i), so its equilibria are the ideal circuit's in
+  every phase. The trim follows the weights (the hardware recalibrates each driver from its row's conductances).
 - ``opamp``: each neuron a transimpedance integrator, an op-amp of open-loop gain A and input offset V_os with
   R || C in its feedback from the row to its output (the state). The row sits at the virtual ground
   V_row = V_os - V_i / A, so the devices load the neuron only through that residue (the columns are inverted to
@@ -76,7 +86,8 @@ class Circuit:
     dimensionless) and ``opamp_offset`` (V_os, volts) are the op-amp neuron's (``crossbar='opamp'``);
     ``opamp_gbw`` (hertz) its gain-bandwidth product (0: unlimited, the op-amp settles at once);
     ``r_line`` (ohms per cell of a row or column wire) the passive crossbar's line resistance
-    (:mod:`neurosim.lines`; 0: ideal wires).
+    (:mod:`neurosim.lines`; 0: ideal wires); ``gain_trim`` trims the passive crossbar's column drivers to
+    1 + lambda (the module's docstring; not with line resistance).
     """
 
     r_leak: float = 1e6
@@ -88,13 +99,14 @@ class Circuit:
     opamp_offset: float = 0.0
     opamp_gbw: float = 0.0
     r_line: float = 0.0
+    gain_trim: bool = False
 
     @classmethod
     def from_config(cls, config) -> "Circuit":
         """The circuit of a training configuration (any object with these fields), the one place it is built."""
         return cls(r_leak=config.r_leak, c_node=config.c_node, g_min=config.g_min, g_max=config.g_max,
                    crossbar=config.crossbar, opamp_gain=config.opamp_gain, opamp_offset=config.opamp_offset,
-                   opamp_gbw=config.opamp_gbw, r_line=config.r_line)
+                   opamp_gbw=config.opamp_gbw, r_line=config.r_line, gain_trim=config.gain_trim)
 
     def __post_init__(self) -> None:
         if self.crossbar not in CROSSBARS:
@@ -113,6 +125,9 @@ class Circuit:
         if self.r_line > 0 and self.crossbar != "passive":
             raise ValueError(f"r_line={self.r_line} with crossbar={self.crossbar!r}: line resistance is modelled for "
                              "the passive crossbar only")
+        if self.gain_trim and (self.crossbar != "passive" or self.r_line > 0):
+            raise ValueError(f"gain_trim with crossbar={self.crossbar!r}, r_line={self.r_line}: the drivers' gain "
+                             "trim is modelled for the passive crossbar without line resistance")
         for name in ("r_leak", "c_node", "g_max"):
             value = getattr(self, name)
             if not value > 0:
@@ -186,14 +201,20 @@ class Circuit:
     def node_drift(self, u, s, load):
         """tau ds/dt (volts) of every node before the clamp, for the total drive ``u`` = sum_j W_ij rho(s_j) + b_i
         (+ the weak nudge's drive), the states ``s`` (B, n_free) and :meth:`row_load` ``load`` (n_free,):
-        u - s (ideal), u - (1 + lambda) s (passive), or the op-amp neuron's
-        kappa (u + V_os (1 + lambda) - lambda s / A) - s."""
+        u - s (ideal), u - (1 + lambda) s (passive), (1 + lambda) (u - s) (passive with ``gain_trim``, s the
+        drivers' outputs), or the op-amp neuron's kappa (u + V_os (1 + lambda) - lambda s / A) - s."""
         if self.crossbar == "ideal":
             return u - s
         if self.crossbar == "passive":
-            return u - (1.0 + load) * s
+            return (1.0 + load) * (u - s) if self.gain_trim else u - (1.0 + load) * s
         a = self.opamp_gain
         return (a / (a + 1.0)) * (u + self.opamp_offset * (1.0 + load) - load * s / a) - s
+
+    def node_voltage(self, s, load):
+        """The voltage (volts) on each neuron's capacitor for states ``s`` (B, n_free) and :meth:`row_load` ``load``:
+        s / (1 + lambda) with ``gain_trim`` (the state is the driver's output), else the state itself (for op-amp
+        neurons, the output; :func:`neurosim.dissipation.row_voltage` gives their rows)."""
+        return s / (1.0 + load) if self.gain_trim else s
 
     @property
     def opamp_pole(self) -> float:

@@ -114,6 +114,8 @@ TRAIN_OPTIONS = [
     _option("--opamp-gbw", type=float,
             help="ode, spice: the op-amp neuron's gain-bandwidth product, hertz (0: unlimited)."),
     _option("--r-line", type=float, help="ode, spice: line resistance per crossbar cell, ohms (--crossbar passive)."),
+    _option("--gain-trim/--no-gain-trim", default=None,
+            help="ode, spice: trim each column driver's gain to 1 + its row load (--crossbar passive)."),
     _option("--spice-analysis", type=click.Choice(["tran", "op"]),
             help="spice: transient, or ngspice's operating point from the ODE's estimate (residual checked)."),
     _option("--clip-weights/--no-clip-weights", default=None, help="spice: clip weights to the range."),
@@ -417,6 +419,8 @@ def _circuit_options(command):
         click.option("--opamp-offset", type=float, help="Op-amp neurons' input offset, volts [the run's]."),
         click.option("--opamp-gbw", type=float, help="Op-amp neurons' gain-bandwidth product, hertz [the run's]."),
         click.option("--r-line", type=float, help="Line resistance per crossbar cell, ohms [the run's]."),
+        click.option("--gain-trim/--no-gain-trim", default=None,
+                     help="Passive crossbar's column drivers trimmed to 1 + row load [the run's]."),
         click.option("--r-leak", type=float, help="Leak resistance R, ohms [the run's]."),
         click.option("--g-min", type=float, help="Smallest device conductance, siemens [the run's]."),
         click.option("--g-max", type=float, help="Largest device conductance, siemens [the run's]."),
@@ -530,6 +534,7 @@ def info_command(run_file) -> None:
                + (f", GBW={c['opamp_gbw']:g} Hz" if c.get("opamp_gbw") else "") + ")"
                if c.get("crossbar") == "opamp" else "")
             + (f" r_line={c['r_line']:g} ohm" if c.get("r_line") else "")
+            + (" gain-trimmed drivers" if c.get("gain_trim") else "")
         )
     if c.get("hardware") and not load_hardware(c["hardware"]).ideal:
         click.echo("hardware  " + "  ".join(

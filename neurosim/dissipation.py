@@ -15,7 +15,10 @@ with P the power (watts) dissipated in
   transconductor, whose supply is not modelled);
 - the rail clamp: a node at 1 V sinks the excess of its drive, V_i I_clamp,i.
 
-V_C is the capacitor's voltage, the node's (V_row - V_i in the op-amp neuron). The op-amps' and drivers' own
+V_C is the capacitor's voltage, the node's (V_row - V_i in the op-amp neuron). Behind gain-trimmed drivers
+(``Circuit.gain_trim``) the states are the drivers' outputs and each node sits at V_i = s_i / (1 + lambda_i)
+(:meth:`Circuit.node_voltage`): the leak, devices, clamp and capacitor see V_i, the nudge
+(1 + lambda_i) beta / R (V_i - y_target,i / (1 + lambda_i))^2 = (beta / R) (s_i - y_target,i)^2 / (1 + lambda_i). The op-amps' and drivers' own
 quiescent power is not included. Units: volts, amperes, siemens, seconds, watts, joules.
 """
 
@@ -66,14 +69,15 @@ def row_voltage(circuit: Circuit, v: np.ndarray) -> np.ndarray:
 
 def power(circuit: Circuit, net: Network, x: np.ndarray, v: np.ndarray, drift: np.ndarray | None = None, *,
           beta: float = 0.0, target: np.ndarray | None = None) -> np.ndarray:
-    """Dissipated power (watts) at each row of ``v`` (T, n_free), node voltages of one example with inputs ``x``
-    (n_inputs,) volts; shape (T,). ``drift``: the unprojected tau dV/dt (volts) at each row, whose positive part at
+    """Dissipated power (watts) at each row of ``v`` (T, n_free), the states (node voltages; behind gain-trimmed
+    drivers, the drivers' outputs) of one example with inputs ``x`` (n_inputs,) volts; shape (T,). ``drift``: the unprojected tau dV/dt (volts) at each row, whose positive part at
     a node on the upper rail is the clamp's current times R (None: no clamp power). ``beta``, ``target``: the weak
     nudge of a nudged phase."""
     v = np.atleast_2d(np.asarray(v, dtype=np.float64))
     r = circuit.r_leak
-    rows = row_voltage(circuit, v)
-    p = np.sum((v - rows) ** 2 if circuit.crossbar == "opamp" else v**2, axis=1) / r
+    gain = 1.0 + circuit.row_load(net) if circuit.gain_trim else np.ones(net.n_free)
+    rows = row_voltage(circuit, v) if circuit.crossbar == "opamp" else v / gain
+    p = np.sum((v - rows) ** 2 if circuit.crossbar == "opamp" else rows**2, axis=1) / r
     if circuit.r_line > 0:  # the wires and devices of every array, from the reduction's boundary admittances
         from .lines import wire_power
 
@@ -89,26 +93,34 @@ def power(circuit: Circuit, net: Network, x: np.ndarray, v: np.ndarray, drift: n
             p[lo : lo + step] += np.sum(devices.g * (column - rows[lo : lo + step, devices.row]) ** 2, axis=1)
     if beta > 0:
         y = v[:, net.output_slice]
-        p += np.sum((y - np.asarray(target, dtype=np.float64)) ** 2, axis=1) * circuit.nudge_conductance(beta)
-    if drift is not None and circuit.crossbar != "opamp":
+        p += np.sum((y - np.asarray(target, dtype=np.float64)) ** 2 / gain[net.output_slice], axis=1) * \
+            circuit.nudge_conductance(beta)
+    if drift is not None and circuit.crossbar != "opamp":  # the node's own tau dV/dt is the state's / (1 + lambda)
         at_rail = v >= 1.0
-        p += np.sum(np.where(at_rail, v * np.maximum(drift, 0.0), 0.0), axis=1) / r
+        p += np.sum(np.where(at_rail, rows * np.maximum(drift, 0.0) / gain, 0.0), axis=1) / r
     return p
 
 
-def stored_energy(circuit: Circuit, v: np.ndarray) -> np.ndarray:
-    """1/2 C V_C^2 summed over the neurons (joules) at each row of ``v`` (T, n_free)."""
+def stored_energy(circuit: Circuit, v: np.ndarray, net: Network | None = None) -> np.ndarray:
+    """1/2 C V_C^2 summed over the neurons (joules) at each row of ``v`` (T, n_free), the states; with
+    ``circuit.gain_trim`` the network ``net`` gives each node's voltage (:meth:`Circuit.node_voltage`)."""
     v = np.atleast_2d(np.asarray(v, dtype=np.float64))
+    if circuit.gain_trim:
+        if net is None:
+            raise ValueError("stored_energy of a gain-trimmed crossbar needs the network (net=) for its row loads")
+        v = circuit.node_voltage(v, circuit.row_load(net))
     across = v - row_voltage(circuit, v) if circuit.crossbar == "opamp" else v
     return 0.5 * circuit.c_node * np.sum(across**2, axis=1)
 
 
-def phase_energy(circuit: Circuit, t: np.ndarray, p: np.ndarray, v: np.ndarray, until: float | None = None) -> float:
+def phase_energy(circuit: Circuit, t: np.ndarray, p: np.ndarray, v: np.ndarray, until: float | None = None,
+                 net: Network | None = None) -> float:
     """E_phase (joules) of a waveform: the trapezoid integral of the power ``p`` (T,) watts over times ``t`` (T,)
     seconds, plus the energy stored in the capacitors between the first and the last row of ``v``; ``until``
-    (seconds): end the phase at the last row at or before it (a phase cut at its settling time)."""
+    (seconds): end the phase at the last row at or before it (a phase cut at its settling time); ``net``: as in
+    :func:`stored_energy`."""
     end = len(t) if until is None else max(int(np.searchsorted(t, until, side="right")), 2)
-    stored = stored_energy(circuit, v[[0, end - 1]])
+    stored = stored_energy(circuit, v[[0, end - 1]], net)
     return float(np.trapezoid(p[:end], t[:end]) + stored[1] - stored[0])
 
 

@@ -166,6 +166,9 @@ def write_netlist(
             f"* R={circuit.r_leak:.6g} ohm, C={circuit.c_node:.6g} F, tau={tau:.6g} s; device conductances "
             f"[{circuit.g_min:.6g}, {circuit.g_max:.6g}] S, |W| <= {circuit.w_max:.6g}\n"
             f"* crossbar: {CROSSBAR_NOTES[circuit.crossbar].format(circuit)}\n"
+            + ("* gain trim: node <node> is the column driver's output (1 + lambda) V(c_<node>), the state; the "
+               "capacitor node c_<node> is clamped to [0, 1 / (1 + lambda)] V and nudged by (1 + lambda) beta / R "
+               "towards target / (1 + lambda)\n" if circuit.gain_trim else "")
             + (f"* one-pole op-amps: gain-bandwidth {circuit.opamp_gbw:.6g} Hz, open-loop time constant "
                f"{circuit.opamp_pole:.6g} s, internal node q_<node>\n" if circuit.opamp_gbw > 0 else "")
             + "* nodes: x_<i> inputs, h<l>_<i> hidden layer l, y_<i> outputs (from 0); W_ij = R (G+ - G-), b_i = R I_i\n"
@@ -184,6 +187,9 @@ def write_netlist(
         held = names[n_in + net.output_slice.start :] if beta and nudge == "clamped" else names[:0]
         free_neurons = free[: len(free) - len(held)]
         opamp = circuit.crossbar == "opamp"
+        # with the gain trim each neuron's capacitor is c_<node>, and <node> its driver's output, the state
+        gain = 1.0 + circuit.row_load(net) if circuit.gain_trim else np.ones(net.n_free)
+        node = np.char.add("c_", free) if circuit.gain_trim else free
         stream.write("* neurons\n")
         pole = opamp and circuit.opamp_gbw > 0
         if pole:  # one pole: the op-amp's internal node q_<node> is a port, for its .ic
@@ -197,12 +203,16 @@ def write_netlist(
                       f"vos={circuit.opamp_offset:.9g}")
             _lines(stream, f"Xn_{{0}} r_{{0}} {{0}} {neuron}\n", free_neurons)
             _lines(stream, f"Xn_{{0}} r_{{0}} {{0}} opamp_row r={circuit.r_leak:.9g} c={circuit.c_node:.9g}\n", held)
+        elif circuit.gain_trim:  # the clamp at the driver's swing referred to the node, as stiff in the state's units
+            neuron = f"neuron r={circuit.r_leak:.9g} c={circuit.c_node:.9g}"
+            _lines(stream, f"Xn_{{0}} {{1}} {neuron} gclamp={{2:.9g}} vmax={{3:.9g}}\n", free, node, gclamp * gain,
+                   1.0 / gain)
         else:
             neuron = f"neuron r={circuit.r_leak:.9g} c={circuit.c_node:.9g} gclamp={gclamp:.9g}"
             _lines(stream, f"Xn_{{0}} {{0}} {neuron}\n", free)
         stream.write("* biases (A)\n")
         bias = circuit.bias_current(np.asarray(net.bias, dtype=np.float64))
-        row = np.char.add("r_", free) if opamp else free
+        row = np.char.add("r_", free) if opamp else node
         if opamp:  # the integrator inverts: the bias is drawn out of the row
             _lines(stream, "Ib_{0} {0} 0 dc {1:.9e}\n", row, bias)
         else:
@@ -215,14 +225,16 @@ def write_netlist(
             stream.write("* column drivers: each presynaptic voltage buffered (p_) and inverted (n_)\n")
             inverted = np.unique(cols[(gp if opamp else gm) > 0])
             buffered = np.unique(cols[(gm if opamp else gp) > 0])
-            if not opamp:  # a passive node drives its columns through a buffer (an op-amp output is a source)
+            if circuit.gain_trim:  # each node's driver of gain 1 + lambda is its state and its plain column
+                _lines(stream, "Edrv_{0} {0} 0 {1} 0 {2:.9g}\n", free, node, gain)
+            elif not opamp:  # a passive node drives its columns through a buffer (an op-amp output is a source)
                 buffered_free = buffered[~np.isin(buffered, names[:n_in])]
                 _lines(stream, "Ebuf_{0} p_{0} 0 {0} 0 1\n", buffered_free)
             _lines(stream, "Einv_{0} n_{0} 0 {0} 0 -1\n", inverted)
             is_input = np.isin(cols, names[:n_in])
-            plus = np.where(is_input | opamp, cols, np.char.add("p_", cols))
+            plus = np.where(is_input | opamp | circuit.gain_trim, cols, np.char.add("p_", cols))
             minus = np.char.add("n_", cols)
-            rowname = np.char.add("r_", rows) if opamp else rows
+            rowname = np.char.add("r_" if opamp else "c_", rows) if opamp or circuit.gain_trim else rows
             if circuit.r_line > 0:
                 _wired_arrays(stream, circuit, net, names)
             # the op-amp's integrator inverts, so its G+ devices meet the inverted column and G- the plain one
@@ -236,10 +248,12 @@ def write_netlist(
                 _devices(stream, "Rm_{0}_{1} {0} {3} {2:.9e}\n", rowname, cols, 1.0 / np.where(gm > 0, gm, 1), gm > 0, minus)
         if beta:
             outputs = names[net.output_slice.start + n_in :]
+            at = node[net.output_slice]  # the output's capacitor node (its own node but with the gain trim)
+            out_gain = gain[net.output_slice]
             targets = np.asarray(target, dtype=np.float64)
             if nudge == "clamped":
                 stream.write("* clamp: outputs held at the target (V)\n")
-                _lines(stream, "Xhold_{0} {0} hold target={1:.9g}\n", outputs, targets)
+                _lines(stream, "Xhold_{0} {1} hold target={2:.9g}\n", outputs, at, targets / out_gain)
             else:
                 g = circuit.nudge_conductance(beta)
                 stream.write("* nudge: (beta / R) (V_target - V) into each output (S, V)\n")
@@ -247,13 +261,12 @@ def write_netlist(
                     a, b = ("{0}", "t_{0}") if g > 0 else ("t_{0}", "{0}")
                     _lines(stream, f"Vt_{{0}} t_{{0}} 0 dc {{1:.9g}}\nGnudge_{{0}} 0 r_{{0}} {a} {b} {abs(g):.9e}\n",
                            outputs, targets)
-                elif g > 0:
-                    _lines(stream, f"Xnudge_{{0}} {{0}} nudge g={g:.9e} target={{1:.9g}}\n", outputs, targets)
-                else:  # beta < 0: a transconductor pushing away from the target, not a negative resistor
-                    _lines(stream, f"Xnudge_{{0}} {{0}} repel g={-g:.9e} target={{1:.9g}}\n", outputs, targets)
+                else:  # beta < 0 is a transconductor pushing away from the target (repel), not a negative resistor
+                    _lines(stream, f"Xnudge_{{0}} {{1}} {'nudge' if g > 0 else 'repel'} g={{2:.9e}} target={{3:.9g}}\n",
+                           outputs, at, abs(g) * out_gain, targets / out_gain)
         stream.write("* initial node voltages" + ("\n.ic" if analysis.kind == "tran" else
                                                     " (Newton's starting point for the operating point)\n.nodeset"))
-        _lines(stream, " v({0})={1:.9g}", free, start)
+        _lines(stream, " v({0})={1:.9g}", node, start / gain)
         if opamp:  # each row at its virtual ground V_os - V / A
             _lines(stream, " v(r_{0})={1:.9g}", free, circuit.opamp_offset - start / circuit.opamp_gain)
         if pole:  # each op-amp's internal node at its output

@@ -2,6 +2,7 @@
 ODE engine, and the parts a circuit can build."""
 
 import dataclasses
+import subprocess
 
 import numpy as np
 import pytest
@@ -15,6 +16,7 @@ from neurosim.config import ConfigError, make_config
 from neurosim.engines import ODE, Phase, Spice
 from neurosim.engines.spice import run_netlist
 from neurosim.netlist import Analysis, netlist_text, write_netlist
+from neurosim.waveform import read_data
 
 TIGHT = dict(rtol=1e-10, atol=1e-12, settle_tol=1e-10)
 
@@ -40,6 +42,39 @@ def test_passive_chain_settles_where_kirchhoff_puts_it(tmp_path, ngspice):
     np.testing.assert_allclose(run_netlist(tmp_path / "p.cir", net.sizes, 60e-6).v[-1], [21 / 64, 93 / 320], atol=1e-7)
     ideal = ODE(**TIGHT).relax(net, np.ones((1, 1)), np.zeros((1, 2)), Phase())
     np.testing.assert_allclose(ideal.state[0], [0.8, 0.2], atol=1e-9)
+
+
+def test_gain_trimmed_drivers_put_the_passive_chain_where_the_ideal_circuit_is(tmp_path, ngspice):
+    """Drivers of gain 1 + lambda (2.3 for h, 1.5 for y): KCL at h's node V_h with the driver outputs as columns,
+    -V_h + 0.8 (1 - V_h) + 0.5 (-y - V_h) + 0.1 = 0 with y = 1.5 V_y, and at y, -V_y + 0.5 (-h - V_y) + 0.6 = 0 with
+    h = 2.3 V_h: solved by hand, V_h = 0.8 / 2.3 and V_y = 0.2 / 1.5, so the drivers carry h = 0.8, y = 0.2 V, the
+    ideal equilibrium. ngspice's capacitor nodes and drivers, and the ODE's states."""
+    net, circuit = chain(), Circuit(crossbar="passive", gain_trim=True)
+    ode = ODE(circuit=circuit, **TIGHT).relax(net, np.ones((1, 1)), np.zeros((1, 2)), Phase())
+    np.testing.assert_allclose(ode.state[0], [0.8, 0.2], atol=1e-9)
+    text = netlist_text(net, [1.0], circuit=circuit, analysis=Analysis(t_stop=60), data_file="t.data")
+    (tmp_path / "t.cir").write_text(text.replace("wrdata t.data v(h1_0) v(y_0)",
+                                                 "wrdata t.data v(h1_0) v(y_0) v(c_h1_0) v(c_y_0)"))
+    subprocess.run(["ngspice", "-b", "t.cir"], cwd=tmp_path, capture_output=True, check=True)
+    data = read_data(tmp_path / "t.data")
+    assert list(data.names) == ["h1_0", "y_0", "c_h1_0", "c_y_0"]
+    np.testing.assert_allclose(data.v[-1], [0.8, 0.2, 0.8 / 2.3, 0.2 / 1.5], atol=1e-7)
+
+
+def test_gain_trim_belongs_to_the_passive_crossbar_without_wires():
+    for bad in (dict(crossbar="opamp"), dict(crossbar="passive", r_line=1e3), dict(crossbar="ideal")):
+        with pytest.raises(ValueError, match="gain_trim with crossbar="):
+            Circuit(gain_trim=True, **bad)
+    with pytest.raises(ConfigError, match="gain_trim"):
+        make_config(engine="ode", crossbar="opamp", gain_trim=True)
+    text = netlist_text(chain(), [1.0], circuit=Circuit(crossbar="passive", gain_trim=True))
+    lines = [line for line in text.splitlines() if line[:1] in "ERX" and not line.startswith("Xin")]
+    assert lines == ["Xn_h1_0 c_h1_0 neuron r=1000000 c=1e-12 gclamp=0.23 vmax=0.434782609",
+                     "Xn_y_0 c_y_0 neuron r=1000000 c=1e-12 gclamp=0.15 vmax=0.666666667",
+                     "Edrv_h1_0 h1_0 0 c_h1_0 0 2.3", "Edrv_y_0 y_0 0 c_y_0 0 1.5",
+                     "Einv_h1_0 n_h1_0 0 h1_0 0 -1", "Einv_y_0 n_y_0 0 y_0 0 -1",
+                     "Rp_c_h1_0_x_0 c_h1_0 x_0 1.250000000e+06", "Rm_c_y_0_h1_0 c_y_0 n_h1_0 2.000000000e+06",
+                     "Rm_c_h1_0_y_0 c_h1_0 n_y_0 2.000000000e+06"]
 
 
 def test_opamp_neurons_tend_to_the_ideal_circuit_as_the_gain_grows():
@@ -123,14 +158,15 @@ def test_ngspice_follows_the_odes_trajectory_of_one_pole_op_amps(tmp_path, ngspi
     assert np.abs(fast.trajectory(net, x, s0, Phase(), spice.t)[:, 0] - spice.v).max() > 1e-2
 
 
-@pytest.mark.parametrize("crossbar", ["passive", "opamp", "opamp-1MHz"])
+@pytest.mark.parametrize("crossbar", ["passive", "passive-trim", "opamp", "opamp-1MHz"])
 @pytest.mark.parametrize("nudged", [False, "weak", "clamped", "negative"])
 def test_ngspice_and_the_ode_agree_on_the_physical_crossbars(ngspice, crossbar, nudged):
     """The ODE integrates the reduced node equation; ngspice simulates the devices, buffers, inverters and op-amps
-    themselves. 6-5-4-3 with skip and intralayer connections, 3 examples, within 0.1 mV."""
+    themselves. 6-5-4-3 with skip and intralayer connections, 3 examples, within 0.1 mV. Gain-trimmed drivers put
+    the passive crossbar at the ideal circuit's equilibrium in every phase (to 1e-8 V); the others move it."""
     net = skip_net()
     circuit = Circuit(crossbar=crossbar.split("-")[0], opamp_gain=300.0, opamp_offset=-0.004,
-                      opamp_gbw=1e6 if crossbar.endswith("MHz") else 0.0)
+                      opamp_gbw=1e6 if crossbar.endswith("MHz") else 0.0, gain_trim=crossbar.endswith("trim"))
     rng = np.random.default_rng(1)
     x, target = rng.uniform(size=(3, 6)), np.eye(3)[rng.integers(0, 3, size=3)]
     phase = Phase()
@@ -142,8 +178,11 @@ def test_ngspice_and_the_ode_agree_on_the_physical_crossbars(ngspice, crossbar, 
     assert ode.settled and spice.settled
     assert np.abs(spice.state - ode.state).max() < 1e-4
     assert spice.residual.max() < 1e-3  # the residual of the crossbar's own equation, not the ideal one's
-    free = ODE(**TIGHT).relax(net, x, np.full((3, net.n_free), 0.3), phase).state
-    assert np.abs(ode.state - free).max() > 1e-3  # the crossbar moved the equilibrium
+    ideal = ODE(**TIGHT).relax(net, x, np.full((3, net.n_free), 0.3), phase).state
+    if circuit.gain_trim:
+        assert np.abs(ode.state - ideal).max() < 1e-8
+    else:
+        assert np.abs(ode.state - ideal).max() > 1e-3  # the crossbar moved the equilibrium
 
 
 def test_a_negative_beta_is_a_transconductor_not_a_negative_resistor():
@@ -183,7 +222,6 @@ def test_a_physical_crossbar_needs_a_circuit_engine_and_a_known_name():
 def _source_power(netlist, tmp_path, sources):
     """The power ngspice's voltage sources deliver at the transient's last point (watts): -V I of each
     (``sources``: node, branch current vector)."""
-    import subprocess
 
     terms = [f"-v({node})[length(v({node}))-1]*{branch}[length({branch})-1]" for node, branch in sources]
     text = netlist.read_text()
@@ -194,12 +232,14 @@ def _source_power(netlist, tmp_path, sources):
     return float(out.split("p = ")[1].split()[0])
 
 
+@pytest.mark.parametrize("trim", [False, True])
 @pytest.mark.parametrize("beta", [0.0, 0.5])
-def test_static_power_equals_what_ngspice_sources_deliver(tmp_path, ngspice, beta):
-    """At equilibrium the sources' power (from ngspice's branch currents) is all dissipated: leaks, devices, nudge."""
+def test_static_power_equals_what_ngspice_sources_deliver(tmp_path, ngspice, beta, trim):
+    """At equilibrium the sources' power (from ngspice's branch currents) is all dissipated: leaks, devices, nudge
+    (behind gain-trimmed drivers too, whose nodes sit at s / (1 + lambda))."""
     from neurosim.dissipation import power
 
-    net, circuit = chain(), Circuit(crossbar="passive")
+    net, circuit = chain(), Circuit(crossbar="passive", gain_trim=trim)
     target = np.array([1.0])
     phase = Phase(beta=beta, target=target[None]) if beta else Phase()
     state = ODE(circuit=circuit, **TIGHT).relax(net, np.ones((1, 1)), np.zeros((1, 2)), phase).state[0]
@@ -209,7 +249,8 @@ def test_static_power_equals_what_ngspice_sources_deliver(tmp_path, ngspice, bet
     if beta:
         sources.append(("xnudge_y_0.t", "v.xnudge_y_0.vtarget#branch"))
     delivered = _source_power(tmp_path / "c.cir", tmp_path, sources)
-    delivered += float(state @ circuit.bias_current(net.bias))  # the bias current sources, V I each
+    node = circuit.node_voltage(state, circuit.row_load(net))
+    delivered += float(node @ circuit.bias_current(net.bias))  # the bias current sources, V I each
     expected = power(circuit, net, [1.0], state, beta=beta, target=target)[0]
     assert expected > 1e-8
     assert delivered == pytest.approx(expected, rel=1e-6)
@@ -265,8 +306,6 @@ def test_pyspice_runs_an_exported_netlist_to_the_state_ngspice_b_reaches(tmp_pat
 def test_waveform_reads_ngspice_output_and_compares_it_with_the_run(tmp_path, ngspice):
     """export -> ngspice -b -> neurosim waveform: the reader gets ngspice's rows back, the last row equals the ODE
     equilibrium of the same circuit (the passive crossbar given to both) and names the class."""
-    import subprocess
-
     from click.testing import CliRunner
 
     from neurosim.cli import main
