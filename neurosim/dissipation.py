@@ -70,8 +70,9 @@ def row_voltage(circuit: Circuit, v: np.ndarray) -> np.ndarray:
 def power(circuit: Circuit, net: Network, x: np.ndarray, v: np.ndarray, drift: np.ndarray | None = None, *,
           beta: float = 0.0, target: np.ndarray | None = None) -> np.ndarray:
     """Dissipated power (watts) at each row of ``v`` (T, n_free), the states (node voltages; behind gain-trimmed
-    drivers, the drivers' outputs) of one example with inputs ``x`` (n_inputs,) volts; shape (T,). ``drift``: the unprojected tau dV/dt (volts) at each row, whose positive part at
-    a node on the upper rail is the clamp's current times R (None: no clamp power). ``beta``, ``target``: the weak
+    drivers, the drivers' outputs) of one example with inputs ``x`` (n_inputs,) volts; shape (T,). ``drift``: the unprojected tau ds/dt (volts) of the states at each row, whose
+    positive part at a node on the upper rail is the clamp's current times R (times 1 + lambda behind gain-trimmed
+    drivers; None: no clamp power). ``beta``, ``target``: the weak
     nudge of a nudged phase."""
     v = np.atleast_2d(np.asarray(v, dtype=np.float64))
     r = circuit.r_leak

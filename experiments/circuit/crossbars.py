@@ -1,8 +1,8 @@
 """One trained network on three crossbars: ideal current sources, passive devices, op-amp neurons. ngspice and the
 ODE engine side by side: how far each moves the equilibrium from the ideal one, how many predicted classes change,
-the energy of a free phase and how long it takes to settle. The passive array also with line resistance
-(neurosim.lines; its energy leaves out the clamp's share, a few percent where nodes sit at 1 V). The op-amp
-neurons also with a finite gain-bandwidth product (one pole; their energy is not computed: neurosim.dissipation
+the energy of a free phase and how long it takes to settle. The passive array also with gain-trimmed column
+drivers, and with line resistance (neurosim.lines; its energy leaves out the clamp's share, a few percent where nodes
+sit at 1 V). The op-amp neurons also with a finite gain-bandwidth product (one pole; their energy is not computed: neurosim.dissipation
 takes each row at its virtual ground, which a slow op-amp leaves during the transient).
 
     python experiments/circuit/crossbars.py [--run netlists/runs/layered-digits.h5] [--examples 20] [-o out.h5]
@@ -42,6 +42,7 @@ CIRCUITS = [
     ("passive", dict(crossbar="passive")),
     ("passive, 1 kOhm per cell", dict(crossbar="passive", r_line=1e3)),
     ("passive, 10 kOhm per cell", dict(crossbar="passive", r_line=1e4)),
+    ("passive, gain-trimmed drivers", dict(crossbar="passive", gain_trim=True)),
     ("op-amp A=1e2", dict(crossbar="opamp", opamp_gain=1e2)),
     ("op-amp A=1e4", dict(crossbar="opamp", opamp_gain=1e4)),
     ("op-amp A=1e4, 5 mV offset", dict(crossbar="opamp", opamp_gain=1e4, opamp_offset=5e-3)),
@@ -120,7 +121,7 @@ def main(argv=None) -> int:
                     rate_time, within, settling_time(wave.t, wave.v, circuit.tau, SETTLE_MV, 0.05 * circuit.tau),
                     within_s,
                     *((np.nan, np.nan) if circuit.opamp_gbw else  # the rows leave their virtual ground
-                      (phase_energy(circuit, t, p, v, within), phase_energy(circuit, wave.t, ps, vs, within_s))),
+                      (phase_energy(circuit, t, p, v, within, net), phase_energy(circuit, wave.t, ps, vs, within_s, net))),
                     wall, p[-1],
                 ])
             results[label] = np.array(rows)
