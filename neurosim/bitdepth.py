@@ -32,7 +32,7 @@ from .config import ConfigError, TrainConfig, make_config, resolved_sizes
 from .data import Dataset, load_dataset
 from .rules import RULES
 from .store import HISTORY_FIELDS, Run, RunFileError, load_run, read_config, writer_lock
-from .sweep import Grid, collect, computed_identity, is_complete, point_file, with_settings
+from .sweep import Grid, collect, computed_identity, is_complete, point_file, stored_points, with_settings
 from .sweep import run_point as sweep_point
 from .build import store_of
 
@@ -240,15 +240,17 @@ def run_study(
         make_config(**sp.values)
     out.mkdir(parents=True, exist_ok=True)
     with writer_lock(out / "sweep.h5"):  # one study or sweep per output directory
-        todo = [(p, sp) for p, sp in zip(points, swept) if not is_complete(point_file(out, sp))]
+        stored = stored_points(out)  # the directory read once: each point's file, its own or an earlier name's
+        files = [point_file(out, sp, stored) for sp in swept]
+        todo = [(p, sp, f) for p, sp, f in zip(points, swept, files) if not is_complete(f)]
         bar = tqdm(todo, desc="bit-depth study", unit="run", disable=not progress)
-        for point, sp in bar:
+        for point, sp, file in bar:
             bar.set_postfix_str(point.key, refresh=True)
-            run_point(sp.values, point, point_file(out, sp), data)
+            run_point(sp.values, point, file, data)
         collect(grid)
     results = []
-    for point, sp in zip(points, swept):
-        result = result_from_run(load_run(point_file(out, sp)))
+    for point, file in zip(points, files):
+        result = result_from_run(load_run(file))
         result.point = point
         results.append(result)
     return results

@@ -156,24 +156,33 @@ def with_settings(base: dict, settings) -> dict:
 # Running
 
 
-def point_file(out: Path, point: SweepPoint) -> Path:
+def point_file(out: Path, point: SweepPoint, stored: dict | None = None) -> Path:
     """``<out>/<point name>.h5``; where no such file exists but another point file in ``out`` stores the same
     configuration once both are filled in (:func:`computed_identity`: a study begun by an earlier neurosim, whose
     configuration had fewer fields or older names, so its hashes differ), that file, so it is resumed or
-    collected, not trained again. A complete one is preferred to an incomplete one."""
+    collected, not trained again. A complete one is preferred to an incomplete one. ``stored``: the directory's
+    :func:`stored_points`, read once for a whole grid (None: read here)."""
     path = out / f"{point.name}.h5"
     if path.exists() or not out.is_dir():
         return path
     identity = computed_identity(point.values)
     if identity is None:
         return path
-    matches = []
-    for candidate in sorted(out.glob("point-*.h5")):
+    matches = (stored_points(out) if stored is None else stored).get(identity, ())
+    return matches[0] if matches else path
+
+
+def stored_points(out: Path) -> dict[str, tuple[Path, ...]]:
+    """Every point file in ``out`` by the :func:`computed_identity` of the configuration it stores, the complete
+    ones first (then by name): what :func:`point_file` looks a point up in. Files whose configuration cannot be
+    read are left out."""
+    found: dict[str, list[Path]] = {}
+    for candidate in sorted(out.glob("point-*.h5")) if out.is_dir() else ():
         stored = read_config(candidate)
-        if stored is not None and computed_identity(stored) == identity:
-            matches.append(candidate)
-    complete = [m for m in matches if is_complete(m)]
-    return (complete or matches or [path])[0]
+        identity = None if stored is None else computed_identity(stored)
+        if identity is not None:
+            found.setdefault(identity, []).append(candidate)
+    return {k: tuple(sorted(v, key=lambda path: not is_complete(path))) for k, v in found.items()}
 
 
 def error_file(out: Path, point: SweepPoint) -> Path:
@@ -242,9 +251,9 @@ def run_sweep(grid: Grid, connect, *, progress: bool = True) -> list[dict]:
 
 
 def _run_sweep(grid: Grid, connect, progress: bool) -> list[dict]:
-    pending = {}
+    pending, stored = {}, stored_points(grid.out)
     for point in grid.points():
-        path = point_file(grid.out, point)
+        path = point_file(grid.out, point, stored)
         if is_complete(path):
             continue
         try:
@@ -257,7 +266,7 @@ def _run_sweep(grid: Grid, connect, progress: bool) -> list[dict]:
         return collect(grid)
     client = connect() if callable(connect) else connect
     futures = {
-        client.submit(run_point, point.values, str(point_file(grid.out, point)), pure=False): point
+        client.submit(run_point, point.values, str(point_file(grid.out, point, stored)), pure=False): point
         for point in pending.values()
     }
     from dask.distributed import as_completed
@@ -289,12 +298,12 @@ def collect(grid: Grid) -> list[dict]:
     ``<out>/sweep.csv`` and ``<out>/sweep.h5``; the report of the finished points (:mod:`neurosim.report`) in
     ``<out>/report/``; for grids that vary weight bits, also the bit-depth figures ``sweep-error.png`` and
     ``sweep-updates.png``."""
-    rows, finished = [], {}
+    rows, finished, stored = [], {}, stored_points(grid.out)
     for point in grid.points():
         row = {name: _cell(value) for name, value in point.settings}
         row.update({k: "" for k in RESULT_COLUMNS})
         row["point"] = point.name
-        path, err = point_file(grid.out, point), error_file(grid.out, point)
+        path, err = point_file(grid.out, point, stored), error_file(grid.out, point)
         if is_complete(path):
             finished[point.label] = run = load_run(path)
             row.update(summary(run), status="done")

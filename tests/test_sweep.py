@@ -17,7 +17,7 @@ from click.testing import CliRunner
 
 from neurosim.cli import main
 from neurosim.config import ConfigError
-from neurosim.store import load_run
+from neurosim.store import load_run, read_config
 from neurosim.sweep import is_complete, load_grid, point_file, run_point, run_sweep
 
 distributed = pytest.importorskip("dask.distributed")
@@ -120,6 +120,21 @@ def test_a_point_trained_by_an_earlier_neurosim_is_resumed_not_trained_again(tmp
     assert sorted(p.name for p in old.out.glob("point-*.h5")) == [written.name]
     other = load_grid(write_grid(tmp_path, "seed = [3]\n", name="other.toml"), out=old.out)
     assert point_file(other.out, other.points()[0]) == other.out / f"{other.points()[0].name}.h5"
+
+
+def test_collecting_a_grid_reads_each_stored_configuration_once(tmp_path, monkeypatch):
+    """A grid whose points have no files of their own names looks each of them up among the stored files by what
+    they compute: the directory is read once per collection (each file's configuration once), not once per point."""
+    import neurosim.sweep as sweep
+
+    grid = load_grid(write_grid(tmp_path, "seed = [0, 1, 2]\n"))
+    first = grid.points()[0]
+    run_point(first.values, str(grid.out / "point-000000000000.h5"))  # stored under another name
+    reads = []
+    monkeypatch.setattr(sweep, "read_config", lambda path: reads.append(path) or read_config(path))
+    rows = sweep.collect(grid)
+    assert [r["status"] for r in rows] == ["done", "pending", "pending"]
+    assert reads == [grid.out / "point-000000000000.h5"]
 
 
 def test_a_failing_point_is_recorded_and_the_others_finish(tmp_path, client):
