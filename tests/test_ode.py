@@ -91,6 +91,27 @@ def test_every_method_reaches_the_equilibrium(method):
     np.testing.assert_allclose(ode.state, reference.state, atol=1e-4)
 
 
+def test_a_batch_larger_than_a_chunk_is_relaxed_chunk_by_chunk():
+    """7 examples, each with its own target, in chunks of 3: the same states, residuals and settling time as the
+    three slices relaxed one by one (each chunk is nudged towards its own rows' targets), the steps added up, and
+    the equilibrium of the whole batch in one call within the tolerance."""
+    net = convex_net()
+    rng = np.random.default_rng(5)
+    x, target, s0 = rng.uniform(size=(7, net.n_inputs)), rng.uniform(size=(7, net.n_outputs)), np.zeros((7, net.n_free))
+    engine = ODE(rtol=1e-8, atol=1e-10, settle_tol=1e-7, chunk=3)
+    chunked = engine.relax(net, x, s0, Phase(beta=0.5, target=target))
+    slices = [engine.relax(net, x[k : k + 3], s0[k : k + 3], Phase(beta=0.5, target=target[k : k + 3]))
+              for k in (0, 3, 6)]
+    np.testing.assert_array_equal(chunked.state, np.concatenate([r.state for r in slices]))
+    np.testing.assert_array_equal(chunked.residual, np.concatenate([r.residual for r in slices]))
+    assert chunked.steps == sum(r.steps for r in slices)
+    assert chunked.settling_time == max(r.settling_time for r in slices) and chunked.settled
+    whole = ODE(rtol=1e-8, atol=1e-10, settle_tol=1e-7, chunk=7).relax(net, x, s0, Phase(beta=0.5, target=target))
+    np.testing.assert_allclose(chunked.state, whole.state, atol=1e-5)
+    with pytest.raises(ValueError, match="chunk=0"):
+        ODE(chunk=0)
+
+
 def test_settling_time_scales_linearly_with_tau():
     net = convex_net()
     x = np.random.default_rng(2).uniform(size=(4, net.n_inputs))
