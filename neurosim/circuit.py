@@ -53,6 +53,16 @@ The Euler engine's step eps is a time step in units of tau; the ODE engine integ
   q held in [0, 1] V (the op-amp's swing, no wind-up). Its equilibria are the one-pole-free equation's; the
   bandwidth changes the way there (the settling time, and which equilibrium a network with several reaches).
 
+**Device I-V** (``sinh_v0``, volts; 0: ohmic devices). A device of conductance G, programmed at the designer's read
+voltage V_read (``v_read``), conducts
+
+    I(dV) = G V_read sinh(dV / V_0) / sinh(V_read / V_0)
+
+across it: G dV at dV = V_read, less than G dV below it (the small-signal conductance at 0 V is
+G (V_read / V_0) / sinh(V_read / V_0)), more above; V_0 -> infinity is the ohmic device. Each row then collects
+R sum_k I_k(V_column,k - V_row) in place of sum_j W_ij rho(s_j) - lambda_i V_row (passive and op-amp crossbars, whose
+devices are conductances; :mod:`neurosim.iv`).
+
 ``...`` is the weak nudge's beta (y_target - y), injected where the devices' currents arrive (in the op-amp
 neuron, by a transconductor into the row).
 """
@@ -86,7 +96,8 @@ class Circuit:
     dimensionless) and ``opamp_offset`` (V_os, volts) are the op-amp neuron's (``crossbar='opamp'``);
     ``opamp_gbw`` (hertz) its gain-bandwidth product (0: unlimited, the op-amp settles at once);
     ``r_line`` (ohms per cell of a row or column wire) the passive crossbar's line resistance
-    (:mod:`neurosim.lines`; 0: ideal wires); ``gain_trim`` trims the passive crossbar's column drivers to
+    (:mod:`neurosim.lines`; 0: ideal wires); ``sinh_v0`` (volts) and ``v_read`` (volts) the devices' sinh I-V
+    (the module's docstring; 0: ohmic); ``gain_trim`` trims the passive crossbar's column drivers to
     1 + lambda (the module's docstring; not with line resistance).
     """
 
@@ -100,13 +111,16 @@ class Circuit:
     opamp_gbw: float = 0.0
     r_line: float = 0.0
     gain_trim: bool = False
+    sinh_v0: float = 0.0
+    v_read: float = 1.0
 
     @classmethod
     def from_config(cls, config) -> "Circuit":
         """The circuit of a training configuration (any object with these fields), the one place it is built."""
         return cls(r_leak=config.r_leak, c_node=config.c_node, g_min=config.g_min, g_max=config.g_max,
                    crossbar=config.crossbar, opamp_gain=config.opamp_gain, opamp_offset=config.opamp_offset,
-                   opamp_gbw=config.opamp_gbw, r_line=config.r_line, gain_trim=config.gain_trim)
+                   opamp_gbw=config.opamp_gbw, r_line=config.r_line, gain_trim=config.gain_trim,
+                   sinh_v0=config.sinh_v0, v_read=config.v_read)
 
     def __post_init__(self) -> None:
         if self.crossbar not in CROSSBARS:
@@ -128,6 +142,14 @@ class Circuit:
         if self.gain_trim and (self.crossbar != "passive" or self.r_line > 0):
             raise ValueError(f"gain_trim with crossbar={self.crossbar!r}, r_line={self.r_line}: the drivers' gain "
                              "trim is modelled for the passive crossbar without line resistance")
+        if not 0 <= self.sinh_v0 < float("inf"):
+            raise ValueError(f"sinh_v0={self.sinh_v0}: the devices' I-V voltage in volts, >= 0 (0: ohmic)")
+        if not 0 < self.v_read < float("inf"):
+            raise ValueError(f"v_read={self.v_read}: the read voltage is > 0 V")
+        if self.sinh_v0 > 0 and (self.crossbar == "ideal" or self.r_line > 0 or self.gain_trim or self.opamp_gbw > 0):
+            raise ValueError(f"sinh_v0={self.sinh_v0} with crossbar={self.crossbar!r}, r_line={self.r_line}, "
+                             f"gain_trim={self.gain_trim}, opamp_gbw={self.opamp_gbw}: a nonlinear device I-V is "
+                             "modelled for the passive and op-amp crossbars without wires, trim or op-amp pole")
         for name in ("r_leak", "c_node", "g_max"):
             value = getattr(self, name)
             if not value > 0:
@@ -209,6 +231,26 @@ class Circuit:
             return (1.0 + load) * (u - s) if self.gain_trim else u - (1.0 + load) * s
         a = self.opamp_gain
         return (a / (a + 1.0)) * (u + self.opamp_offset * (1.0 + load) - load * s / a) - s
+
+    @property
+    def nonlinear(self) -> bool:
+        """Whether the devices have a sinh I-V (``sinh_v0`` > 0)."""
+        return self.sinh_v0 > 0
+
+    def device_current(self, g, dv):
+        """I (amperes) of devices of conductance ``g`` (siemens) with ``dv`` volts across them:
+        g v_read sinh(dv / V_0) / sinh(v_read / V_0), or g dv for ohmic devices (``sinh_v0`` = 0)."""
+        if not self.nonlinear:
+            return g * dv
+        v0 = self.sinh_v0
+        return (g * (self.v_read / np.sinh(self.v_read / v0))) * np.sinh(dv / v0)
+
+    def row_voltage(self, s):
+        """The rows' voltages (volts) for states ``s``: the node itself (ideal, passive) or the op-amp's virtual
+        ground V_os - s / A."""
+        if self.crossbar == "opamp":
+            return self.opamp_offset - s / self.opamp_gain
+        return s
 
     def node_voltage(self, s, load):
         """The voltage (volts) on each neuron's capacitor for states ``s`` (B, n_free) and :meth:`row_load` ``load``:

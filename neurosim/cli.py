@@ -116,6 +116,9 @@ TRAIN_OPTIONS = [
     _option("--r-line", type=float, help="ode, spice: line resistance per crossbar cell, ohms (--crossbar passive)."),
     _option("--gain-trim/--no-gain-trim", default=None,
             help="ode, spice: trim each column driver's gain to 1 + its row load (--crossbar passive)."),
+    _option("--sinh-v0", type=float,
+            help="ode, spice: devices' sinh I-V, I = G V_read sinh(V / V0) / sinh(V_read / V0); volts, 0: ohmic."),
+    _option("--v-read", type=float, help="ode, spice: the read voltage at which a device conducts G V_read, volts."),
     _option("--spice-analysis", type=click.Choice(["tran", "op"]),
             help="spice: transient, or ngspice's operating point from the ODE's estimate (residual checked)."),
     _option("--clip-weights/--no-clip-weights", default=None, help="spice: clip weights to the range."),
@@ -421,6 +424,8 @@ def _circuit_options(command):
         click.option("--r-line", type=float, help="Line resistance per crossbar cell, ohms [the run's]."),
         click.option("--gain-trim/--no-gain-trim", default=None,
                      help="Passive crossbar's column drivers trimmed to 1 + row load [the run's]."),
+        click.option("--sinh-v0", type=float, help="Devices' sinh I-V voltage V0, volts; 0: ohmic [the run's]."),
+        click.option("--v-read", type=float, help="Devices' read voltage, volts [the run's]."),
         click.option("--r-leak", type=float, help="Leak resistance R, ohms [the run's]."),
         click.option("--g-min", type=float, help="Smallest device conductance, siemens [the run's]."),
         click.option("--g-max", type=float, help="Largest device conductance, siemens [the run's]."),
@@ -535,6 +540,7 @@ def info_command(run_file) -> None:
                if c.get("crossbar") == "opamp" else "")
             + (f" r_line={c['r_line']:g} ohm" if c.get("r_line") else "")
             + (" gain-trimmed drivers" if c.get("gain_trim") else "")
+            + (f" sinh devices V0={c['sinh_v0']:g} V, V_read={c.get('v_read', 1.0):g} V" if c.get("sinh_v0") else "")
         )
     if c.get("hardware") and not load_hardware(c["hardware"]).ideal:
         click.echo("hardware  " + "  ".join(

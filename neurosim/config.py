@@ -71,7 +71,8 @@ class TrainConfig:
     (:data:`~neurosim.circuit.CROSSBARS`: ideal current sources, passive devices into the node, or op-amp
     neurons of open-loop gain ``opamp_gain``, input offset ``opamp_offset`` volts and gain-bandwidth product
     ``opamp_gbw`` hertz, 0 for unlimited), the passive one with
-    ``r_line`` ohms per cell of its wires, or with ``gain_trim``, its column drivers' gain 1 + the row's load. ``seed`` fixes the
+    ``r_line`` ohms per cell of its wires, or with ``gain_trim``, its column drivers' gain 1 + the row's load; ``sinh_v0`` and ``v_read``
+    (volts) give the passive and op-amp crossbars' devices a sinh I-V (0: ohmic). ``seed`` fixes the
     topology, the initial weights and the data order. ``rate_every``: record eq 20 every k batches.
     ``remove_skip_after``: after this many epochs, remove every layer-skipping connection and train on without
     them (the paper's future-work experiment; small-world only); None keeps them.
@@ -123,6 +124,8 @@ class TrainConfig:
     opamp_gbw: StrictFloat = Circuit.opamp_gbw
     r_line: StrictFloat = Circuit.r_line
     gain_trim: StrictBool = Circuit.gain_trim
+    sinh_v0: StrictFloat = Circuit.sinh_v0
+    v_read: StrictFloat = Circuit.v_read
     clip_weights: StrictBool = Spice.clip
     spice_analysis: Literal["tran", "op"] = Spice.analysis
     ode_method: Literal[ODE_METHODS] = ODE.method

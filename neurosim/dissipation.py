@@ -8,8 +8,8 @@ of the ideal crossbar) is what its resistive parts dissipate plus what its capac
 with P the power (watts) dissipated in
 
 - every leak resistor, V_i^2 / R (in the op-amp neuron, the feedback resistor, (V_i - V_row,i)^2 / R);
-- every crossbar device of the passive and op-amp crossbars, G (V_column - V_row)^2 (the ideal crossbar's devices
-  are current sources, which dissipate nothing of their own); with line resistance, the wires and devices of
+- every crossbar device of the passive and op-amp crossbars, I dV with dV = V_column - V_row (G dV^2 if ohmic;
+  :meth:`Circuit.device_current`; the ideal crossbar's devices are current sources, which dissipate nothing of their own); with line resistance, the wires and devices of
   each array together, V^T Y V over its row nodes and drivers (:func:`neurosim.lines.wire_power`);
 - the weak nudge's conductance beta / R, (beta / R)(V_i - V_target,i)^2 for beta > 0 (for beta < 0 a
   transconductor, whose supply is not modelled);
@@ -60,11 +60,8 @@ class Devices:
 
 
 def row_voltage(circuit: Circuit, v: np.ndarray) -> np.ndarray:
-    """The rows' voltages (volts) for node voltages ``v``: the node itself (ideal, passive) or the op-amp's virtual
-    ground V_os - V / A."""
-    if circuit.crossbar == "opamp":
-        return circuit.opamp_offset - v / circuit.opamp_gain
-    return v
+    """The rows' voltages (volts) for node voltages ``v`` (:meth:`Circuit.row_voltage`)."""
+    return circuit.row_voltage(v)
 
 
 def power(circuit: Circuit, net: Network, x: np.ndarray, v: np.ndarray, drift: np.ndarray | None = None, *,
@@ -91,7 +88,8 @@ def power(circuit: Circuit, net: Network, x: np.ndarray, v: np.ndarray, drift: n
         for lo in range(0, len(v), step):
             full = np.concatenate([np.broadcast_to(x, (len(v[lo : lo + step]), len(x))), v[lo : lo + step]], axis=1)
             column = flip * devices.sign * full[:, devices.column]
-            p[lo : lo + step] += np.sum(devices.g * (column - rows[lo : lo + step, devices.row]) ** 2, axis=1)
+            across = column - rows[lo : lo + step, devices.row]
+            p[lo : lo + step] += np.sum(circuit.device_current(devices.g, across) * across, axis=1)
     if beta > 0:
         y = v[:, net.output_slice]
         p += np.sum((y - np.asarray(target, dtype=np.float64)) ** 2 / gain[net.output_slice], axis=1) * \

@@ -166,6 +166,8 @@ def write_netlist(
             f"* R={circuit.r_leak:.6g} ohm, C={circuit.c_node:.6g} F, tau={tau:.6g} s; device conductances "
             f"[{circuit.g_min:.6g}, {circuit.g_max:.6g}] S, |W| <= {circuit.w_max:.6g}\n"
             f"* crossbar: {CROSSBAR_NOTES[circuit.crossbar].format(circuit)}\n"
+            + (f"* devices: sinh I-V, I = G V_read sinh(dV / V0) / sinh(V_read / V0), V0={circuit.sinh_v0:.6g} V, "
+               f"V_read={circuit.v_read:.6g} V (B sources Bp_, Bm_)\n" if circuit.nonlinear else "")
             + ("* gain trim: node <node> is the column driver's output (1 + lambda) V(c_<node>), the state; the "
                "capacitor node c_<node> is clamped to [0, 1 / (1 + lambda)] V and nudged by (1 + lambda) beta / R "
                "towards target / (1 + lambda)\n" if circuit.gain_trim else "")
@@ -241,11 +243,11 @@ def write_netlist(
             if opamp or circuit.r_line == 0:
                 stream.write("* crossbar devices between column and row: R = 1 / G (ohm); zero devices left out\n")
             if opamp:
-                _devices(stream, "Rp_{0}_{1} {0} {3} {2:.9e}\n", rowname, cols, 1.0 / np.where(gp > 0, gp, 1), gp > 0, minus)
-                _devices(stream, "Rm_{0}_{1} {0} {3} {2:.9e}\n", rowname, cols, 1.0 / np.where(gm > 0, gm, 1), gm > 0, plus)
+                _crossbar_devices(stream, circuit, "p", rowname, cols, gp, minus)
+                _crossbar_devices(stream, circuit, "m", rowname, cols, gm, plus)
             elif circuit.r_line == 0:
-                _devices(stream, "Rp_{0}_{1} {0} {3} {2:.9e}\n", rowname, cols, 1.0 / np.where(gp > 0, gp, 1), gp > 0, plus)
-                _devices(stream, "Rm_{0}_{1} {0} {3} {2:.9e}\n", rowname, cols, 1.0 / np.where(gm > 0, gm, 1), gm > 0, minus)
+                _crossbar_devices(stream, circuit, "p", rowname, cols, gp, plus)
+                _crossbar_devices(stream, circuit, "m", rowname, cols, gm, minus)
         if beta:
             outputs = names[net.output_slice.start + n_in :]
             at = node[net.output_slice]  # the output's capacitor node (its own node but with the gain trim)
@@ -322,6 +324,20 @@ def _wired_arrays(out: TextIO, circuit: Circuit, net: Network, names: np.ndarray
             _lines(out, f"Rw_{{1}} {{0}} {{1}} {value}\n", col_wire[:-1, used].ravel(), col_wire[1:, used].ravel())
             has = g > 0
             _lines(out, "Rd_{0} {0} {1} {2:.9e}\n", row_wire[has], col_wire[has], 1.0 / g[has])
+
+
+def _crossbar_devices(out: TextIO, circuit: Circuit, side: str, rows, cols, g, columns) -> None:
+    """The devices of one side (p: G+, m: G-) of every pair between its row and its column line ``columns``: a
+    resistor 1 / G (ohmic), or with a sinh I-V a behavioural current source from the column into the row,
+    I = G V_read sinh(dV / V_0) / sinh(V_read / V_0) (:meth:`Circuit.device_current`)."""
+    keep = g > 0
+    if circuit.nonlinear:
+        v0 = circuit.sinh_v0
+        scale = g * (circuit.v_read / np.sinh(circuit.v_read / v0))
+        _devices(out, f"B{side}_{{0}}_{{1}} {{3}} {{0}} i={{2:.9e}}*sinh((v({{3}})-v({{0}}))/{v0:.9g})\n",
+                 rows, cols, scale, keep, columns)
+    else:
+        _devices(out, f"R{side}_{{0}}_{{1}} {{0}} {{3}} {{2:.9e}}\n", rows, cols, 1.0 / np.where(keep, g, 1), keep, columns)
 
 
 def _devices(out: TextIO, template: str, rows, cols, values, keep=None, other=None) -> None:

@@ -77,6 +77,55 @@ def test_gain_trim_belongs_to_the_passive_crossbar_without_wires():
                      "Rm_c_h1_0_y_0 c_h1_0 n_y_0 2.000000000e+06"]
 
 
+def test_a_sinh_device_conducts_g_v_read_at_the_read_voltage():
+    circuit, g = Circuit(crossbar="passive", sinh_v0=0.25, v_read=0.4), 2e-6
+    assert circuit.device_current(g, 0.4) == pytest.approx(g * 0.4, rel=1e-12)
+    assert circuit.device_current(g, -0.4) == pytest.approx(-g * 0.4, rel=1e-12)  # odd
+    slope = circuit.device_current(g, 1e-7) / 1e-7  # small-signal: g (V_read / V0) / sinh(V_read / V0)
+    assert slope == pytest.approx(g * 1.6 / np.sinh(1.6), rel=1e-9) and slope < g
+    assert circuit.device_current(g, 0.8) > 2 * g * 0.4  # above the read voltage it conducts more than G
+    ohmic = Circuit(crossbar="passive", sinh_v0=1e6, v_read=0.4)
+    assert ohmic.device_current(g, 0.9) == pytest.approx(g * 0.9, rel=1e-9)
+
+
+@pytest.mark.parametrize("crossbar", ["passive", "opamp"])
+def test_a_sinh_device_settles_where_its_kcl_puts_it(tmp_path, ngspice, crossbar):
+    """One neuron fed by one device (W = 0.8, so G = 0.8 / R) from a 0.4 V input, b = 0.1, V0 = 0.3 V, V_read = 0.25 V,
+    f(dV) = V_read sinh(dV / V0) / sinh(V_read / V0): KCL solved by brentq. Passive: -s + R G f(0.4 - s) + b = 0.
+    Op-amp (A = 300, V_os = 2 mV; the device on the inverted column, the row at V_os - s / A):
+    -s + kappa (V_os - R G f(-0.4 - V_os + s / A) + b) = 0."""
+    from scipy.optimize import brentq
+
+    net = network.from_graph(topology.layered([1, 1]), seed=0, dtype=np.float64)
+    net.blocks[0].weight[:], net.bias[:] = 0.8, 0.1
+    circuit = Circuit(crossbar=crossbar, sinh_v0=0.3, v_read=0.25, opamp_gain=300.0, opamp_offset=2e-3)
+    f = lambda dv: 0.25 * np.sinh(dv / 0.3) / np.sinh(0.25 / 0.3)  # noqa: E731
+    if crossbar == "passive":
+        expected = brentq(lambda s: -s + 0.8 * f(0.4 - s) + 0.1, 0, 1, xtol=1e-14)
+    else:
+        a, vos = 300.0, 2e-3
+        expected = brentq(lambda s: -s + a / (a + 1) * (vos - 0.8 * f(-0.4 - vos + s / a) + 0.1), 0, 1, xtol=1e-14)
+    x = np.full((1, 1), 0.4)
+    ohmic = ODE(circuit=dataclasses.replace(circuit, sinh_v0=0.0), **TIGHT).relax(net, x, np.zeros((1, 1)), Phase())
+    assert abs(expected - ohmic.state[0, 0]) > 1e-3  # the I-V matters here (4.4 mV passive, 60 mV op-amp)
+    ode = ODE(circuit=circuit, **TIGHT).relax(net, x, np.zeros((1, 1)), Phase())
+    np.testing.assert_allclose(ode.state[0], [expected], atol=1e-9)
+    write_netlist(tmp_path / "d.cir", net, [0.4], circuit=circuit, analysis=Analysis(t_stop=60), data_file="d.data")
+    assert "Bp_" in (tmp_path / "d.cir").read_text()
+    np.testing.assert_allclose(run_netlist(tmp_path / "d.cir", net.sizes, 60e-6).v[-1], [expected], atol=1e-7)
+
+
+def test_a_sinh_i_v_belongs_to_the_physical_crossbars_without_wires():
+    for bad in (dict(crossbar="ideal"), dict(crossbar="passive", r_line=1e3), dict(crossbar="passive", gain_trim=True),
+                dict(crossbar="opamp", opamp_gbw=1e6)):
+        with pytest.raises(ValueError, match="sinh_v0=0.3 with crossbar="):
+            Circuit(sinh_v0=0.3, **bad)
+    with pytest.raises(ValueError, match="v_read=0"):
+        Circuit(crossbar="passive", sinh_v0=0.3, v_read=0.0)
+    with pytest.raises(ConfigError, match="sinh_v0=-1"):
+        make_config(engine="ode", crossbar="passive", sinh_v0=-1.0)
+
+
 def test_opamp_neurons_tend_to_the_ideal_circuit_as_the_gain_grows():
     """kappa -> 1 and the devices' load / A -> 0; at A = 100 the chain's equilibrium solves the reduced equation
     s = kappa (u + V_os (1 + lambda) - lambda s / A), a 2 x 2 linear system solved here directly."""
@@ -158,7 +207,7 @@ def test_ngspice_follows_the_odes_trajectory_of_one_pole_op_amps(tmp_path, ngspi
     assert np.abs(fast.trajectory(net, x, s0, Phase(), spice.t)[:, 0] - spice.v).max() > 1e-2
 
 
-@pytest.mark.parametrize("crossbar", ["passive", "passive-trim", "opamp", "opamp-1MHz"])
+@pytest.mark.parametrize("crossbar", ["passive", "passive-trim", "passive-sinh", "opamp", "opamp-1MHz", "opamp-sinh"])
 @pytest.mark.parametrize("nudged", [False, "weak", "clamped", "negative"])
 def test_ngspice_and_the_ode_agree_on_the_physical_crossbars(ngspice, crossbar, nudged):
     """The ODE integrates the reduced node equation; ngspice simulates the devices, buffers, inverters and op-amps
@@ -166,7 +215,8 @@ def test_ngspice_and_the_ode_agree_on_the_physical_crossbars(ngspice, crossbar, 
     the passive crossbar at the ideal circuit's equilibrium in every phase (to 1e-8 V); the others move it."""
     net = skip_net()
     circuit = Circuit(crossbar=crossbar.split("-")[0], opamp_gain=300.0, opamp_offset=-0.004,
-                      opamp_gbw=1e6 if crossbar.endswith("MHz") else 0.0, gain_trim=crossbar.endswith("trim"))
+                      opamp_gbw=1e6 if crossbar.endswith("MHz") else 0.0, gain_trim=crossbar.endswith("trim"),
+                      sinh_v0=0.3 if crossbar.endswith("sinh") else 0.0, v_read=0.5)
     rng = np.random.default_rng(1)
     x, target = rng.uniform(size=(3, 6)), np.eye(3)[rng.integers(0, 3, size=3)]
     phase = Phase()
@@ -232,14 +282,15 @@ def _source_power(netlist, tmp_path, sources):
     return float(out.split("p = ")[1].split()[0])
 
 
-@pytest.mark.parametrize("trim", [False, True])
+@pytest.mark.parametrize("variant", ["ohmic", "trim", "sinh"])
 @pytest.mark.parametrize("beta", [0.0, 0.5])
-def test_static_power_equals_what_ngspice_sources_deliver(tmp_path, ngspice, beta, trim):
+def test_static_power_equals_what_ngspice_sources_deliver(tmp_path, ngspice, beta, variant):
     """At equilibrium the sources' power (from ngspice's branch currents) is all dissipated: leaks, devices, nudge
-    (behind gain-trimmed drivers too, whose nodes sit at s / (1 + lambda))."""
+    (behind gain-trimmed drivers too, whose nodes sit at s / (1 + lambda); sinh devices dissipate I dV)."""
     from neurosim.dissipation import power
 
-    net, circuit = chain(), Circuit(crossbar="passive", gain_trim=trim)
+    net = chain()
+    circuit = Circuit(crossbar="passive", gain_trim=variant == "trim", sinh_v0=0.3 if variant == "sinh" else 0.0)
     target = np.array([1.0])
     phase = Phase(beta=beta, target=target[None]) if beta else Phase()
     state = ODE(circuit=circuit, **TIGHT).relax(net, np.ones((1, 1)), np.zeros((1, 2)), phase).state[0]

@@ -21,6 +21,7 @@ from array_api_compat import device as device_of
 from ..circuit import Circuit
 from ..coupling import Coupling
 from ..energy import drift, projected, rho
+from ..iv import DeviceCoupling
 from ..lines import LineCoupling, reduced_coupling
 from ..network import Network
 from ..errors import NeurosimError
@@ -95,12 +96,15 @@ def circuit_drive(net: Network, coupling, s, phase: Phase, target) -> np.ndarray
 
 def circuit_coupling(net: Network, x, circuit: Circuit, layout: str | None = None):
     """What a circuit engine needs to evaluate its node equation: the coupling (through the wires with line
-    resistance, :class:`~neurosim.lines.LineCoupling`, else :class:`~neurosim.coupling.Coupling`), the circuit
-    for :func:`phase_drift` (None when ideal) and the rows' load (zeros with wires: it is inside their coupling)."""
+    resistance, :class:`~neurosim.lines.LineCoupling`; through sinh devices, :class:`~neurosim.iv.DeviceCoupling`;
+    else :class:`~neurosim.coupling.Coupling`), the circuit for :func:`phase_drift` (None when ideal) and the rows'
+    load (zeros with wires or sinh devices: it is inside their coupling)."""
     if circuit.r_line > 0:
         return LineCoupling(net, x, reduced_coupling(circuit, net)), circuit, np.zeros(net.n_free, dtype=net.dtype)
     if circuit.ideal:
         return Coupling(net, x, layout), None, None
+    if circuit.nonlinear:  # sinh devices: the drive summed device by device, the loads inside it
+        return DeviceCoupling(net, x, circuit), circuit, np.zeros(net.n_free, dtype=net.dtype)
     return Coupling(net, x, layout), circuit, circuit.row_load(net).astype(net.dtype)
 
 
