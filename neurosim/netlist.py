@@ -334,7 +334,9 @@ def _crossbar_devices(out: TextIO, circuit: Circuit, side: str, rows, cols, g, c
     if circuit.nonlinear:
         v0 = circuit.sinh_v0
         scale = g * (circuit.v_read / np.sinh(circuit.v_read / v0))
-        _devices(out, f"B{side}_{{0}}_{{1}} {{3}} {{0}} i={{2:.9e}}*sinh((v({{3}})-v({{0}}))/{v0:.9g})\n",
+        # the argument bounded at +-40 (|dV| <= 40 V0, far beyond the rails): Newton's trial points during a step
+        # would otherwise overflow ngspice's sinh ("out of range for sinh") and end the run
+        _devices(out, f"B{side}_{{0}}_{{1}} {{3}} {{0}} i={{2:.9e}}*sinh(max(min((v({{3}})-v({{0}}))/{v0:.9g},40),-40))\n",
                  rows, cols, scale, keep, columns)
     else:
         _devices(out, f"R{side}_{{0}}_{{1}} {{0}} {{3}} {{2:.9e}}\n", rows, cols, 1.0 / np.where(keep, g, 1), keep, columns)
