@@ -252,11 +252,10 @@ class Circuit:
             return self.opamp_offset - s / self.opamp_gain
         return s
 
-    def node_voltage(self, s, load):
-        """The voltage (volts) on each neuron's capacitor for states ``s`` (B, n_free) and :meth:`row_load` ``load``:
-        s / (1 + lambda) with ``gain_trim`` (the state is the driver's output), else the state itself (for op-amp
-        neurons, the output; :func:`neurosim.dissipation.row_voltage` gives their rows)."""
-        return s / (1.0 + load) if self.gain_trim else s
+    def driver_gain(self, net) -> np.ndarray:
+        """Each neuron's column-driver gain, shape (n_free,): 1 + lambda (:meth:`row_load`) with ``gain_trim``, else
+        1. A state s is the driver's output, so the neuron's capacitor sits at s / gain volts."""
+        return 1.0 + self.row_load(net) if self.gain_trim else np.ones(net.n_free)
 
     @property
     def opamp_pole(self) -> float:

@@ -70,9 +70,9 @@ class TrainConfig:
     the ODE's estimate instead of the transient, its residual checked). Both simulate the crossbar as ``crossbar`` says
     (:data:`~neurosim.circuit.CROSSBARS`: ideal current sources, passive devices into the node, or op-amp
     neurons of open-loop gain ``opamp_gain``, input offset ``opamp_offset`` volts and gain-bandwidth product
-    ``opamp_gbw`` hertz, 0 for unlimited), the passive one with
-    ``r_line`` ohms per cell of its wires, or with ``gain_trim``, its column drivers' gain 1 + the row's load; ``sinh_v0`` and ``v_read``
-    (volts) give the passive and op-amp crossbars' devices a sinh I-V (0: ohmic). ``seed`` fixes the
+    ``opamp_gbw`` hertz, 0 for unlimited), the passive one with ``r_line`` ohms per cell of its wires, or with
+    ``gain_trim``, its column drivers' gain 1 + the row's load; ``sinh_v0`` and ``v_read`` (volts) give the passive
+    and op-amp crossbars' devices a sinh I-V (0: ohmic). ``seed`` fixes the
     topology, the initial weights and the data order. ``rate_every``: record eq 20 every k batches.
     ``remove_skip_after``: after this many epochs, remove every layer-skipping connection and train on without
     them (the paper's future-work experiment; small-world only); None keeps them.

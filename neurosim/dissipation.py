@@ -17,7 +17,7 @@ with P the power (watts) dissipated in
 
 V_C is the capacitor's voltage, the node's (V_row - V_i in the op-amp neuron). Behind gain-trimmed drivers
 (``Circuit.gain_trim``) the states are the drivers' outputs and each node sits at V_i = s_i / (1 + lambda_i)
-(:meth:`Circuit.node_voltage`): the leak, devices, clamp and capacitor see V_i, the nudge
+(:meth:`Circuit.driver_gain`): the leak, devices, clamp and capacitor see V_i, the nudge
 (1 + lambda_i) beta / R (V_i - y_target,i / (1 + lambda_i))^2 = (beta / R) (s_i - y_target,i)^2 / (1 + lambda_i). The op-amps' and drivers' own
 quiescent power is not included. Units: volts, amperes, siemens, seconds, watts, joules.
 """
@@ -38,8 +38,8 @@ _CHUNK_ELEMENTS = 4_000_000
 @dataclass(frozen=True)
 class Devices:
     """Every crossbar device of a network as a circuit: the free index of its row neuron, the global index of its
-    column neuron, its conductance (siemens) and its column's sign (+1: the plain copy, -1: the inverted one, as
-    seen from the row's side of the passive crossbar)."""
+    column neuron, its conductance (siemens) and the sign of the column voltage it meets (+1: the plain copy, -1:
+    the inverted one; the op-amp's integrator inverts, so its G+ devices meet the inverted column)."""
 
     row: np.ndarray
     column: np.ndarray
@@ -51,30 +51,26 @@ class Devices:
         rows, cols, g_plus, g_minus = circuit.directed_devices(net)
         rows = rows - net.n_inputs
         keep_p, keep_m = g_plus > 0, g_minus > 0
+        plus = -1.0 if circuit.crossbar == "opamp" else 1.0  # the column a G+ device meets
         return cls(
             row=np.concatenate([rows[keep_p], rows[keep_m]]),
             column=np.concatenate([cols[keep_p], cols[keep_m]]),
             g=np.concatenate([g_plus[keep_p], g_minus[keep_m]]),
-            sign=np.concatenate([np.ones(keep_p.sum()), -np.ones(keep_m.sum())]),
+            sign=np.concatenate([np.full(keep_p.sum(), plus), np.full(keep_m.sum(), -plus)]),
         )
-
-
-def row_voltage(circuit: Circuit, v: np.ndarray) -> np.ndarray:
-    """The rows' voltages (volts) for node voltages ``v`` (:meth:`Circuit.row_voltage`)."""
-    return circuit.row_voltage(v)
 
 
 def power(circuit: Circuit, net: Network, x: np.ndarray, v: np.ndarray, drift: np.ndarray | None = None, *,
           beta: float = 0.0, target: np.ndarray | None = None) -> np.ndarray:
     """Dissipated power (watts) at each row of ``v`` (T, n_free), the states (node voltages; behind gain-trimmed
-    drivers, the drivers' outputs) of one example with inputs ``x`` (n_inputs,) volts; shape (T,). ``drift``: the unprojected tau ds/dt (volts) of the states at each row, whose
-    positive part at a node on the upper rail is the clamp's current times R (times 1 + lambda behind gain-trimmed
-    drivers; None: no clamp power). ``beta``, ``target``: the weak
-    nudge of a nudged phase."""
+    drivers, the drivers' outputs) of one example with inputs ``x`` (n_inputs,) volts; shape (T,). ``drift``: the
+    unprojected tau ds/dt (volts) of the states at each row, whose positive part at a node on the upper rail is the
+    clamp's current times R (times 1 + lambda behind gain-trimmed drivers; None: no clamp power). ``beta``,
+    ``target``: the weak nudge of a nudged phase."""
     v = np.atleast_2d(np.asarray(v, dtype=np.float64))
     r = circuit.r_leak
-    gain = 1.0 + circuit.row_load(net) if circuit.gain_trim else np.ones(net.n_free)
-    rows = row_voltage(circuit, v) if circuit.crossbar == "opamp" else v / gain
+    gain = circuit.driver_gain(net)
+    rows = circuit.row_voltage(v / gain)
     p = np.sum((v - rows) ** 2 if circuit.crossbar == "opamp" else rows**2, axis=1) / r
     if circuit.r_line > 0:  # the wires and devices of every array, from the reduction's boundary admittances
         from .lines import wire_power
@@ -83,11 +79,10 @@ def power(circuit: Circuit, net: Network, x: np.ndarray, v: np.ndarray, drift: n
     elif not circuit.ideal:
         devices = Devices.of(circuit, net)
         x = np.asarray(x, dtype=np.float64).reshape(-1)
-        flip = -1.0 if circuit.crossbar == "opamp" else 1.0  # the op-amp's rows meet the opposite column
         step = max(1, _CHUNK_ELEMENTS // max(len(devices.g), 1))
         for lo in range(0, len(v), step):
             full = np.concatenate([np.broadcast_to(x, (len(v[lo : lo + step]), len(x))), v[lo : lo + step]], axis=1)
-            column = flip * devices.sign * full[:, devices.column]
+            column = devices.sign * full[:, devices.column]
             across = column - rows[lo : lo + step, devices.row]
             p[lo : lo + step] += np.sum(circuit.device_current(devices.g, across) * across, axis=1)
     if beta > 0:
@@ -102,13 +97,13 @@ def power(circuit: Circuit, net: Network, x: np.ndarray, v: np.ndarray, drift: n
 
 def stored_energy(circuit: Circuit, v: np.ndarray, net: Network | None = None) -> np.ndarray:
     """1/2 C V_C^2 summed over the neurons (joules) at each row of ``v`` (T, n_free), the states; with
-    ``circuit.gain_trim`` the network ``net`` gives each node's voltage (:meth:`Circuit.node_voltage`)."""
+    ``circuit.gain_trim`` the network ``net`` gives each node's voltage (:meth:`Circuit.driver_gain`)."""
     v = np.atleast_2d(np.asarray(v, dtype=np.float64))
     if circuit.gain_trim:
         if net is None:
             raise ValueError("stored_energy of a gain-trimmed crossbar needs the network (net=) for its row loads")
-        v = circuit.node_voltage(v, circuit.row_load(net))
-    across = v - row_voltage(circuit, v) if circuit.crossbar == "opamp" else v
+        v = v / circuit.driver_gain(net)
+    across = v - circuit.row_voltage(v) if circuit.crossbar == "opamp" else v
     return 0.5 * circuit.c_node * np.sum(across**2, axis=1)
 
 

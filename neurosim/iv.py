@@ -33,8 +33,7 @@ class DeviceCoupling:
         self.xp = np
         self.circuit, self.net = circuit, net
         devices = Devices.of(circuit, net)
-        flip = -1.0 if circuit.crossbar == "opamp" else 1.0  # the op-amp's rows meet the opposite column
-        self.sign, self.column, self.row, self.g = flip * devices.sign, devices.column, devices.row, devices.g
+        self.sign, self.column, self.row, self.g = devices.sign, devices.column, devices.row, devices.g
         self.x = np.asarray(x, dtype=np.float64).reshape(-1, net.n_inputs)
         n = len(self.g)
         # R sum over each row's devices, as one sparse product (n_free, n_devices)

@@ -190,7 +190,7 @@ def write_netlist(
         free_neurons = free[: len(free) - len(held)]
         opamp = circuit.crossbar == "opamp"
         # with the gain trim each neuron's capacitor is c_<node>, and <node> its driver's output, the state
-        gain = 1.0 + circuit.row_load(net) if circuit.gain_trim else np.ones(net.n_free)
+        gain = circuit.driver_gain(net)
         node = np.char.add("c_", free) if circuit.gain_trim else free
         stream.write("* neurons\n")
         pole = opamp and circuit.opamp_gbw > 0
@@ -278,7 +278,8 @@ def write_netlist(
         else:
             # sinh devices behind op-amps: ngspice's default reltol (1e-3) ends 17 of 50 digits examples at V0 = 0.25 V
             # with "timestep too small"; 1e-4 runs them, within 0.001 mV of the ODE (docs/spice.md)
-            stream.write(f"\n.options method=gear{' reltol=1e-4' if circuit.nonlinear else ''}\n.tran {t_step * tau:.9g} {t_stop * tau:.9g} 0 "
+            reltol = " reltol=1e-4" if circuit.nonlinear else ""
+            stream.write(f"\n.options method=gear{reltol}\n.tran {t_step * tau:.9g} {t_stop * tau:.9g} 0 "
                          f"{max_step * tau:.9g} uic\n")
         if not control:
             stream.write(".end\n")

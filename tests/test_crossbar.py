@@ -300,7 +300,7 @@ def test_static_power_equals_what_ngspice_sources_deliver(tmp_path, ngspice, bet
     if beta:
         sources.append(("xnudge_y_0.t", "v.xnudge_y_0.vtarget#branch"))
     delivered = _source_power(tmp_path / "c.cir", tmp_path, sources)
-    node = circuit.node_voltage(state, circuit.row_load(net))
+    node = state / circuit.driver_gain(net)
     delivered += float(node @ circuit.bias_current(net.bias))  # the bias current sources, V I each
     expected = power(circuit, net, [1.0], state, beta=beta, target=target)[0]
     assert expected > 1e-8
