@@ -57,7 +57,7 @@ def naive_epoch(config, run, data) -> dict:
     b = np.concatenate([np.zeros(n_in, dtype), net.bias.astype(dtype)])
     bias_rate = (per_layer[layer] if config.bias_lr is None else np.full(len(b), config.bias_lr)).astype(dtype)
     bias_rate[:n_in] = 0
-    eps, out = config.eps, slice(len(b) - net.n_outputs, len(b))
+    eps, out = config.engine.eps, slice(len(b) - net.n_outputs, len(b))
     eye = np.eye(net.n_outputs, dtype=dtype)
 
     def relax(u, steps, beta=0.0, target=None):
@@ -84,10 +84,10 @@ def naive_epoch(config, run, data) -> dict:
         if config.random_sign and signs.random() < 0.5:
             beta = -beta
         u = np.concatenate([data.x_train[idx].astype(dtype), states[idx]], axis=1)
-        free = relax(u, config.n_free).copy()
+        free = relax(u, config.engine.n_free).copy()
         states[idx] = free[:, n_in:]
         wrong += int(np.count_nonzero(free[:, out].argmax(1) != data.y_train[idx]))
-        nudged = relax(free.copy(), config.n_nudged, beta, eye[data.y_train[idx]])
+        nudged = relax(free.copy(), config.engine.n_nudged, beta, eye[data.y_train[idx]])
         r0, r1 = np.clip(free, 0, 1), np.clip(nudged, 0, 1)
         scale = 1.0 / (beta * len(idx))
         w += rate * (scale * (r1.T @ r1 - r0.T @ r0))
@@ -96,12 +96,12 @@ def naive_epoch(config, run, data) -> dict:
     test_wrong = 0
     for k in range(0, len(data.x_test), 1000):
         rows = slice(k, k + 1000)
-        u = relax(np.concatenate([data.x_test[rows].astype(dtype), test_states[rows]], axis=1), config.n_free)
+        u = relax(np.concatenate([data.x_test[rows].astype(dtype), test_states[rows]], axis=1), config.engine.n_free)
         test_states[rows] = u[:, n_in:]
         test_wrong += int(np.count_nonzero(u[:, out].argmax(1) != data.y_test[rows]))
     return dict(train_seconds=train_seconds, test_seconds=time.perf_counter() - started - train_seconds,
                 train_error=wrong / len(order), test_error=test_wrong / len(data.x_test), steps="%d + %d" % (
-                    config.n_free, config.n_nudged))
+                    config.engine.n_free, config.engine.n_nudged))
 
 
 def neurosim_epoch(config, data) -> dict:

@@ -27,7 +27,10 @@ RUNS = {
     "small-world-digits": dict(topology="small-world", sizes=(64, 16, 16, 10), rewire_n=40, epochs=5, n_free=100,
                                lr=(0.2,)),
 }
-COMMON = dict(dataset="digits", n_train=500, n_test=200, dtype="float64", t_max=60.0, seed=0)
+COMMON = dict(dataset="digits", n_train=500, n_test=200, dtype="float64", seed=0)
+
+#: Transient length of the example netlists, time constants (the runs settle well within it).
+T_STOP = 60.0
 
 #: (run, test example, phase, crossbar) of every example netlist: the ideal circuit, and the layered network's
 #: free phase on the physical crossbars (docs/spice.md, "The crossbar").
@@ -52,7 +55,8 @@ def regenerate(folder: Path, runs: Path = HERE / "runs") -> list[Path]:
     for run_name, example, phase, crossbar in EXAMPLES:
         out = folder / netlist_name(run_name, example, phase, crossbar)
         export_netlist(load_run(runs / f"{run_name}.h5"), example, out, phase=phase, name=f"runs/{run_name}.h5",
-                       library="../circuits/neurosim.lib", overwrite=True, circuit={"crossbar": crossbar})
+                       library="../circuits/neurosim.lib", overwrite=True, circuit={"crossbar": crossbar},
+                       t_stop=T_STOP)
         written.append(out)
     return written
 

@@ -1,7 +1,7 @@
 """The builder: a training configuration turned into the objects that run it, in this one place.
 
 Topology, network, circuit, weight store, devices, engine, rule and controller are each built by one function
-of the configuration here (the engine by the registry, :func:`neurosim.engines.engine_of`); nothing else in the
+of the configuration here (the engine is the configuration's own, its settings nested in it); nothing else in the
 package builds them from a configuration. The builder also owns the random streams.
 
 Randomness comes from independent streams derived from the configuration's ``seed`` (numpy ``SeedSequence``
@@ -16,11 +16,9 @@ import networkx as nx
 import numpy as np
 
 from . import topology
-from .circuit import Circuit
 from .config import ConfigError, TrainConfig, resolved_sizes
 from .controller import Controller, learning_rates
 from .data import Dataset
-from .engines import engine_of
 from .hardware import Devices, WeightStore
 from .hardware.devices import program
 from .network import Network, SparseCouplings, from_graph, is_skip
@@ -77,7 +75,7 @@ def new_run(config: TrainConfig, data: Dataset) -> Run:
         intra_init=config.intra_init,
         dtype=np.dtype(config.dtype),
     )
-    program(WeightStore.per_array(config.hardware.storage, circuit_of(config), net), net)  # as the store holds them
+    program(WeightStore.per_array(config.hardware.storage, config.circuit, net), net)  # as the store holds them
     return Run(
         config=config.to_dict(),
         topology=topology.describe(graph),
@@ -86,14 +84,9 @@ def new_run(config: TrainConfig, data: Dataset) -> Run:
     )
 
 
-def circuit_of(config: TrainConfig) -> Circuit:
-    """The circuit parameters of a configuration."""
-    return Circuit.from_config(config)
-
-
 def store_of(config: TrainConfig) -> WeightStore:  # the first array's, with a range per array
     """The weight store of a configuration (grid, pulse, range), without device draws."""
-    return WeightStore.of(config.hardware.storage, circuit_of(config))
+    return WeightStore.of(config.hardware.storage, config.circuit)
 
 
 def devices_of(config: TrainConfig, net: Network, edges: np.ndarray | None = None) -> Devices:
@@ -104,7 +97,7 @@ def devices_of(config: TrainConfig, net: Network, edges: np.ndarray | None = Non
     connections dropped, so every connection kept keeps its devices, in a resumed run too."""
     skips = edges[is_skip(net.sizes, edges)] if edges is not None and len(net.sparse) == 0 else ()
     if len(skips) == 0:
-        return Devices(config.hardware, net, circuit_of(config), stream(config.seed, STREAM_DEVICES))
+        return Devices(config.hardware, net, config.circuit, stream(config.seed, STREAM_DEVICES))
     stand_in = SparseCouplings(skips[:, 0], skips[:, 1], np.zeros(len(skips), dtype=net.dtype))
     generated = Network(sizes=net.sizes, blocks=net.blocks, sparse=stand_in, bias=net.bias)
     return devices_of(config, generated).without_skips()
@@ -119,7 +112,7 @@ def rule_of(config: TrainConfig, net: Network):
 def controller_of(config: TrainConfig, net: Network, edges: np.ndarray | None = None) -> Controller:
     """The controller of a run: its engine, rates, rule and devices (``edges``: see :func:`devices_of`)."""
     return Controller(
-        engine=engine_of(config),
+        engine=config.engine,
         beta=config.beta,
         rates=learning_rates(net, config.lr, config.bias_lr),
         random_sign=config.random_sign,

@@ -70,9 +70,12 @@ neuron, by a transconductor into the row).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
+
 from .errors import NeurosimError
+from .settings import setting
 
 
 #: How the crossbar's devices meet the neurons: current sources, conductances into the node, or into an op-amp's
@@ -101,26 +104,21 @@ class Circuit:
     1 + lambda (the module's docstring; not with line resistance).
     """
 
-    r_leak: float = 1e6
-    c_node: float = 1e-12
-    g_min: float = 0.0
-    g_max: float = 1e-5
-    crossbar: str = "ideal"
-    opamp_gain: float = 1e4
-    opamp_offset: float = 0.0
-    opamp_gbw: float = 0.0
-    r_line: float = 0.0
-    gain_trim: bool = False
-    sinh_v0: float = 0.0
-    v_read: float = 1.0
-
-    @classmethod
-    def from_config(cls, config) -> "Circuit":
-        """The circuit of a training configuration (any object with these fields), the one place it is built."""
-        return cls(r_leak=config.r_leak, c_node=config.c_node, g_min=config.g_min, g_max=config.g_max,
-                   crossbar=config.crossbar, opamp_gain=config.opamp_gain, opamp_offset=config.opamp_offset,
-                   opamp_gbw=config.opamp_gbw, r_line=config.r_line, gain_trim=config.gain_trim,
-                   sinh_v0=config.sinh_v0, v_read=config.v_read)
+    r_leak: float = setting(1e6, "Leak resistance R, ohms")
+    c_node: float = setting(1e-12, "Node capacitance C, farads; tau = RC")
+    g_min: float = setting(0.0, "Smallest device conductance, siemens")
+    g_max: float = setting(1e-5, "Largest device conductance, siemens")
+    crossbar: Literal[CROSSBARS] = setting(
+        "ideal", "Synapses as ideal current sources, passive devices loading the node, or into op-amp neurons' "
+        "virtual ground")
+    opamp_gain: float = setting(1e4, "The op-amp neuron's open-loop gain A (crossbar opamp)")
+    opamp_offset: float = setting(0.0, "The op-amp neuron's input offset, volts")
+    opamp_gbw: float = setting(0.0, "The op-amp neuron's gain-bandwidth product, hertz (0: unlimited)")
+    r_line: float = setting(0.0, "Line resistance per crossbar cell, ohms (crossbar passive)")
+    gain_trim: bool = setting(False, "Trim each column driver's gain to 1 + its row load (crossbar passive)")
+    sinh_v0: float = setting(
+        0.0, "Devices' sinh I-V, I = G V_read sinh(V / V0) / sinh(V_read / V0); volts, 0: ohmic")
+    v_read: float = setting(1.0, "The read voltage at which a device conducts G V_read, volts")
 
     def __post_init__(self) -> None:
         if self.crossbar not in CROSSBARS:

@@ -6,23 +6,24 @@ Option defaults live in :class:`neurosim.config.TrainConfig`; the command passes
 from __future__ import annotations
 
 import dataclasses
+import typing
 from pathlib import Path
 
 import click
 import numpy as np
 
-from .circuit import CROSSBARS
-from .config import ConfigError, TrainConfig, load_config, make_config
+from .circuit import Circuit
+from .config import ConfigError, TrainConfig, foreign_settings, load_config, make_config
 from .data import DATASETS
 from .errors import NeurosimError
 from .engines.base import NUDGES
-from .engines.ode import METHODS as ODE_METHODS
-from .engines import ENGINES
+from .engines import ENGINES, takes_circuit
 from .export import export_netlist
 from .hardware import PRESETS, HardwareError, load_hardware
 from .quantize import ROUNDING
 from .rules import RULES
 from .metrics import applied_share, lost_update_pairs, spread, total_correction
+from .settings import option_name, settings_fields, values_of
 from .store import load_run
 from .training import SILENT_BELOW, train
 
@@ -53,18 +54,59 @@ def _option(*decls, help: str, **kwargs):
     """A click option for a :class:`TrainConfig` field, its help ending in the field's default as the
     configuration defines it (one place), e.g. ``[0.5]``."""
     field = decls[0].split("/")[0].removeprefix("--").replace("-", "_")
-    default = CONFIG_DEFAULTS[field]
-    if isinstance(default, bool):
-        shown = "on" if default else "off"
-    elif isinstance(default, float):
-        shown = f"{default:g}".replace("e+0", "e").replace("e-0", "e-")
-    else:
-        shown = default
-    return click.option(*decls, help=f"{help.removesuffix('.')} [{shown}].", **kwargs)
+    return click.option(*decls, help=f"{help.removesuffix('.')} [{_shown(CONFIG_DEFAULTS[field])}].", **kwargs)
 
 
 #: The default of every configuration field that has one of its own (resolved ones, like nudge, are None).
 CONFIG_DEFAULTS = {f.name: f.default for f in dataclasses.fields(TrainConfig)}
+
+
+def _shown(default) -> str:
+    if isinstance(default, bool):
+        return "on" if default else "off"
+    if isinstance(default, float):
+        return f"{default:g}".replace("e+0", "e").replace("e-0", "e-")
+    return str(default)
+
+
+def setting_options(owners: dict, help_suffix: str | None = None, prefix: bool = True) -> list:
+    """One click option per setting of the classes ``owners`` (label -> settings class: the engines, or the
+    circuit), named, typed and documented by the classes' :func:`~neurosim.settings.setting` fields; a setting
+    several classes share (``--n-free``) is one option, its help naming them and their defaults.
+    ``help_suffix``: the bracket ending the help (default: the defaults); ``prefix``: begin the help with the
+    labels of the classes that take the setting."""
+    shared: dict[str, list] = {}
+    for label, cls in owners.items():
+        hints = typing.get_type_hints(cls)
+        for f in settings_fields(cls):
+            shared.setdefault(option_name(f), []).append((label, f, hints[f.name]))
+    options = []
+    for name, owned in shared.items():
+        _, _, kind = owned[0]
+        by_help: dict[str, list] = {}  # owners that describe it alike share one phrase
+        for label, f, _ in owned:
+            by_help.setdefault(f.metadata["help"], []).append((label, f))
+        phrases = []
+        for text, sharing in by_help.items():
+            defaults = [_shown(f.default) for _, f in sharing]
+            shown = help_suffix or (defaults[0] if len(set(defaults)) == 1 else
+                                    ", ".join(f"{label} {d}" for (label, _), d in zip(sharing, defaults)))
+            where = f"{', '.join(label for label, _ in sharing)}: " if prefix else ""
+            phrases.append(f"{where}{text} [{shown}]")
+        text = "; ".join(phrases) + "."
+        if kind is bool:
+            options.append(click.option(f"{name}/--no-{name.removeprefix('--')}", default=None, help=text))
+        elif typing.get_origin(kind) is typing.Literal:
+            options.append(click.option(name, type=click.Choice(typing.get_args(kind)), help=text))
+        else:
+            options.append(click.option(name, type=kind, help=text))
+    return options
+
+
+#: The engines' settings as options (neurosim.engines.ENGINES), passed on by their top-level names for
+#: :func:`neurosim.config.nest_flat` to nest in the engine table; the circuit's likewise.
+ENGINE_OPTIONS = setting_options(ENGINES)
+CIRCUIT_OPTIONS = setting_options({"ode, spice": Circuit})
 
 
 TRAIN_OPTIONS = [
@@ -91,37 +133,11 @@ TRAIN_OPTIONS = [
     click.option("--random-sign/--no-random-sign", default=None,
                  help="Random sign of beta per batch [on with --nudge reference, else off]."),
     click.option("--engine", type=click.Choice(tuple(ENGINES)),
-                 help="Relaxation engine [euler]; spice needs ngspice."),
-    _option("--eps", type=float, help="Euler step, units of tau (fixedpoint: of the reference nudge)."),
-    _option("--n-free", type=int, help="Free-phase steps (fixedpoint: sweeps over the layers)."),
-    _option("--n-nudged", type=int, help="Nudged-phase steps (fixedpoint: sweeps; Euler steps of the reference nudge)."),
-    _option("--tol", type=float, help="Stop a phase when max|ds| < tol; 0 runs all steps."),
+                 help="Relaxation engine [euler]; spice needs ngspice. With --config, the file's engine settings "
+                      "that this engine also takes carry over."),
+    *ENGINE_OPTIONS,
     _option("--persistent/--no-persistent", default=None, help="Warm-start free phases per example."),
-    _option("--r-leak", type=float, help="ode, spice: leak resistance R, ohms."),
-    click.option("--c-node", type=float, help="ode, spice: node capacitance C, farads [1e-12]; tau = RC."),
-    _option("--ode-method", type=click.Choice(ODE_METHODS), help="ode: solve_ivp method."),
-    _option("--rtol", type=float, help="ode: solve_ivp relative tolerance per state."),
-    _option("--atol", type=float, help="ode: solve_ivp absolute tolerance per state, volts."),
-    _option("--settle-tol", type=float, help="ode, spice: settled when max|ds/dt| tau < this, volts."),
-    _option("--t-max", type=float, help="ode: longest phase; spice: transient length; time constants."),
-    _option("--g-min", type=float, help="spice: smallest device conductance, siemens."),
-    _option("--g-max", type=float, help="spice: largest device conductance, siemens."),
-    _option("--crossbar", type=click.Choice(CROSSBARS),
-            help="ode, spice: synapses as ideal current sources, passive devices loading the node, or into op-amp "
-                 "neurons' virtual ground."),
-    _option("--opamp-gain", type=float, help="ode, spice: the op-amp neuron's open-loop gain A (--crossbar opamp)."),
-    _option("--opamp-offset", type=float, help="ode, spice: the op-amp neuron's input offset, volts."),
-    _option("--opamp-gbw", type=float,
-            help="ode, spice: the op-amp neuron's gain-bandwidth product, hertz (0: unlimited)."),
-    _option("--r-line", type=float, help="ode, spice: line resistance per crossbar cell, ohms (--crossbar passive)."),
-    _option("--gain-trim/--no-gain-trim", default=None,
-            help="ode, spice: trim each column driver's gain to 1 + its row load (--crossbar passive)."),
-    _option("--sinh-v0", type=float,
-            help="ode, spice: devices' sinh I-V, I = G V_read sinh(V / V0) / sinh(V_read / V0); volts, 0: ohmic."),
-    _option("--v-read", type=float, help="ode, spice: the read voltage at which a device conducts G V_read, volts."),
-    _option("--spice-analysis", type=click.Choice(["tran", "op"]),
-            help="spice: transient, or ngspice's operating point from the ODE's estimate (residual checked)."),
-    _option("--clip-weights/--no-clip-weights", default=None, help="spice: clip weights to the range."),
+    *CIRCUIT_OPTIONS,
     _option("--dtype", type=click.Choice(["float32", "float64"]), help="Floating-point type."),
     _option("--device", type=click.Choice(["cpu", "cuda"]), help="cpu (numpy) or cuda (PyTorch)."),
     _option("--cuda-graphs/--no-cuda-graphs", default=None, help="Replay phases from CUDA graphs."),
@@ -145,7 +161,9 @@ HARDWARE_OPTIONS = {"weight_bits": ("storage", "bits"), "rounding": ("storage", 
 
 def _settings(given: dict, base: dict | None = None) -> dict:
     """Configuration values from command-line options: the hardware options folded into ``hardware`` (on top
-    of ``--hardware``, else of ``base``'s hardware)."""
+    of ``--hardware``, else of ``base``'s hardware); the engine and circuit options stay at the top level, for
+    :func:`~neurosim.config.nest_flat` to put on top of the tables (and a new ``--engine`` keeps a file's engine
+    settings that it takes, :func:`~neurosim.config.load_config`)."""
     values = {k: v for k, v in given.items() if k not in HARDWARE_OPTIONS}
     changes = {k: v for k, v in given.items() if k in HARDWARE_OPTIONS}
     if changes:
@@ -165,7 +183,12 @@ def _config(config_file: str | None, given: dict) -> TrainConfig:
     """The configuration of a command: the TOML file ``config_file`` (if any) with the options ``given`` on top."""
     base = load_config(config_file) if config_file else None
     values = _settings(given, None if base is None else base.to_dict())
-    return load_config(config_file, **values) if config_file else make_config(**values)
+    config = load_config(config_file, **values) if config_file else make_config(**values)
+    ignored = foreign_settings({**values, "engine": config.engine})
+    if ignored:
+        click.echo(f"warning: the {config.engine.name} engine has no setting "
+                   f"{', '.join('--' + k.replace('_', '-') for k in ignored)}; ignored", err=True)
+    return config
 
 
 def _with_options(options):
@@ -416,20 +439,7 @@ def report_command(run_files, out, smoothing) -> None:
 
 def _circuit_options(command):
     """The options of a command that writes or reads a run's circuit, each replacing the run's own setting."""
-    for option in reversed([
-        click.option("--crossbar", type=click.Choice(CROSSBARS), help="Crossbar [the run's]."),
-        click.option("--opamp-gain", type=float, help="Op-amp neurons' open-loop gain [the run's]."),
-        click.option("--opamp-offset", type=float, help="Op-amp neurons' input offset, volts [the run's]."),
-        click.option("--opamp-gbw", type=float, help="Op-amp neurons' gain-bandwidth product, hertz [the run's]."),
-        click.option("--r-line", type=float, help="Line resistance per crossbar cell, ohms [the run's]."),
-        click.option("--gain-trim/--no-gain-trim", default=None,
-                     help="Passive crossbar's column drivers trimmed to 1 + row load [the run's]."),
-        click.option("--sinh-v0", type=float, help="Devices' sinh I-V voltage V0, volts; 0: ohmic [the run's]."),
-        click.option("--v-read", type=float, help="Devices' read voltage, volts [the run's]."),
-        click.option("--r-leak", type=float, help="Leak resistance R, ohms [the run's]."),
-        click.option("--g-min", type=float, help="Smallest device conductance, siemens [the run's]."),
-        click.option("--g-max", type=float, help="Largest device conductance, siemens [the run's]."),
-    ]):
+    for option in reversed(setting_options({"circuit": Circuit}, help_suffix="the run's", prefix=False)):
         command = option(command)
     return command
 
@@ -523,24 +533,23 @@ def info_command(run_file) -> None:
     click.echo(
         f"learning  rule={c.get('rule', 'eqprop')}  lr={list(c['lr'])}"
         + (f"  bias_lr={c['bias_lr']}" if c.get("bias_lr") is not None else "")
-        + f"  beta={'±' if c.get('random_sign') else ''}{c['beta']}  nudge={c.get('nudge', 'weak')}  eps={c['eps']}  "
-        f"n_free={c['n_free']}  n_nudged={c['n_nudged']}  batch={c['batch_size']}  dtype={c['dtype']}"
-        + ("  persistent" if c.get("persistent") else "")
+        + f"  beta={'±' if c.get('random_sign') else ''}{c['beta']}  nudge={c.get('nudge', 'weak')}  "
+        f"batch={c['batch_size']}  dtype={c['dtype']}" + ("  persistent" if c.get("persistent") else "")
     )
-    engine = c.get("engine", "euler")
-    if "circuit" in ENGINES[engine].config_fields:
-        solver = (f"{c['ode_method']} rtol={c['rtol']:g} atol={c['atol']:g} V" if engine == "ode" else
-                  f"ngspice {c.get('spice_analysis', 'tran')}, devices [{c['g_min']:g}, {c['g_max']:g}] S")
+    config = make_config(**c)  # engine and circuit with every default filled in, an older file's too
+    engine = config.engine
+    click.echo(f"engine    {engine.name}  " + "  ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}"
+                                                       for k, v in values_of(engine).items()))
+    if takes_circuit(type(engine)):
+        k = config.circuit
         click.echo(
-            f"circuit   R={c['r_leak']:g} ohm  C={c['c_node']:g} F  tau={c['r_leak'] * c['c_node']:g} s  "
-            f"{solver}  settle_tol={c['settle_tol']:g} V  t_max={c['t_max']:g} tau  "
-            f"crossbar={c.get('crossbar', 'ideal')}"
-            + (f" (A={c['opamp_gain']:g}, V_os={c['opamp_offset']:g} V"
-               + (f", GBW={c['opamp_gbw']:g} Hz" if c.get("opamp_gbw") else "") + ")"
-               if c.get("crossbar") == "opamp" else "")
-            + (f" r_line={c['r_line']:g} ohm" if c.get("r_line") else "")
-            + (" gain-trimmed drivers" if c.get("gain_trim") else "")
-            + (f" sinh devices V0={c['sinh_v0']:g} V, V_read={c.get('v_read', 1.0):g} V" if c.get("sinh_v0") else "")
+            f"circuit   R={k.r_leak:g} ohm  C={k.c_node:g} F  tau={k.tau:g} s  devices [{k.g_min:g}, {k.g_max:g}] S  "
+            f"crossbar={k.crossbar}"
+            + (f" (A={k.opamp_gain:g}, V_os={k.opamp_offset:g} V"
+               + (f", GBW={k.opamp_gbw:g} Hz" if k.opamp_gbw else "") + ")" if k.crossbar == "opamp" else "")
+            + (f" r_line={k.r_line:g} ohm" if k.r_line else "")
+            + (" gain-trimmed drivers" if k.gain_trim else "")
+            + (f" sinh devices V0={k.sinh_v0:g} V, V_read={k.v_read:g} V" if k.sinh_v0 else "")
         )
     if c.get("hardware") and not load_hardware(c["hardware"]).ideal:
         click.echo("hardware  " + "  ".join(

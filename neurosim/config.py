@@ -8,21 +8,24 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field, StrictBool, StrictFloat, StrictInt, ValidationError, field_validator, model_validator
 from pydantic.dataclasses import dataclass
 
-from .circuit import CROSSBARS, Circuit
+from .circuit import Circuit
 from .data import DATASETS
-from .engines import ENGINES, ODE, Euler, Spice, check_setting
+from .engines import ENGINES, Euler, takes_circuit
 from .engines.base import NUDGES, refuse_nudge
-from .engines.ode import METHODS as ODE_METHODS
 from .hardware import Hardware, HardwareError, load_hardware
 from .rules import RULES
 from .tomlfile import read_toml
 from .topology import pair_rates
 from .errors import NeurosimError, validation_problems
+from .settings import build, flat_name, settings_fields, values_of
+
+#: The engine of a configuration that names none, and of a table of engine settings without a ``name``.
+DEFAULT_ENGINE = "euler"
 
 #: Hidden layers used when ``sizes`` is not given (the default small-world digits network).
 DEFAULT_HIDDEN = (64, 64)
@@ -56,23 +59,17 @@ class TrainConfig:
     factor), ``random_sign`` (random sign of beta per batch; default: on with the reference nudge, off
     otherwise), ``nudge`` (how the second phase moves the outputs: ``weak``, F = E + beta C as in the paper's
     text; ``clamped``, held at the target; ``reference``, the step of the code behind the paper's figures, an Euler
-    step (the fixed point makes its nudged phase of such steps); :class:`~neurosim.engines.base.Phase`; default: the engine's ``default_nudge``). Engine: ``engine``
-    (euler, or fixedpoint: layer-wise exact minimisation, for networks without intralayer connections),
-    ``eps`` (Euler step, units of tau), ``n_free``, ``n_nudged`` (steps, or fixed-point sweeps, per phase; the most when ``tol`` > 0
-    stops a phase once its largest residual falls below ``tol``), ``persistent`` (warm-start each training
-    and each test example's free phase from its previous free equilibrium, as the paper's code does), ``dtype``, ``device`` (cpu, or
-    cuda through PyTorch), ``cuda_graphs`` (replay each phase from a CUDA graph on the GPU). The ``ode`` engine
-    (leaky integrators under solve_ivp) uses ``r_leak`` (ohms) and ``c_node`` (farads), tau = RC; ``ode_method``,
-    ``rtol``, ``atol`` (volts) for solve_ivp; it ends a phase when max|ds/dt| tau < ``settle_tol`` (volts) or
-    after ``t_max`` time constants. The ``spice`` engine (ngspice) simulates ``t_max`` time constants of
-    the circuit, its weights as device pairs with conductances in [``g_min``, ``g_max``] siemens (a weight
-    beyond the range is an error unless ``clip_weights``; ``spice_analysis='op'``: ngspice's operating point from
-    the ODE's estimate instead of the transient, its residual checked). Both simulate the crossbar as ``crossbar`` says
-    (:data:`~neurosim.circuit.CROSSBARS`: ideal current sources, passive devices into the node, or op-amp
-    neurons of open-loop gain ``opamp_gain``, input offset ``opamp_offset`` volts and gain-bandwidth product
-    ``opamp_gbw`` hertz, 0 for unlimited), the passive one with ``r_line`` ohms per cell of its wires, or with
-    ``gain_trim``, its column drivers' gain 1 + the row's load; ``sinh_v0`` and ``v_read`` (volts) give the passive
-    and op-amp crossbars' devices a sinh I-V (0: ohmic). ``seed`` fixes the
+    step (the fixed point makes its nudged phase of such steps); :class:`~neurosim.engines.base.Phase`; default: the engine's ``default_nudge``). Engine: ``engine``, the
+    engine that relaxes each phase (:data:`~neurosim.engines.ENGINES`) with its settings: a name (its defaults), a
+    table ``{name = "fixedpoint", n_free = 40}`` or an engine object; the settings are each engine class's own
+    (:func:`~neurosim.settings.setting` fields: Euler's ``eps``, ``n_free``, ``n_nudged``, ``tol``; the fixed
+    point's the same; the ODE's ``method``, ``rtol``, ``atol``, ``settle_tol``, ``t_max``; ngspice's ``t_max``,
+    ``settle_tol``, ``clip``, ``analysis``), with one default and one check each, there. ``persistent``
+    (warm-start each training and each test example's free phase from its previous free equilibrium, as the
+    paper's code does), ``dtype``, ``device`` (cpu, or cuda through PyTorch), ``cuda_graphs`` (replay each
+    phase from a CUDA graph on the GPU). ``circuit``: the neuron circuit the ode and spice engines simulate and
+    the conductance range of the weight store (:class:`~neurosim.circuit.Circuit`: R, C, devices, crossbar
+    model), a table of its settings. ``seed`` fixes the
     topology, the initial weights and the data order. ``rate_every``: record eq 20 every k batches.
     ``remove_skip_after``: after this many epochs, remove every layer-skipping connection and train on without
     them (the paper's future-work experiment; small-world only); None keeps them.
@@ -104,35 +101,12 @@ class TrainConfig:
     beta: Positive = 1.0
     random_sign: StrictBool | None = None
     nudge: Literal[NUDGES] | None = None
-    engine: Literal[tuple(ENGINES)] = "euler"
-    # the engines' settings: defaults and checks are the engine classes' own (engines.base.from_config)
-    eps: StrictFloat = Euler.eps
-    n_free: StrictInt = Euler.n_free
-    n_nudged: StrictInt = Euler.n_nudged
-    tol: StrictFloat = Euler.tol
+    engine: Any = Euler()
     persistent: StrictBool = True
     dtype: Literal["float32", "float64"] = "float32"
     device: Literal["cpu", "cuda"] = "cpu"
     cuda_graphs: StrictBool = True
-    r_leak: StrictFloat = Circuit.r_leak
-    c_node: StrictFloat = Circuit.c_node
-    g_min: StrictFloat = Circuit.g_min
-    g_max: StrictFloat = Circuit.g_max
-    crossbar: Literal[CROSSBARS] = Circuit.crossbar
-    opamp_gain: StrictFloat = Circuit.opamp_gain
-    opamp_offset: StrictFloat = Circuit.opamp_offset
-    opamp_gbw: StrictFloat = Circuit.opamp_gbw
-    r_line: StrictFloat = Circuit.r_line
-    gain_trim: StrictBool = Circuit.gain_trim
-    sinh_v0: StrictFloat = Circuit.sinh_v0
-    v_read: StrictFloat = Circuit.v_read
-    clip_weights: StrictBool = Spice.clip
-    spice_analysis: Literal["tran", "op"] = Spice.analysis
-    ode_method: Literal[ODE_METHODS] = ODE.method
-    rtol: StrictFloat = ODE.rtol
-    atol: StrictFloat = ODE.atol
-    settle_tol: StrictFloat = ODE.settle_tol
-    t_max: StrictFloat = ODE.t_max
+    circuit: Any = Circuit()
     max_residual: Positive | None = None
     seed: Annotated[StrictInt, Field(ge=0, lt=2**63)] = 0
     rate_every: PositiveInt = 1
@@ -158,17 +132,38 @@ class TrainConfig:
                 raise ValueError(str(err)) from None
         return value
 
-    @field_validator(*sorted({f for e in ENGINES.values() for f in e.config_fields} - {"circuit"}))
+    @field_validator("engine", mode="before")
     @classmethod
-    def _engine_setting(cls, value, info):
-        check_setting(info.field_name, value)  # the engines' own checks, one field at a time
+    def _build_engine(cls, value):
+        # a name (its defaults), a table {name = ..., settings}, or an engine; the engine's own checks
+        if isinstance(value, str):
+            if value not in ENGINES:
+                raise ValueError(f"choose one of {', '.join(ENGINES)}")
+            return ENGINES[value]()
+        if isinstance(value, dict):
+            table = dict(value)
+            name = table.pop("name", DEFAULT_ENGINE)
+            if name not in ENGINES:
+                raise ValueError(f"name={name!r}: choose one of {', '.join(ENGINES)}")
+            return build(ENGINES[name], table)
+        if not any(type(value) is engine for engine in ENGINES.values()):
+            raise ValueError(f"engine={value!r}: a name ({', '.join(ENGINES)}), a table of its settings or an engine")
+        return value
+
+    @field_validator("circuit", mode="before")
+    @classmethod
+    def _build_circuit(cls, value):
+        if isinstance(value, dict):
+            return build(Circuit, value)
+        if not isinstance(value, Circuit):
+            raise ValueError(f"circuit={value!r}: a table of the circuit's settings")
         return value
 
     @model_validator(mode="after")
     def _consistent(self) -> "TrainConfig":
         # the defaults that depend on the engine, resolved here once (docs/design.md, "Defaults")
         if self.nudge is None:
-            object.__setattr__(self, "nudge", ENGINES[self.engine].default_nudge)
+            object.__setattr__(self, "nudge", self.engine.default_nudge)
         if self.random_sign is None:
             object.__setattr__(self, "random_sign", self.nudge == "reference")
         if self.sizes is not None and len(self.sizes) < 2:
@@ -183,38 +178,48 @@ class TrainConfig:
         if self.remove_skip_after is not None and self.topology != "small-world":
             raise ValueError(f"remove_skip_after={self.remove_skip_after}: only a small-world topology has "
                              f"layer-skipping connections to remove, not topology={self.topology!r}")
-        refuse_nudge(self.nudge, self.engine, ENGINE_NUDGES[self.engine])
-        if self.engine == "fixedpoint" and self.topology == "small-world" and self.intralayer:
+        refuse_nudge(self.nudge, self.engine.name, self.engine.nudges)
+        if self.engine.name == "fixedpoint" and self.topology == "small-world" and self.intralayer:
             raise ValueError("engine='fixedpoint' relaxes networks without intralayer connections: give "
                              "intralayer = false (--no-intralayer) or topology = 'layered'")
         if self.nudge == "clamped" and self.random_sign:
             raise ValueError("random_sign with nudge='clamped': the outputs are held at the target whatever the sign "
                              "of beta, so a negative beta would reverse the update; use nudge='reference'")
-        if self.device not in ENGINES[self.engine].devices:
-            raise ValueError(f"engine={self.engine!r} runs on {' or '.join(ENGINES[self.engine].devices)}, not "
+        if self.device not in self.engine.devices:
+            raise ValueError(f"engine={self.engine.name!r} runs on {' or '.join(self.engine.devices)}, not "
                              f"device={self.device!r}")
-        Circuit.from_config(self)  # its own checks
-        if not Circuit.from_config(self).ideal and "circuit" not in ENGINES[self.engine].config_fields:
-            raise ValueError(f"crossbar={self.crossbar!r} is a circuit model: the ode and spice engines simulate it, "
-                             f"not engine={self.engine!r}")
+        if takes_circuit(type(self.engine)):  # the engine simulates the configuration's circuit
+            object.__setattr__(self, "engine", dataclasses.replace(self.engine, circuit=self.circuit))
+        elif not self.circuit.ideal:
+            raise ValueError(f"crossbar={self.circuit.crossbar!r} is a circuit model: the "
+                             f"{' and '.join(n for n, e in ENGINES.items() if takes_circuit(e))} engines simulate "
+                             f"it, not engine={self.engine.name!r}")
         if RULES[self.rule].layered_only and (self.topology != "layered" or self.device != "cpu"):
             raise ValueError(f"rule={self.rule!r} trains the feedforward net of a layered topology on the CPU, not "
                              f"topology={self.topology!r} on device={self.device!r}")
         if not self.hardware.ideal and self.device != "cpu":
             raise ValueError(f"the hardware models run on the CPU, not device={self.device!r}")
-        if self.tol > 0 and self.device == "cuda" and self.cuda_graphs:
+        if getattr(self.engine, "tol", 0) > 0 and self.device == "cuda" and self.cuda_graphs:
             raise ValueError("tol > 0 reads residuals back during a phase: not possible with cuda_graphs on")
         if self.sizes is not None:
             pair_rates(self.lr, self.sizes)
         return self
 
     def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
+        """Every setting as plain data (what a run file stores): the engine as a table with its ``name``, the
+        circuit and the hardware as tables of their groups' settings."""
+        values = dataclasses.asdict(self)
+        values["engine"] = {"name": self.engine.name, **values_of(self.engine)}
+        values["circuit"] = values_of(self.circuit)
+        return values
 
 
 def make_config(**values) -> TrainConfig:
-    """A validated :class:`TrainConfig`; raises :class:`ConfigError` listing every bad field."""
-    unknown = sorted(k for k in values if k not in FIELDS)
+    """A validated :class:`TrainConfig`; raises :class:`ConfigError` listing every bad field. An engine or circuit
+    setting may also be given at the top level by its command-line name (``n_free=40``, ``ode_method="BDF"``), as
+    configurations were written before settings were nested (:func:`nest_flat`)."""
+    values = nest_flat(values)
+    unknown = sorted(k for k in values if k not in FIELDS)  # a top-level setting is nested by now
     if unknown:
         raise ConfigError(f"invalid configuration: unknown field(s) {', '.join(map(repr, unknown))[:300]}; "
                           f"known: {', '.join(FIELDS)}")
@@ -224,23 +229,70 @@ def make_config(**values) -> TrainConfig:
         raise ConfigError("invalid configuration:\n  " + "\n  ".join(validation_problems(err))) from None
 
 
+def nest_flat(values: dict) -> dict:
+    """``values`` with the engine and circuit settings given at the top level (by their command-line names,
+    :func:`~neurosim.settings.flat_name`) moved into the ``engine`` and ``circuit`` tables, on top of what the tables
+    give (a command-line option over a file's table). A top-level setting the configured engine does not take is
+    dropped, as the flat configuration of earlier versions stored it and no engine read it (a run file of then
+    holds every engine's settings); :func:`foreign_settings` names them."""
+    engine_names = {flat_name(f) for e in ENGINES.values() for f in settings_fields(e)}
+    circuit_names = {flat_name(f): f.name for f in settings_fields(Circuit)}
+    if not any(k in engine_names or k in circuit_names for k in values):
+        return dict(values)
+    values = dict(values)
+    engine = values.get("engine", DEFAULT_ENGINE)
+    table = {"name": engine} if isinstance(engine, str) else dict(engine) if isinstance(engine, dict) else None
+    own = _own_settings(engine)
+    circuit = dict(values["circuit"]) if isinstance(values.get("circuit"), dict) else {}
+    for key in [k for k in values if k in engine_names or k in circuit_names]:
+        value = values.pop(key)
+        if key in circuit_names:
+            circuit[circuit_names[key]] = value
+        elif key in own and table is not None:
+            table[own[key]] = value
+    if table is not None:
+        values["engine"] = table
+    if circuit and (isinstance(values.get("circuit"), dict) or "circuit" not in values):
+        values["circuit"] = circuit
+    return values
+
+
+def foreign_settings(values: dict) -> list[str]:
+    """The top-level engine settings in ``values`` that its engine does not take (:func:`nest_flat` drops them)."""
+    own = _own_settings(values.get("engine", DEFAULT_ENGINE))
+    every = {flat_name(f) for e in ENGINES.values() for f in settings_fields(e)}
+    return [k for k in values if k in every and k not in own]
+
+
+def _own_settings(engine) -> dict:
+    """Top-level name -> field name of the settings of ``engine`` (a name, a table with a name, or an engine)."""
+    name = engine if isinstance(engine, str) else engine.get("name", DEFAULT_ENGINE) if isinstance(engine, dict) \
+        else getattr(engine, "name", None)
+    return {flat_name(f): f.name for f in settings_fields(ENGINES[name])} if name in ENGINES else {}
+
+
 def load_config(path: str | Path, **overrides) -> TrainConfig:
     """A :class:`TrainConfig` from a TOML file of field = value lines (``sizes = [784, 500, 10]``), with
     ``overrides`` on top; raises :class:`ConfigError` naming the file for a missing or malformed file, and naming
-    the field for a bad value."""
+    the field for a bad value. An engine named in ``overrides`` keeps the file's engine settings that it also takes
+    (the file's ``[engine]`` n_free = 500 stays with ``engine="fixedpoint"``), as a file's top-level ones do."""
     path = Path(path)
     values = read_toml(path, ConfigError, "configuration")
+    engine, before = overrides.get("engine"), values.get("engine")
+    if isinstance(engine, str) and isinstance(before, dict):
+        overrides = {**overrides, "engine": {**{k: v for k, v in before.items() if k in _own_settings(engine).values()},
+                                             "name": engine}}
     try:
         return make_config(**{**values, **overrides})
     except ConfigError as err:
         raise ConfigError(f"{path}: {err}") from None
 
 
-#: The nudges each engine implements (each engine's ``nudges``).
-ENGINE_NUDGES = {name: engine.nudges for name, engine in ENGINES.items()}
-
 #: The names of :class:`TrainConfig`'s fields.
 FIELDS = tuple(f.name for f in dataclasses.fields(TrainConfig))
+
+#: The top-level names of the engines' and the circuit's settings (:func:`nest_flat`), as the command line has them.
+FLAT_SETTINGS = tuple(dict.fromkeys(flat_name(f) for c in (*ENGINES.values(), Circuit) for f in settings_fields(c)))
 
 
 def resolved_sizes(config: TrainConfig, n_inputs: int, n_classes: int) -> tuple[int, ...]:

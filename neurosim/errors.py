@@ -25,8 +25,8 @@ def validation_problems(err) -> list[str]:
         value = repr(e.get("input"))
         if not where:
             lines.append(message)
-        elif isinstance(e.get("input"), dict):
-            lines.append(f"{where}: {message}")
+        elif isinstance(e.get("input"), dict):  # a group's message: a line per bad setting
+            lines.extend(f"{where}: {line}" for line in message.splitlines())
         else:
             lines.append(f"{where}={value if len(value) <= 80 else value[:77] + '...'}: {message}")
     return lines

@@ -14,7 +14,7 @@ from .circuit import Circuit
 from .netlist import Analysis, write_netlist
 from .network import Network
 from .store import Run
-from .build import STREAM_NOISE, circuit_of, devices_of, stream
+from .build import STREAM_NOISE, devices_of, stream
 
 
 def circuit_nudge(config) -> str:
@@ -23,10 +23,16 @@ def circuit_nudge(config) -> str:
     beta = 1), and has no circuit otherwise (:class:`ValueError` naming the values)."""
     if config.nudge != "reference":
         return config.nudge
-    if 2 * config.eps * config.beta == 1.0:
+    if 2 * config.engine.eps * config.beta == 1.0:
         return "clamped"
-    raise ValueError(f"nudge='reference' with eps={config.eps}, beta={config.beta}: the reference step is a circuit "
+    raise ValueError(f"nudge='reference' with eps={config.engine.eps}, beta={config.beta}: the reference step is a circuit "
                      "(the outputs held at the target) only where 2 eps beta = 1; export the free phase instead")
+
+
+def phase_length(config) -> float:
+    """Time constants an exported phase's circuit is simulated: the run's engine's ``t_max`` (ODE, ngspice), or the
+    ODE engine's default for a run of an iterating engine."""
+    return getattr(config.engine, "t_max", ODE.t_max)
 
 
 @dataclass(frozen=True)
@@ -46,11 +52,13 @@ class ExamplePhase:
 
 
 def example_phase(run: Run, example: int, *, phase: str = "free", split: str = "test", data_dir: str | None = None,
-                  circuit: dict | None = None) -> ExamplePhase:
+                  circuit: dict | None = None, t_max: float | None = None) -> ExamplePhase:
     """The circuit of ``run``'s example ``example`` of ``split`` in ``phase`` (see :func:`export_netlist`);
     ``circuit``: :class:`~neurosim.circuit.Circuit` fields that replace the run's (whatever engine it trained
-    with). ValueError names a bad phase, split, example or circuit setting."""
+    with); ``t_max``: the phase's length, time constants (default :func:`phase_length`). ValueError names a bad
+    phase, split, example or circuit setting."""
     config = make_config(**run.config)
+    t_max = t_max or phase_length(config)
     if phase not in ("free", "nudged"):
         raise ValueError(f"phase={phase!r}: choose 'free' or 'nudged'")
     if split not in ("train", "test"):
@@ -64,18 +72,18 @@ def example_phase(run: Run, example: int, *, phase: str = "free", split: str = "
     net = run.network.astype(np.float64)
     if not config.hardware.ideal:
         net = devices_of(config, net, run.edges).effective(net, stream(config.seed, STREAM_NOISE, config.epochs, example))
-    circuit = Circuit(**{**vars(circuit_of(config)), **(circuit or {})})  # the circuit's own checks
+    circuit = Circuit(**{**vars(config.circuit), **(circuit or {})})  # the circuit's own checks
     x = xs[example : example + 1].astype(np.float64)
     label = int(ys[example])
     target = np.eye(net.n_outputs)[label]
     start, beta, nudge = np.zeros(net.n_free), 0.0, "weak"
     if phase == "nudged":
         nudge = circuit_nudge(config)
-        free = ODE(circuit=circuit, settle_tol=1e-5, t_max=config.t_max).relax(net, x, start[None], Phase())
+        free = ODE(circuit=circuit, settle_tol=1e-5, t_max=t_max).relax(net, x, start[None], Phase())
         start, beta = free.state[0], config.beta
         if nudge == "clamped":
             start[net.output_slice] = target
-    return ExamplePhase(net, x, circuit, start, beta, target, nudge, label, config.t_max)
+    return ExamplePhase(net, x, circuit, start, beta, target, nudge, label, t_max)
 
 
 def export_netlist(
@@ -101,7 +109,7 @@ def export_netlist(
     The free phase starts at 0 V. The nudged phase (the run's beta, the example's one-hot label as target voltages)
     starts at the free equilibrium, computed by the ODE engine with the run's circuit (settled to 10 uV), and
     nudges as the run did (:func:`circuit_nudge`).
-    ``t_stop``: transient length in time constants (default: the run's ``t_max``); ``library``: the path written
+    ``t_stop``: transient length in time constants (default: :func:`phase_length`); ``library``: the path written
     in ``.include`` (default: the installed library), ``inline`` to copy it instead. ``circuit``: configuration
     fields of the circuit to use instead of the run's (``crossbar``, ``r_leak``, ``g_min``, ``g_max``, ...), e.g.
     the passive crossbar of a network trained on the ideal one. An existing ``out`` is refused unless
@@ -117,7 +125,7 @@ def export_netlist(
         out.parent.mkdir(parents=True, exist_ok=True)  # as train -o does
     except (FileExistsError, NotADirectoryError):
         raise NotADirectoryError(f"{out}: its folder {out.parent} cannot be made, a file is in the way") from None
-    case = example_phase(run, example, phase=phase, split=split, data_dir=data_dir, circuit=circuit)
+    case = example_phase(run, example, phase=phase, split=split, data_dir=data_dir, circuit=circuit, t_max=t_stop)
     data_file = out.with_suffix(".data").name
     if any(c.isspace() or ord(c) < 32 for c in data_file):
         raise ValueError(f"{out}: the netlist names its data file after itself ({data_file!r}); choose a file name "
@@ -125,7 +133,7 @@ def export_netlist(
     c = case
     written = Phase(beta=c.beta, target=c.target if c.beta else None, nudge=c.nudge)
     write_netlist(out, c.net, c.x[0], circuit=c.circuit, phase=written, start=c.start,
-                  analysis=Analysis(t_stop=t_stop or c.t_max), data_file=data_file, library=library, inline=inline,
+                  analysis=Analysis(t_stop=c.t_max), data_file=data_file, library=library, inline=inline,
                   clip=clip, control=control,
                   title=f"{name}, {run.config['dataset']} {split} example {example} (label {c.label}), {phase} phase")
     return out.parent / data_file

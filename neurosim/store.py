@@ -4,8 +4,8 @@ Layout (datasets unless marked as attributes)::
 
     /                      attrs: format ("neurosim-run"), format_version, neurosim_version, created, seed,
                                   config (JSON), epochs_done, complete
-    /config                attrs: every configuration field (None written as "none"; the hardware settings as
-                           hardware.<group>.<field>, e.g. hardware.storage.bits)
+    /config                attrs: every configuration field (None written as "none"; the nested tables by dotted
+                           names: engine.name, engine.n_free, circuit.r_leak, hardware.storage.bits)
     /versions              attrs: python, numpy, scipy, networkx, h5py
     /topology              edges (E, 2) global neuron pairs i < j;
                            attrs: kind, sizes, n_edges, n_rewired, p, mode, path_length (L), clustering (C)
@@ -55,7 +55,8 @@ from .network import DenseBlock, Network, SparseCouplings
 from .errors import NeurosimError
 
 FORMAT = "neurosim-run"
-FORMAT_VERSION = 1
+#: 2: the configuration's engine and circuit settings nested (``engine.n_free``); 1 had them at the top level.
+FORMAT_VERSION = 2
 
 HISTORY_FIELDS = (
     "epoch",
@@ -331,9 +332,12 @@ def _inconsistency(run: Run) -> str | None:
 
 def _stored_config(f: h5py.File):
     """The configuration attribute of an open run file, upgraded to today's fields where their meaning is known."""
+    from .config import nest_flat  # config is above the store; imported only to read older files
+
     config = json.loads(f.attrs["config"])
-    if isinstance(config, dict):  # written before the nudge was a setting: every such run nudged weakly
-        config.setdefault("nudge", "weak")
+    if isinstance(config, dict):
+        config.setdefault("nudge", "weak")  # written before the nudge was a setting: every such run nudged weakly
+        config = nest_flat(config)  # written before engine and circuit settings were nested
     return config
 
 

@@ -34,7 +34,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from .atomic import csv_text, write_text_atomically
-from .config import FIELDS, ConfigError, make_config
+from .config import FIELDS, FLAT_SETTINGS, ConfigError, make_config
 from .metrics import final_results
 from .store import Run, RunFileError, load_run, read_config, write_atomically, writer_lock
 from .tomlfile import read_toml
@@ -124,7 +124,7 @@ def load_grid(path: str | Path, out: str | Path | None = None) -> Grid:
     if not axes:
         raise ConfigError(f"{path}: no [grid] table: name at least one field and its values")
     for name, options in axes.items():
-        if name.split(".")[0] not in FIELDS:
+        if name.split(".")[0] not in FIELDS and name not in FLAT_SETTINGS:
             raise ConfigError(f"{path}: grid axis {name!r} is not a configuration field")
         if not isinstance(options, list) or not options:
             raise ConfigError(f"{path}: grid axis {name!r} needs a non-empty list of values, not {options!r}")

@@ -224,7 +224,7 @@ def test_ngspice_and_the_ode_agree_on_the_physical_crossbars(ngspice, crossbar, 
         phase = Phase(beta=-0.5 if nudged == "negative" else 1.0, target=target,
                       nudge="clamped" if nudged == "clamped" else "weak")
     ode = ODE(circuit=circuit, **TIGHT).relax(net, x, np.full((3, net.n_free), 0.3), phase)
-    spice = Spice(circuit=circuit, t_stop=80).relax(net, x, np.full((3, net.n_free), 0.3), phase)
+    spice = Spice(circuit=circuit, t_max=80).relax(net, x, np.full((3, net.n_free), 0.3), phase)
     assert ode.settled and spice.settled
     assert np.abs(spice.state - ode.state).max() < 1e-4
     assert spice.residual.max() < 1e-3  # the residual of the crossbar's own equation, not the ideal one's
@@ -266,7 +266,7 @@ def test_a_physical_crossbar_needs_a_circuit_engine_and_a_known_name():
         make_config(engine="ode", crossbar="memristive")
     with pytest.raises(ValueError, match="opamp_gain=0.5"):
         Circuit(crossbar="opamp", opamp_gain=0.5)
-    assert make_config(engine="ode", crossbar="opamp").crossbar == "opamp"
+    assert make_config(engine="ode", crossbar="opamp").circuit.crossbar == "opamp"
 
 
 def _source_power(netlist, tmp_path, sources):
@@ -364,7 +364,8 @@ def test_waveform_reads_ngspice_output_and_compares_it_with_the_run(tmp_path, ng
 
     run = str(__import__("conftest").REPO / "netlists" / "runs" / "layered-digits.h5")
     cli = CliRunner()
-    done = cli.invoke(main, ["export", run, "--example", "3", "-o", str(tmp_path / "w.cir"), "--crossbar", "passive"])
+    done = cli.invoke(main, ["export", run, "--example", "3", "-o", str(tmp_path / "w.cir"), "--crossbar", "passive",
+                             "--t-stop", "60"])
     assert done.exit_code == 0, done.output
     again = cli.invoke(main, ["export", run, "--example", "3", "-o", str(tmp_path / "w.cir")])
     assert again.exit_code != 0 and "--overwrite" in again.output
@@ -419,7 +420,7 @@ def test_ngspice_wires_equal_the_reduced_coupling(ngspice, nudged):
     phase = Phase(beta=1.0, target=target) if nudged else Phase()
     start = np.zeros((3, net.n_free))
     ode = ODE(circuit=circuit, **TIGHT).relax(net, x, start, phase)
-    spice = Spice(circuit=circuit, t_stop=60).relax(net, x, start, phase)
+    spice = Spice(circuit=circuit, t_max=60).relax(net, x, start, phase)
     assert np.abs(spice.state - ode.state).max() < 1e-6
     thin = ODE(circuit=Circuit(crossbar="passive"), **TIGHT).relax(net, x, start, phase).state
     assert np.abs(ode.state - thin).max() > 1e-3

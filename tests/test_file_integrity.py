@@ -252,7 +252,7 @@ def test_the_fixed_point_on_a_network_with_intralayer_connections_is_refused_bef
     result = CliRunner().invoke(main, ["train", "--engine", "fixedpoint", "--epochs", "1", "-o", str(out)])
     assert result.exit_code == 1 and "without intralayer connections" in result.output
     assert not out.exists()
-    assert make_config(engine="fixedpoint", intralayer=False).engine == "fixedpoint"
+    assert make_config(engine="fixedpoint", intralayer=False).engine.name == "fixedpoint"
 
 
 def _enospc_at_write(monkeypatch, k: int):

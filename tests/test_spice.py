@@ -60,7 +60,7 @@ def test_ngspice_equilibrium_matches_the_ode_within_1_mv(ngspice, nudged):
     if nudged:  # the nudged phase starts at the free equilibrium, as in training
         start = ODE(rtol=1e-8, atol=1e-10, settle_tol=1e-8).relax(net, x, start, Phase()).state
     ode = ODE(rtol=1e-8, atol=1e-10, settle_tol=1e-8).relax(net, x, start, phase)
-    spice = Spice(t_stop=60).relax(net, x, start, phase)
+    spice = Spice(t_max=60).relax(net, x, start, phase)
     assert ode.settled and spice.settled
     assert np.abs(spice.state - ode.state).max() < 1e-3
     assert np.any(ode.state == 0) or np.any(ode.state == 1)  # some node is held by its clamp
@@ -91,7 +91,7 @@ def test_exported_netlist_runs_unchanged_and_equals_the_engine(tmp_path, ngspice
             start = ODE(settle_tol=1e-5, t_max=40).relax(net, x, start, Phase()).state
             # the default reference nudge at eps = .5, beta = 1 is the clamped circuit
             relax_phase = Phase(beta=1.0, target=np.eye(10)[data.y_test[3:4]], nudge="clamped")
-        engine = Spice(t_stop=40).relax(net, x, start, relax_phase)
+        engine = Spice(t_max=40).relax(net, x, start, relax_phase)
         np.testing.assert_allclose(np.clip(rows[-1, 1:], 0, 1), engine.state[0], atol=1e-9)
         assert "Xhold_" in out.read_text() if phase == "nudged" else "Xhold_" not in out.read_text()
     spaced = runner.invoke(main, ["export", str(run_file), "--example", "3", "-o", str(tmp_path / "a b.cir")])

@@ -109,7 +109,7 @@ def test_a_point_trained_by_an_earlier_neurosim_is_resumed_not_trained_again(tmp
     written = old.out / f"{old_point.name}.h5"
     with h5py.File(written, "r+") as f:  # as written before the bandwidth field existed
         config = json.loads(f.attrs["config"])
-        del config["opamp_gbw"]
+        del config["circuit"]["opamp_gbw"]
         f.attrs["config"] = json.dumps(config)
     new = load_grid(write_grid(tmp_path, '"hardware.variation.device_to_device" = [0.0]\n', name="new.toml"),
                     out=old.out)

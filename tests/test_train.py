@@ -51,7 +51,7 @@ def test_run_file_holds_config_topology_history_and_weights(tmp_path):
     run = train(config, out=tmp_path / "r.h5", progress=False)
     with h5py.File(tmp_path / "r.h5", "r") as f:
         assert json.loads(f.attrs["config"])["rewire_n"] == 40
-        assert f["config"].attrs["n_free"] == 30
+        assert f["config"].attrs["engine.n_free"] == 30
         assert f.attrs["epochs_done"] == 2 and bool(f.attrs["complete"])
         assert f["topology"].attrs["path_length"] == pytest.approx(run.topology["path_length"])
         assert 0 < f["topology"].attrs["clustering"] < 1

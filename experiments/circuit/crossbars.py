@@ -25,7 +25,6 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from neurosim.build import circuit_of
 from neurosim.circuit import Circuit
 from neurosim.config import make_config
 from neurosim.coupling import Coupling
@@ -109,7 +108,7 @@ def main(argv=None) -> int:
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
         for label, settings in circuits:
-            circuit = Circuit(**{**vars(circuit_of(config)), **settings})
+            circuit = Circuit(**{**vars(config.circuit), **settings})
             rows = []
             for k, x in enumerate(xs):
                 state, rate_time, t, v = ode_waveform(circuit, net, x, args.t_max)
@@ -166,7 +165,7 @@ def main(argv=None) -> int:
             shift, shift_s = 1e3 * np.abs(ode - ideal_ode), 1e3 * np.abs(spice - ideal_spice)
             changed = int(np.sum(np.argmax(ode[:, out], 1) != np.argmax(ideal_ode[:, out], 1)))
             error = float(np.mean(np.argmax(ode[:, out], 1) != labels))
-            tau = config.r_leak * config.c_node
+            tau = config.circuit.tau
             rate, within, rate_s, within_s, e_ode, e_spice, _, static = (r[:, 2 * n + k] for k in range(8))
             print(f"| {label} | {shift.mean():.1f} / {shift.max():.1f} | {shift_s.mean():.1f} / "
                   f"{shift_s.max():.1f} | {1e3 * np.abs(spice - ode).max():.3f} | {changed} of {len(xs)} | "

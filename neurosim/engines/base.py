@@ -162,22 +162,13 @@ def iterate(step, s, most: int, tol: float, check_every: int, xp) -> tuple[objec
     return s, residual, done
 
 
-def from_config(engine_class, config):
-    """An engine of ``engine_class`` with the settings of a training configuration (any object with the fields
-    named in the class's ``config_fields``, a mapping of configuration field to constructor parameter; with
-    ``circuit`` among them, the circuit is built from the configuration by :meth:`Circuit.from_config`). The engine's own ``__post_init__`` validates them: each engine setting is checked in one place."""
-    fields = engine_class.config_fields
-    kwargs = {param: getattr(config, field) for field, param in fields.items() if field != "circuit"}
-    if "circuit" in fields:
-        kwargs["circuit"] = Circuit.from_config(config)
-    return engine_class(**kwargs)
-
-
 class Engine(Protocol):
     """What the controller needs of an engine: a ``name`` (its registry key, :data:`neurosim.engines.ENGINES`),
     the ``nudges`` it implements, the nudge it trains with when none is configured (``default_nudge``), the
-    ``devices`` it runs on (cpu, cuda), the configuration fields it takes (``config_fields``, see
-    :func:`from_config`) and ``relax``. An engine that needs something outside Python (a simulator on PATH) also
+    ``devices`` it runs on (cpu, cuda) and ``relax``. It is a frozen dataclass: the fields made with
+    :func:`neurosim.settings.setting` are its settings, which a configuration's ``engine`` table nests, each with
+    its one default and its one check (``__post_init__``); a ``circuit`` field takes the configuration's
+    :class:`~neurosim.circuit.Circuit`. An engine that needs something outside Python (a simulator on PATH) also
     has ``check_ready()``, which raises a :class:`EngineError` that says how to get it; training calls it before
     it writes anything (:func:`check_ready`)."""
 

@@ -32,7 +32,8 @@ from array_api_compat import device as device_of
 from ..backend import addmm
 from ..coupling import Coupling
 from ..network import Network
-from .base import (NUDGES, Phase, Relaxation, check_iteration_settings, check_nudge, from_config, run_phase,
+from ..settings import setting
+from .base import (NUDGES, Phase, Relaxation, check_iteration_settings, check_nudge, run_phase,
                    starting_point)
 
 
@@ -52,10 +53,10 @@ class Euler:
     device, so it cannot run inside a recorded CUDA graph); ``layout``: how the coupling multiplies (``None``:
     the network's default, see :class:`Coupling`)."""
 
-    eps: float = 0.5
-    n_free: int = 100
-    n_nudged: int = 8
-    tol: float = 0.0
+    eps: float = setting(0.5, "Euler step, units of tau")
+    n_free: int = setting(100, "Free-phase steps")
+    n_nudged: int = setting(8, "Nudged-phase steps")
+    tol: float = setting(0.0, "Stop a phase when max|ds| < tol; 0 runs all steps")
     check_every: int = 10
     layout: str | None = None
     name: str = "euler"
@@ -63,14 +64,11 @@ class Euler:
     #: the step of the paper's code: at the paper's width the weak nudge loses outputs (docs/design.md, "Defaults")
     default_nudge: ClassVar[str] = "reference"
     devices: ClassVar[tuple] = ("cpu", "cuda")
-    config_fields: ClassVar[dict] = {"eps": "eps", "n_free": "n_free", "n_nudged": "n_nudged", "tol": "tol"}
 
     def __post_init__(self) -> None:
         if not 0 < self.eps <= 1:
             raise ValueError(f"eps={self.eps}: the Euler step must be in (0, 1] time constants")
         check_iteration_settings(self)
-
-    from_config = classmethod(from_config)
 
     def relax(self, net: Network, x, s, phase: Phase) -> Relaxation:
         check_nudge(self, phase)

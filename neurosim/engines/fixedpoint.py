@@ -37,8 +37,9 @@ from array_api_compat import device as device_of
 from ..backend import addmm, to_numpy
 from ..coupling import Coupling
 from ..network import Network
+from ..settings import setting
 from ..topology import layer_of_neurons
-from .base import NUDGES, Phase, Relaxation, check_iteration_settings, check_nudge, from_config, run_phase, starting_point
+from .base import NUDGES, Phase, Relaxation, check_iteration_settings, check_nudge, run_phase, starting_point
 from .euler import Euler
 
 
@@ -128,24 +129,21 @@ class FixedPoint:
     sweeps). ``eps``: the step size of the reference nudge's Euler steps (units of tau; module docstring);
     ``layout``: the coupling layout of those steps, as for :class:`~neurosim.engines.euler.Euler`."""
 
-    n_free: int = 100
-    n_nudged: int = 8
-    tol: float = 0.0
+    n_free: int = setting(100, "Free-phase sweeps over the layers")
+    n_nudged: int = setting(8, "Nudged-phase sweeps (Euler steps of the reference nudge)")
+    tol: float = setting(0.0, "Stop a phase when the largest change in a sweep < tol; 0 runs all sweeps")
     check_every: int = 5
-    eps: float = 0.5
+    eps: float = setting(0.5, "Euler step of the reference nudge, units of tau")
     layout: str | None = None
     name: str = "fixedpoint"
     nudges: tuple[str, ...] = NUDGES
     #: as the Euler engine's: the step of the paper's code (docs/design.md, "Defaults")
     default_nudge: ClassVar[str] = "reference"
     devices: ClassVar[tuple] = ("cpu", "cuda")
-    config_fields: ClassVar[dict] = {"n_free": "n_free", "n_nudged": "n_nudged", "tol": "tol", "eps": "eps"}
 
     def __post_init__(self) -> None:
         check_iteration_settings(self)
         Euler(eps=self.eps)  # its check of the step size
-
-    from_config = classmethod(from_config)
 
     def relax(self, net: Network, x, s, phase: Phase) -> Relaxation:
         check_nudge(self, phase)

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 import numpy as np
 import scipy.sparse as sp
@@ -34,7 +34,8 @@ from ..coupling import Coupling
 from ..lines import LineCoupling
 from ..energy import projected
 from ..network import Network
-from .base import (EngineError, Phase, Relaxation, check_nudge, circuit_coupling, circuit_drive, from_config,
+from ..settings import setting
+from .base import (EngineError, Phase, Relaxation, check_nudge, circuit_coupling, circuit_drive,
                    phase_drift, starting_point)
 
 #: solve_ivp methods the engine accepts. Radau and BDF get the Jacobian's block-diagonal sparsity (one block per
@@ -71,20 +72,17 @@ class ODE:
     """
 
     circuit: Circuit = field(default_factory=Circuit)
-    method: str = "RK45"
-    rtol: float = 1e-3
-    atol: float = 1e-6
-    settle_tol: float = 1e-3
-    t_max: float = 250.0
+    method: Literal[METHODS] = setting("RK45", "solve_ivp method", option="--ode-method")
+    rtol: float = setting(1e-3, "solve_ivp relative tolerance per state")
+    atol: float = setting(1e-6, "solve_ivp absolute tolerance per state, volts")
+    settle_tol: float = setting(1e-3, "Settled when max|ds/dt| tau < this, volts")
+    t_max: float = setting(250.0, "Longest phase, time constants")
     layout: str | None = None
     chunk: int = 50
     name: str = "ode"
     nudges: tuple[str, ...] = ("weak", "clamped")
     default_nudge: ClassVar[str] = "weak"
     devices: ClassVar[tuple] = ("cpu",)
-    config_fields: ClassVar[dict] = {"circuit": "circuit", "ode_method": "method", "rtol": "rtol", "atol": "atol",
-                                     "settle_tol": "settle_tol", "t_max": "t_max"}
-    from_config = classmethod(from_config)
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:

@@ -18,7 +18,7 @@ import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from typing import ClassVar
+from typing import ClassVar, Literal
 from pathlib import Path
 
 import numpy as np
@@ -28,7 +28,8 @@ from ..circuit import Circuit
 from ..netlist import Analysis, node_names, write_netlist
 from ..dissipation import settling_within
 from ..network import Network
-from .base import (EngineError, Phase, Relaxation, check_nudge, circuit_coupling, from_config, phase_drift,
+from ..settings import setting
+from .base import (EngineError, Phase, Relaxation, check_nudge, circuit_coupling, phase_drift,
                    starting_point)
 from .ode import ODE
 
@@ -52,44 +53,44 @@ def find_ngspice(executable: str = "ngspice") -> str:
 
 @dataclass(frozen=True)
 class Spice:
-    """SPICE engine. ``circuit``: R, C and the device conductance range; ``t_stop`` / ``t_step``: transient length
+    """SPICE engine. ``circuit``: R, C and the device conductance range; ``t_max`` / ``t_step``: transient length
     and output step, time constants; ``settle_tol``: volts, for the settling time; ``workers``: simultaneous
     ngspice processes (default: the number of cores); ``timeout``: seconds per ngspice run; ``clip``: clip
     weights beyond the conductance range instead of failing; ``executable``: the ngspice program;
-    ``analysis``: ``tran`` (a transient of ``t_stop`` time constants from the starting state) or ``op``, opt-in:
+    ``analysis``: ``tran`` (a transient of ``t_max`` time constants from the starting state) or ``op``, opt-in:
     ngspice's operating point, Newton's method started from the ODE engine's estimate of the same circuit (to
     10 mV); 30-140x faster, but the network has several equilibria, so the phase counts as settled only where the
     operating point's residual is below ``settle_tol`` (no settling time: NaN)."""
 
     circuit: Circuit = field(default_factory=Circuit)
-    t_stop: float = 250.0
+    t_max: float = setting(250.0, "Transient length, time constants")
     t_step: float = 0.1
-    settle_tol: float = 1e-3
+    settle_tol: float = setting(1e-3, "Settled when max|ds/dt| tau < this, volts")
     workers: int | None = None
     timeout: float = 600.0
-    clip: bool = False
+    clip: bool = setting(False, "Clip weights to the conductance range instead of failing",
+                         option="--clip-weights")
     executable: str = "ngspice"
-    analysis: str = "tran"
+    analysis: Literal["tran", "op"] = setting(
+        "tran", "Transient, or ngspice's operating point from the ODE's estimate (residual checked)",
+        option="--spice-analysis")
     name: str = "spice"
     nudges: tuple[str, ...] = ("weak", "clamped")
     default_nudge: ClassVar[str] = "weak"
     devices: ClassVar[tuple] = ("cpu",)
-    config_fields: ClassVar[dict] = {"circuit": "circuit", "t_max": "t_stop", "settle_tol": "settle_tol",
-                                     "clip_weights": "clip", "spice_analysis": "analysis"}
-    from_config = classmethod(from_config)
 
     def __post_init__(self) -> None:
-        self.netlist_analysis  # t_stop, t_step and analysis checked where they are defined
-        for name in ("settle_tol", "timeout"):
+        for name in ("t_max", "settle_tol", "timeout"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name}={getattr(self, name)}: must be > 0")
+        self.netlist_analysis  # t_step and analysis checked where they are defined
         if self.workers is not None and self.workers < 1:
             raise ValueError(f"workers={self.workers}: needs at least 1")
 
     @property
     def netlist_analysis(self) -> Analysis:
         """What ngspice runs on each example's netlist (:class:`~neurosim.netlist.Analysis`)."""
-        return Analysis(kind=self.analysis, t_stop=self.t_stop, t_step=self.t_step)
+        return Analysis(kind=self.analysis, t_stop=self.t_max, t_step=self.t_step)
 
     def check_ready(self) -> None:
         """:class:`NgspiceNotFound` (how to install it) unless ngspice is on PATH."""
@@ -108,7 +109,7 @@ class Spice:
         coupling, circuit, load = circuit_coupling(net, x, self.circuit)
         s, target = starting_point(net, coupling, s, phase)
         if self.analysis == "op":  # Newton's starting point: the ODE's estimate of the same circuit, to 10 mV
-            s = ODE(circuit=self.circuit, settle_tol=1e-2, t_max=self.t_stop).relax(net, x, s, phase).state
+            s = ODE(circuit=self.circuit, settle_tol=1e-2, t_max=self.t_max).relax(net, x, s, phase).state
         x = np.asarray(x, dtype=np.float64)
         started = time.perf_counter()
         with tempfile.TemporaryDirectory(prefix="neurosim-spice-") as tmp:
@@ -132,7 +133,7 @@ class Spice:
             settling = np.array([settling_time(w.t, w.v, tau, self.settle_tol, step) for w in results])
             within = np.array([settling_within(w.t, w.v, self.settle_tol) for w in results])
             settled = bool(np.all(np.isfinite(settling)))
-            slowest = float(np.max(np.where(np.isfinite(settling), settling, self.t_stop * tau)))
+            slowest = float(np.max(np.where(np.isfinite(settling), settling, self.t_max * tau)))
         return Relaxation(
             state=state,
             residual=residual,
@@ -155,7 +156,7 @@ class Spice:
         write_netlist(netlist, net, x, circuit=self.circuit, phase=replace(phase, target=target), start=start,
                       analysis=self.netlist_analysis, data_file=data_file, clip=self.clip,
                       title=f"{phase.name} phase, batch example {b}")
-        return run_netlist(netlist, net.sizes, self.t_stop * self.circuit.tau, data_file=data_file,
+        return run_netlist(netlist, net.sizes, self.t_max * self.circuit.tau, data_file=data_file,
                            executable=executable, timeout=self.timeout, what=f"{phase.name} phase, example {b}")
 
 
