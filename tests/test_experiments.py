@@ -46,17 +46,23 @@ def test_the_bit_depth_study_ranges_fit_its_network():
     assert len(load_hardware(here / "per-array.toml").storage.w_max) == len(parameter_names(net))
 
 
-def test_the_reference_scripts_train_a_finished_run_on_when_asked_for_more_epochs(tmp_path):
-    """experiments/paper/reference/run.py keeps a finished run, and trains it on (resumes it) for more epochs,
-    as ``run.py epoch --epochs N`` promises: the first epoch's history stays, the second is added."""
+def reference_script():
+    """experiments/paper/reference/run.py, imported as a module."""
     import importlib.util
-
-    from neurosim.store import load_run
 
     spec = importlib.util.spec_from_file_location(
         "reference_run", Path(__file__).parent.parent / "experiments" / "paper" / "reference" / "run.py")
     script = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(script)
+    return script
+
+
+def test_the_reference_scripts_train_a_finished_run_on_when_asked_for_more_epochs(tmp_path):
+    """experiments/paper/reference/run.py keeps a finished run, and trains it on (resumes it) for more epochs,
+    as ``run.py epoch --epochs N`` promises: the first epoch's history stays, the second is added."""
+    from neurosim.store import load_run
+
+    script = reference_script()
     config = dict(dataset="digits", n_train=100, n_test=50, sizes=[64, 10, 10], topology="layered", epochs=1,
                   n_free=10)
     path = tmp_path / "net.h5"
@@ -67,3 +73,14 @@ def test_the_reference_scripts_train_a_finished_run_on_when_asked_for_more_epoch
     script.train_one("net", {**config, "epochs": 2}, path)
     run = load_run(path)
     assert run.epochs_done == 2 and run.complete and list(run.history["train_error"][:1]) == list(first)
+
+
+def test_the_seed_spread_places_the_logged_value_among_the_seeds_as_counted_by_hand():
+    """run.py seeds: errors 34, 36, 40, 50, 60, 70 % around a log of 36.4 %: 34 and 36 are within 3 points (40 is
+    3.6 away) and the only two below it; median 45; quartiles by linear interpolation 36 + .25 * 4 = 37 and
+    50 + .75 * 10 = 57.5."""
+    spread = reference_script().seed_spread([60, 40, 34, 70, 50, 36], logged=36.4)
+    assert spread == {"n": 6, "min": 34.0, "q1": 37.0, "median": 45.0, "q3": 57.5, "max": 70.0, "within": 2,
+                      "below": 2}
+    with pytest.raises(ValueError, match="no finished runs"):
+        reference_script().seed_spread([], logged=36.4)

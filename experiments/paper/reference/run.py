@@ -5,6 +5,7 @@ differences from the paper's text matter; print each as a markdown table.
     python experiments/paper/reference/run.py ablation --data-dir /path/to/mnist --seeds 0 1
     python experiments/paper/reference/run.py epoch --data-dir /path/to/mnist --epochs 4 --fast    # Figs 2-3
     python experiments/paper/reference/run.py replaced --data-dir /path/to/mnist --fast            # Fig 4
+    python experiments/paper/reference/run.py seeds --data-dir /path/to/mnist --fast --seeds $(seq 0 14)
 
 ``--fast`` trains with the layer-wise fixed point (``engine = "fixedpoint"``, ``n_free = 40``: 40 exact layer
 sweeps instead of 500 Euler steps in the free phase; the nudge's 8 steps unchanged), 4-5 min an epoch instead of
@@ -22,6 +23,8 @@ import argparse
 import sys
 import time
 from pathlib import Path
+
+import numpy as np
 
 from neurosim.config import load_config, make_config
 from neurosim.store import load_run
@@ -89,7 +92,7 @@ def train_one(name: str, config: dict, path: Path) -> dict:
     else:
         result = run_point(config, str(path))
     print(f"{time.strftime('%H:%M:%S')}   done in {time.perf_counter() - started:.0f} s: test error "
-          f"{100 * result['test_error']:.2f} %, {result['silent_outputs']} silent outputs", flush=True)
+          f"{100 * result['test_error']:.2f} %, {int(result['silent_outputs'])} silent outputs", flush=True)
     return result
 
 
@@ -154,15 +157,58 @@ def ablation_table(args) -> None:
     print("\n".join(rows))
 
 
+def seed_spread(errors, logged: float, points: float = 3.0) -> dict:
+    """How a first epoch's errors (%) over seeds sit around the reference's one logged value (%): median, quartiles
+    (numpy's linear percentiles), range, how many seeds lie within ``points`` of ``logged`` and how many below it."""
+    errors = np.asarray(errors, dtype=float)
+    if errors.size == 0:
+        raise ValueError("no finished runs to summarise")
+    q1, median, q3 = np.percentile(errors, [25, 50, 75])
+    return {"n": int(errors.size), "min": float(errors.min()), "q1": float(q1), "median": float(median),
+            "q3": float(q3), "max": float(errors.max()),
+            "within": int(np.sum(np.abs(errors - logged) <= points)), "below": int(np.sum(errors < logged))}
+
+
+def seeds_table(args) -> None:
+    """One network's first epoch at many seeds, beside the reference's logged seed: is the log inside the spread?"""
+    out = (args.out / "fast" if args.fast else args.out) / "seeds"
+    tag = args.network + ("-fixed-sign" if args.fixed_sign else "")
+    rows, errors = [], {"train": [], "test": []}
+    for seed in args.seeds:
+        path = out / f"{tag}-seed{seed}.h5"
+        if args.table_only:
+            if not (path.exists() and is_complete(path)):
+                rows.append(f"| {seed} | not run | | |")
+                continue
+            result = summary(load_run(path))
+        else:
+            changes = {"epochs": 1, "seed": seed, **(FAST if args.fast else {}),
+                       **({"random_sign": False} if args.fixed_sign else {})}
+            result = train_one(f"{tag}, seed {seed}", values(args.network, args.data_dir, **changes), path)
+        errors["train"].append(100 * result["train_error"])
+        errors["test"].append(100 * result["test_error"])
+        rows.append(f"| {seed} | {errors['train'][-1]:.1f} | {errors['test'][-1]:.1f} "
+                    f"| {int(result['silent_outputs'])} |")
+    print(f"\n| {tag}: seed | training error (%) | test error (%) | silent outputs |\n|---|---|---|---|")
+    print("\n".join(rows))
+    for kind, logged in zip(("train", "test"), LOGGED[args.network][1]):
+        if errors[kind]:
+            s = seed_spread(errors[kind], logged)
+            print(f"{kind}: {s['n']} seeds, {s['min']:.1f}-{s['max']:.1f} %, median {s['median']:.1f} %, quartiles "
+                  f"{s['q1']:.1f}-{s['q3']:.1f} %; the log's {logged} %: {s['within']} within 3 points, "
+                  f"{s['below']} below it")
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="study", required=True)
-    for name in ("epoch", "replaced", "ablation"):
+    for name in ("epoch", "replaced", "ablation", "seeds"):
         p = sub.add_parser(name)
         p.add_argument("--data-dir", required=True, help="directory with the four MNIST IDX files")
         p.add_argument("--out", type=Path, default=Path("runs/reference"), help="where the run files go")
-    for name in ("epoch", "replaced"):
+    for name in ("epoch", "replaced", "seeds"):
         sub.choices[name].add_argument("--fast", action="store_true", help="the layer-wise fixed point, 40 sweeps")
+    for name in ("epoch", "replaced"):
         sub.choices[name].add_argument("--seed", type=int, default=0)
     sub.choices["replaced"].add_argument("--counts", type=int, nargs="+", default=list(REPLACED),
                                          help=f"replaced connections [{' '.join(map(str, REPLACED))}]")
@@ -175,8 +221,14 @@ def main(argv=None) -> int:
     sub.choices["ablation"].add_argument("--rows", type=int, nargs="+", help="train only these rows (1 = first)")
     sub.choices["ablation"].add_argument("--table-only", action="store_true",
                                          help="tabulate the runs already complete, train none")
+    sub.choices["seeds"].add_argument("--network", default="layered-one-rate", choices=list(LOGGED))
+    sub.choices["seeds"].add_argument("--seeds", type=int, nargs="+", default=list(range(5)))
+    sub.choices["seeds"].add_argument("--fixed-sign", action="store_true", help="beta always +1 (--no-random-sign)")
+    sub.choices["seeds"].add_argument("--table-only", action="store_true",
+                                      help="tabulate the runs already complete, train none")
     args = parser.parse_args(argv)
-    {"epoch": epoch_table, "replaced": replaced_table, "ablation": ablation_table}[args.study](args)
+    {"epoch": epoch_table, "replaced": replaced_table, "ablation": ablation_table,
+     "seeds": seeds_table}[args.study](args)
     return 0
 
 
