@@ -84,3 +84,26 @@ def test_the_seed_spread_places_the_logged_value_among_the_seeds_as_counted_by_h
                       "below": 2}
     with pytest.raises(ValueError, match="no finished runs"):
         reference_script().seed_spread([], logged=36.4)
+
+
+def test_run_py_seeds_tabulates_the_finished_seeds_and_marks_the_others_not_run(tmp_path, capsys):
+    """``run.py seeds --table-only`` reads the finished run files where ``seeds`` writes them, trains nothing, says
+    "not run" for a missing seed, and summarises only the finished ones against the reference's log."""
+    from neurosim.store import load_run
+
+    script = reference_script()
+    path = tmp_path / "fast" / "seeds" / "layered-one-rate-seed0.h5"
+    path.parent.mkdir(parents=True)
+    script.train_one("net", dict(dataset="digits", n_train=100, n_test=50, sizes=[64, 10, 10], topology="layered",
+                                 epochs=1, n_free=10), path)
+    history = load_run(path).history
+    capsys.readouterr()
+    script.main(["seeds", "--data-dir", str(tmp_path / "nowhere"), "--out", str(tmp_path), "--fast",
+                 "--seeds", "0", "1", "--table-only"])
+    printed = capsys.readouterr().out
+    train, test = 100 * history["train_error"][0], 100 * history["test_error"][0]
+    assert f"| 0 | {train:.1f} | {test:.1f} |" in printed
+    assert "| 1 | not run |" in printed
+    assert f"train: 1 seeds, {train:.1f}-{train:.1f} %" in printed and "the log's 36.4 %" in printed
+    assert f"test: 1 seeds, {test:.1f}-{test:.1f} %" in printed and "the log's 19.8 %" in printed
+    assert not (path.parent / "layered-one-rate-seed1.h5").exists()
