@@ -75,6 +75,17 @@ class SparseCouplings:
         return len(self.weight)
 
 
+def sparse_layer_pairs(sizes: tuple[int, ...], i: np.ndarray, j: np.ndarray) -> tuple[tuple[int, int], ...]:
+    """The distinct pairs (layer of i, layer of j) that sparse couplings ``i`` - ``j`` (global neuron indices)
+    join, lower layer first, sorted; ``(l, l)`` marks an intralayer connection."""
+    layer = layer_of_neurons(sizes)
+    a, b = layer[i], layer[j]
+    lo, hi = np.minimum(a, b), np.maximum(a, b)
+    n = len(sizes)
+    counts = np.bincount(lo * n + hi, minlength=n * n)
+    return tuple((int(c) // n, int(c) % n) for c in np.flatnonzero(counts))
+
+
 @dataclass
 class Network:
     """A continuous Hopfield network on a layered topology.
@@ -89,16 +100,20 @@ class Network:
     bias: np.ndarray
     offsets: np.ndarray = field(init=False, repr=False)
     n_sparse_from_input: int = field(init=False, repr=False)
+    sparse_layer_pairs: tuple[tuple[int, int], ...] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.sizes = tuple(int(s) for s in self.sizes)
         self.offsets = layer_offsets(self.sizes)
-        # The sparse connections that touch an input neuron form a prefix of the list: counted here, once, so
-        # that the coupling slices it without a data-dependent index (which a CUDA-graph capture forbids).
-        from_input = to_numpy(self.sparse.i) < self.sizes[0]
+        # Read from the index arrays here, once, so that no phase has to (a CUDA-graph capture forbids reading
+        # device arrays back): the sparse connections that touch an input neuron form a prefix of the list,
+        # counted so that the coupling slices it without a data-dependent index; and the layer pairs they join.
+        i, j = to_numpy(self.sparse.i), to_numpy(self.sparse.j)
+        from_input = i < self.sizes[0]
         self.n_sparse_from_input = int(from_input.sum())
         if not from_input[: self.n_sparse_from_input].all():
             raise ValueError("sparse couplings must be sorted by their first neuron (those touching inputs first)")
+        self.sparse_layer_pairs = sparse_layer_pairs(self.sizes, i, j)
 
     # -- shape bookkeeping ---------------------------------------------------------------------------------------
     @property

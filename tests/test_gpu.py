@@ -48,8 +48,15 @@ def test_graph_replay_equals_eager_and_sees_weight_updates():
     assert not torch.equal(replayed, first)
 
 
-def test_training_on_the_gpu_gives_the_cpu_errors():
-    base = dict(n_train=200, n_test=100, sizes=(64, 16, 16, 10), n_free=30, rewire_n=40, epochs=2, dtype="float64", seed=1)
+FIXED_POINT = dict(engine="fixedpoint", intralayer=False, nudge="reference", random_sign=True, persistent=True)
+
+
+@pytest.mark.parametrize("settings", [{}, FIXED_POINT], ids=["euler", "fixedpoint"])
+def test_training_on_the_gpu_gives_the_cpu_errors(settings):
+    """Seeded training on the GPU (the whole step replayed from CUDA graphs) and on the CPU agree: the Euler
+    engine, and the fixed point with skips, the reference nudge, random signs of beta and persistent states."""
+    base = dict(n_train=200, n_test=100, sizes=(64, 16, 16, 10), n_free=30, rewire_n=40, epochs=2, dtype="float64",
+                seed=1, **settings)
     cpu = train(make_config(**base), progress=False)
     gpu = train(make_config(device="cuda", **base), progress=False)
     assert gpu.history["train_error"] == cpu.history["train_error"]

@@ -31,14 +31,12 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 import networkx as nx
-import numpy as np
 from array_api_compat import device as device_of
 
-from ..backend import addmm, to_numpy
+from ..backend import addmm
 from ..coupling import Coupling
 from ..network import Network
 from ..settings import setting
-from ..topology import layer_of_neurons
 from .base import NUDGES, Phase, Relaxation, check_iteration_settings, check_nudge, run_phase, starting_point
 from .euler import Euler
 
@@ -55,14 +53,12 @@ def layer_graph(net: Network) -> nx.Graph:
     graph = nx.Graph()
     graph.add_nodes_from(range(1, net.n_layers))
     graph.add_edges_from((b.lo, b.hi) for b in net.blocks if b.lo > 0)
-    layer = layer_of_neurons(net.sizes)
-    codes = np.unique(layer[to_numpy(net.sparse.i)] * net.n_layers + layer[to_numpy(net.sparse.j)])
-    pairs = np.stack(np.divmod(codes, net.n_layers), axis=1)  # the distinct (layer of i, layer of j)
-    same = [int(a) for a, b in pairs if a == b and a > 0]
+    pairs = net.sparse_layer_pairs  # read from the index arrays when the network was made, not here
+    same = [a for a, b in pairs if a == b and a > 0]
     if same:
         raise ValueError(f"the layer-wise fixed point needs a network without intralayer connections; layer "
                          f"{same[0]} has a sparse one")
-    graph.add_edges_from((int(a), int(b)) for a, b in pairs if a > 0)
+    graph.add_edges_from((a, b) for a, b in pairs if a > 0)
     return graph
 
 
@@ -111,15 +107,15 @@ class GroupDrives:
 
 
 def _indices(net: Network, layers: list[int], xp, like):
-    """The free-neuron indices of ``layers`` (sorted): a slice if they are contiguous, else an index array on
-    ``like``'s backend and device."""
+    """The free-neuron indices of ``layers`` (sorted): a slice if they are contiguous, else an index array made
+    on ``like``'s backend and device (by ``arange`` there: no copy from the host, which a CUDA-graph capture
+    forbids)."""
     if not layers:
         return slice(0, 0)
     parts = [net.free_slice(lay) for lay in layers]
     if all(a.stop == b.start for a, b in zip(parts, parts[1:])):
         return slice(parts[0].start, parts[-1].stop)
-    index = np.concatenate([np.arange(p.start, p.stop) for p in parts])
-    return index if xp is np else xp.asarray(index, device=device_of(like))
+    return xp.concat([xp.arange(p.start, p.stop, device=device_of(like)) for p in parts])
 
 
 @dataclass(frozen=True)
