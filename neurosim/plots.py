@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import textwrap
 from pathlib import Path
 
 import matplotlib
@@ -116,6 +118,18 @@ def update_vs_step(results, out: str | Path, title: str = "") -> Path:
 REWIRED = {"replace": "replaced", "add": "added"}
 
 
+def distinct_parts(names) -> dict[str, str]:
+    """Each run name with the ``key=value`` parts that every name shares left out (a sweep names its runs by all
+    their settings, most of them the same: ``"rule=eqprop, bits=2, seed=0"`` and ``"rule=eqprop, bits=8,
+    seed=0"`` become ``"bits=2"`` and ``"bits=8"``). A name that is not such a list, or a single name, stays."""
+    names = list(names)
+    split = {name: re.split(r", (?=[A-Za-z_][\w.]*=)", name) for name in names}
+    if len(names) < 2 or not all(all("=" in part for part in parts) for parts in split.values()):
+        return {name: name for name in names}
+    shared = set.intersection(*(set(parts) for parts in split.values()))
+    return {name: ", ".join(part for part in parts if part not in shared) or name for name, parts in split.items()}
+
+
 def _run_label(name: str, run) -> str:
     t = run.topology
     if not t.get("n_rewired"):
@@ -132,18 +146,23 @@ def error_curves(runs: dict, out: str | Path) -> Path:
     from matplotlib.ticker import MaxNLocator
 
     fig, ax = plt.subplots(figsize=(9, 4.5))
-    handles, top = [], 0.0
+    handles, top, epochs = [], 0.0, []
+    labels = distinct_parts(runs)
     for k, (name, run) in enumerate(runs.items()):
         h, colour = run.history, f"C{k % 10}"
         train, test = 100 * np.asarray(h["train_error"]), 100 * np.asarray(h["test_error"])
         ax.plot(h["epoch"], train, color=colour, marker="o" if len(train) == 1 else None)
         ax.plot(h["epoch"], test, color=colour, linestyle=":", marker="o" if len(test) == 1 else None)
-        handles.append(Line2D([], [], color=colour, label=_run_label(name, run)))
+        handles.append(Line2D([], [], color=colour, label=textwrap.fill(_run_label(labels[name], run), 60)))
         top = max([top, *train, *test])
+        epochs += list(h["epoch"])
     handles += [Line2D([], [], color="0.3", label="training error"),
                 Line2D([], [], color="0.3", linestyle=":", label="test error")]
     ax.set_xlabel("epoch")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    if epochs and min(epochs) == max(epochs):  # one epoch: its one tick, with room around it
+        ax.set_xlim(min(epochs) - 0.5, min(epochs) + 0.5)
+        ax.set_xticks([min(epochs)])
     ax.set_ylabel("error (%)")
     ax.set_ylim(0, min(100, 1.08 * top) if top > 0 else 100)
     ax.grid(alpha=0.3)
@@ -164,6 +183,7 @@ def layer_rates(runs: dict, smoothed: dict, out: str | Path, applied: dict | Non
 
     applied = applied or {}
     fig, axes = plt.subplots(1, len(runs), figsize=(4.2 * len(runs), 4), sharey=True, squeeze=False)
+    labels = distinct_parts(runs)
     for ax, (name, run) in zip(axes[0], runs.items()):
         batches, rates = smoothed[name]
         made = applied.get(name)
@@ -172,10 +192,13 @@ def layer_rates(runs: dict, smoothed: dict, out: str | Path, applied: dict | Non
             if made is not None:
                 ax.plot(batches, np.where(made[:, pair] > 0, made[:, pair], np.nan), color=line.get_color(),
                         linestyle="--", linewidth=1)
-        ax.set_yscale("log")
+        if not np.any(rates > 0):  # e.g. at too few bits, where the weights stay at zero
+            ax.text(0.5, 0.5, "every correction is zero", transform=ax.transAxes, ha="center", va="center")
         ax.set_xlabel("batch")
-        ax.set_title(_run_label(name, run), fontsize=9)
+        ax.set_title(textwrap.fill(_run_label(labels[name], run), 40), fontsize=9)
         ax.grid(alpha=0.3, which="both")
+    if any(np.any(rates > 0) for _, rates in smoothed.values()):
+        axes[0][0].set_yscale("log")  # once all panels are drawn: shared, and some panel has positive rates
     axes[0][0].set_ylabel("RMS weight correction per batch")
     handles, _ = axes[0][0].get_legend_handles_labels()
     if any(v is not None for v in applied.values()):

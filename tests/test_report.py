@@ -83,3 +83,28 @@ def test_applied_updates_are_shown_beside_the_proposed_ones(tmp_path, digits):
     ideal = train(make_config(dataset="digits", sizes=(64, 12, 12, 10), epochs=1, n_free=30), data=data,
                   progress=False)
     assert smoothed_applied(ideal) is None and run_summary("i", ideal)["applied"] == pytest.approx([1, 1, 1])
+
+
+def test_run_labels_leave_out_the_settings_all_runs_share():
+    from neurosim.plots import distinct_parts
+
+    names = ["rule=eqprop, topology=layered, lr=[0.05, 0.1], bits=2", "rule=eqprop, topology=small-world, "
+             "lr=[0.05, 0.1], bits=2", "rule=eqprop, topology=layered, lr=[0.05, 0.1], bits=8"]
+    assert list(distinct_parts(names).values()) == ["topology=layered, bits=2", "topology=small-world, bits=2",
+                                                    "topology=layered, bits=8"]  # a list value stays whole
+    assert distinct_parts(["a.h5", "b.h5"]) == {"a.h5": "a.h5", "b.h5": "b.h5"}  # not key=value lists
+    assert distinct_parts(["bits=2, seed=0"]) == {"bits=2, seed=0": "bits=2, seed=0"}  # one run: all of it
+
+
+def test_a_run_whose_corrections_are_all_zero_is_drawn_without_a_warning(tmp_path, recwarn):
+    """At too few bits every weight can stay at zero: its panel says so, the log axis comes from the others."""
+    from types import SimpleNamespace
+
+    from neurosim.plots import layer_rates
+
+    run = SimpleNamespace(topology={"kind": "layered", "n_rewired": 0})
+    batches = np.arange(5)
+    smoothed = {"bits=2": (batches, np.zeros((5, 2))), "bits=8": (batches, np.full((5, 2), 1e-3))}
+    layer_rates({"bits=2": run, "bits=8": run}, smoothed, tmp_path / "rates.png")
+    assert (tmp_path / "rates.png").stat().st_size > 0
+    assert not [w for w in recwarn if issubclass(w.category, UserWarning)]
