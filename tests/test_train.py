@@ -111,6 +111,22 @@ def test_warm_starts_and_tolerance_cut_iterations_and_resume_exactly(tmp_path):
         np.testing.assert_array_equal(a, b)
 
 
+def test_a_run_continued_with_cold_starts_starts_every_free_phase_at_zero(tmp_path):
+    """Warm starts in epoch 1, then the same run continued with ``persistent=False``: epoch 2 starts at zero,
+    as a run that never kept states does (the same parameters), not at the stored states."""
+    base = dict(SMALL, n_free=30, seed=3)
+    train(make_config(epochs=1, persistent=True, **base), out=tmp_path / "w.h5", progress=False)
+    continued = train(make_config(epochs=2, persistent=False, **base), run=load_run(tmp_path / "w.h5"),
+                      out=tmp_path / "c.h5", progress=False)
+    assert load_run(tmp_path / "c.h5").free_states is None  # the file says so too
+    stateless = load_run(tmp_path / "w.h5")
+    stateless.free_states = stateless.test_states = None
+    expected = train(make_config(epochs=2, persistent=False, **base), run=stateless, progress=False)
+    assert continued.free_states is None and continued.test_states is None
+    for a, b in zip(expected.network.parameters(), continued.network.parameters(), strict=True):
+        np.testing.assert_array_equal(b, a)
+
+
 def test_tolerance_with_cuda_graphs_is_rejected():
     with pytest.raises(ConfigError, match="tol > 0"):
         make_config(tol=1e-3, device="cuda")
