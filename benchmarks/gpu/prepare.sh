@@ -11,7 +11,7 @@ mkdir -p .device/whl .device/mnist
 cp "$mnist"/*-ubyte.gz .device/mnist/
 version() { python3 -m pip show "$1" 2>/dev/null | sed -n 's/^Version: //p'; }
 wheels=()
-for name in array-api-compat pydantic pydantic-core annotated-types typing-inspection; do
+for name in array-api-compat pydantic pydantic-core annotated-types typing-inspection typing-extensions; do
     v=$(version "$name"); wheels+=("$name${v:+==$v}")
 done
 python3 -m pip download -q --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
