@@ -76,8 +76,8 @@ class SparseCouplings:
 
 
 def sparse_layer_pairs(sizes: tuple[int, ...], i: np.ndarray, j: np.ndarray) -> tuple[tuple[int, int], ...]:
-    """The distinct pairs (layer of i, layer of j) that sparse couplings ``i`` - ``j`` (global neuron indices)
-    join, lower layer first, sorted; ``(l, l)`` marks an intralayer connection."""
+    """The distinct pairs of layers (lower, upper) that the sparse couplings ``i`` - ``j`` (global neuron
+    indices) join, sorted; ``(l, l)`` marks an intralayer connection."""
     layer = layer_of_neurons(sizes)
     a, b = layer[i], layer[j]
     lo, hi = np.minimum(a, b), np.maximum(a, b)
