@@ -8,18 +8,21 @@
 # torch loop, side by side. Everything it prints is also in $OUT/gpu-check.txt.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
-out=${OUT:-/tmp}/gpu-check.txt
-exec > >(tee "$out") 2>&1
 export PYTHONUNBUFFERED=1
-python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site \
-    .device/whl/*.whl || exit 1
-export PYTHONPATH=/tmp/site:$PWD
-nvidia-smi -L
-python3 -c "import torch, numpy; print('torch', torch.__version__, 'numpy', numpy.__version__, torch.cuda.get_device_name())"
-date
-timeout 150 python3 -m pytest -q -p no:cacheprovider tests/test_gpu.py tests/test_torch_path.py
-for network in "${@:-small-world}"; do
+
+check() {
+    python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site \
+        .device/whl/*.whl || return 1
+    export PYTHONPATH=/tmp/site:$PWD
+    nvidia-smi -L
+    python3 -c "import torch, numpy; print('torch', torch.__version__, 'numpy', numpy.__version__, torch.cuda.get_device_name())"
     date
-    python3 benchmarks/epoch_speed.py --data-dir .device/mnist --device cuda --network "$network"
-done
-date
+    timeout 150 python3 -m pytest -q -p no:cacheprovider tests/test_gpu.py tests/test_torch_path.py
+    for network in "${@:-small-world}"; do
+        date
+        python3 benchmarks/epoch_speed.py --data-dir .device/mnist --device cuda --network "$network"
+    done
+    date
+}
+
+check "$@" 2>&1 | tee "${OUT:-/tmp}/gpu-check.txt"
