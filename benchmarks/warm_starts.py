@@ -94,8 +94,7 @@ def main() -> None:
     for name, r in results.items():
         print(f"| {name} | {r['sweeps']:.1f} | {r['seconds']:.0f} | {100 * r['train_error']:.1f} % | "
               f"{100 * r['test_error']:.1f} % | {r['test_seconds']:.1f} | {100 * r['test_from_zero']:.1f} % | "
-              f"{r['residual_median']:.2g} / "
-              f"{r['residual_max']:.2g} |")
+              f"{r['residual_median']:.2g} / {r['residual_max']:.2g} |")
 
 
 if __name__ == "__main__":

@@ -183,7 +183,7 @@ def layer_rates(runs: dict, smoothed: dict, out: str | Path, applied: dict | Non
 
     applied = applied or {}
     fig, axes = plt.subplots(1, len(runs), figsize=(4.2 * len(runs), 4), sharey=True, squeeze=False)
-    labels = distinct_parts(runs)
+    labels, any_positive = distinct_parts(runs), False
     for ax, (name, run) in zip(axes[0], runs.items()):
         batches, rates = smoothed[name]
         made = applied.get(name)
@@ -192,12 +192,14 @@ def layer_rates(runs: dict, smoothed: dict, out: str | Path, applied: dict | Non
             if made is not None:
                 ax.plot(batches, np.where(made[:, pair] > 0, made[:, pair], np.nan), color=line.get_color(),
                         linestyle="--", linewidth=1)
-        if not np.any(rates > 0):  # e.g. at too few bits, where the weights stay at zero
+        positive = bool(np.any(rates > 0))
+        any_positive |= positive
+        if not positive:  # e.g. at too few bits, where the weights stay at zero
             ax.text(0.5, 0.5, "every correction is zero", transform=ax.transAxes, ha="center", va="center")
         ax.set_xlabel("batch")
         ax.set_title(textwrap.fill(_run_label(labels[name], run), 40), fontsize=9)
         ax.grid(alpha=0.3, which="both")
-    if any(np.any(rates > 0) for _, rates in smoothed.values()):
+    if any_positive:
         axes[0][0].set_yscale("log")  # once all panels are drawn: shared, and some panel has positive rates
     axes[0][0].set_ylabel("RMS weight correction per batch")
     handles, _ = axes[0][0].get_legend_handles_labels()

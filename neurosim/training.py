@@ -221,11 +221,12 @@ def _train(config: TrainConfig, out, run: Run | None, data: Dataset | None, prog
         run.config = config.to_dict()
     net, controller = network_and_controller(config, run)
     controller.check_ready()  # e.g. ngspice missing: say so before the first file is written
-    if config.persistent and run.free_states is None:
-        run.free_states = np.zeros((len(data.x_train), net.n_free), dtype=np.dtype(config.dtype))
-    if config.persistent and run.test_states is None:
-        run.test_states = np.zeros((len(data.x_test), net.n_free), dtype=np.dtype(config.dtype))
-    if not config.persistent:  # a run continued with cold starts: its stored states are not starts any more
+    if config.persistent:
+        if run.free_states is None:
+            run.free_states = np.zeros((len(data.x_train), net.n_free), dtype=np.dtype(config.dtype))
+        if run.test_states is None:
+            run.test_states = np.zeros((len(data.x_test), net.n_free), dtype=np.dtype(config.dtype))
+    else:  # also a run continued with cold starts: its stored states are not starts any more
         run.free_states = run.test_states = None
     if out is not None and run.epochs_done == 0:
         save_run(out, run)  # a checkpoint at epoch 0: a run killed during its first epoch can be resumed

@@ -88,3 +88,12 @@ def test_default_layout_follows_the_fill_of_the_coupling_matrix():
     small_world = network.from_graph(topology.small_world([20, 30, 30, 30, 5], p=0.08, seed=0), seed=0)
     assert coupling.free_fill(layered) < 0.5 and coupling.default_layout(layered) == "blocks"
     assert coupling.free_fill(small_world) >= 0.5 and coupling.default_layout(small_world) == "dense"
+
+
+def test_sparse_layer_pairs_are_the_layers_the_couplings_join():
+    """Counted by hand: sizes 2-3-2 (neurons 0-1 | 2-4 | 5-6); couplings 0-5 (layers 0, 2), 3-4 (1, 1),
+    6-2 (2, 1, stored either way round), 1-6 (0, 2 again)."""
+    sizes = (2, 3, 2)
+    i, j = np.array([0, 1, 3, 6]), np.array([5, 6, 4, 2])
+    assert network.sparse_layer_pairs(sizes, i, j) == ((0, 2), (1, 1), (1, 2))
+    assert network.sparse_layer_pairs(sizes, i[:0], j[:0]) == ()

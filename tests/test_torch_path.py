@@ -12,7 +12,6 @@ import numpy as np
 import pytest
 
 from neurosim.engines import Euler, FixedPoint, Phase
-from neurosim.network import sparse_layer_pairs
 
 from conftest import skip_net
 from test_fixedpoint import layered_net, published_small_world
@@ -87,15 +86,6 @@ def test_the_guard_catches_a_read_back(monkeypatch):
         torch.zeros(3).cpu()
     with no_host_transfers(monkeypatch), pytest.raises(AssertionError, match="host transfer"):
         torch.asarray(np.zeros(3))
-
-
-def test_sparse_layer_pairs_are_the_layers_the_couplings_join():
-    """Counted by hand: sizes 2-3-2 (neurons 0-1 | 2-4 | 5-6); couplings 0-5 (layers 0, 2), 3-4 (1, 1),
-    6-2 (2, 1, stored either way round), 1-6 (0, 2 again)."""
-    sizes = (2, 3, 2)
-    i, j = np.array([0, 1, 3, 6]), np.array([5, 6, 4, 2])
-    assert sparse_layer_pairs(sizes, i, j) == ((0, 2), (1, 1), (1, 2))
-    assert sparse_layer_pairs(sizes, i[:0], j[:0]) == ()
 
 
 @pytest.mark.parametrize("engine", [FixedPoint(n_free=20, n_nudged=8), Euler(n_free=20, n_nudged=8)])
