@@ -15,7 +15,8 @@ from .errors import NeurosimError
 
 DEVICES = ("cpu", "cuda")
 
-__all__ = ["DEVICES", "BackendError", "addmm", "array_namespace", "is_torch_array", "to_device", "to_numpy"]
+__all__ = ["DEVICES", "BackendError", "addmm", "array_namespace", "clip_into", "is_torch_array", "to_device",
+           "to_numpy"]
 
 
 class BackendError(NeurosimError, RuntimeError):
@@ -59,3 +60,14 @@ def addmm(c, a, b):
 
         return torch.addmm(c, a, b)
     return np.matmul(a, b) + c
+
+
+def clip_into(a, out) -> None:
+    """out[...] = clip(a, 0, 1), written into ``out`` (a view, e.g. a slice of the state) as one call: on torch
+    one kernel instead of a clip and a copy (the array API has no ``out``)."""
+    if is_torch_array(a):
+        import torch
+
+        torch.clamp(a, 0.0, 1.0, out=out)
+    else:
+        np.clip(a, 0.0, 1.0, out=out)

@@ -60,6 +60,23 @@ def test_fixed_point_converges_in_fewer_sweeps_than_euler_steps():
     assert fixed.steps < euler.steps / 3
 
 
+@pytest.mark.parametrize("nudge", ["free", "weak", "clamped"])
+def test_sweeps_in_place_leave_the_start_alone_and_report_the_last_sweeps_change(nudge):
+    net = layered_net()
+    rng = np.random.default_rng(3)
+    x, target = rng.uniform(size=(4, 6)), rng.uniform(size=(4, 3))
+    phase = Phase() if nudge == "free" else Phase(beta=0.5, target=target, nudge=nudge)
+    s0 = rng.uniform(size=(4, net.n_free))
+    start = s0.copy()
+    before = FixedPoint(n_free=2, n_nudged=2).relax(net, x, s0, phase).state
+    last = FixedPoint(n_free=3, n_nudged=3).relax(net, x, s0, phase)
+    np.testing.assert_array_equal(s0, start)
+    assert last.residual.min() > 0
+    np.testing.assert_allclose(last.residual, np.abs(last.state - before).max(axis=1), rtol=1e-12)
+    stopped = FixedPoint(n_free=500, n_nudged=500, tol=1e-6, check_every=1).relax(net, x, s0, phase)
+    assert 3 < stopped.steps < 500 and stopped.residual.max() < 1e-6
+
+
 def test_training_with_the_fixed_point_engine_learns():
     for nudge in ("weak", "reference"):  # the reference nudge: Euler steps after the fixed point's free phase
         config = make_config(engine="fixedpoint", topology="layered", sizes=(64, 32, 10), n_free=20, nudge=nudge,

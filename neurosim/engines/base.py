@@ -123,8 +123,8 @@ def check_nudge(engine, phase: Phase) -> None:
 
 def starting_point(net: Network, coupling, s, phase: Phase) -> tuple:
     """The starting state clipped into [0, 1] and the phase's target, as arrays of the coupling's backend and
-    device (the shared beginning of every engine's ``relax``). A clamped phase starts with its outputs at the
-    target (a new array; ``s`` is never written)."""
+    device (the shared beginning of every engine's ``relax``). The state is always a new array (an engine may
+    write into it; ``s`` is never written); a clamped phase's starts with its outputs at the target."""
     xp = coupling.xp
     s = xp.clip(xp.asarray(s, dtype=net.dtype, device=device_of(coupling.const)), 0.0, 1.0)
     target = None if phase.target is None else xp.asarray(phase.target, dtype=net.dtype, device=device_of(s))
@@ -133,17 +133,23 @@ def starting_point(net: Network, coupling, s, phase: Phase) -> tuple:
     return s, target
 
 
-def run_phase(engine, phase: Phase, step, s, xp) -> Relaxation:
+def run_phase(engine, phase: Phase, step, s, xp, in_place: bool = False) -> Relaxation:
     """Apply ``step`` for ``engine.n_free`` or ``engine.n_nudged`` iterations (with its ``tol`` and
-    ``check_every``, see :func:`iterate`) and return the :class:`Relaxation`."""
+    ``check_every``, see :func:`iterate`; ``in_place``: ``step`` writes into the state it is given) and return
+    the :class:`Relaxation`."""
     most = engine.n_nudged if phase.nudged else engine.n_free
-    s, residual, done = iterate(step, s, most, engine.tol, engine.check_every, xp)
+    s, residual, done = iterate(step, s, most, engine.tol, engine.check_every, xp, in_place)
     return Relaxation(state=s, residual=residual, steps=done)
 
 
-def iterate(step, s, most: int, tol: float, check_every: int, xp) -> tuple[object, object, int]:
+def iterate(step, s, most: int, tol: float, check_every: int, xp,
+            in_place: bool = False) -> tuple[object, object, int]:
     """Apply ``step`` to the state ``s`` (B, n) up to ``most`` times; returns the final state, the residual
     max_i |change| of the last application per example, and the applications made.
+
+    ``in_place``: ``step`` updates the array it is given and returns it (``s`` must then be the engine's own
+    array, not the caller's); the state before the application the residual is taken of is copied, once per
+    check.
 
     With ``tol`` > 0 it stops once the batch's largest residual is below ``tol``, checked every ``check_every``
     applications (each check reads one number back from the device). With ``tol`` = 0 it makes exactly ``most``
@@ -154,8 +160,9 @@ def iterate(step, s, most: int, tol: float, check_every: int, xp) -> tuple[objec
         chunk = min(check_every, most - done) if tol > 0 else most - done
         for _ in range(chunk - 1):
             s = step(s)
+        before = xp.asarray(s, copy=True) if in_place else s
         new = step(s)
-        residual = xp.max(xp.abs(new - s), axis=1) if s.shape[1] else xp.zeros(s.shape[0])
+        residual = xp.max(xp.abs(new - before), axis=1) if s.shape[1] else xp.zeros(s.shape[0])
         s, done = new, done + chunk
         if tol > 0 and float(xp.max(residual)) < tol:
             break

@@ -33,7 +33,7 @@ from typing import ClassVar
 import networkx as nx
 from array_api_compat import device as device_of
 
-from ..backend import addmm
+from ..backend import addmm, clip_into
 from ..coupling import Coupling
 from ..network import Network
 from ..settings import setting
@@ -154,15 +154,17 @@ class FixedPoint:
         s, target = starting_point(net, drives, s, phase)
         weak = phase.nudged and phase.nudge == "weak"
 
-        def sweep(state):
-            state = xp.asarray(state, copy=True)
+        def sweep(state):  # in place: ``state`` is this phase's own array (starting_point makes a new one)
             for g, (cols, out) in enumerate(zip(drives.cols, drives.outputs)):
                 drive = drives(g, state)
                 if out is not None and phase.clamped:
                     drive[:, out] = target
                 elif out is not None and weak:
                     drive[:, out] = (drive[:, out] + beta * target) / (1 + beta)
-                state[:, cols] = xp.clip(drive, 0.0, 1.0)
+                if isinstance(cols, slice):  # a view: clipped straight into the state (one kernel on a GPU)
+                    clip_into(drive, state[:, cols])
+                else:
+                    state[:, cols] = xp.clip(drive, 0.0, 1.0)
             return state
 
-        return run_phase(self, phase, sweep, s, xp)
+        return run_phase(self, phase, sweep, s, xp, in_place=True)
