@@ -124,7 +124,7 @@ def check_nudge(engine, phase: Phase) -> None:
 def starting_point(net: Network, coupling, s, phase: Phase) -> tuple:
     """The starting state clipped into [0, 1] and the phase's target, as arrays of the coupling's backend and
     device (the shared beginning of every engine's ``relax``). The state is always a new array (an engine may
-    write into it; ``s`` is never written); a clamped phase's starts with its outputs at the target."""
+    write into it; ``s`` is never written); a clamped phase's state starts with its outputs at the target."""
     xp = coupling.xp
     s = xp.clip(xp.asarray(s, dtype=net.dtype, device=device_of(coupling.const)), 0.0, 1.0)
     target = None if phase.target is None else xp.asarray(phase.target, dtype=net.dtype, device=device_of(s))
