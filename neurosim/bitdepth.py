@@ -20,21 +20,19 @@ are still read by :func:`read_study`, and refused as an output.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from pathlib import Path
 
 import h5py
-import numpy as np
 from tqdm.auto import tqdm
 
 from .atomic import csv_text, write_text_atomically
 from .config import ConfigError, TrainConfig, make_config, resolved_sizes
 from .data import Dataset, load_dataset
 from .rules import RULES
-from .store import HISTORY_FIELDS, Run, RunFileError, load_run, read_config, writer_lock
+from .store import HISTORY_FIELDS, RunFileError, load_run, read_config, writer_lock
 from .sweep import Grid, collect, computed_identity, is_complete, point_file, stored_points, with_settings
 from .sweep import run_point as sweep_point
-from .build import store_of
+from .studypoints import COLUMNS, PointResult, StudyPoint, result_from_run
 
 FORMAT = "neurosim-bitdepth"
 TOPOLOGIES = ("layered", "layered-per-layer", "small-world")
@@ -42,26 +40,6 @@ TOPOLOGIES = ("layered", "layered-per-layer", "small-world")
 #: Ratio between the learning rates of neighbouring layer pairs in ``layered-per-layer`` (the paper's Table 1:
 #: .128, .032, .008, .002).
 PER_LAYER_RATIO = 4.0
-
-
-@dataclass(frozen=True, order=True)
-class StudyPoint:
-    """One training of the study. ``bits`` = 0: ideal storage (``rounding`` is then "exact")."""
-
-    topology: str
-    bits: int
-    rounding: str
-    seed: int
-    rule: str = "eqprop"
-
-    @property
-    def key(self) -> str:
-        return f"{self.rule}/{self.legacy_key}"
-
-    @property
-    def legacy_key(self) -> str:
-        """The key without the rule, as study files written before the rule axis name their EqProp points."""
-        return f"{self.topology}/{'ideal' if self.bits == 0 else f'{self.bits}bit'}/{self.rounding}/seed{self.seed}"
 
 
 def study_points(topologies, bits, roundings, seeds, rules=("eqprop",)) -> list[StudyPoint]:
@@ -147,62 +125,6 @@ def study_grid(base: TrainConfig, points: list[StudyPoint], out: str | Path, n_p
     axes = {name: list(dict.fromkeys(json.dumps(row[k][1]) for row in rows)) for k, name in enumerate(STUDY_AXES)}
     return Grid(base=base.to_dict(), axes={n: [json.loads(v) for v in vals] for n, vals in axes.items()},
                 out=Path(out), rows=rows)
-
-
-@dataclass
-class PointResult:
-    """What one finished point left: its configuration, per-epoch history and per-batch rates (eq 20) of the
-    intended and applied updates, the store's weight step and the wall time."""
-
-    point: StudyPoint
-    config: dict
-    history: dict
-    rate_batches: np.ndarray
-    rate_rms: np.ndarray
-    applied_rms: np.ndarray
-    weight_step: float
-    seconds: float
-
-    @property
-    def row(self) -> dict:
-        h = self.history
-        return {
-            "rule": self.point.rule,
-            "topology": self.point.topology,
-            "bits": self.point.bits,
-            "rounding": self.point.rounding,
-            "seed": self.point.seed,
-            "weight_step": self.weight_step,
-            "test_error": float(h["test_error"][-1]),
-            "train_error": float(h["train_error"][-1]),
-            "best_test_error": float(np.min(h["test_error"])),
-            "seconds": self.seconds,
-        }
-
-
-COLUMNS = ("rule", "topology", "bits", "rounding", "seed", "weight_step", "test_error", "train_error", "best_test_error",
-           "seconds")
-
-
-def result_from_run(run: Run) -> PointResult:
-    """A finished run file as a study point (its topology ``layered-per-layer`` when it has per-layer rates)."""
-    config = make_config(**run.config)
-    topology = config.topology
-    if topology == "layered" and len(config.lr) > 1:
-        topology = "layered-per-layer"
-    storage = config.hardware.storage
-    point = StudyPoint(topology, storage.bits, storage.rounding if storage.bits else "exact", config.seed,
-                       config.rule)
-    return PointResult(
-        point=point,
-        config=config.to_dict(),
-        history={k: np.asarray(v) for k, v in run.history.items()},
-        rate_batches=np.asarray(run.rate_batches),
-        rate_rms=np.asarray(run.rate_rms),
-        applied_rms=np.asarray(run.applied_rms),
-        weight_step=store_of(config).step,
-        seconds=float(np.sum(run.history["train_seconds"]) + np.sum(run.history["test_seconds"])),
-    )
 
 
 def run_point(values: dict, point: StudyPoint, path: Path, data: Dataset) -> None:

@@ -294,7 +294,7 @@ def _inconsistency(run: Run) -> str | None:
     """What is wrong with a run read from a file, or None: the stored configuration is validated like user input
     (so nothing a file says can make a resume start a different run), the topology summary must be complete and
     every array of the network must have the shape the layer sizes give it."""
-    from .config import ConfigError, make_config  # config is above the store; imported only to check a file
+    from .config import ConfigError, make_config  # here, not at the top: it imports the engines (0.5 s)
 
     if not isinstance(run.config, dict):
         return f"stored configuration {str(run.config)[:60]!r} is not a table of settings"
@@ -332,7 +332,7 @@ def _inconsistency(run: Run) -> str | None:
 
 def _stored_config(f: h5py.File):
     """The configuration attribute of an open run file, upgraded to today's fields where their meaning is known."""
-    from .config import nest_flat  # config is above the store; imported only to read older files
+    from .config import nest_flat  # here, not at the top: it imports the engines (0.5 s)
 
     config = json.loads(f.attrs["config"])
     if isinstance(config, dict):

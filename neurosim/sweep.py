@@ -37,6 +37,7 @@ from .atomic import csv_text, write_text_atomically
 from .config import FIELDS, FLAT_SETTINGS, ConfigError, make_config
 from .metrics import final_results
 from .store import Run, RunFileError, load_run, read_config, write_atomically, writer_lock
+from .studypoints import bitdepth_figures
 from .tomlfile import read_toml
 from .training import train
 
@@ -320,7 +321,7 @@ def collect(grid: Grid) -> list[dict]:
 
         write_report(finished, grid.out / "report")
     if any(name == "hardware.storage.bits" for name in grid.axes) and finished:
-        _bitdepth_figures(grid.out, finished)
+        bitdepth_figures(grid.out, finished)
     return rows
 
 
@@ -336,17 +337,3 @@ def _write_table(f: h5py.File, grid: Grid, rows: list[dict], columns: list[str])
             f.create_dataset(column, data=np.asarray(values, dtype=np.float64))
         else:
             f.create_dataset(column, data=np.asarray([str(v) for v in values], dtype=h5py.string_dtype()))
-
-
-def _bitdepth_figures(out: Path, runs: dict) -> None:
-    from .bitdepth import result_from_run
-    from .plots import error_vs_bits, update_vs_step
-
-    results = [result_from_run(run) for run in runs.values()]
-    first = results[0].config
-    epochs = first["epochs"]
-    title = (f"{first['dataset']}, {'-'.join(map(str, first['sizes'] or []))}, {epochs} "
-             f"epoch{'' if epochs == 1 else 's'}")
-    error_vs_bits(results, out / "sweep-error.png", title)
-    if any(r.point.bits == 0 for r in results):
-        update_vs_step(results, out / "sweep-updates.png", title)

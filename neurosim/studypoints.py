@@ -1,0 +1,109 @@
+"""A bit-depth study's points and what each finished one left (:class:`StudyPoint`, :class:`PointResult`), read
+from a run file, and the figures of points that vary weight bits.
+
+Below both the sweep (which draws these figures for any grid with a bits axis) and the bit-depth study
+(:mod:`neurosim.bitdepth`, which makes its points a sweep grid): neither needs the other for them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .build import store_of
+from .config import make_config
+from .store import Run
+
+
+@dataclass(frozen=True, order=True)
+class StudyPoint:
+    """One training of the study. ``bits`` = 0: ideal storage (``rounding`` is then "exact")."""
+
+    topology: str
+    bits: int
+    rounding: str
+    seed: int
+    rule: str = "eqprop"
+
+    @property
+    def key(self) -> str:
+        return f"{self.rule}/{self.legacy_key}"
+
+    @property
+    def legacy_key(self) -> str:
+        """The key without the rule, as study files written before the rule axis name their EqProp points."""
+        return f"{self.topology}/{'ideal' if self.bits == 0 else f'{self.bits}bit'}/{self.rounding}/seed{self.seed}"
+
+
+@dataclass
+class PointResult:
+    """What one finished point left: its configuration, per-epoch history and per-batch rates (eq 20) of the
+    intended and applied updates, the store's weight step and the wall time."""
+
+    point: StudyPoint
+    config: dict
+    history: dict
+    rate_batches: np.ndarray
+    rate_rms: np.ndarray
+    applied_rms: np.ndarray
+    weight_step: float
+    seconds: float
+
+    @property
+    def row(self) -> dict:
+        h = self.history
+        return {
+            "rule": self.point.rule,
+            "topology": self.point.topology,
+            "bits": self.point.bits,
+            "rounding": self.point.rounding,
+            "seed": self.point.seed,
+            "weight_step": self.weight_step,
+            "test_error": float(h["test_error"][-1]),
+            "train_error": float(h["train_error"][-1]),
+            "best_test_error": float(np.min(h["test_error"])),
+            "seconds": self.seconds,
+        }
+
+
+COLUMNS = ("rule", "topology", "bits", "rounding", "seed", "weight_step", "test_error", "train_error", "best_test_error",
+           "seconds")
+
+
+def result_from_run(run: Run) -> PointResult:
+    """A finished run file as a study point (its topology ``layered-per-layer`` when it has per-layer rates)."""
+    config = make_config(**run.config)
+    topology = config.topology
+    if topology == "layered" and len(config.lr) > 1:
+        topology = "layered-per-layer"
+    storage = config.hardware.storage
+    point = StudyPoint(topology, storage.bits, storage.rounding if storage.bits else "exact", config.seed,
+                       config.rule)
+    return PointResult(
+        point=point,
+        config=config.to_dict(),
+        history={k: np.asarray(v) for k, v in run.history.items()},
+        rate_batches=np.asarray(run.rate_batches),
+        rate_rms=np.asarray(run.rate_rms),
+        applied_rms=np.asarray(run.applied_rms),
+        weight_step=store_of(config).step,
+        seconds=float(np.sum(run.history["train_seconds"]) + np.sum(run.history["test_seconds"])),
+    )
+
+
+def bitdepth_figures(out: Path, runs: dict[str, Run]) -> None:
+    """``<out>/sweep-error.png`` (test error against weight bits, :func:`neurosim.plots.error_vs_bits`) and, where
+    an ideal point is among the finished ``runs``, ``<out>/sweep-updates.png`` (the rate of intended and applied
+    updates against the weight step, :func:`neurosim.plots.update_vs_step`)."""
+    from .plots import error_vs_bits, update_vs_step  # matplotlib: imported only to draw
+
+    results = [result_from_run(run) for run in runs.values()]
+    first = results[0].config
+    epochs = first["epochs"]
+    title = (f"{first['dataset']}, {'-'.join(map(str, first['sizes'] or []))}, {epochs} "
+             f"epoch{'' if epochs == 1 else 's'}")
+    error_vs_bits(results, out / "sweep-error.png", title)
+    if any(r.point.bits == 0 for r in results):
+        update_vs_step(results, out / "sweep-updates.png", title)
