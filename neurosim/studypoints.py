@@ -93,6 +93,14 @@ def result_from_run(run: Run) -> PointResult:
     )
 
 
+def figure_title(run: Run) -> str:
+    """The bit-depth figures' title from one of their runs: data set, layer sizes as trained (a configuration
+    may leave them to the data set) and epochs, e.g. ``digits, 64-64-64-10, 3 epochs``."""
+    epochs = run.config["epochs"]
+    sizes = "-".join(map(str, run.network.sizes))
+    return f"{run.config['dataset']}, {sizes}, {epochs} epoch{'' if epochs == 1 else 's'}"
+
+
 def bitdepth_figures(out: Path, runs: dict[str, Run]) -> None:
     """``<out>/sweep-error.png`` (test error against weight bits, :func:`neurosim.plots.error_vs_bits`) and, where
     an ideal point is among the finished ``runs``, ``<out>/sweep-updates.png`` (the rate of intended and applied
@@ -100,10 +108,7 @@ def bitdepth_figures(out: Path, runs: dict[str, Run]) -> None:
     from .plots import error_vs_bits, update_vs_step  # matplotlib: imported only to draw
 
     results = [result_from_run(run) for run in runs.values()]
-    first = results[0].config
-    epochs = first["epochs"]
-    title = (f"{first['dataset']}, {'-'.join(map(str, first['sizes'] or []))}, {epochs} "
-             f"epoch{'' if epochs == 1 else 's'}")
+    title = figure_title(next(iter(runs.values())))
     error_vs_bits(results, out / "sweep-error.png", title)
     if any(r.point.bits == 0 for r in results):
         update_vs_step(results, out / "sweep-updates.png", title)

@@ -142,3 +142,14 @@ def test_rule_axis_runs_baselines_on_layered_topologies_only(tiny, tmp_path):
     assert bp_ideal.history["iterations"][-1] == 0  # a forward pass, no relaxation
     with pytest.raises(ConfigError, match="rule 'hebb'"):
         study_points(["layered"], [4], ["nearest"], [0], rules=["hebb"])
+
+
+def test_figure_title_names_the_sizes_trained_where_the_configuration_leaves_them_to_the_data(tmp_path):
+    from neurosim.store import load_run
+    from neurosim.studypoints import figure_title
+
+    base = make_config(dataset="digits", n_train=60, n_test=30, epochs=1, engine={"name": "euler", "n_free": 5})
+    assert base.sizes is None
+    run_study(base, study_points(["layered"], [0], ["nearest"], [0]), tmp_path / "s", progress=False)
+    [file] = (tmp_path / "s").glob("point-*.h5")
+    assert figure_title(load_run(file)) == "digits, 64-64-64-10, 1 epoch"
