@@ -101,14 +101,56 @@ def figure_title(run: Run) -> str:
     return f"{run.config['dataset']}, {sizes}, {epochs} epoch{'' if epochs == 1 else 's'}"
 
 
-def bitdepth_figures(out: Path, runs: dict[str, Run]) -> None:
-    """``<out>/sweep-error.png`` (test error against weight bits, :func:`neurosim.plots.error_vs_bits`) and, where
-    an ideal point is among the finished ``runs``, ``<out>/sweep-updates.png`` (the rate of intended and applied
-    updates against the weight step, :func:`neurosim.plots.update_vs_step`)."""
+def _flat(table: dict, prefix: str = "") -> dict:
+    """A nested configuration as {dotted name: value}."""
+    flat = {}
+    for name, value in table.items():
+        if isinstance(value, dict):
+            flat.update(_flat(value, f"{prefix}{name}."))
+        else:
+            flat[f"{prefix}{name}"] = value
+    return flat
+
+
+def figure_groups(results: list[PointResult]) -> list[tuple[str, list[PointResult]]]:
+    """The results split by the settings the bit-depth figures do not show, as (caption, results) pairs.
+
+    The figures show a point's rule (panel), topology (colour), bits (x), rounding (line) and pool its seeds (mean
+    and range). A setting that differs between two points equal in all of these but the seed (``n_free`` in a
+    sweep over bits and ``n_free``, say) would be pooled with the seeds; instead each of its values gets figures of
+    its own, captioned ``n_free=20`` (dotted names by their last part). Settings that follow from the topology,
+    as a study's per-layer rates do, differ only between points of different topologies and split nothing. One
+    group with caption "" when nothing needs splitting."""
+    flats = [_flat(r.config) for r in results]
+    shown = {}
+    for r, flat in zip(results, flats):
+        shown.setdefault((r.point.rule, r.point.topology, r.point.bits, r.point.rounding), []).append(flat)
+    names = sorted({n for flat in flats for n in flat} - {"seed"})
+    split = [n for n in names if any(len({repr(f.get(n)) for f in same}) > 1 for same in shown.values())]
+    groups: dict[str, list[PointResult]] = {}
+    for r, flat in zip(results, flats):
+        caption = ", ".join(f"{n.split('.')[-1]}={flat.get(n)}" for n in split)
+        groups.setdefault(caption, []).append(r)
+    return list(groups.items())
+
+
+def bitdepth_figures(out: Path, runs: dict[str, Run]) -> list[Path]:
+    """The bit-depth figures of the finished ``runs``: ``<out>/sweep-error.png`` (test error against weight bits,
+    :func:`neurosim.plots.error_vs_bits`) and, where an ideal point is among them, ``<out>/sweep-updates.png``
+    (each layer pair's update beside the weight step, :func:`neurosim.plots.update_vs_step`). Where the runs
+    differ in a setting the figures do not show (:func:`figure_groups`), one pair per value of it instead,
+    ``sweep-error-1.png``, ``sweep-updates-1.png``, ... in the order of the runs, each titled with its value.
+    Earlier figures of this kind in ``out`` are removed first. Returns the files written."""
     from .plots import error_vs_bits, update_vs_step  # matplotlib: imported only to draw
 
-    results = [result_from_run(run) for run in runs.values()]
-    title = figure_title(next(iter(runs.values())))
-    error_vs_bits(results, out / "sweep-error.png", title)
-    if any(r.point.bits == 0 for r in results):
-        update_vs_step(results, out / "sweep-updates.png", title)
+    for old in [*out.glob("sweep-error*.png"), *out.glob("sweep-updates*.png")]:
+        old.unlink()
+    groups = figure_groups([result_from_run(run) for run in runs.values()])
+    title, written = figure_title(next(iter(runs.values()))), []
+    for k, (caption, results) in enumerate(groups, 1):
+        suffix = f"-{k}" if len(groups) > 1 else ""
+        heading = f"{title}, {caption}" if caption else title
+        written.append(error_vs_bits(results, out / f"sweep-error{suffix}.png", heading))
+        if any(r.point.bits == 0 for r in results):
+            written.append(update_vs_step(results, out / f"sweep-updates{suffix}.png", heading))
+    return written

@@ -298,7 +298,8 @@ def collect(grid: Grid) -> list[dict]:
     """One row per point (its settings, status done | failed | pending, results or error), written to
     ``<out>/sweep.csv`` and ``<out>/sweep.h5``; the report of the finished points (:mod:`neurosim.report`) in
     ``<out>/report/``; for grids that vary weight bits, also the bit-depth figures ``sweep-error.png`` and
-    ``sweep-updates.png``."""
+    ``sweep-updates.png`` (a pair per value of any other setting the grid varies:
+    :func:`neurosim.studypoints.bitdepth_figures`)."""
     rows, finished, stored = [], {}, stored_points(grid.out)
     for point in grid.points():
         row = {name: _cell(value) for name, value in point.settings}

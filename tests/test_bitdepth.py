@@ -153,3 +153,17 @@ def test_figure_title_names_the_sizes_trained_where_the_configuration_leaves_the
     run_study(base, study_points(["layered"], [0], ["nearest"], [0]), tmp_path / "s", progress=False)
     [file] = (tmp_path / "s").glob("point-*.h5")
     assert figure_title(load_run(file)) == "digits, 64-64-64-10, 1 epoch"
+
+
+def test_figure_groups_pool_seeds_and_settings_that_follow_the_topology_but_split_any_other():
+    from neurosim.studypoints import PointResult, figure_groups
+
+    def result(topology, seed, lr, n_free=40):
+        config = {"seed": seed, "lr": lr, "engine": {"name": "euler", "n_free": n_free}}
+        return PointResult(StudyPoint(topology, 4, "nearest", seed), config, {}, *[np.zeros(0)] * 3, 0.1, 1.0)
+
+    study = [result("layered", s, [0.02]) for s in (0, 1)] + [result("layered-per-layer", s, [0.1, 0.05])
+                                                             for s in (0, 1)]
+    assert [(caption, len(rs)) for caption, rs in figure_groups(study)] == [("", 4)]
+    swept = study + [result("layered", s, [0.02], n_free=20) for s in (0, 1)]
+    assert [(caption, len(rs)) for caption, rs in figure_groups(swept)] == [("n_free=40", 4), ("n_free=20", 2)]

@@ -18,7 +18,8 @@ from click.testing import CliRunner
 from neurosim.cli import main
 from neurosim.config import ConfigError
 from neurosim.store import load_run, read_config
-from neurosim.sweep import is_complete, load_grid, point_file, run_point, run_sweep
+from neurosim.studypoints import figure_groups, result_from_run
+from neurosim.sweep import collect, is_complete, load_grid, point_file, run_point, run_sweep
 
 distributed = pytest.importorskip("dask.distributed")
 
@@ -83,6 +84,20 @@ def test_four_points_run_then_rerun_skips_them_and_a_deleted_one_reruns_alone(tm
     assert sorted(rows) == ["seed=0, bits=0", "seed=0, bits=4", "seed=1, bits=0", "seed=1, bits=4"]
     assert all(" | storage bits=4 | " in rows[f"seed={s}, bits=4"] for s in (0, 1))  # the hardware column
     assert all(" | ideal | " in rows[f"seed={s}, bits=0"] for s in (0, 1))
+
+
+def test_bits_figures_split_by_a_setting_they_do_not_show_instead_of_pooling_it_with_the_seeds(tmp_path):
+    grid = load_grid(write_grid(tmp_path, 'n_free = [10, 20]\n"hardware.storage.bits" = [4, 0]\n'))
+    for point in grid.points():  # in this process: the figures are the subject, not Dask
+        run_point(point.values, str(point_file(grid.out, point)))
+    (grid.out / "sweep-error.png").write_bytes(b"an earlier collect's figure")
+    collect(grid)
+    runs = [load_run(point_file(grid.out, p)) for p in grid.points()]
+    groups = figure_groups([result_from_run(run) for run in runs])
+    assert [(caption, len(results)) for caption, results in groups] == [("n_free=10", 2), ("n_free=20", 2)]
+    assert all({r.config["engine"]["n_free"] for r in results} == {n} for (_, results), n in zip(groups, (10, 20)))
+    assert sorted(p.name for p in grid.out.glob("sweep-*.png")) == [
+        "sweep-error-1.png", "sweep-error-2.png", "sweep-updates-1.png", "sweep-updates-2.png"]
 
 
 def test_a_changed_base_makes_new_points_instead_of_taking_the_old_files_for_done(tmp_path):
