@@ -136,12 +136,12 @@ def _attr(value):
     return value
 
 
-def _flat(values: dict, prefix: str = "") -> dict:
+def flat_settings(values: dict, prefix: str = "") -> dict:
     """Nested settings as one level of dotted names (``hardware.storage.bits``)."""
     out = {}
     for k, v in values.items():
         if isinstance(v, dict):
-            out.update(_flat(v, f"{prefix}{k}."))
+            out.update(flat_settings(v, f"{prefix}{k}."))
         else:
             out[f"{prefix}{k}"] = v
     return out
@@ -164,7 +164,7 @@ def _write(f: h5py.File, run: Run) -> None:
         epochs_done=run.epochs_done,
         complete=run.complete,
     )
-    f.create_group("config").attrs.update({k: _attr(v) for k, v in _flat(run.config).items()})
+    f.create_group("config").attrs.update({k: _attr(v) for k, v in flat_settings(run.config).items()})
     f.create_group("versions").attrs.update(library_versions())
     topo = f.create_group("topology")
     _dataset(topo, "edges", run.edges.astype(np.int32), compression="gzip", shuffle=True)

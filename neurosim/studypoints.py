@@ -14,7 +14,7 @@ import numpy as np
 
 from .build import store_of
 from .config import make_config
-from .store import Run
+from .store import Run, flat_settings
 
 
 @dataclass(frozen=True, order=True)
@@ -101,17 +101,6 @@ def figure_title(run: Run) -> str:
     return f"{run.config['dataset']}, {sizes}, {epochs} epoch{'' if epochs == 1 else 's'}"
 
 
-def _flat(table: dict, prefix: str = "") -> dict:
-    """A nested configuration as {dotted name: value}."""
-    flat = {}
-    for name, value in table.items():
-        if isinstance(value, dict):
-            flat.update(_flat(value, f"{prefix}{name}."))
-        else:
-            flat[f"{prefix}{name}"] = value
-    return flat
-
-
 def figure_groups(results: list[PointResult]) -> list[tuple[str, list[PointResult]]]:
     """The results split by the settings the bit-depth figures do not show, as (caption, results) pairs.
 
@@ -121,7 +110,7 @@ def figure_groups(results: list[PointResult]) -> list[tuple[str, list[PointResul
     its own, captioned ``n_free=20`` (dotted names by their last part). Settings that follow from the topology,
     as a study's per-layer rates do, differ only between points of different topologies and split nothing. One
     group with caption "" when nothing needs splitting."""
-    flats = [_flat(r.config) for r in results]
+    flats = [flat_settings(r.config) for r in results]
     shown = {}
     for r, flat in zip(results, flats):
         shown.setdefault((r.point.rule, r.point.topology, r.point.bits, r.point.rounding), []).append(flat)
