@@ -7,6 +7,7 @@ Below both the sweep (which draws these figures for any grid with a bits axis) a
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -111,11 +112,11 @@ def figure_groups(results: list[PointResult]) -> list[tuple[str, list[PointResul
     as a study's per-layer rates do, differ only between points of different topologies and split nothing. One
     group with caption "" when nothing needs splitting."""
     flats = [flat_settings(r.config) for r in results]
-    shown = {}
+    alike = {}  # the points one figure would draw as one (rule, topology, bits, rounding), seeds pooled
     for r, flat in zip(results, flats):
-        shown.setdefault((r.point.rule, r.point.topology, r.point.bits, r.point.rounding), []).append(flat)
+        alike.setdefault((r.point.rule, r.point.topology, r.point.bits, r.point.rounding), []).append(flat)
     names = sorted({n for flat in flats for n in flat} - {"seed"})
-    split = [n for n in names if any(len({repr(f.get(n)) for f in same}) > 1 for same in shown.values())]
+    split = [n for n in names if any(len({repr(f.get(n)) for f in same}) > 1 for same in alike.values())]
     groups: dict[str, list[PointResult]] = {}
     for r, flat in zip(results, flats):
         caption = ", ".join(f"{n.split('.')[-1]}={flat.get(n)}" for n in split)
@@ -123,23 +124,27 @@ def figure_groups(results: list[PointResult]) -> list[tuple[str, list[PointResul
     return list(groups.items())
 
 
-def bitdepth_figures(out: Path, runs: dict[str, Run]) -> list[Path]:
+#: The names :func:`bitdepth_figures` writes: ``sweep-error.png``, ``sweep-updates-2.png``, ...
+FIGURE_NAME = re.compile(r"sweep-(error|updates)(-\d+)?\.png")
+
+
+def bitdepth_figures(out: Path, runs: dict[str, Run]) -> None:
     """The bit-depth figures of the finished ``runs``: ``<out>/sweep-error.png`` (test error against weight bits,
     :func:`neurosim.plots.error_vs_bits`) and, where an ideal point is among them, ``<out>/sweep-updates.png``
     (each layer pair's update beside the weight step, :func:`neurosim.plots.update_vs_step`). Where the runs
     differ in a setting the figures do not show (:func:`figure_groups`), one pair per value of it instead,
     ``sweep-error-1.png``, ``sweep-updates-1.png``, ... in the order of the runs, each titled with its value.
-    Earlier figures of this kind in ``out`` are removed first. Returns the files written."""
+    Earlier figures of these names (:data:`FIGURE_NAME`) in ``out`` are removed first, no other file."""
     from .plots import error_vs_bits, update_vs_step  # matplotlib: imported only to draw
 
-    for old in [*out.glob("sweep-error*.png"), *out.glob("sweep-updates*.png")]:
-        old.unlink()
+    for old in out.glob("sweep-*.png"):
+        if FIGURE_NAME.fullmatch(old.name):
+            old.unlink()
     groups = figure_groups([result_from_run(run) for run in runs.values()])
-    title, written = figure_title(next(iter(runs.values()))), []
+    title = figure_title(next(iter(runs.values())))
     for k, (caption, results) in enumerate(groups, 1):
         suffix = f"-{k}" if len(groups) > 1 else ""
         heading = f"{title}, {caption}" if caption else title
-        written.append(error_vs_bits(results, out / f"sweep-error{suffix}.png", heading))
+        error_vs_bits(results, out / f"sweep-error{suffix}.png", heading)
         if any(r.point.bits == 0 for r in results):
-            written.append(update_vs_step(results, out / f"sweep-updates{suffix}.png", heading))
-    return written
+            update_vs_step(results, out / f"sweep-updates{suffix}.png", heading)

@@ -91,7 +91,10 @@ def test_bits_figures_split_by_a_setting_they_do_not_show_instead_of_pooling_it_
     for point in grid.points():  # in this process: the figures are the subject, not Dask
         run_point(point.values, str(point_file(grid.out, point)))
     (grid.out / "sweep-error.png").write_bytes(b"an earlier collect's figure")
+    (grid.out / "sweep-error-notes.png").write_bytes(b"a user's file")
     collect(grid)
+    assert (grid.out / "sweep-error-notes.png").read_bytes() == b"a user's file"
+    (grid.out / "sweep-error-notes.png").unlink()
     runs = [load_run(point_file(grid.out, p)) for p in grid.points()]
     groups = figure_groups([result_from_run(run) for run in runs])
     assert [(caption, len(results)) for caption, results in groups] == [("n_free=10", 2), ("n_free=20", 2)]
