@@ -11,7 +11,7 @@ from .config import make_config
 from .data import load_dataset
 from .engines import ODE, Phase
 from .circuit import Circuit
-from .netlist import Analysis, write_netlist
+from .netlist import Analysis, safe_name, write_netlist
 from .network import Network
 from .store import Run
 from .build import STREAM_NOISE, devices_of, stream
@@ -119,6 +119,7 @@ def export_netlist(
     variation, stuck-at faults, mismatch, and one draw of read noise for this example).
     """
     out = Path(out)
+    data_file = safe_name(out.with_suffix(".data").name, "the data file named after the netlist")
     if out.exists() and not overwrite:
         raise FileExistsError(f"{out} exists: give --overwrite to replace it")
     try:
@@ -126,10 +127,6 @@ def export_netlist(
     except (FileExistsError, NotADirectoryError):
         raise NotADirectoryError(f"{out}: its folder {out.parent} cannot be made, a file is in the way") from None
     case = example_phase(run, example, phase=phase, split=split, data_dir=data_dir, circuit=circuit, t_max=t_stop)
-    data_file = out.with_suffix(".data").name
-    if any(c.isspace() or ord(c) < 32 for c in data_file):
-        raise ValueError(f"{out}: the netlist names its data file after itself ({data_file!r}); choose a file name "
-                         "without spaces or line breaks")
     c = case
     written = Phase(beta=c.beta, target=c.target if c.beta else None, nudge=c.nudge)
     write_netlist(out, c.net, c.x[0], circuit=c.circuit, phase=written, start=c.start,

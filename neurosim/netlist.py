@@ -57,14 +57,60 @@ def comment(text: str) -> str:
     return re.sub(r"[\x00-\x1f\x7f]+", " ", text)
 
 
-def _plain_token(value, what: str) -> str:
-    """``value`` as a single SPICE token: a ValueError if it holds whitespace or control characters (it would end
-    the statement and could start another)."""
+#: The characters of a file name neurosim writes into a netlist (the data file of ``wrdata``) and of a path in
+#: ``.include`` (the same and ``/``). Nothing else: ngspice's control language runs a backquoted `command` in the
+#: shell, substitutes ``$name``, and redirects a command's output with ``>`` and ``<``, so one character past this
+#: alphabet in a file name could make ``ngspice -b`` run a command or write a file (docs/reliability.md).
+SAFE_NAME = re.compile(r"[A-Za-z0-9_.+-]+")
+SAFE_PATH = re.compile(r"[A-Za-z0-9_.+/-]+")
+
+
+def safe_name(value, what: str, *, path: bool = False) -> str:
+    """``value`` as a word of a netlist (a file name, or with ``path`` a path): a :class:`ValueError` naming the
+    characters outside :data:`SAFE_NAME` (:data:`SAFE_PATH`), or an empty name."""
     text = str(value)
-    if not text or re.search(r"[\s\x00-\x1f\x7f;=()'\"{}]", text):
-        raise ValueError(f"{what}={text!r}: must be one word without spaces, line breaks or ; = ( ) ' \" {{ }} "
-                         "(ngspice would read them as syntax)")
-    return text
+    alphabet = SAFE_PATH if path else SAFE_NAME
+    if alphabet.fullmatch(text):
+        return text
+    bad = "".join(dict.fromkeys(c for c in text if not alphabet.fullmatch(c)))
+    allowed = "letters, digits and _ . + -" + (" /" if path else "")
+    raise ValueError(f"{what}={text!r}: " + (f"holds {bad!r}; " if text else "empty; ")
+                     + f"a netlist's {'paths' if path else 'file names'} use {allowed} only (ngspice would read "
+                     "others as shell commands, variables or redirections)")
+
+
+#: The lines of the ``.control`` block :func:`write_netlist` writes; :func:`check_control` allows no others.
+CONTROL_LINES = re.compile(r"set wr_singlescale|set wr_vecnames|run|rusage tranpoints|rusage time|quit"
+                           r"|wrdata [A-Za-z0-9_.+-]+( v\([A-Za-z0-9_]+\))*")
+
+
+def check_control(text: str, what: str = "netlist") -> None:
+    """Refuse (:class:`ValueError`, one line naming the line) a netlist whose commands would do more than
+    :func:`write_netlist`'s: a ``.control`` block with any line but :data:`CONTROL_LINES`, more than one block, a
+    backquote outside a comment, or a file that ngspice would run as a script (first line ``*ng_script``). Run on
+    every netlist before ngspice sees it (:func:`~neurosim.engines.spice.run_netlist`), so that a netlist changed
+    after neurosim wrote it cannot run a command either."""
+    lines = text.splitlines()
+    if lines and lines[0].lower().startswith("*ng_script"):
+        raise ValueError(f"{what}: starts with *ng_script (a control script, not a netlist neurosim wrote)")
+    inside, blocks = False, 0
+    for number, line in enumerate(lines, 1):
+        word = line.strip()
+        if word.startswith("*") and not inside:
+            continue
+        lowered = word.lower()
+        if lowered == ".control":
+            inside, blocks = True, blocks + 1
+            if blocks > 1:
+                raise ValueError(f"{what}, line {number}: a second .control block")
+        elif lowered == ".endc":
+            inside = False
+        elif inside and not CONTROL_LINES.fullmatch(word):
+            raise ValueError(f"{what}, line {number}: {comment(word)[:80]!r} is not a command neurosim writes")
+        elif "`" in word:
+            raise ValueError(f"{what}, line {number}: a backquote (ngspice would run the text in the shell)")
+        elif lowered.startswith((".exec", ".control")):
+            raise ValueError(f"{what}, line {number}: {comment(word)[:40]!r} is not a directive neurosim writes")
 
 
 @dataclass(frozen=True)
@@ -144,9 +190,12 @@ def write_netlist(
         raise ValueError(f"beta={beta}: not finite")
     if nudge not in ("weak", "clamped"):
         raise ValueError(f"nudge={nudge!r}: a netlist nudges 'weak' or 'clamped' (the reference step is not a circuit)")
-    data_file = _plain_token(data_file, "data_file")
-    if library is not None:
-        library = _plain_token(library, "library")
+    data_file = safe_name(data_file, "data_file")
+    if not inline:
+        try:
+            library = safe_name(Path(library) if library is not None else LIBRARY.resolve(), "library", path=True)
+        except ValueError as err:
+            raise ValueError(f"{err}; inline=True (--inline) copies the library into the netlist instead") from None
     names = node_names(net.sizes)
     free = names[net.n_inputs :]
     # every direction of every connection (free-free ones act both ways): (row neuron, column neuron, G+, G-)
@@ -182,7 +231,7 @@ def write_netlist(
             stream.write(f"* --- subcircuit library (inlined from {LIBRARY.name}) ---\n{LIBRARY.read_text()}"
                          "* --- end ---\n")
         else:
-            stream.write(f".include {Path(library) if library is not None else LIBRARY.resolve()}\n")
+            stream.write(f".include {library}\n")
         stream.write("* inputs (V)\n")
         _lines(stream, "Xin_{0} {0} input v={1:.9g}\n", names[:n_in], x)
         gclamp = CLAMP_GAIN / circuit.r_leak

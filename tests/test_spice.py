@@ -95,7 +95,7 @@ def test_exported_netlist_runs_unchanged_and_equals_the_engine(tmp_path, ngspice
         np.testing.assert_allclose(np.clip(rows[-1, 1:], 0, 1), engine.state[0], atol=1e-9)
         assert "Xhold_" in out.read_text() if phase == "nudged" else "Xhold_" not in out.read_text()
     spaced = runner.invoke(main, ["export", str(run_file), "--example", "3", "-o", str(tmp_path / "a b.cir")])
-    assert spaced.exit_code != 0 and "without spaces" in spaced.output and not (tmp_path / "a b.cir").exists()
+    assert spaced.exit_code != 0 and "file names use letters" in spaced.output and not (tmp_path / "a b.cir").exists()
     missing = runner.invoke(main, ["export", str(run_file), "--example", "20", "-o", str(tmp_path / "x.cir")])
     assert missing.exit_code != 0 and "example=20" in missing.output
 

@@ -25,7 +25,7 @@ import numpy as np
 
 from ..backend import is_torch_array
 from ..circuit import Circuit
-from ..netlist import Analysis, node_names, write_netlist
+from ..netlist import Analysis, check_control, node_names, write_netlist
 from ..dissipation import settling_within
 from ..network import Network
 from ..settings import setting
@@ -179,8 +179,13 @@ def run_netlist(netlist: Path, sizes, t_end: float, *, data_file: str | None = N
     nothing partial is returned."""
     netlist = Path(netlist)
     executable = find_ngspice(executable)
+    text = netlist.read_text(errors="replace")
+    try:
+        check_control(text, str(netlist))
+    except ValueError as err:
+        raise EngineError(f"{what}: not run: {err}") from None
     if data_file is None:
-        match = re.search(r"^wrdata (\S+)", netlist.read_text(), re.M)
+        match = re.search(r"^wrdata (\S+)", text, re.M)
         if match is None:
             raise EngineError(f"{what}: {netlist} has no wrdata line (not written by neurosim.netlist)")
         data_file = match.group(1)
@@ -193,7 +198,7 @@ def run_netlist(netlist: Path, sizes, t_end: float, *, data_file: str | None = N
         raise EngineError(f"{what}: ngspice did not finish within {timeout} s") from None
     log = done.stdout + done.stderr
     expected = [f"v({n})" for n in node_names(sizes)[sizes[0] :]]
-    operating_point = re.search(r"^\.op\s*$", netlist.read_text(), re.M) is not None
+    operating_point = re.search(r"^\.op\s*$", text, re.M) is not None
     try:
         with open(data) as f:
             header = f.readline().split()
