@@ -2,21 +2,17 @@
 
 Topology, network, circuit, weight store, devices, engine, rule and controller are each built by one function
 of the configuration here (the engine is the configuration's own, its settings nested in it); nothing else in the
-package builds them from a configuration. The builder also owns the random streams.
-
-Randomness comes from independent streams derived from the configuration's ``seed`` (numpy ``SeedSequence``
-spawn keys): the topology, the initial weights, and for every epoch its data order and its signs of beta. An
-epoch's stream depends only on (seed, epoch), so a run resumed after epoch k continues exactly as an
-uninterrupted one.
+package builds them from a configuration. The topology's generator (:func:`~neurosim.config.topology_of`) lives
+beside the configuration, where the check of a stored run's arrays also uses it; the random streams derived from
+the seed are :mod:`neurosim.streams`'.
 """
 
 from __future__ import annotations
 
-import networkx as nx
 import numpy as np
 
 from . import topology
-from .config import ConfigError, TrainConfig, resolved_sizes
+from .config import DEFAULT_REWIRE_P, TrainConfig, resolved_sizes, topology_of  # noqa: F401 (part of the builder)
 from .controller import Controller, learning_rates
 from .data import Dataset
 from .hardware import Devices, WeightStore
@@ -24,45 +20,8 @@ from .hardware.devices import program
 from .network import Network, SparseCouplings, from_graph, is_skip
 from .rules import RULES
 from .store import Run
-
-#: Spawn keys of the random streams (see module docstring): the hardware's fixed device draws (STREAM_DEVICES)
-#: and its per-epoch noise (STREAM_NOISE) have streams of their own, so an ideal and a hardware run of one seed
-#: share topology, initial weights, data order and signs of beta.
-STREAM_TOPOLOGY, STREAM_INIT, STREAM_ORDER, STREAM_SIGN, STREAM_DEVICES, STREAM_NOISE, STREAM_FEEDBACK = range(7)
-
-#: Rewiring fraction of the paper's small-world network when neither ``rewire_n`` nor ``rewire_p`` is given.
-DEFAULT_REWIRE_P = 0.08
-
-
-def stream(seed: int, *key: int) -> np.random.Generator:
-    """The random stream ``key`` of run seed ``seed``."""
-    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=key))
-
-
-def stream_seed(seed: int, *key: int) -> int:
-    """An integer seed for functions that take one (topology generators), drawn from stream ``key``."""
-    return int(stream(seed, *key).integers(2**63 - 1))
-
-
-def topology_of(config: TrainConfig, sizes: tuple[int, ...]) -> nx.Graph:
-    """The topology graph a configuration describes."""
-    if config.topology == "layered":
-        return topology.layered(sizes)
-    n, p = config.rewire_n, config.rewire_p
-    if n is None and p is None:
-        p = DEFAULT_REWIRE_P
-    try:
-        return topology.small_world(
-            sizes,
-            n=n,
-            p=p,
-            mode=config.rewire_mode,
-            intralayer=config.intralayer,
-            seed=stream_seed(config.seed, STREAM_TOPOLOGY),
-        )
-    except ValueError as err:  # too many connections to rewire for these sizes
-        field = "rewire_n" if n is not None else "rewire_p"
-        raise ConfigError(f"{field}={n if n is not None else p}: {err}") from None
+from .streams import (STREAM_DEVICES, STREAM_FEEDBACK, STREAM_INIT, STREAM_NOISE, STREAM_ORDER,  # noqa: F401
+                      STREAM_SIGN, STREAM_TOPOLOGY, stream, stream_seed)
 
 
 def new_run(config: TrainConfig, data: Dataset) -> Run:

@@ -69,6 +69,8 @@ neuron, by a transconductor into the row).
 
 from __future__ import annotations
 
+import math
+
 from dataclasses import dataclass
 from typing import Literal
 
@@ -121,6 +123,9 @@ class Circuit:
     v_read: float = setting(1.0, "The read voltage at which a device conducts G V_read, volts")
 
     def __post_init__(self) -> None:
+        for name, value in vars(self).items():  # a netlist or a step size needs numbers: no inf or NaN anywhere
+            if isinstance(value, float) and not math.isfinite(value):
+                raise ValueError(f"{name}={value}: not finite")
         if self.crossbar not in CROSSBARS:
             raise ValueError(f"crossbar={self.crossbar!r}: choose one of {', '.join(CROSSBARS)}")
         if not self.opamp_gain >= 1:

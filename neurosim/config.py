@@ -19,6 +19,8 @@ from .engines import ENGINES, Euler, takes_circuit
 from .engines.base import NUDGES, refuse_nudge
 from .hardware import Hardware, HardwareError, load_hardware
 from .rules import RULES
+from . import topology
+from .streams import STREAM_TOPOLOGY, stream_seed
 from .tomlfile import read_toml
 from .topology import pair_rates
 from .errors import NeurosimError, validation_problems
@@ -316,3 +318,24 @@ def resolved_sizes(config: TrainConfig, n_inputs: int, n_classes: int) -> tuple[
                           f"(at most {MAX_WEIGHT_BYTES / 2**30:.0f} GiB)")
     return sizes
 
+
+
+#: Rewiring fraction of the paper's small-world network when neither ``rewire_n`` nor ``rewire_p`` is given.
+DEFAULT_REWIRE_P = 0.08
+
+
+def topology_of(config: TrainConfig, sizes: tuple[int, ...]):
+    """The topology graph (networkx) a configuration describes for layer ``sizes``, drawn from the run's topology
+    stream; :class:`ConfigError` naming the rewiring setting where there are too few connections to rewire. The
+    builder's (:mod:`neurosim.build`), and the check of a run file's arrays against its configuration."""
+    if config.topology == "layered":
+        return topology.layered(sizes)
+    n, p = config.rewire_n, config.rewire_p
+    if n is None and p is None:
+        p = DEFAULT_REWIRE_P
+    try:
+        return topology.small_world(sizes, n=n, p=p, mode=config.rewire_mode, intralayer=config.intralayer,
+                                    seed=stream_seed(config.seed, STREAM_TOPOLOGY))
+    except ValueError as err:  # too many connections to rewire for these sizes
+        field = "rewire_n" if n is not None else "rewire_p"
+        raise ConfigError(f"{field}={n if n is not None else p}: {err}") from None

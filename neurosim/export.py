@@ -58,7 +58,9 @@ def example_phase(run: Run, example: int, *, phase: str = "free", split: str = "
     with); ``t_max``: the phase's length, time constants (default :func:`phase_length`). ValueError names a bad
     phase, split, example or circuit setting."""
     config = make_config(**run.config)
-    t_max = t_max or phase_length(config)
+    t_max = phase_length(config) if t_max is None else t_max
+    if not 0 < t_max < float("inf"):
+        raise ValueError(f"t_stop={t_max}: a transient of > 0 time constants, finite")
     if phase not in ("free", "nudged"):
         raise ValueError(f"phase={phase!r}: choose 'free' or 'nudged'")
     if split not in ("train", "test"):

@@ -130,8 +130,8 @@ class Analysis:
         if self.kind not in ("tran", "op"):
             raise ValueError(f"analysis={self.kind!r}: choose 'tran' or 'op'")
         for name in ("t_stop", "t_step", "max_step"):
-            if not getattr(self, name) > 0:
-                raise ValueError(f"{name}={getattr(self, name)}: must be > 0 (time constants)")
+            if not 0 < getattr(self, name) < float("inf"):
+                raise ValueError(f"{name}={getattr(self, name)}: must be > 0 and finite (time constants)")
 
 
 def write_netlist(

@@ -34,6 +34,7 @@ make the file unreadable rather than wrong; one process at a time writes a run f
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import platform
@@ -55,8 +56,16 @@ from .network import DenseBlock, Network, SparseCouplings
 from .errors import NeurosimError
 
 FORMAT = "neurosim-run"
-#: 2: the configuration's engine and circuit settings nested (``engine.n_free``); 1 had them at the top level.
-FORMAT_VERSION = 2
+#: 3: the root attribute ``digest`` (SHA-256 of every dataset and attribute), and a file is read only if it is
+#: what the writer makes of the run read; 2: the configuration's engine and circuit settings nested
+#: (``engine.n_free``); 1 had them at the top level.
+FORMAT_VERSION = 3
+#: The format versions this neurosim reads.
+READABLE_VERSIONS = (1, 2, 3)
+#: Attributes written anew by every checkpoint whatever the run (the versions of the libraries that wrote it):
+#: their type is checked on load, not their value.
+PROVENANCE = {("", "neurosim_version"), *(("versions", k) for k in ("neurosim", "python", "numpy", "scipy",
+                                                                       "networkx", "h5py"))}
 
 HISTORY_FIELDS = (
     "epoch",
@@ -153,56 +162,135 @@ def _dataset(group: h5py.Group, name: str, data, **options) -> None:
     group.create_dataset(name, data=data, fletcher32=True, **options)
 
 
-def _write(f: h5py.File, run: Run) -> None:
-    f.attrs.update(
-        format=FORMAT,
-        format_version=FORMAT_VERSION,
-        neurosim_version=__version__,
-        created=run.created,
-        seed=int(run.config["seed"]),
-        config=json.dumps(run.config),
-        epochs_done=run.epochs_done,
-        complete=run.complete,
-    )
-    f.create_group("config").attrs.update({k: _attr(v) for k, v in flat_settings(run.config).items()})
-    f.create_group("versions").attrs.update(library_versions())
-    topo = f.create_group("topology")
-    _dataset(topo, "edges", run.edges.astype(np.int32), compression="gzip", shuffle=True)
-    topo.attrs.update({k: _attr(v) for k, v in run.topology.items()})
+#: Datasets stored compressed (the large integer and boolean arrays, and the states).
+_COMPRESSED = {"topology/edges": dict(compression="gzip", shuffle=True), "state/free": dict(compression="gzip", shuffle=True),
+               "state/test": dict(compression="gzip", shuffle=True)}
 
-    net = run.network
-    g = f.create_group("network")
-    g.attrs["sizes"] = np.asarray(net.sizes)
-    _dataset(g, "bias", net.bias)
-    blocks = g.create_group("blocks")
+
+def layout(run: Run) -> tuple[dict[str, dict], dict[str, np.ndarray]]:
+    """What the file of ``run`` holds: the attributes of each object (``""`` the root, ``"topology"``, ...) and
+    every dataset by path, in the dtypes the writer stores (the network's the configured ``dtype``). The one
+    description of the layout: :func:`save_run` writes it, :func:`load_run` compares a file with it."""
+    net, dtype = run.network, np.dtype(run.config["dtype"])
+    attrs = {
+        "": dict(format=FORMAT, format_version=FORMAT_VERSION, neurosim_version=__version__, created=run.created,
+                 seed=int(run.config["seed"]), config=json.dumps(run.config), epochs_done=run.epochs_done,
+                 complete=run.complete),
+        "config": {k: _attr(v) for k, v in flat_settings(run.config).items()},
+        "versions": library_versions(),
+        "topology": {k: _attr(v) for k, v in run.topology.items()},
+        "network": {"sizes": np.asarray(net.sizes)},
+    }
+    data = {"topology/edges": run.edges.astype(np.int32), "network/bias": net.bias.astype(dtype, copy=False)}
     for b in net.blocks:
-        bg = blocks.create_group(b.name)
-        bg.attrs.update(lo=b.lo, hi=b.hi)
-        _dataset(bg, "weight", b.weight)
+        attrs[f"network/blocks/{b.name}"] = dict(lo=b.lo, hi=b.hi)
+        data[f"network/blocks/{b.name}/weight"] = b.weight.astype(dtype, copy=False)
         if b.mask is not None:
-            _dataset(bg, "mask", b.mask, compression="gzip")
-    sg = g.create_group("sparse")
-    _dataset(sg, "i", net.sparse.i.astype(np.int32))
-    _dataset(sg, "j", net.sparse.j.astype(np.int32))
-    _dataset(sg, "weight", net.sparse.weight)
-
-    hist = f.create_group("history")
+            data[f"network/blocks/{b.name}/mask"] = b.mask
+    data.update({"network/sparse/i": net.sparse.i.astype(np.int32), "network/sparse/j": net.sparse.j.astype(np.int32),
+                 "network/sparse/weight": net.sparse.weight.astype(dtype, copy=False)})
     for k in HISTORY_FIELDS:
-        _dataset(hist, k, np.asarray(run.history[k], dtype=np.int64 if k == "epoch" else np.float64))
-    bat = f.create_group("batches")
+        data[f"history/{k}"] = np.asarray(run.history[k], dtype=np.int64 if k == "epoch" else np.float64)
     for k in BATCH_FIELDS:
-        _dataset(bat, k, np.asarray(run.batches[k], dtype=np.float64))
-    rates = f.create_group("rates")
-    _dataset(rates, "batch", np.asarray(run.rate_batches, dtype=np.int64))
+        data[f"batches/{k}"] = np.asarray(run.batches[k], dtype=np.float64)
     n_pairs = len(net.sizes) - 1
     rms = np.asarray(run.rate_rms, dtype=np.float64).reshape(-1, n_pairs)
-    _dataset(rates, "rms", rms)
-    rates.attrs["spread"] = spread(total_correction(rms))
-    _dataset(rates, "applied", np.asarray(run.applied_rms, dtype=np.float64).reshape(-1, n_pairs))
+    attrs["rates"] = {"spread": spread(total_correction(rms))}
+    data["rates/batch"] = np.asarray(run.rate_batches, dtype=np.int64)
+    data["rates/rms"] = rms
+    data["rates/applied"] = np.asarray(run.applied_rms, dtype=np.float64).reshape(-1, n_pairs)
     if run.free_states is not None:
-        _dataset(f, "state/free", run.free_states, compression="gzip", shuffle=True)
+        data["state/free"] = run.free_states
     if run.test_states is not None:
-        _dataset(f, "state/test", run.test_states, compression="gzip", shuffle=True)
+        data["state/test"] = run.test_states
+    return attrs, data
+
+
+def _write(f: h5py.File, run: Run) -> None:
+    attrs, data = layout(run)
+    for path, values in data.items():
+        _dataset(f, path, values, **_COMPRESSED.get(path, {"compression": "gzip"} if path.endswith("/mask") else {}))
+    for path, values in attrs.items():
+        (f if path == "" else f.require_group(path)).attrs.update(values)
+    f.attrs["digest"] = digest(*read_layout(f))
+
+
+def read_layout(f: h5py.File) -> tuple[dict[str, dict], dict[str, np.ndarray]]:
+    """Every attribute (by object path, ``""`` the root, the ``digest`` left out) and every dataset of an open
+    HDF5 file, read whole; the inverse of :func:`layout`'s writing."""
+    attrs = {"": {k: v for k, v in f.attrs.items() if k != "digest"}}
+    data = {}
+
+    def visit(name, obj):
+        if len(obj.attrs):
+            attrs[name] = dict(obj.attrs.items())
+        if isinstance(obj, h5py.Dataset):
+            data[name] = obj[()]
+
+    f.visititems(visit)
+    return attrs, data
+
+
+def _canonical(value) -> np.ndarray:
+    value = np.asarray(value)
+    return value.astype(str) if value.dtype.kind in "OS" else value
+
+
+def digest(attrs: dict, data: dict) -> str:
+    """SHA-256 over every attribute and dataset of a layout (:func:`read_layout`): names, dtypes, shapes and
+    bytes, in sorted order. Stored as the root attribute ``digest``: a file changed after it was written (an
+    attribute, a weight, a dataset added or removed, even with HDF5's checksums made anew) no longer matches."""
+    h = hashlib.sha256()
+    for path in sorted(attrs):
+        for name in sorted(attrs[path]):
+            value = _canonical(attrs[path][name])
+            h.update(f"a {path} {name} {value.dtype.str} {value.shape}\n".encode())
+            h.update(value.tobytes())
+    for path in sorted(data):
+        value = np.ascontiguousarray(_canonical(data[path]))
+        h.update(f"d {path} {value.dtype.str} {value.shape}\n".encode())
+        h.update(value.tobytes())
+    return h.hexdigest()
+
+
+def layout_difference(written: tuple[dict, dict], read: tuple[dict, dict]) -> str | None:
+    """The first difference between the layout the writer makes of a run and the one read from its file (a
+    dataset or attribute missing, extra, of another dtype, shape or value), in words; None where they agree.
+    :data:`PROVENANCE` attributes are compared by type only."""
+    (want_attrs, want_data), (got_attrs, got_data) = written, read
+    for path in sorted(set(want_data) | set(got_data)):
+        if path not in got_data:
+            return f"{path} is missing"
+        if path not in want_data:
+            return f"{path} is not part of a run file"
+        want, got = _canonical(want_data[path]), _canonical(got_data[path])
+        if want.dtype != got.dtype or want.shape != got.shape:
+            return f"{path} is {got.dtype} {got.shape}, a run file's {want.dtype} {want.shape}"
+        if not _same(want, got):
+            return f"{path} differs from what its other contents give"
+    for path in sorted(set(want_attrs) | set(got_attrs)):
+        want, got = want_attrs.get(path, {}), got_attrs.get(path, {})
+        where = f"/{path}" if path else "/"
+        for name in sorted(set(want) | set(got)):
+            if name not in got:
+                return f"{where} lacks the attribute {name}"
+            if name not in want:
+                return f"{where} has an attribute {name} that a run file does not"
+            a, b = _canonical(want[name]), _canonical(got[name])
+            if (path, name) in PROVENANCE:
+                if b.dtype.kind != "U" or not str(b):
+                    return f"{where} attribute {name} is not a version string"
+            elif a.dtype.kind != b.dtype.kind or a.shape != b.shape or not _same(a, b):
+                return f"{where} attribute {name} is {_shown(b)}, its run's {_shown(a)}"
+    return None
+
+
+def _same(a: np.ndarray, b: np.ndarray) -> bool:
+    return bool(np.array_equal(a, b, equal_nan=a.dtype.kind in "fc"))
+
+
+def _shown(value: np.ndarray) -> str:
+    return repr(value.tolist())[:60]
 
 
 def save_run(path: str | os.PathLike, run: Run) -> None:
@@ -257,15 +345,42 @@ def writer_lock(path: str | os.PathLike):
             fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
 
 
-def _read_network(g: h5py.Group) -> Network:
+def _network(attrs: dict, data: dict) -> Network:
+    """The network of a layout; ValueError naming a part whose type or indices cannot make one."""
+    sizes = _integers(attrs["network"]["sizes"], "network sizes")
+    if sizes.ndim != 1 or len(sizes) < 2 or np.any(sizes < 1):
+        raise ValueError(f"network sizes {sizes.tolist()} are not layer sizes")
     blocks = []
-    for name in sorted(g["blocks"], key=lambda n: (g["blocks"][n].attrs["lo"], g["blocks"][n].attrs["hi"])):
-        bg = g["blocks"][name]
-        mask = bg["mask"][()] if "mask" in bg else None
-        blocks.append(DenseBlock(int(bg.attrs["lo"]), int(bg.attrs["hi"]), bg["weight"][()], mask))
-    sg = g["sparse"]
-    sparse = SparseCouplings(sg["i"][()].astype(np.int64), sg["j"][()].astype(np.int64), sg["weight"][()])
-    return Network(sizes=tuple(int(s) for s in g.attrs["sizes"]), blocks=blocks, sparse=sparse, bias=g["bias"][()])
+    names = sorted({p.split("/")[2] for p in data if p.startswith("network/blocks/")} | {
+        p.split("/")[2] for p in attrs if p.startswith("network/blocks/")})
+    for name in names:
+        where = f"network/blocks/{name}"
+        lo, hi = (int(_integers(attrs.get(where, {}).get(k), f"{where} attribute {k}")) for k in ("lo", "hi"))
+        mask = data.get(f"{where}/mask")
+        blocks.append(DenseBlock(lo, hi, _floats(data[f"{where}/weight"], f"{where}/weight"), mask))
+    blocks.sort(key=lambda b: (b.lo, b.hi))
+    i, j = (_integers(data[f"network/sparse/{k}"], f"network/sparse/{k}").astype(np.int64) for k in "ij")
+    weight = _floats(data["network/sparse/weight"], "network/sparse/weight")
+    if not (i.ndim == j.ndim == weight.ndim == 1 and len(i) == len(j) == len(weight)):
+        raise ValueError("skip connections' index and weight arrays differ in length")
+    if len(i) and (min(i.min(), j.min()) < 0 or max(i.max(), j.max()) >= sizes.sum() or np.any(i >= j)):
+        raise ValueError("a skip connection names a neuron outside the network, or itself")
+    return Network(sizes=tuple(sizes.tolist()), blocks=blocks, sparse=SparseCouplings(i, j, weight),
+                   bias=_floats(data["network/bias"], "network/bias"))
+
+
+def _integers(value, what: str) -> np.ndarray:
+    value = np.asarray(value)
+    if value.dtype.kind not in "iu":
+        raise ValueError(f"{what} stored as {value.dtype}, not integers")
+    return value
+
+
+def _floats(value, what: str) -> np.ndarray:
+    value = np.asarray(value)
+    if value.dtype.kind != "f":
+        raise ValueError(f"{what} stored as {value.dtype}, not floating point")
+    return value
 
 
 def _plain(value):
@@ -278,63 +393,31 @@ def _plain(value):
     return value
 
 
-def _columns(group: h5py.Group, fields, reference: str) -> dict:
-    """The named columns of a group; a column of :data:`LATER_FIELDS` missing from an older file reads as NaN."""
-    length = len(group[reference])
-    return {
-        k: group[k][()].tolist() if k in group or k not in LATER_FIELDS else [float("nan")] * length for k in fields
-    }
+def _columns(data: dict, group: str, fields, reference: str) -> dict:
+    """The named columns of a group, each one-dimensional and numeric; a column of :data:`LATER_FIELDS` missing
+    from an older file reads as NaN."""
+    length = len(np.atleast_1d(data[f"{group}/{reference}"]))
+    columns = {}
+    for k in fields:
+        path = f"{group}/{k}"
+        if path not in data and k in LATER_FIELDS:
+            columns[k] = [float("nan")] * length
+            continue
+        values = np.asarray(data[path])
+        if values.ndim != 1 or values.dtype.kind not in ("iu" if k == "epoch" else "iuf"):
+            raise ValueError(f"{path} is {values.dtype} {values.shape}, not a column of "
+                             + ("integers" if k == "epoch" else "numbers"))
+        columns[k] = values.tolist()
+    if len({len(v) for v in columns.values()}) != 1:
+        raise ValueError(f"{group} columns of different lengths")
+    return columns
 
 
-#: What every run file's topology summary holds (:func:`neurosim.topology.describe`).
-TOPOLOGY_KEYS = ("kind", "sizes", "n_edges", "n_rewired", "p", "mode", "path_length", "clustering")
-
-
-def _inconsistency(run: Run) -> str | None:
-    """What is wrong with a run read from a file, or None: the stored configuration is validated like user input
-    (so nothing a file says can make a resume start a different run), the topology summary must be complete and
-    every array of the network must have the shape the layer sizes give it."""
-    from .config import ConfigError, make_config  # here, not at the top: it imports the engines (0.5 s)
-
-    if not isinstance(run.config, dict):
-        return f"stored configuration {str(run.config)[:60]!r} is not a table of settings"
-    missing = [k for k in ("epochs", "seed", "sizes") if k not in run.config]
-    if missing:
-        return f"stored configuration lacks {', '.join(missing)}"
-    try:
-        make_config(**run.config)
-    except ConfigError as err:
-        return f"stored configuration does not parse: {' '.join(str(err).split())[:200]}"
-    missing = [k for k in TOPOLOGY_KEYS if k not in run.topology]
-    if missing:
-        return f"topology lacks {', '.join(missing)}"
-    net, sizes = run.network, run.network.sizes
-    if list(sizes) != list(run.topology["sizes"]):
-        return f"network sizes {list(sizes)} differ from the topology's {run.topology['sizes']}"
-    for block in net.blocks:
-        expected = (sizes[block.lo], sizes[block.hi])
-        if not (0 <= block.lo <= block.hi < len(sizes)) or block.weight.shape != expected:
-            return f"weight block {block.lo}-{block.hi} has shape {block.weight.shape}, not {expected}"
-    if net.bias.shape != (sum(sizes[1:]),):
-        return f"biases have shape {net.bias.shape}, not ({sum(sizes[1:])},)"
-    if not (net.sparse.i.shape == net.sparse.j.shape == net.sparse.weight.shape):
-        return "skip connections' index and weight arrays differ in length"
-    if len(net.sparse) and (min(net.sparse.i.min(), net.sparse.j.min()) < 0
-                            or max(net.sparse.i.max(), net.sparse.j.max()) >= sum(sizes)):
-        return "a skip connection names a neuron outside the network"
-    for name, states in (("state/free", run.free_states), ("state/test", run.test_states)):
-        if states is not None and (states.ndim != 2 or states.shape[1] != sum(sizes[1:])):
-            return f"{name} has shape {states.shape}, not (examples, {sum(sizes[1:])})"
-    if run.epochs_done > int(run.config["epochs"]):
-        return f"{run.epochs_done} epochs done of {run.config['epochs']} configured"
-    return None
-
-
-def _stored_config(f: h5py.File):
-    """The configuration attribute of an open run file, upgraded to today's fields where their meaning is known."""
+def _stored_config(text):
+    """The configuration attribute of a run file, upgraded to today's fields where their meaning is known."""
     from .config import nest_flat  # here, not at the top: it imports the engines (0.5 s)
 
-    config = json.loads(f.attrs["config"])
+    config = json.loads(text)
     if isinstance(config, dict):
         config.setdefault("nudge", "weak")  # written before the nudge was a setting: every such run nudged weakly
         config = nest_flat(config)  # written before engine and circuit settings were nested
@@ -348,14 +431,56 @@ def read_config(path: str | os.PathLike) -> dict | None:
         with h5py.File(path, "r") as f:
             if f.attrs.get("format") != FORMAT:
                 return None
-            config = _stored_config(f)
-    except (OSError, KeyError, ValueError, TypeError):
+            config = _stored_config(f.attrs["config"])
+    except (OSError, KeyError, ValueError, TypeError, RuntimeError):
         return None
     return config if isinstance(config, dict) else None
 
 
+def format_version(value) -> int:
+    """A file's ``format_version`` attribute as an integer this neurosim reads; :class:`ValueError` saying why not
+    (not an integer, or a newer format than :data:`FORMAT_VERSION`)."""
+    if not isinstance(value, (int, np.integer)) or isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"format_version {_plain(value)!r} is not a format version neurosim writes")
+    if int(value) > FORMAT_VERSION:
+        raise ValueError(f"format_version {int(value)}: written by a newer neurosim (this one reads formats "
+                         f"{READABLE_VERSIONS[0]}-{READABLE_VERSIONS[-1]}); read it with that version")
+    if int(value) not in READABLE_VERSIONS:
+        raise ValueError(f"format_version {int(value)} is not a format version neurosim writes")
+    return int(value)
+
+
+def run_of_layout(attrs: dict, data: dict) -> Run:
+    """The run a file's layout (:func:`read_layout`) holds; KeyError naming a missing part, ValueError (or
+    TypeError) one of the wrong type or shape."""
+    root = attrs[""]
+    states = {k: _floats(data[f"state/{k}"], f"state/{k}") if f"state/{k}" in data else None for k in ("free", "test")}
+    rms = _floats(data["rates/rms"], "rates/rms")
+    applied = _floats(data["rates/applied"] if "rates/applied" in data else rms, "rates/applied")
+    if rms.ndim != 2 or applied.shape != rms.shape:
+        raise ValueError(f"rates/rms {rms.shape} and rates/applied {applied.shape} are not one table per batch")
+    return Run(
+        config=_stored_config(root["config"]),
+        topology={k: _plain(v) for k, v in attrs["topology"].items()},
+        edges=_integers(data["topology/edges"], "topology/edges").astype(np.int64),
+        network=_network(attrs, data),
+        history=_columns(data, "history", HISTORY_FIELDS, "epoch"),
+        batches=_columns(data, "batches", BATCH_FIELDS, "free_residual"),
+        rate_batches=_integers(data["rates/batch"], "rates/batch").tolist(),
+        rate_rms=[list(r) for r in rms],
+        applied_rms=[list(r) for r in applied],
+        free_states=states["free"],
+        test_states=states["test"],
+        created=str(root["created"]),
+    )
+
+
 def load_run(path: str | os.PathLike) -> Run:
-    """Read a run file; raises :class:`RunFileError` naming the file if it is missing, damaged or not a run."""
+    """Read a run file; raises :class:`RunFileError` naming the file if it is missing, damaged, inconsistent
+    (:func:`neurosim.runcheck.inconsistency`), changed since it was written (its ``digest``), not what the writer
+    makes of the run it holds (:func:`layout_difference`), of a newer format, or not a run file at all."""
+    from .runcheck import inconsistency  # here, not at the top: it imports the configuration and the engines
+
     path = Path(path)
     if not path.exists():
         raise RunFileError(f"{path}: no such run file")
@@ -363,29 +488,29 @@ def load_run(path: str | os.PathLike) -> Run:
         with h5py.File(path, "r") as f:
             if f.attrs.get("format") != FORMAT:
                 raise RunFileError(f"{path}: not a neurosim run file")
-            config = _stored_config(f)
-            topology = {k: _plain(v) for k, v in f["topology"].attrs.items()}
-            run = Run(
-                config=config,
-                topology=topology,
-                edges=f["topology/edges"][()].astype(np.int64),
-                network=_read_network(f["network"]),
-                history=_columns(f["history"], HISTORY_FIELDS, "epoch"),
-                batches=_columns(f["batches"], BATCH_FIELDS, "free_residual"),
-                rate_batches=f["rates/batch"][()].tolist(),
-                rate_rms=[list(r) for r in f["rates/rms"][()]],
-                applied_rms=[list(r) for r in f["rates/applied" if "rates/applied" in f else "rates/rms"][()]],
-                free_states=f["state/free"][()] if "state/free" in f else None,
-                test_states=f["state/test"][()] if "state/test" in f else None,
-                created=str(f.attrs["created"]),
-            )
+            if "format_version" not in f.attrs:
+                raise RunFileError(f"{path}: damaged run file (no format_version)")
+            version = format_version(f.attrs["format_version"])
+            stored_digest = f.attrs.get("digest")
+            attrs, data = read_layout(f)
     except RunFileError:
         raise
-    except (OSError, KeyError, ValueError, TypeError) as err:
+    except ValueError as err:
+        raise RunFileError(f"{path}: {err}") from None
+    except (OSError, KeyError, TypeError, RuntimeError) as err:  # HDF5's checksums answer OSError or RuntimeError
         raise RunFileError(f"{path}: damaged or incomplete run file ({err})") from None
-    if len({len(v) for v in run.history.values()}) != 1 or len({len(v) for v in run.batches.values()}) != 1:
-        raise RunFileError(f"{path}: damaged run file (history columns of different lengths)")
-    problem = _inconsistency(run)
+    if version >= 3 and (not isinstance(stored_digest, str) or stored_digest != digest(attrs, data)):
+        raise RunFileError(f"{path}: damaged run file (its contents changed after neurosim wrote it: the digest "
+                           "does not match)")
+    try:
+        run = run_of_layout(attrs, data)
+    except KeyError as err:
+        raise RunFileError(f"{path}: damaged run file (lacks {err.args[0]})") from None
+    except (ValueError, TypeError, IndexError, json.JSONDecodeError) as err:
+        raise RunFileError(f"{path}: damaged run file ({' '.join(str(err).split())[:200]})") from None
+    problem = inconsistency(run, unmeasured=LATER_FIELDS if version < 3 else frozenset(), older=version < 3)
+    if problem is None and version >= 3:
+        problem = layout_difference(layout(run), (attrs, data))
     if problem:
         raise RunFileError(f"{path}: damaged run file ({problem})")
     return run

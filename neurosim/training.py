@@ -23,7 +23,7 @@ from .data import Dataset, load_dataset
 from .errors import NeurosimError
 from .metrics import error_rate, layer_pair_rms
 from .network import Network, without_skips
-from .store import Run, save_run, writer_lock
+from .store import Run, RunFileError, save_run, writer_lock
 
 
 class TrainingDiverged(NeurosimError, RuntimeError):
@@ -228,6 +228,11 @@ def _train(config: TrainConfig, out, run: Run | None, data: Dataset | None, prog
             run.test_states = np.zeros((len(data.x_test), net.n_free), dtype=np.dtype(config.dtype))
     else:  # also a run continued with cold starts: its stored states are not starts any more
         run.free_states = run.test_states = None
+    for name, states, n in (("state/free", run.free_states, len(data.x_train)),
+                            ("state/test", run.test_states, len(data.x_test))):
+        if len(states if states is not None else range(n)) != n:
+            raise RunFileError(f"{out or 'the run'}: {name} holds the states of {len(states)} examples, the data set "
+                               f"has {n}: it was trained on other data")
     if out is not None and run.epochs_done == 0:
         save_run(out, run)  # a checkpoint at epoch 0: a run killed during its first epoch can be resumed
 

@@ -3,6 +3,7 @@ import h5py
 from click.testing import CliRunner
 
 from neurosim.cli import main
+from conftest import restamp
 
 TINY = ["--sizes", "64-12-12-10", "--n-train", "100", "--n-test", "50", "--n-free", "20", "--rewire-n", "20", "--quiet"]
 
@@ -63,6 +64,7 @@ def test_silent_output_units_are_shown_and_warned_about(tmp_path):
     assert runner.invoke(main, ["train", "--epochs", "1", "-o", str(out), *TINY]).exit_code == 0
     with h5py.File(out, "a") as f:  # as if 3 of the 10 outputs had gone silent in that epoch
         f["history/silent_outputs"][0] = 3
+    restamp(out)
     info = runner.invoke(main, ["info", str(out)])
     lines = info.output.splitlines()
     header = next(i for i, line in enumerate(lines) if line.startswith("epoch ") and "silent_out" in line)

@@ -16,7 +16,7 @@ PACKAGE = REPO / "neurosim"
 #: Bottom first. A name is a module of the package or one of its subpackages; ``__init__`` is the package's
 #: root (``from . import __version__``).
 LAYERS = (
-    {"__init__", "errors", "phase", "quantize", "cudagraph", "topology", "tomlfile"},
+    {"__init__", "errors", "phase", "quantize", "cudagraph", "topology", "tomlfile", "streams"},
     {"backend", "settings", "atomic"},
     {"network", "circuit", "data"},
     {"coupling", "lines", "metrics"},
@@ -26,6 +26,7 @@ LAYERS = (
     {"rules", "pyspice"},  # rules know engines through their interface
     {"controller"},  # rules, engines and devices
     {"config"},  # the engines', circuit's, hardware's and rules' settings and registries
+    {"runcheck"},  # a stored run's arrays against its configuration and the writer's layout
     {"store"},  # run files hold a configuration
     {"build", "plots"},  # configuration -> objects
     {"training", "export", "report", "studypoints"},

@@ -12,7 +12,7 @@ from neurosim.topology import layer_of_neurons, small_world
 from neurosim.build import devices_of, new_run
 from neurosim.training import train
 
-SMALL = dict(n_train=200, n_test=100, sizes=(64, 16, 16, 16, 10), n_free=30, batch_size=20, rewire_n=60,
+SMALL = dict(sizes=(64, 16, 16, 16, 10), n_free=30, batch_size=20, rewire_n=60,
              rewire_mode="add", topology="small-world")
 
 

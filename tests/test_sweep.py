@@ -20,6 +20,7 @@ from neurosim.config import ConfigError
 from neurosim.store import load_run, read_config
 from neurosim.studypoints import figure_groups, result_from_run
 from neurosim.sweep import collect, is_complete, load_grid, point_file, run_point, run_sweep
+from conftest import as_older_format
 
 distributed = pytest.importorskip("dask.distributed")
 
@@ -129,6 +130,7 @@ def test_a_point_trained_by_an_earlier_neurosim_is_resumed_not_trained_again(tmp
         config = json.loads(f.attrs["config"])
         del config["circuit"]["opamp_gbw"]
         f.attrs["config"] = json.dumps(config)
+    as_older_format(written)
     new = load_grid(write_grid(tmp_path, '"hardware.variation.device_to_device" = [0.0]\n', name="new.toml"),
                     out=old.out)
     (new_point,) = new.points()

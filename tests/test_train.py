@@ -10,6 +10,7 @@ from neurosim.data import Dataset, load_dataset
 from neurosim.store import load_run
 from neurosim.build import controller_of
 from neurosim.training import TrainingDiverged, evaluate, train
+from conftest import as_older_format
 
 SMALL = dict(n_train=200, n_test=100, sizes=(64, 16, 16, 10), n_free=30, batch_size=20, rewire_n=40)
 
@@ -136,6 +137,7 @@ def test_older_run_files_without_later_columns_still_load(tmp_path):
     train(make_config(epochs=1, **SMALL), out=tmp_path / "old.h5", progress=False)
     with h5py.File(tmp_path / "old.h5", "a") as f:
         del f["history/iterations"], f["history/silent_outputs"], f["batches/free_steps"]
+    as_older_format(tmp_path / "old.h5")
     old = load_run(tmp_path / "old.h5")
     assert np.isnan(old.history["iterations"][0]) and len(old.batches["free_steps"]) == 10
     assert np.isnan(old.history["silent_outputs"][0])
