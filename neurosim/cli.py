@@ -6,6 +6,8 @@ Option defaults live in :class:`neurosim.config.TrainConfig`; the command passes
 from __future__ import annotations
 
 import dataclasses
+import re
+import sys
 import typing
 from pathlib import Path
 
@@ -39,15 +41,28 @@ def _numbers(kind, dashes: bool = False):
     def parse(ctx, param, value):
         if value is None:
             return None
-        text = value.replace(",", " ")
-        if dashes:
-            text = text.replace("-", " ")
+        parts = re.split(r"[-,]" if dashes else ",", value.strip()) if value.strip() else []
+        parts = [p for q in parts for p in (q.split() or [q])]  # '0.1 0.2' as '0.1,0.2'
+        if not parts or any(not p for p in parts):
+            raise click.BadParameter(f"{value!r}: an empty entry; give {kind.__name__} values separated by ','"
+                                     + (" or '-'" if dashes else ""))
         try:
-            return tuple(kind(p) for p in text.split())
+            return tuple(kind(p) for p in parts)
         except ValueError:
-            raise click.BadParameter(f"{value!r}: expected {kind.__name__} values separated by ',' or '-'")
+            raise click.BadParameter(f"{value!r}: expected {kind.__name__} values separated by ','"
+                                     + (" or '-'" if dashes else "")) from None
 
     return parse
+
+
+class UserPath(click.Path):
+    """A path option or argument; an empty one is refused (it would mean the current directory, or a file
+    named after nothing)."""
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, str) and not value.strip():
+            self.fail(f"{value!r}: an empty path", param, ctx)
+        return super().convert(value, param, ctx)
 
 
 def _option(*decls, help: str, **kwargs):
@@ -111,7 +126,7 @@ CIRCUIT_OPTIONS = setting_options({"ode, spice": Circuit})
 
 TRAIN_OPTIONS = [
     _option("--dataset", type=click.Choice(DATASETS), help="Data set."),
-    click.option("--data-dir", type=click.Path(file_okay=False), help="Directory with the IDX files (MNIST)."),
+    click.option("--data-dir", type=UserPath(file_okay=False), help="Directory with the IDX files (MNIST)."),
     click.option("--n-train", type=int, help="Use the first N training examples."),
     click.option("--n-test", type=int, help="Use the first N test examples."),
     _option("--topology", type=click.Choice(["layered", "small-world"]), help="Topology."),
@@ -200,7 +215,32 @@ def _with_options(options):
     return decorate
 
 
-@click.group()
+def one_line(message: str) -> str:
+    """An error message as one line: its lines joined by '; ' (after a colon, by a space)."""
+    lines = [line.strip() for line in str(message).splitlines() if line.strip()]
+    return "".join(line if k == 0 else (" " if lines[k - 1].endswith(":") else "; ") + line
+                   for k, line in enumerate(lines))
+
+
+class OneLineErrors(click.Group):
+    """The command group: every error a user causes is printed as one line, ``Error: ...`` on standard error, a
+    usage error too (without click's usage and hint lines); exit 1, or 2 for a usage error."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode, **extra)
+        try:
+            value = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.exceptions.Abort:
+            click.echo("Aborted!", err=True)
+            sys.exit(1)
+        except click.ClickException as err:
+            click.echo(f"Error: {one_line(err.format_message())}", err=True)
+            sys.exit(err.exit_code)
+        sys.exit(value if isinstance(value, int) else 0)
+
+
+@click.group(cls=OneLineErrors)
 @click.version_option(package_name="neurosim")
 def main() -> None:
     """neurosim: analog neuromorphic hardware that learns by equilibrium propagation."""
@@ -227,11 +267,12 @@ def _epochs(n: int) -> str:
 
 @main.command("train")
 @_with_options(TRAIN_OPTIONS)
-@click.option("-o", "--out", type=click.Path(dir_okay=False), help="Run file to write, its folder created if missing [runs/TOPOLOGY-DATASET-seedS.h5].")
-@click.option("--overwrite", is_flag=True, help="Replace an existing run file.")
-@click.option("--resume", type=click.Path(dir_okay=False), help="Continue the run in this file (--epochs to extend).")
+@click.option("-o", "--out", type=UserPath(dir_okay=False), help="Run file to write, its folder created if missing [runs/TOPOLOGY-DATASET-seedS.h5].")
+@click.option("--overwrite", is_flag=True,
+              help="Replace an existing run file (kept as it was until the new run's first epoch is complete).")
+@click.option("--resume", type=UserPath(dir_okay=False), help="Continue the run in this file (--epochs to extend).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-@click.option("--config", "config_file", type=click.Path(dir_okay=False),
+@click.option("--config", "config_file", type=UserPath(dir_okay=False),
               help="TOML file of settings (field = value); options given on the command line override it.")
 def train_command(out, overwrite, resume, quiet, config_file, **options) -> None:
     """Train a network with EqProp; write the run to an HDF5 file; print the test error."""
@@ -248,6 +289,9 @@ def train_command(out, overwrite, resume, quiet, config_file, **options) -> None
                                        "give more to train on")
             _check_later_removal(run, given.get("remove_skip_after"), resume)
             config = make_config(**{**run.config, **given})
+            if out is not None and Path(out).exists() and not Path(out).samefile(resume) and not overwrite:
+                raise FileExistsError(f"{out} exists and is not {resume}: give --overwrite to write the continued "
+                                      "run over it, or another -o")
             out = Path(out or resume)
             if run.epochs_done >= config.epochs:
                 click.echo(f"{resume} is complete ({_epochs(run.epochs_done)}): nothing to train; give --epochs N "
@@ -255,8 +299,15 @@ def train_command(out, overwrite, resume, quiet, config_file, **options) -> None
         else:
             run = None
             config = _config(config_file, given)
+            if "data_dir" in given and config.dataset == "digits":
+                raise click.UsageError(f"--data-dir {given['data_dir']}: the digits data set is bundled with "
+                                       "scikit-learn and read from no directory; give --dataset mnist or "
+                                       "fashion-mnist")
             out = Path(out) if out else _default_out(config)
             _warn_large_rate(config)
+            if config.n_train is not None and config.batch_size > config.n_train:
+                click.echo(f"warning: --batch-size {config.batch_size} is more than the {config.n_train} training "
+                           f"examples: each epoch is one batch of {config.n_train}", err=True)
         run = train(config, out=out, run=run, progress=not quiet, keep_existing=not overwrite)
     except KeyboardInterrupt:
         _interrupted(out)
@@ -341,11 +392,11 @@ def _words(ctx, param, value):
 @click.option("--seeds", callback=_numbers(int), default="0", show_default=True)
 @click.option("--per-layer-lr", callback=_numbers(float),
               help="Rates of layered-per-layer [lr times 4^((pairs-1)/2 - k)].")
-@click.option("-o", "--out", type=click.Path(file_okay=False), default="bitdepth", show_default=True,
+@click.option("-o", "--out", type=UserPath(file_okay=False), default="bitdepth", show_default=True,
               help="Study directory: one run file per point, the tables and the PNG figures. An existing study "
                    "resumes.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-@click.option("--config", "config_file", type=click.Path(dir_okay=False), help="TOML file of base settings.")
+@click.option("--config", "config_file", type=UserPath(dir_okay=False), help="TOML file of base settings.")
 def bitdepth_command(topologies, bit_depths, roundings, rules, seeds, per_layer_lr, out, quiet, config_file,
                      **options):
     """Train topologies x weight bits x rounding x seeds as a sweep; write the results (HDF5, CSV) and figures
@@ -375,10 +426,10 @@ def bitdepth_command(topologies, bit_depths, roundings, rules, seeds, per_layer_
 
 
 @main.command("sweep")
-@click.argument("grid_file", type=click.Path(dir_okay=False))
+@click.argument("grid_file", type=UserPath(dir_okay=False))
 @click.option("--scheduler", help="Address of a running Dask scheduler (tcp://HOST:PORT) [a local cluster].")
 @click.option("--workers", type=int, help="Worker processes of the local cluster [one per core].")
-@click.option("--out", type=click.Path(file_okay=False), help="Directory of the point files [the grid's out].")
+@click.option("--out", type=UserPath(file_okay=False), help="Directory of the point files [the grid's out].")
 @click.option("--collect", "collect_only", is_flag=True, help="Only gather the finished points into the table.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def sweep_command(grid_file, scheduler, workers, out, collect_only, quiet) -> None:
@@ -411,14 +462,14 @@ def sweep_command(grid_file, scheduler, workers, out, collect_only, quiet) -> No
                f"table {grid.out / 'sweep.csv'}")
     for row in rows:
         if row["status"] == "failed":
-            click.echo(f"  failed {row['point']}: {row['error']}")
-    if rows and counts["failed"] == len(rows):
-        raise click.ClickException(f"every point of {grid_file} failed")
+            click.echo(f"  failed {row['point']}: {one_line(row['error'])}")
+    if counts["failed"]:
+        raise click.ClickException(f"{'every point' if counts['failed'] == len(rows) else str(counts['failed']) + ' of ' + str(len(rows)) + ' points'} of {grid_file} failed (listed above; {grid.out} keeps the finished ones, and running the same command again retries the failed)")
 
 
 @main.command("report")
-@click.argument("run_files", nargs=-1, required=True, type=click.Path(dir_okay=False))
-@click.option("-o", "--out", type=click.Path(file_okay=False), default="report", show_default=True,
+@click.argument("run_files", nargs=-1, required=True, type=UserPath(dir_okay=False))
+@click.option("-o", "--out", type=UserPath(file_okay=False), default="report", show_default=True,
               help="Directory for the figures (PNG) and summary.md.")
 @click.option("--smoothing", type=click.IntRange(min=0), default=25, show_default=True,
               help="Half-width of eq 21's moving average, in recorded batches.")
@@ -449,12 +500,12 @@ def _given(options: dict) -> dict:
 
 
 @main.command("export")
-@click.argument("run_file", type=click.Path(dir_okay=False))
+@click.argument("run_file", type=UserPath(dir_okay=False))
 @click.option("--example", type=int, required=True, help="Index of the example in the split.")
 @click.option("--phase", type=click.Choice(["free", "nudged"]), default="free", show_default=True)
 @click.option("--split", type=click.Choice(["train", "test"]), default="test", show_default=True)
-@click.option("-o", "--out", type=click.Path(dir_okay=False), required=True, help="Netlist to write (.cir).")
-@click.option("--data-dir", type=click.Path(file_okay=False), help="IDX directory, if not the run's.")
+@click.option("-o", "--out", type=UserPath(dir_okay=False), required=True, help="Netlist to write (.cir).")
+@click.option("--data-dir", type=UserPath(file_okay=False), help="IDX directory, if not the run's.")
 @click.option("--inline", is_flag=True, help="Copy the subcircuit library into the netlist instead of .include.")
 @click.option("--clip", is_flag=True, help="Clip weights beyond the conductance range instead of failing.")
 @click.option("--t-stop", type=float, help="Transient length, time constants [the run's t_max].")
@@ -479,14 +530,14 @@ def export_command(run_file, example, phase, split, out, data_dir, inline, clip,
 
 
 @main.command("waveform")
-@click.argument("data_file", type=click.Path(dir_okay=False))
-@click.option("-o", "--out", type=click.Path(dir_okay=False), help="PNG to write [DATA_FILE with .png].")
-@click.option("--run", "run_file", type=click.Path(dir_okay=False),
+@click.argument("data_file", type=UserPath(dir_okay=False))
+@click.option("-o", "--out", type=UserPath(dir_okay=False), help="PNG to write [DATA_FILE with .png].")
+@click.option("--run", "run_file", type=UserPath(dir_okay=False),
               help="The run the netlist was exported from: compare the last row with neurosim's equilibrium.")
 @click.option("--example", type=int, help="The exported example's index (with --run).")
 @click.option("--phase", type=click.Choice(["free", "nudged"]), default="free", show_default=True)
 @click.option("--split", type=click.Choice(["train", "test"]), default="test", show_default=True)
-@click.option("--data-dir", type=click.Path(file_okay=False), help="IDX directory, if not the run's.")
+@click.option("--data-dir", type=UserPath(file_okay=False), help="IDX directory, if not the run's.")
 @_circuit_options
 def waveform_command(data_file, out, run_file, example, phase, split, data_dir, **circuit) -> None:
     """Plot the node voltages ngspice wrote for an exported netlist; with --run and --example, set its last row
@@ -512,7 +563,7 @@ def waveform_command(data_file, out, run_file, example, phase, split, data_dir, 
 
 
 @main.command("info")
-@click.argument("run_file", type=click.Path(dir_okay=False))
+@click.argument("run_file", type=UserPath(dir_okay=False))
 def info_command(run_file) -> None:
     """Summarise a run file: configuration, topology, errors per epoch, residuals, per-layer rates."""
     try:

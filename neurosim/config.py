@@ -10,6 +10,7 @@ import dataclasses
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
+import numpy as np
 from pydantic import ConfigDict, Field, StrictBool, StrictFloat, StrictInt, ValidationError, field_validator, model_validator
 from pydantic.dataclasses import dataclass
 
@@ -24,7 +25,7 @@ from .streams import STREAM_TOPOLOGY, stream_seed
 from .tomlfile import read_toml
 from .topology import pair_rates
 from .errors import NeurosimError, validation_problems
-from .settings import build, flat_name, settings_fields, values_of
+from .settings import MAX_COUNT, build, flat_name, settings_fields, values_of
 
 #: The engine of a configuration that names none, and of a table of engine settings without a ``name``.
 DEFAULT_ENGINE = "euler"
@@ -40,7 +41,10 @@ MAX_LAYER = 100_000
 
 #: The most memory the dense weight blocks of a network may need, bytes.
 MAX_WEIGHT_BYTES = 16 * 2**30
-PositiveInt = Annotated[StrictInt, Field(ge=1)]
+PositiveInt = Annotated[StrictInt, Field(ge=1, le=MAX_COUNT)]
+
+#: The largest half-width of the intralayer and skip weights' initialisation (the paper's: 0.05 and 0.0829).
+MAX_INTRA_INIT = 100.0
 
 
 class ConfigError(NeurosimError, ValueError):
@@ -91,11 +95,11 @@ class TrainConfig:
     n_test: PositiveInt | None = None
     topology: Literal["layered", "small-world"] = "small-world"
     sizes: tuple[Annotated[StrictInt, Field(ge=1, le=MAX_LAYER)], ...] | None = None
-    rewire_n: Annotated[StrictInt, Field(ge=0)] | None = None
+    rewire_n: Annotated[StrictInt, Field(ge=0, le=MAX_COUNT)] | None = None
     rewire_p: Annotated[StrictFloat, Field(ge=0, lt=1)] | None = None
     rewire_mode: Literal["replace", "add"] = "replace"
     intralayer: StrictBool = True
-    intra_init: Annotated[StrictFloat, Field(ge=0)] = 0.05
+    intra_init: Annotated[StrictFloat, Field(ge=0, le=MAX_INTRA_INIT)] = 0.05
     epochs: PositiveInt = 30
     batch_size: PositiveInt = 20
     lr: tuple[Positive, ...] = (0.05,)
@@ -205,6 +209,12 @@ class TrainConfig:
             raise ValueError("tol > 0 reads residuals back during a phase: not possible with cuda_graphs on")
         if self.sizes is not None:
             pair_rates(self.lr, self.sizes)
+        tiny, top = float(np.finfo(self.dtype).tiny), float(np.finfo(self.dtype).max)
+        for name, values in (("lr", self.lr), ("bias_lr", (self.bias_lr,)), ("beta", (self.beta,))):
+            for value in values:
+                if value is not None and not tiny <= value <= top:
+                    raise ValueError(f"{name}={value}: not a normal {self.dtype} number (between {tiny:.3g} and "
+                                     f"{top:.3g}); in {self.dtype} it would be {'0' if value < tiny else 'inf'}")
         return self
 
     def to_dict(self) -> dict:
@@ -228,7 +238,7 @@ def make_config(**values) -> TrainConfig:
     try:
         return TrainConfig(**values)
     except ValidationError as err:
-        raise ConfigError("invalid configuration:\n  " + "\n  ".join(validation_problems(err))) from None
+        raise ConfigError("invalid configuration: " + "; ".join(validation_problems(err))) from None
 
 
 def nest_flat(values: dict) -> dict:

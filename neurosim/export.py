@@ -5,9 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import h5py
 import numpy as np
 
 from .config import make_config
+from .atomic import replaced_whole
 from .data import load_dataset
 from .engines import ODE, Phase
 from .circuit import Circuit
@@ -124,6 +126,9 @@ def export_netlist(
     data_file = safe_name(out.with_suffix(".data").name, "the data file named after the netlist")
     if out.exists() and not overwrite:
         raise FileExistsError(f"{out} exists: give --overwrite to replace it")
+    if out.is_file() and h5py.is_hdf5(out):
+        raise FileExistsError(f"{out} is an HDF5 file (a run?): a netlist never replaces one, --overwrite or not; "
+                              "choose another name")
     try:
         out.parent.mkdir(parents=True, exist_ok=True)  # as train -o does
     except (FileExistsError, NotADirectoryError):
@@ -131,8 +136,9 @@ def export_netlist(
     case = example_phase(run, example, phase=phase, split=split, data_dir=data_dir, circuit=circuit, t_max=t_stop)
     c = case
     written = Phase(beta=c.beta, target=c.target if c.beta else None, nudge=c.nudge)
-    write_netlist(out, c.net, c.x[0], circuit=c.circuit, phase=written, start=c.start,
-                  analysis=Analysis(t_stop=c.t_max), data_file=data_file, library=library, inline=inline,
-                  clip=clip, control=control,
-                  title=f"{name}, {run.config['dataset']} {split} example {example} (label {c.label}), {phase} phase")
+    with replaced_whole(out, "netlist") as part:
+        write_netlist(part, c.net, c.x[0], circuit=c.circuit, phase=written, start=c.start,
+                      analysis=Analysis(t_stop=c.t_max), data_file=data_file, library=library, inline=inline,
+                      clip=clip, control=control,
+                      title=f"{name}, {run.config['dataset']} {split} example {example} (label {c.label}), {phase} phase")
     return out.parent / data_file

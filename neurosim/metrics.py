@@ -90,7 +90,8 @@ def applied_share(proposed_rms, applied_rms) -> np.ndarray:
     (batches, pairs) as in a run file."""
     proposed = np.nansum(np.asarray(proposed_rms, dtype=float).reshape(len(proposed_rms), -1), axis=0)
     applied = np.nansum(np.asarray(applied_rms, dtype=float).reshape(len(applied_rms), -1), axis=0)
-    return np.divide(applied, proposed, out=np.full_like(proposed, np.nan), where=proposed > 0)
+    usable = (proposed > 0) & np.isfinite(proposed)  # inf where a huge update's squares overflowed
+    return np.divide(applied, proposed, out=np.full_like(proposed, np.nan), where=usable)
 
 
 def lost_update_pairs(proposed_rms, applied_rms) -> list[int]:

@@ -80,7 +80,7 @@ def run_summary(name: str, run: Run) -> dict:
         **final_results(h),
         "first_epoch_train_error": float(h["train_error"][0]) if run.epochs_done else float("nan"),
         "spread": spread(total),
-        "deepest_over_shallowest": float(total[0] / total[-1]) if len(total) > 1 and total[-1] > 0 else float("nan"),
+        "deepest_over_shallowest": _ratio(total[0], total[-1]) if len(total) > 1 else float("nan"),
         "applied": applied_share(rms, np.asarray(run.applied_rms, dtype=np.float64).reshape(rms.shape))
         if len(run.applied_rms) == len(rms) and len(rms) else np.full(rms.shape[1], np.nan),
     }
@@ -142,3 +142,8 @@ def _summary(rows: list[dict], figures: list[str], path: Path, smoothing: int) -
     lines += [f"![{name}]({name})" for name in figures]
     write_text_atomically(path, "\n".join(lines) + "\n", "report")
     return path
+
+
+def _ratio(a: float, b: float) -> float:
+    """a / b, NaN where it is not a number (b zero, or both infinite: an update whose squares overflowed)."""
+    return float(a / b) if 0 < b < np.inf else float("nan")

@@ -5,7 +5,7 @@ with :func:`setting`, which gives each its default and its command-line help in 
 coupling layout, a worker count) are left to code. The class's own ``__post_init__`` is the one check of each
 value. :func:`build` makes an instance from a table of settings (a TOML table, a stored run's dict) with strict
 types (a string is not a number, 1.0 is not an integer, no inf or NaN; pydantic checks them) and reports every
-bad field, each on its own line; :func:`values_of` is the inverse, the table an instance stores.
+bad field, in one line; :func:`values_of` is the inverse, the table an instance stores.
 """
 
 from __future__ import annotations
@@ -14,7 +14,9 @@ import dataclasses
 import functools
 import typing
 
-from pydantic import ConfigDict, ValidationError, create_model
+from typing import Annotated
+
+from pydantic import ConfigDict, Field, ValidationError, create_model
 
 from .errors import validation_problems
 
@@ -46,23 +48,32 @@ def values_of(obj) -> dict:
     return {f.name: getattr(obj, f.name) for f in settings_fields(type(obj))}
 
 
+#: The largest magnitude of an integer setting (a count of steps, epochs, examples): 2^31 - 1. A run file stores
+#: settings as 64-bit integers; a larger value would fail there, after the work, instead of here.
+MAX_COUNT = 2**31 - 1
+
+#: An integer setting, bounded by :data:`MAX_COUNT`.
+Count = Annotated[int, Field(ge=-MAX_COUNT, le=MAX_COUNT)]
+
+
 @functools.cache
 def _model(cls):
     hints = typing.get_type_hints(cls)
     return create_model(f"{cls.__name__}Settings", __config__=ConfigDict(strict=True, extra="forbid",
                                                                          allow_inf_nan=False),
-                        **{f.name: (hints[f.name], f.default) for f in settings_fields(cls)})
+                        **{f.name: (Count if hints[f.name] is int else hints[f.name], f.default)
+                           for f in settings_fields(cls)})
 
 
 def build(cls, values: dict, **fixed):
     """An instance of ``cls`` with the settings ``values`` (field name -> value; the rest at their defaults) and
-    the non-setting fields ``fixed``. Raises :class:`ValueError` listing every bad setting, one per line, as
+    the non-setting fields ``fixed``. Raises :class:`ValueError` listing every bad setting, separated by "; ", as
     ``name=value: why``: wrong types and unknown names first (pydantic), then each value on its own through the
     class's check, then the values together."""
     try:
         checked = dict(_model(cls)(**values))
     except ValidationError as err:
-        raise ValueError("\n".join(validation_problems(err))) from None
+        raise ValueError("; ".join(validation_problems(err))) from None
     given = {k: checked[k] for k in values}
     problems = []
     for name, value in given.items():
@@ -71,5 +82,5 @@ def build(cls, values: dict, **fixed):
         except ValueError as err:
             problems.append(str(err))
     if problems:
-        raise ValueError("\n".join(problems))
+        raise ValueError("; ".join(problems))
     return cls(**given, **fixed)

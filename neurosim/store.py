@@ -311,7 +311,8 @@ def write_atomically(path: str | os.PathLike, write: Callable[[h5py.File], None]
             f.flush()
             image = f.id.get_file_image()
     except OSError as err:  # HDF5 failing in memory: nothing was written
-        raise RunFileError(f"{path}: could not write the checkpoint ({err}); the previous one is intact") from err
+        kept = "the previous one is intact" if path.exists() else "no checkpoint was written"
+        raise RunFileError(f"{path}: could not write the checkpoint ({err}); {kept}") from err
     replace_atomically(path, image, "checkpoint", RunFileError)
 
 
@@ -320,8 +321,9 @@ def writer_lock(path: str | os.PathLike):
     """Hold the one-writer lock of the file ``path`` for the block: an exclusive ``flock`` on ``.NAME.lock``
     beside it, released when the block ends or the process dies. A second process asking for the lock of the
     same file gets a :class:`RunFileError` at once (it does not wait), so two trainings or two sweeps never
-    write one file. Where ``fcntl`` is missing (Windows) the block runs without a lock."""
-    path = Path(path)
+    write one file. Where ``fcntl`` is missing (Windows) the block runs without a lock. A symbolic link is
+    followed: writers through a link and through the file it names share one lock."""
+    path = Path(os.path.realpath(path))
     try:
         import fcntl
     except ImportError:  # pragma: no cover - not on Linux

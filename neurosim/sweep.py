@@ -25,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -129,6 +130,10 @@ def load_grid(path: str | Path, out: str | Path | None = None) -> Grid:
             raise ConfigError(f"{path}: grid axis {name!r} is not a configuration field")
         if not isinstance(options, list) or not options:
             raise ConfigError(f"{path}: grid axis {name!r} needs a non-empty list of values, not {options!r}")
+        seen = [json.dumps(v, sort_keys=True) for v in options]
+        twice = next((v for k, v in enumerate(options) if seen[k] in seen[:k]), None)
+        if len(set(seen)) != len(seen):
+            raise ConfigError(f"{path}: grid axis {name!r} lists {twice!r} twice; each value is one point")
     try:
         make_config(**base)
     except ConfigError as err:
@@ -211,9 +216,20 @@ def run_point(values: dict, path: str, data=None) -> dict:
             run = load_run(path)
         except RunFileError:
             run = None  # a damaged file: start the point again
+        if run is not None:
+            check_holds(path, run.config, values)
     if run is None or not run.complete:
         run = train(config, out=path, run=run, data=data, progress=False)
     return summary(run)
+
+
+def check_holds(path: Path, stored: dict, values: dict) -> None:
+    """Refuse (:class:`RunFileError`) a point file whose run computes something else than the point ``values``
+    (:func:`computed_identity`): a file copied or written over from another configuration is neither resumed nor
+    collected as the point's result."""
+    if computed_identity(stored) != computed_identity(values):
+        raise RunFileError(f"{path}: holds a run of another configuration than this point; move it away (the point "
+                           "is then trained anew)")
 
 
 def summary(run: Run) -> dict:
@@ -238,7 +254,10 @@ def open_client(scheduler: str | None = None, workers: int | None = None):
     n = workers if workers is not None else (os.cpu_count() or 1)
     if n < 1:
         raise ConfigError(f"--workers {workers}: needs at least 1")
-    cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None)
+    # the workers' own log of a failed point (its whole traceback) stays quiet: the sweep records the failure and
+    # prints it in one line (silence_logs sets the workers' log level)
+    cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
+                           silence_logs=logging.CRITICAL)
     return Client(cluster), cluster
 
 
@@ -307,7 +326,13 @@ def collect(grid: Grid) -> list[dict]:
         row["point"] = point.name
         path, err = point_file(grid.out, point, stored), error_file(grid.out, point)
         if is_complete(path):
-            finished[point.label] = run = load_run(path)
+            try:
+                run = load_run(path)
+                check_holds(path, run.config, point.values)
+            except RunFileError as refused:
+                rows.append({**row, "status": "failed", "error": str(refused)})
+                continue
+            finished[point.label] = run
             row.update(summary(run), status="done")
         elif err.exists():
             row.update(status="failed", error=json.loads(err.read_text())["error"])

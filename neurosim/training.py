@@ -190,15 +190,18 @@ def train(
     While it trains, the process holds ``out``'s writer lock (:func:`~neurosim.store.writer_lock`): a second
     training or sweep point writing the same file is refused at its start. ``keep_existing``: refuse to start a
     new run (``run`` None) over an existing ``out``, checked under the lock (the command line's answer to two
-    trainings started together on one new file).
+    trainings started together on one new file). A new run that replaces an existing ``out`` writes no epoch-0
+    checkpoint: the old file stays until the new run has its first complete epoch (a new run that fails or is
+    killed in its first epoch leaves the old one as it was).
     """
     if out is None:
         with _overflow_is_divergence():
             return _train(config, None, run, data, progress, on_epoch)
     with writer_lock(out), _overflow_is_divergence():
-        if keep_existing and run is None and Path(out).exists():
+        replacing = run is None and Path(out).exists()
+        if keep_existing and replacing:
             raise FileExistsError(f"{out} exists: --resume {out} to continue it, --overwrite to replace it")
-        return _train(config, out, run, data, progress, on_epoch)
+        return _train(config, out, run, data, progress, on_epoch, first_checkpoint=not replacing)
 
 
 def _overflow_is_divergence():
@@ -209,7 +212,7 @@ def _overflow_is_divergence():
 
 
 def _train(config: TrainConfig, out, run: Run | None, data: Dataset | None, progress: bool,
-           on_epoch: Callable[[Run], None] | None) -> Run:
+           on_epoch: Callable[[Run], None] | None, first_checkpoint: bool = True) -> Run:
     """:func:`train`'s epochs, ``out``'s lock held."""
     if config.device == "cuda":
         torch_cuda()  # fail before any work if the GPU cannot be used
@@ -233,7 +236,7 @@ def _train(config: TrainConfig, out, run: Run | None, data: Dataset | None, prog
         if len(states if states is not None else range(n)) != n:
             raise RunFileError(f"{out or 'the run'}: {name} holds the states of {len(states)} examples, the data set "
                                f"has {n}: it was trained on other data")
-    if out is not None and run.epochs_done == 0:
+    if out is not None and run.epochs_done == 0 and first_checkpoint:
         save_run(out, run)  # a checkpoint at epoch 0: a run killed during its first epoch can be resumed
 
     with _blas_threads_for(net):

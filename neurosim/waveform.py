@@ -38,7 +38,7 @@ class NodeWaveforms:
 def read_data(path: str | Path) -> NodeWaveforms:
     """Read a data file written by a neurosim netlist's ``wrdata`` (``set wr_singlescale``, ``set wr_vecnames``):
     a header ``time v(h1_0) ...`` and one row per time point. :class:`DataFileError` names the file and the problem
-    (no such header, rows of another width, no rows, times not increasing)."""
+    (no such header, rows of another width, no rows, NaN or infinite values, times not increasing)."""
     path = Path(path)
     try:
         with open(path) as f:
@@ -54,6 +54,10 @@ def read_data(path: str | Path) -> NodeWaveforms:
     if rows.size == 0 or rows.shape[1] != len(header):
         raise DataFileError(f"{path}: {rows.shape[0]} rows of {rows.shape[1] if rows.size else 0} columns under a "
                             f"header of {len(header)}")
+    if not np.all(np.isfinite(rows)):
+        row, column = np.argwhere(~np.isfinite(rows))[0]
+        raise DataFileError(f"{path}: {rows[row, column]} in row {row + 1}, column {header[column]} (a simulation "
+                            "that failed; rerun ngspice on the netlist)")
     if np.any(np.diff(rows[:, 0]) < 0):
         raise DataFileError(f"{path}: times decrease (two runs appended to one file?)")
     return NodeWaveforms(tuple(h[2:-1] for h in header[1:]), rows[:, 0], rows[:, 1:])

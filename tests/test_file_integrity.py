@@ -194,7 +194,7 @@ def test_a_full_disk_during_a_checkpoint_keeps_the_previous_one(run_file, monkey
         raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr(atomic.os, "fsync", full)
-    with pytest.raises(RunFileError, match="No space left on device.*the previous one is intact"):
+    with pytest.raises(RunFileError, match="No space left on device.*the previous checkpoint is intact"):
         store.save_run(run_file, load_run(run_file))
     assert digest(run_file) == before
     assert [p.name for p in run_file.parent.iterdir() if p.name.endswith(".tmp")] == []

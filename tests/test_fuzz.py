@@ -4,6 +4,7 @@ changed. CI runs a few dozen cases of each; ``pytest -m slow`` runs the long ver
 
 import os
 
+import click
 import pytest
 from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
@@ -16,18 +17,23 @@ from neurosim.sweep import load_grid
 BASE = ["train", "--dataset", "digits", "--n-train", "20", "--n-test", "10", "--sizes", "64-4-10", "--epochs", "1",
         "--n-free", "5", "--n-nudged", "2", "--quiet"]
 
-#: options and how their values are drawn: small numbers (a valid value trains in a moment), any text, odd floats
+#: every option of `train` but those that say where files go, from the command's own definition (a new option is
+#: fuzzed without new test code), with small numbers (a valid value trains in a moment), any text, odd floats
 NUMBER = st.integers(-12, 12).map(str) | st.floats(allow_nan=True, allow_infinity=True).map(repr)
 TEXT = st.text(max_size=12)
-OPTIONS = {
-    "--epochs": NUMBER, "--batch-size": NUMBER, "--lr": NUMBER | TEXT, "--bias-lr": NUMBER, "--beta": NUMBER,
-    "--eps": NUMBER, "--n-free": NUMBER, "--tol": NUMBER, "--sizes": TEXT | st.sampled_from(["64-10", "64-4-4-10", "8-3"]),
-    "--topology": TEXT | st.sampled_from(["layered", "small-world"]), "--rewire-n": NUMBER, "--rewire-p": NUMBER,
-    "--nudge": TEXT | st.sampled_from(["weak", "clamped", "reference"]), "--weight-bits": NUMBER,
-    "--rounding": TEXT | st.sampled_from(["nearest", "stochastic"]), "--hardware": TEXT | st.just("ideal"),
-    "--seed": NUMBER, "--intra-init": NUMBER, "--crossbar": TEXT, "--dtype": TEXT, "--device": TEXT,
-    "--max-residual": NUMBER, "--rate-every": NUMBER,
-}
+
+
+def small_values(param: click.Parameter):
+    if isinstance(param.type, click.Choice):
+        return st.sampled_from(list(param.type.choices)) | TEXT
+    if isinstance(param.type, (click.types.IntParamType, click.types.FloatParamType)):
+        return NUMBER
+    return TEXT | NUMBER | st.sampled_from(["64-10", "64-4-4-10", "8-3", "0.1,0.2"])
+
+
+OPTIONS = {p.opts[0]: (p.opts + p.secondary_opts if p.is_flag else small_values(p))
+           for p in main.commands["train"].params
+           if isinstance(p, click.Option) and p.name not in {"out", "resume", "config_file", "overwrite", "quiet"}}
 
 
 def _snapshot(folder):
@@ -55,14 +61,16 @@ def _answer_is_clean(result, before, after, made):
 def cli_fuzz(max_examples):
     @settings(max_examples=max_examples, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
     @given(options=st.dictionaries(st.sampled_from(sorted(OPTIONS)), st.none(), min_size=1, max_size=3).flatmap(
-        lambda keys: st.fixed_dictionaries({k: OPTIONS[k] for k in keys})))
+        lambda keys: st.fixed_dictionaries({k: st.sampled_from(OPTIONS[k]) if isinstance(OPTIONS[k], list)
+                                            else OPTIONS[k] for k in keys})))
     def check(tmp_path, options):
         for p in tmp_path.iterdir():
             if p.name != "keep.txt":
                 p.unlink()
         (tmp_path / "keep.txt").write_text("the user's own file")
         before = _snapshot(tmp_path)
-        args = [*BASE, *(part for option, value in options.items() for part in (option, value)),
+        args = [*BASE, *(part for option, value in options.items()
+                         for part in ((value,) if value.startswith("--") else (option, value))),
                 "-o", str(tmp_path / "out.h5")]
         result = CliRunner().invoke(main, args)
         _answer_is_clean(result, before, _snapshot(tmp_path), "out.h5")
