@@ -128,6 +128,18 @@ class TrainConfig:
             return (value,)
         return value
 
+    @field_validator("intra_init")
+    @classmethod
+    def _unsigned_zero(cls, value):
+        return value + 0.0  # -0.0 (allowed by >= 0) as 0.0: a uniform draw over [-a, a] needs a >= +0
+
+    @field_validator("data_dir")
+    @classmethod
+    def _a_path(cls, value):
+        if value is not None and ("\x00" in value or not value.strip()):
+            raise ValueError(f"{value!r}: not a directory name (empty, or a NUL character)")
+        return value
+
     @field_validator("hardware", mode="before")
     @classmethod
     def _resolve_hardware(cls, value):
