@@ -513,20 +513,55 @@ def _given(options: dict) -> dict:
 @click.option("--overwrite", is_flag=True, help="Replace an existing netlist.")
 @click.option("--no-control", is_flag=True,
               help="Leave out the .control block: a plain circuit for PySpice (neurosim.pyspice.simulate).")
+@click.option("--analysis", type=click.Choice(["tran", "op"]), default="tran", show_default=True,
+              help="tran: a transient of --t-stop time constants; op: ngspice's operating point (one Newton solve).")
+@click.option("--start", type=click.Choice(["rest", "equilibrium"]),
+              help="Where ngspice starts: rest (0 V; the nudged phase at the free equilibrium), or neurosim's own "
+                   "equilibrium, to check it with a short transient (--t-stop 5) or an operating point, for "
+                   "networks too large for a transient from rest [equilibrium with op, else rest].")
 def export_command(run_file, example, phase, split, out, data_dir, inline, clip, t_stop, overwrite, no_control,
-                   **circuit) -> None:
-    """Write one example's circuit as a SPICE netlist that `ngspice -b OUT` runs as it is."""
+                   analysis, start, **circuit) -> None:
+    """Write one example's circuit as a SPICE netlist that `ngspice -b OUT` runs as it is; say first how large it
+    is and what ngspice will cost."""
     try:
         run = load_run(run_file)
         data = export_netlist(run, example, out, phase=phase, split=split, data_dir=data_dir, inline=inline,
                               clip=clip, t_stop=t_stop, name=Path(run_file).name, overwrite=overwrite,
-                              circuit=_given(circuit), control=not no_control)
+                              circuit=_given(circuit), control=not no_control, analysis=analysis, start=start,
+                              before_writing=lambda: click.echo(_cost_note(run, t_stop, analysis, start), err=True))
     except (*USER_ERRORS, ValueError) as err:
         raise click.ClickException(str(err)) from None
     if no_control:
         click.echo(f"wrote {out}; neurosim.pyspice.simulate('{out}') runs it in PySpice")
     else:
-        click.echo(f"wrote {out}; `ngspice -b {out}` (run in {Path(out).parent}) writes the node voltages to {data}")
+        what = "the operating point (one row)" if analysis == "op" else "the node voltages"
+        click.echo(f"wrote {out}; `ngspice -b {out}` (run in {Path(out).parent}) writes {what} to {data}")
+
+
+def _cost_note(run, t_stop: float | None, analysis: str, start: str | None) -> str:
+    """What the netlist of ``run`` will hold and ngspice cost (:mod:`neurosim.spicecost`), before it is written."""
+    from .export import phase_length
+    from .spicecost import estimate_seconds, netlist_size
+
+    size = netlist_size(run.network)
+    t_stop = t_stop if t_stop is not None else phase_length(make_config(**run.config))
+    start = start or ("equilibrium" if analysis == "op" else "rest")
+    seconds = estimate_seconds(size, analysis, t_stop, start)
+    origin = "neurosim's equilibrium" if start == "equilibrium" else "rest"
+    route = "the operating point" if analysis == "op" else f"the transient of {t_stop:g} tau from {origin}"
+    note = (f"netlist: {size.devices:,} devices, {size.nodes:,} nodes ({size.free_nodes:,} free), about "
+            f"{size.bytes / 1e6:.1f} MB; ngspice: about {_duration(seconds)} for {route} (the model of "
+            "docs/spice.md, within a factor of 3)")
+    if seconds > 600 and not (analysis == "tran" and start == "equilibrium" and t_stop <= 5):
+        note += ("; --start equilibrium --t-stop 5 checks neurosim's own equilibrium with a short transient "
+                 f"instead (about {_duration(estimate_seconds(size, 'tran', 5.0, 'equilibrium'))})")
+    return note
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 60:
+        return f"{max(seconds, 0.1):.1f} s" if seconds < 10 else f"{seconds:.0f} s"
+    return f"{seconds / 60:.0f} min" if seconds < 3600 else f"{seconds / 3600:.1f} h"
 
 
 @main.command("waveform")

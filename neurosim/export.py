@@ -106,6 +106,9 @@ def export_netlist(
     circuit: dict | None = None,
     overwrite: bool = False,
     control: bool = True,
+    analysis: str = "tran",
+    start: str | None = None,
+    before_writing=None,
 ) -> Path:
     """Write the netlist of ``run``'s network for example ``example`` of its data set's ``split`` (train or test)
     to ``out``; returns the path of the data file ngspice will write (beside ``out``).
@@ -118,6 +121,16 @@ def export_netlist(
     fields of the circuit to use instead of the run's (``crossbar``, ``r_leak``, ``g_min``, ``g_max``, ...), e.g.
     the passive crossbar of a network trained on the ideal one. An existing ``out`` is refused unless
     ``overwrite``. ``control``: False leaves out the ``.control`` block (for PySpice, :mod:`neurosim.pyspice`).
+    ``analysis``: ``tran`` (a transient of ``t_stop`` time constants) or ``op`` (ngspice's operating point, one
+    Newton solve; the data file holds one row). ``start``: where ngspice starts, ``rest`` (0 V; the nudged phase at
+    the free equilibrium: the phase as training ran it) or ``equilibrium``, neurosim's own equilibrium of the phase
+    (the ODE engine, settled to 1 uV), as ``.ic`` of the transient or ``.nodeset`` of the operating point: the
+    routes for a network too large for a transient from rest. A short transient from the equilibrium checks it
+    (a circuit at an equilibrium stays there; docs/spice.md: within 1 mV on every network measured), while the
+    operating point may land on another of the network's equilibria. ``neurosim waveform --run`` compares the last
+    row with neurosim's equilibrium. Default: ``equilibrium`` for ``op``, else ``rest``.
+    ``before_writing``: called (without arguments) once every check has passed, just before the netlist is
+    written (the command line says there how large it is and what ngspice will cost).
 
     With hardware models, the netlist holds the effective network of the run's devices (quantised stored weights,
     variation, stuck-at faults, mismatch, and one draw of read noise for this example).
@@ -133,12 +146,24 @@ def export_netlist(
         out.parent.mkdir(parents=True, exist_ok=True)  # as train -o does
     except (FileExistsError, NotADirectoryError):
         raise NotADirectoryError(f"{out}: its folder {out.parent} cannot be made, a file is in the way") from None
+    if analysis not in ("tran", "op"):
+        raise ValueError(f"analysis={analysis!r}: choose 'tran' or 'op'")
+    start = start or ("equilibrium" if analysis == "op" else "rest")
+    if start not in ("rest", "equilibrium"):
+        raise ValueError(f"start={start!r}: choose 'rest' or 'equilibrium'")
     case = example_phase(run, example, phase=phase, split=split, data_dir=data_dir, circuit=circuit, t_max=t_stop)
     c = case
     written = Phase(beta=c.beta, target=c.target if c.beta else None, nudge=c.nudge)
+    begin = c.start
+    if start == "equilibrium":  # neurosim's own equilibrium of this phase
+        relaxed = Phase(beta=c.beta, target=c.target[None], nudge=c.nudge) if c.beta else Phase()
+        begin = ODE(circuit=c.circuit, rtol=1e-8, atol=1e-10, settle_tol=1e-6, t_max=10 * c.t_max).relax(
+            c.net, c.x, c.start[None], relaxed).state[0]
+    if before_writing is not None:
+        before_writing()
     with replaced_whole(out, "netlist") as part:
-        write_netlist(part, c.net, c.x[0], circuit=c.circuit, phase=written, start=c.start,
-                      analysis=Analysis(t_stop=c.t_max), data_file=data_file, library=library, inline=inline,
+        write_netlist(part, c.net, c.x[0], circuit=c.circuit, phase=written, start=begin,
+                      analysis=Analysis(kind=analysis, t_stop=c.t_max), data_file=data_file, library=library, inline=inline,
                       clip=clip, control=control,
                       title=f"{name}, {run.config['dataset']} {split} example {example} (label {c.label}), {phase} phase")
     return out.parent / data_file

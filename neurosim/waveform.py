@@ -37,13 +37,16 @@ class NodeWaveforms:
 
 def read_data(path: str | Path) -> NodeWaveforms:
     """Read a data file written by a neurosim netlist's ``wrdata`` (``set wr_singlescale``, ``set wr_vecnames``):
-    a header ``time v(h1_0) ...`` and one row per time point. :class:`DataFileError` names the file and the problem
+    a header ``time v(h1_0) ...`` and one row per time point, or an operating point's one row (its header begins
+    with the input ngspice takes for its scale; read as time 0). :class:`DataFileError` names the file and the problem
     (no such header, rows of another width, no rows, NaN or infinite values, times not increasing)."""
     path = Path(path)
     try:
         with open(path) as f:
             header = f.readline().split()
-            if not header or header[0] != "time" or not all(h.startswith("v(") and h.endswith(")") for h in header[1:]):
+            operating_point = bool(header) and header[0].startswith("x_")  # ngspice's scale of an .op: an input
+            if not header or not (header[0] == "time" or operating_point) or \
+                    not all(h.startswith("v(") and h.endswith(")") for h in header[1:]):
                 raise DataFileError(f"{path}: the first line should be 'time v(node) ...' (ngspice's wrdata with "
                                     f"wr_vecnames), not {' '.join(header[:4])!r}")
             rows = np.loadtxt(f, ndmin=2)
@@ -58,6 +61,10 @@ def read_data(path: str | Path) -> NodeWaveforms:
         row, column = np.argwhere(~np.isfinite(rows))[0]
         raise DataFileError(f"{path}: {rows[row, column]} in row {row + 1}, column {header[column]} (a simulation "
                             "that failed; rerun ngspice on the netlist)")
+    if operating_point:
+        if len(rows) != 1:
+            raise DataFileError(f"{path}: an operating point's data file has one row, not {len(rows)}")
+        rows = np.concatenate([[[0.0]], rows[:, 1:]], axis=1)  # its time: 0
     if np.any(np.diff(rows[:, 0]) < 0):
         raise DataFileError(f"{path}: times decrease (two runs appended to one file?)")
     return NodeWaveforms(tuple(h[2:-1] for h in header[1:]), rows[:, 0], rows[:, 1:])
@@ -68,14 +75,15 @@ def plot_waveforms(data: NodeWaveforms, out: str | Path, title: str = "", label:
     volts against microseconds."""
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(7.5, 6.0), sharex=True)
     t = 1e6 * data.t
+    mark = "o" if len(t) == 1 else None  # an operating point: one point per node
     outputs = [k for k, n in enumerate(data.names) if n.startswith("y_")]
     for k in outputs:
         own = label is not None and data.names[k] == f"y_{label}"
-        top.plot(t, data.v[:, k], lw=2.2 if own else 1.0, label=data.names[k] + (" (label)" if own else ""))
+        top.plot(t, data.v[:, k], lw=2.2 if own else 1.0, marker=mark, label=data.names[k] + (" (label)" if own else ""))
     top.set_ylabel("output node voltage (V)")
     top.legend(ncol=5, fontsize=7, loc="upper left", frameon=False)
     hidden = [k for k in range(len(data.names)) if k not in outputs]
-    bottom.plot(t, data.v[:, hidden], color="0.45", lw=0.5, alpha=0.6)
+    bottom.plot(t, data.v[:, hidden], color="0.45", lw=0.5, alpha=0.6, marker=mark, ms=2)
     bottom.set_ylabel(f"hidden node voltage (V), {len(hidden)} nodes")
     bottom.set_xlabel("time (µs)")
     for ax in (top, bottom):

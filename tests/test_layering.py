@@ -20,7 +20,7 @@ LAYERS = (
     {"backend", "settings", "atomic"},
     {"network", "circuit", "data"},
     {"coupling", "lines", "metrics"},
-    {"energy", "dissipation", "netlist"},
+    {"energy", "dissipation", "netlist", "spicecost"},
     {"iv"},
     {"engines", "hardware"},  # engines know the network and its circuit; devices know the network
     {"rules", "pyspice"},  # rules know engines through their interface

@@ -174,7 +174,10 @@ def test_export_on_a_full_disk_leaves_the_previous_netlist_whole(tmp_path, run_f
         writes(stream, template, *columns)
 
     monkeypatch.setattr(netlist, "_lines", full_disk)
-    one_error_line(invoke("export", run_file, "--example", "1", "-o", out, "--overwrite"), "previous netlist is intact")
+    result = invoke("export", run_file, "--example", "1", "-o", out, "--overwrite")
+    note, error = result.output.splitlines()  # the netlist's size, said before writing; then the disk's error
+    assert result.exit_code == 1 and note.startswith("netlist: ") and error.startswith("Error: ")
+    assert "previous netlist is intact" in error
     assert sha(out) == before and [p.name for p in tmp_path.iterdir() if p.name.startswith(".n.cir")] == []
     monkeypatch.setattr(netlist, "_lines", writes)
     assert invoke("export", run_file, "--example", "1", "-o", out, "--overwrite").exit_code == 0
