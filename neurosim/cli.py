@@ -1,4 +1,5 @@
-"""The ``neurosim`` command line: ``train``, ``export`` and ``info``.
+"""The ``neurosim`` command line: ``train``, ``bitdepth``, ``sweep``, ``report``, ``export``, ``waveform`` and ``info``;
+every error a user causes is answered in one line (:class:`OneLineErrors`).
 
 Option defaults live in :class:`neurosim.config.TrainConfig`; the command passes on only the options given.
 """
@@ -7,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import shlex
 import sys
 import typing
 from pathlib import Path
@@ -535,7 +537,16 @@ def export_command(run_file, example, phase, split, out, data_dir, inline, clip,
         click.echo(f"wrote {out}; neurosim.pyspice.simulate('{out}') runs it in PySpice")
     else:
         what = "the operating point (one row)" if analysis == "op" else "the node voltages"
-        click.echo(f"wrote {out}; `ngspice -b {out}` (run in {Path(out).parent}) writes {what} to {data}")
+        click.echo(f"wrote {out}; `{ngspice_command(out)}` writes {what} to {data}")
+
+
+def ngspice_command(netlist) -> str:
+    """The shell command that runs ``netlist`` from the current directory: ngspice writes the data file relative
+    to where it runs, so it runs in the netlist's folder (``cd DIR && ngspice -b NAME``)."""
+    netlist = Path(netlist)
+    run = f"ngspice -b {shlex.quote(netlist.name)}"
+    folder = netlist.parent
+    return run if str(folder) in ("", ".") else f"cd {shlex.quote(str(folder))} && {run}"
 
 
 def _cost_note(run, t_stop: float | None, analysis: str, start: str | None) -> str:

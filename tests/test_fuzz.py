@@ -95,7 +95,7 @@ def grid_fuzz(max_examples):
             from neurosim.errors import NeurosimError
 
             assert isinstance(err, NeurosimError), repr(err)
-            assert "grid.toml" in str(err) or str(err), repr(err)
+            assert "grid.toml" in str(err) and "\n" not in str(err), repr(err)
         else:
             assert grid is not None
 

@@ -211,3 +211,21 @@ def test_exported_hardware_netlist_holds_the_effective_network(tmp_path, ngspice
     np.testing.assert_allclose(spice_state, ode.state[0], atol=1e-3)
     stored = ODE(settle_tol=1e-6, t_max=60).relax(net, x, np.zeros((1, net.n_free)), Phase())
     assert np.abs(stored.state - ode.state).max() > 1e-3  # the devices do change the circuit
+
+
+def test_the_printed_ngspice_command_works_as_printed_from_where_the_user_stands(tmp_path, ngspice, monkeypatch):
+    """Issue 42, item 2: exported into another folder, the command printed runs from the current directory and
+    the data file lands where the message says."""
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+    assert runner.invoke(main, ["train", "--sizes", "64-6-10", "--n-train", "20", "--n-test", "10", "--epochs", "1",
+                                "--n-free", "5", "--quiet", "-o", "r.h5"]).exit_code == 0
+    result = runner.invoke(main, ["export", "r.h5", "--example", "0", "-o", "out/dir/x.cir", "--t-stop", "20"])
+    assert result.exit_code == 0, result.output
+    wrote = result.output.splitlines()[-1]
+    command = wrote.split("`")[1]
+    assert command == "cd out/dir && ngspice -b x.cir", wrote
+    done = subprocess.run(["bash", "-c", command], capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+    data = wrote.rsplit(" to ", 1)[1]
+    assert data == "out/dir/x.data" and (tmp_path / data).exists() and not (tmp_path / "x.data").exists()
