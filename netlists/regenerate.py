@@ -55,6 +55,7 @@ def regenerate(folder: Path, runs: Path = HERE / "runs") -> list[Path]:
     for run_name, example, phase, crossbar in EXAMPLES:
         out = folder / netlist_name(run_name, example, phase, crossbar)
         export_netlist(load_run(runs / f"{run_name}.h5"), example, out, phase=phase, name=f"runs/{run_name}.h5",
+                       run_path=f"runs/{run_name}.h5",
                        library="../circuits/neurosim.lib", overwrite=True, circuit={"crossbar": crossbar},
                        t_stop=T_STOP)
         written.append(out)

@@ -527,7 +527,8 @@ def export_command(run_file, example, phase, split, out, data_dir, inline, clip,
     is and what ngspice will cost."""
     try:
         run = load_run(run_file)
-        data = export_netlist(run, example, out, phase=phase, split=split, data_dir=data_dir, inline=inline,
+        data = export_netlist(run, example, out, run_path=str(run_file), phase=phase, split=split, data_dir=data_dir,
+                              inline=inline,
                               clip=clip, t_stop=t_stop, name=Path(run_file).name, overwrite=overwrite,
                               circuit=_given(circuit), control=not no_control, analysis=analysis, start=start,
                               before_writing=lambda: click.echo(_cost_note(run, t_stop, analysis, start), err=True))
@@ -579,26 +580,49 @@ def _duration(seconds: float) -> str:
 @click.argument("data_file", type=UserPath(dir_okay=False))
 @click.option("-o", "--out", type=UserPath(dir_okay=False), help="PNG to write [DATA_FILE with .png].")
 @click.option("--run", "run_file", type=UserPath(dir_okay=False),
-              help="The run the netlist was exported from: compare the last row with neurosim's equilibrium.")
-@click.option("--example", type=int, help="The exported example's index (with --run).")
-@click.option("--phase", type=click.Choice(["free", "nudged"]), default="free", show_default=True)
-@click.option("--split", type=click.Choice(["train", "test"]), default="test", show_default=True)
+              help="The run the netlist was exported from: compare the last row with neurosim's equilibrium "
+                   "[the run the netlist names, if that file exists].")
+@click.option("--example", type=int, help="The exported example's index [the netlist's].")
+@click.option("--phase", type=click.Choice(["free", "nudged"]), help="[the netlist's, else free]")
+@click.option("--split", type=click.Choice(["train", "test"]), help="[the netlist's, else test]")
 @click.option("--data-dir", type=UserPath(file_okay=False), help="IDX directory, if not the run's.")
 @_circuit_options
 def waveform_command(data_file, out, run_file, example, phase, split, data_dir, **circuit) -> None:
-    """Plot the node voltages ngspice wrote for an exported netlist; with --run and --example, set its last row
-    beside neurosim's own equilibrium (the ODE engine, settled to 1 uV) and predicted class."""
+    """Plot the node voltages ngspice wrote for an exported netlist and set its last row beside neurosim's own
+    equilibrium (the ODE engine, settled to 1 uV) and predicted class. The netlist beside DATA_FILE records the
+    run, example, split, phase and circuit it was exported with; an option that contradicts it is refused."""
+    from .export import exported_from
     from .waveform import compare_with_run, plot_waveforms, read_data
 
     try:
         data = read_data(data_file)
+        netlist = Path(data_file).with_suffix(".cir")
+        record = exported_from(netlist) or {}
+        exported_circuit = record.get("circuit", {})
+        given = {"example": (example, record.get("example")), "phase": (phase, record.get("phase")),
+                 "split": (split, record.get("split")),
+                 **{k: (v, exported_circuit.get(k)) for k, v in _given(circuit).items() if k in exported_circuit}}
+        for key, (value, recorded) in given.items():
+            if value is not None and recorded is not None and value != recorded:
+                raise click.UsageError(f"--{key.replace('_', '-')} {value}: {netlist} was exported with {key} "
+                                       f"{recorded}; drop the option, or export that one")
+        run_file = run_file or (record["run"] if record.get("run") and Path(record["run"]).exists() else None)
         lines, label = [], None
+        if run_file is None and (example is not None or phase or split or _given(circuit)):
+            raise click.UsageError("--example, --phase, --split and circuit options compare with a run: give "
+                                   "--run RUN (the netlist names none that exists here)")
         if run_file is not None:
+            example = example if example is not None else record.get("example")
             if example is None:
-                raise click.UsageError("--run needs --example, the index the netlist was exported with")
-            comparison = compare_with_run(data, load_run(run_file), example, phase=phase, split=split,
-                                          data_dir=data_dir, circuit=_given(circuit))
-            lines, label = comparison.lines(), comparison.label
+                raise click.UsageError("--run needs --example, the index the netlist was exported with (the "
+                                       "netlist does not record it)")
+            comparison = compare_with_run(data, load_run(run_file), example,
+                                          phase=phase or record.get("phase", "free"),
+                                          split=split or record.get("split", "test"),
+                                          data_dir=data_dir or record.get("data_dir"),
+                                          circuit={**record.get("circuit", {}), **_given(circuit)})
+            lines, label = [f"compared with {run_file}, {split or record.get('split', 'test')} example {example}, "
+                            f"{phase or record.get('phase', 'free')} phase"] + comparison.lines(), comparison.label
         title = f"{Path(data_file).name}: {len(data.names)} nodes, {len(data.t)} time points to {1e6 * data.t[-1]:g} µs"
         png = plot_waveforms(data, out or Path(data_file).with_suffix(".png"), title, label)
     except (*USER_ERRORS, ValueError) as err:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -90,11 +91,31 @@ def example_phase(run: Run, example: int, *, phase: str = "free", split: str = "
     return ExamplePhase(net, x, circuit, start, beta, target, nudge, label, t_max)
 
 
+#: The header line of an exported netlist that records what it was exported from (:func:`exported_from`).
+EXPORTED = "neurosim export: "
+
+
+def exported_from(netlist: str | Path) -> dict | None:
+    """What an exported netlist says it was exported from: the run file (as given to export), example, split,
+    phase, circuit options and data directory; None where the netlist is missing or records nothing (written by
+    an earlier neurosim, or by :func:`~neurosim.netlist.write_netlist` directly)."""
+    try:
+        with open(netlist, encoding="ascii", errors="replace") as f:
+            for line, _ in zip(f, range(40)):  # the header
+                if line.startswith("* " + EXPORTED):
+                    record = json.loads(line[len("* " + EXPORTED):])
+                    return record if isinstance(record, dict) else None
+    except (OSError, ValueError):
+        return None
+    return None
+
+
 def export_netlist(
     run: Run,
     example: int,
     out: str | Path,
     *,
+    run_path: str | None = None,
     phase: str = "free",
     split: str = "test",
     data_dir: str | None = None,
@@ -129,7 +150,9 @@ def export_netlist(
     (a circuit at an equilibrium stays there; docs/spice.md: within 1 mV on every network measured), while the
     operating point may land on another of the network's equilibria. ``neurosim waveform --run`` compares the last
     row with neurosim's equilibrium. Default: ``equilibrium`` for ``op``, else ``rest``.
-    ``before_writing``: called (without arguments) once every check has passed, just before the netlist is
+    ``run_path``: the run file's path, recorded in the netlist's header with the example, split, phase, circuit
+    options and data directory (:func:`exported_from`), so that ``neurosim waveform`` compares with the right
+    run. ``before_writing``: called (without arguments) once every check has passed, just before the netlist is
     written (the command line says there how large it is and what ngspice will cost).
 
     With hardware models, the netlist holds the effective network of the run's devices (quantised stored weights,
@@ -165,5 +188,7 @@ def export_netlist(
         write_netlist(part, c.net, c.x[0], circuit=c.circuit, phase=written, start=begin,
                       analysis=Analysis(kind=analysis, t_stop=c.t_max), data_file=data_file, library=library, inline=inline,
                       clip=clip, control=control,
-                      title=f"{name}, {run.config['dataset']} {split} example {example} (label {c.label}), {phase} phase")
+                      title=f"{name}, {run.config['dataset']} {split} example {example} (label {c.label}), {phase} phase",
+                      notes=(EXPORTED + json.dumps(dict(run=run_path, example=example, split=split, phase=phase,
+                                                        circuit=circuit or {}, data_dir=data_dir)),))
     return out.parent / data_file

@@ -149,6 +149,7 @@ def write_netlist(
     clip: bool = False,
     title: str = "",
     control: bool = True,
+    notes: tuple[str, ...] = (),
 ) -> None:
     """Write the netlist of ``net`` with inputs ``x`` (n_inputs,) volts to ``out`` (a path or a text stream).
 
@@ -163,7 +164,7 @@ def write_netlist(
     ``library``: the path written in ``.include`` (default: the packaged library's absolute path), or ``inline``
     to copy the library into the netlist. ``clip``: clip weights beyond the conductance range instead of raising
     :class:`~neurosim.circuit.ConductanceRangeError`. ``title``: a free-text line for the header.
-    ``control``: end with the ``.control`` block that makes ``ngspice -b`` run it and write ``data_file``; without it
+    ``notes``: more header lines, each a comment (:func:`comment`). ``control``: end with the ``.control`` block that makes ``ngspice -b`` run it and write ``data_file``; without it
     the netlist is a plain circuit with its analysis for a simulator that drives ngspice itself (PySpice's
     ``NgSpiceShared.load_circuit``, which rejects a ``.control`` block; :mod:`neurosim.pyspice`).
     With ``analysis.kind = "op"`` the data file holds one row (ngspice writes an input's voltage where the time
@@ -211,7 +212,8 @@ def write_netlist(
                           f"nudged, beta={beta:g} (nudge conductance {circuit.nudge_conductance(beta):.6g} S)")
         stream.write(
             f"* neurosim netlist{': ' + comment(title) if title else ''}\n"
-            f"* network {'-'.join(map(str, net.sizes))}, {net.n_connections()} connections; phase: {phase_note}\n"
+            + "".join(f"* {comment(note)}\n" for note in notes)
+            + f"* network {'-'.join(map(str, net.sizes))}, {net.n_connections()} connections; phase: {phase_note}\n"
             f"* R={circuit.r_leak:.6g} ohm, C={circuit.c_node:.6g} F, tau={tau:.6g} s; device conductances "
             f"[{circuit.g_min:.6g}, {circuit.g_max:.6g}] S, |W| <= {circuit.w_max:.6g}\n"
             f"* crossbar: {CROSSBAR_NOTES[circuit.crossbar].format(circuit)}\n"

@@ -378,9 +378,15 @@ def test_waveform_reads_ngspice_output_and_compares_it_with_the_run(tmp_path, ng
     shift = float(shown.output.split("max |dV| = ")[1].split()[0])
     assert shift < 0.1  # mV
     assert "label 5" in shown.output and (tmp_path / "w.png").stat().st_size > 10_000
-    ideal = cli.invoke(main, ["waveform", str(tmp_path / "w.data"), "--run", run, "--example", "3", "-o",
-                              str(tmp_path / "i.png")])
-    assert float(ideal.output.split("max |dV| = ")[1].split()[0]) > 100  # the ideal circuit settles elsewhere
+    recorded = cli.invoke(main, ["waveform", str(tmp_path / "w.data"), "--run", run, "-o", str(tmp_path / "r.png")])
+    assert float(recorded.output.split("max |dV| = ")[1].split()[0]) < 0.1  # example and crossbar from the netlist
+    ideal = cli.invoke(main, ["waveform", str(tmp_path / "w.data"), "--run", run, "--crossbar", "ideal"])
+    assert ideal.exit_code == 2 and "exported with crossbar passive" in ideal.output, ideal.output
+    from neurosim.store import load_run
+    from neurosim.waveform import compare_with_run
+
+    other = compare_with_run(data, load_run(run), 3, circuit={"crossbar": "ideal"})
+    assert 1e3 * other.max_dv > 100  # the ideal circuit settles elsewhere
     with pytest.raises(DataFileError, match="first line should be 'time v"):
         read_data(tmp_path / "w.cir")
 

@@ -1,5 +1,6 @@
 """Netlists and the ngspice engine, against analytic solutions and the ODE engine."""
 
+import re
 import subprocess
 
 import numpy as np
@@ -229,3 +230,25 @@ def test_the_printed_ngspice_command_works_as_printed_from_where_the_user_stands
     assert done.returncode == 0, done.stdout + done.stderr
     data = wrote.rsplit(" to ", 1)[1]
     assert data == "out/dir/x.data" and (tmp_path / data).exists() and not (tmp_path / "x.data").exists()
+
+
+def test_waveform_compares_with_what_the_netlist_was_exported_from_and_refuses_a_contradiction(tmp_path, ngspice,
+                                                                                               monkeypatch):
+    """Issue 42, item 1: the netlist records its run, example, split, phase and circuit; `waveform DATA` alone
+    compares with them, and an option that contradicts them is refused (it used to print a 1000 mV 'disagreement'
+    and exit 0)."""
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+    assert runner.invoke(main, ["train", "--sizes", "64-6-10", "--n-train", "20", "--n-test", "10", "--epochs", "1",
+                                "--n-free", "5", "--quiet", "-o", "r.h5"]).exit_code == 0
+    assert runner.invoke(main, ["export", "r.h5", "--example", "7", "-o", "ex7.cir", "--t-stop", "60"]).exit_code == 0
+    assert subprocess.run([ngspice, "-b", "ex7.cir"], capture_output=True).returncode == 0
+    alone = runner.invoke(main, ["waveform", "ex7.data"])
+    assert alone.exit_code == 0, alone.output
+    assert "compared with r.h5, test example 7, free phase" in alone.output
+    assert float(re.search(r"max \|dV\| = ([0-9.]+) mV", alone.output).group(1)) < 1.0, alone.output
+    wrong = runner.invoke(main, ["waveform", "ex7.data", "--run", "r.h5", "--example", "3"])
+    assert wrong.exit_code == 2 and wrong.output.count("\n") == 1 and "exported with example 7" in wrong.output
+    (tmp_path / "ex7.cir").unlink()  # no netlist to say where it came from
+    orphan = runner.invoke(main, ["waveform", "ex7.data", "--example", "7"])
+    assert orphan.exit_code == 2 and "give --run RUN" in orphan.output, orphan.output
