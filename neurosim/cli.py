@@ -457,6 +457,10 @@ def sweep_command(grid_file, scheduler, workers, out, collect_only, quiet) -> No
                 for thing in opened:
                     if thing is not None:
                         thing.close()
+    except KeyboardInterrupt:
+        click.echo(f"\ninterrupted: {grid.out} keeps every finished point, and each point in progress up to its last "
+                   "epoch; run the same command again to go on", err=True)
+        raise SystemExit(130) from None
     except USER_ERRORS as err:
         raise click.ClickException(str(err)) from None
     counts = {status: sum(r["status"] == status for r in rows) for status in ("done", "failed", "pending")}

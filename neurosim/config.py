@@ -7,6 +7,7 @@ the field, the value and what is allowed; :func:`make_config` turns pydantic's r
 from __future__ import annotations
 
 import dataclasses
+import difflib
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -245,12 +246,18 @@ def make_config(**values) -> TrainConfig:
     values = nest_flat(values)
     unknown = sorted(k for k in values if k not in FIELDS)  # a top-level setting is nested by now
     if unknown:
-        raise ConfigError(f"invalid configuration: unknown field(s) {', '.join(map(repr, unknown))[:300]}; "
-                          f"known: {', '.join(FIELDS)}")
+        raise ConfigError(f"invalid configuration: unknown field(s) {', '.join(map(repr, unknown))[:300]}"
+                          + did_you_mean(unknown, (*FIELDS, *FLAT_SETTINGS)) + f"; known: {', '.join(FIELDS)}")
     try:
         return TrainConfig(**values)
     except ValidationError as err:
         raise ConfigError("invalid configuration: " + "; ".join(validation_problems(err))) from None
+
+
+def did_you_mean(unknown, known) -> str:
+    """' (did you mean ...?)' naming the known names closest to the first of ``unknown`` (difflib), or ''."""
+    close = difflib.get_close_matches(str(unknown[0]), list(known), n=2, cutoff=0.7)
+    return f" (did you mean {' or '.join(map(repr, close))}?)" if close else ""
 
 
 def nest_flat(values: dict) -> dict:
@@ -324,7 +331,9 @@ def resolved_sizes(config: TrainConfig, n_inputs: int, n_classes: int) -> tuple[
     :class:`ConfigError` if explicit ``sizes`` do not fit the data set."""
     sizes = (n_inputs, *DEFAULT_HIDDEN, n_classes) if config.sizes is None else tuple(config.sizes)
     if sizes[0] != n_inputs:
-        raise ConfigError(f"sizes[0]={sizes[0]}: data set {config.dataset!r} has {n_inputs} inputs")
+        other = {64: "digits", 784: "mnist or fashion-mnist"}.get(sizes[0])
+        raise ConfigError(f"sizes[0]={sizes[0]}: data set {config.dataset!r} has {n_inputs} inputs"
+                          + (f" (--dataset {other} has {sizes[0]})" if other else ""))
     if sizes[-1] != n_classes:
         raise ConfigError(f"sizes[-1]={sizes[-1]}: data set {config.dataset!r} has {n_classes} classes")
     try:

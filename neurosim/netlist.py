@@ -1,10 +1,13 @@
 """SPICE netlists of a network as a circuit, for one example's inputs (and, for the nudged phase, its targets).
 
-The netlist instantiates the parts of the subcircuit library (``circuits/neurosim.lib``): one ``neuron`` per free
-neuron (C and R to ground, clamped to [0, 1] V), one ``input`` source per input pixel, one ``bias`` current source
-per free neuron, one ``synapse`` (a differential pair of conductances, :meth:`Circuit.differential_pair`) per
-direction of every connection between free neurons and one per input connection (an input node is a source, so
-only the direction into the free neuron exists), and for the nudged phase one ``nudge`` per output. Node names
+The netlist instantiates parts of the subcircuit library (``circuits/neurosim.lib``): one ``neuron`` (C and R to
+ground, clamped to [0, 1] V; ``opamp_neuron`` or ``opamp_pole_neuron`` behind op-amps) per free neuron, one
+``input`` source per input pixel, and for the nudged phase one ``nudge`` (``repel`` for a negative beta) or
+``hold`` per output. Biases are plain current sources ``Ib_``; each synapse is its differential pair's non-zero
+devices (:meth:`Circuit.differential_pair`): transconductances ``Gp_``/``Gm_`` on the ideal crossbar, resistors
+``Rp_``/``Rm_`` (or sinh sources ``Bp_``/``Bm_``) between column and row otherwise, one per direction of every
+connection between free neurons and one per input connection (an input node is a source, so only the direction
+into the free neuron exists). Node names
 say where a neuron is: ``x_<i>`` inputs, ``h<l>_<i>`` hidden layer l, ``y_<i>`` outputs (indices from 0).
 
 A transient analysis from the starting state (``.ic``, ``uic``) runs ``t_stop`` time constants; its ``.control``

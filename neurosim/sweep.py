@@ -22,6 +22,7 @@ A point's name is a hash of its settings, so a grid can grow without renaming th
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import itertools
 import json
@@ -35,7 +36,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from .atomic import csv_text, write_text_atomically
-from .config import FIELDS, FLAT_SETTINGS, ConfigError, make_config
+from .config import FIELDS, FLAT_SETTINGS, ConfigError, did_you_mean, make_config
 from .metrics import final_results
 from .store import Run, RunFileError, load_run, read_config, write_atomically, writer_lock
 from .studypoints import bitdepth_figures
@@ -125,9 +126,11 @@ def load_grid(path: str | Path, out: str | Path | None = None) -> Grid:
         raise ConfigError(f"{path}: out = {values['out']!r}: must be a directory name (a string)")
     if not axes:
         raise ConfigError(f"{path}: no [grid] table: name at least one field and its values")
+    names = axis_names()
     for name, options in axes.items():
-        if name.split(".")[0] not in FIELDS and name not in FLAT_SETTINGS:
-            raise ConfigError(f"{path}: grid axis {name!r} is not a configuration field")
+        if name not in names:
+            raise ConfigError(f"{path}: grid axis {name!r} is not a configuration field"
+                              + did_you_mean([name], names))
         if not isinstance(options, list) or not options:
             raise ConfigError(f"{path}: grid axis {name!r} needs a non-empty list of values, not {options!r}")
         seen = [json.dumps(v, sort_keys=True) for v in options]
@@ -140,6 +143,24 @@ def load_grid(path: str | Path, out: str | Path | None = None) -> Grid:
         raise ConfigError(f"{path}: [base]: {err}") from None
     target = Path(out) if out is not None else path.parent / str(values.get("out", path.stem))
     return Grid(base=base, axes=axes, out=target)
+
+
+def axis_names() -> tuple[str, ...]:
+    """Every name a grid axis may have: the configuration's fields, the engines' and the circuit's settings by
+    their top-level names and by dotted ones (``engine.n_free``, ``circuit.r_leak``), and each hardware group's
+    fields (``hardware.storage.bits``)."""
+    from .circuit import Circuit
+    from .engines import ENGINES
+    from .hardware import Hardware
+    from .hardware.settings import RENAMED
+    from .settings import settings_fields
+
+    dotted = ["engine.name", *(f"engine.{f.name}" for e in ENGINES.values() for f in settings_fields(e)),
+              *(f"circuit.{f.name}" for f in settings_fields(Circuit)),
+              *(f"hardware.{g.name}.{f.name}" for g in dataclasses.fields(Hardware)
+                for f in dataclasses.fields(type(getattr(Hardware(), g.name)))),
+              *(f"hardware.{group}.{old}" for group, old in RENAMED)]  # studies begun before a rename
+    return tuple(dict.fromkeys((*FIELDS, *FLAT_SETTINGS, *dotted)))
 
 
 def with_settings(base: dict, settings) -> dict:

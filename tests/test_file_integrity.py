@@ -229,7 +229,7 @@ def test_training_on_a_real_full_disk_ends_in_one_line(tmp_path, free_kib):
 @pytest.mark.parametrize("grid, args, says", [
     ("base = 5\n[grid]\nseed = [0, 1]\n", [], "base = 5: [base] must be a table"),
     ("out = 5\n[grid]\nseed = [0, 1]\n", [], "out = 5: must be a directory name"),
-    ('[base]\nseed = 0\n[grid]\n"seed.x" = [0, 1]\n', [], "the base sets 'seed' to 0, which has no fields"),
+    ('[base]\nseed = 0\n[grid]\n"seed.x" = [0, 1]\n', [], "grid axis 'seed.x' is not a configuration field"),
     ("[base]\nepochs = 1\n[grid]\nseed = [0]\n", ["--scheduler", "not a url"], "--scheduler not a url: cannot connect"),
 ])
 def test_bad_grids_and_schedulers_are_answered_in_one_line(tmp_path, grid, args, says):
