@@ -419,11 +419,24 @@ def bitdepth_command(topologies, bit_depths, roundings, rules, seeds, per_layer_
     out = Path(out)
     write_table(out / "study.csv", results)
     written = [out / name for name in ("study.csv", "sweep.csv", "sweep.h5", "sweep-error.png", "sweep-updates.png")]
-    click.echo("rule    topology            bits  rounding    test error  (mean over seeds)")
+    click.echo("rule    topology            bits  rounding    test error  applied  (mean over seeds; applied: the "
+               "least share of the proposed updates the store wrote, over layer pairs)")
     axes = lambda r: (r.point.rule, r.point.topology, r.point.bits, r.point.rounding)  # noqa: E731
+    lost = False
     for key in dict.fromkeys(axes(r) for r in results):
-        errors = [r.row["test_error"] for r in results if axes(r) == key]
-        click.echo(f"{key[0]:<6}  {key[1]:<18}  {key[2] or 'ideal':>5}  {key[3]:<10}  {100 * np.mean(errors):8.2f} %")
+        group = [r for r in results if axes(r) == key]
+        errors = [r.row["test_error"] for r in group]
+        shares = [r.applied_share for r in group if np.isfinite(r.applied_share)]
+        never = any(r.lost_pairs for r in group)
+        lost |= never
+        click.echo(f"{key[0]:<6}  {key[1]:<18}  {key[2] or 'ideal':>5}  {key[3]:<10}  {100 * np.mean(errors):8.2f} %  "
+                   + (f"{100 * np.mean(shares):5.0f} %" if shares else "    -  ")
+                   + ("  never learned: every update of a layer pair was lost" if never else ""))
+    if lost:
+        click.echo("warning: points marked 'never learned' stored none of the rule's updates of at least one layer "
+                   "pair (study.csv: lost_pairs): nearest rounding drops an update below half a weight step; "
+                   "stochastic rounding keeps them in expectation, more bits or a larger --lr make them count "
+                   "(docs/hardware.md)", err=True)
     click.echo("wrote " + ", ".join(str(path) for path in written if path.exists()))
 
 

@@ -15,6 +15,7 @@ import numpy as np
 
 from .build import store_of
 from .config import make_config
+from . import metrics
 from .store import Run, flat_settings
 
 
@@ -65,12 +66,29 @@ class PointResult:
             "test_error": float(h["test_error"][-1]),
             "train_error": float(h["train_error"][-1]),
             "best_test_error": float(np.min(h["test_error"])),
+            "applied_share": self.applied_share,
+            "lost_pairs": " ".join(f"{k}-{k + 1}" for k in self.lost_pairs),
             "seconds": self.seconds,
         }
 
+    @property
+    def applied_share(self) -> float:
+        """The smallest share, over the layer pairs, of the rule's proposed change that the weight store applied
+        (:func:`~neurosim.metrics.applied_share`; 1 for an ideal store, NaN where nothing was recorded)."""
+        if self.rate_rms.size == 0:
+            return float("nan")
+        share = metrics.applied_share(self.rate_rms, self.applied_rms)
+        return float(np.nanmin(share)) if np.any(np.isfinite(share)) else float("nan")
+
+    @property
+    def lost_pairs(self) -> list[int]:
+        """The layer pairs whose weights never changed although the rule proposed changes: every update was below
+        what the store can write (:func:`~neurosim.metrics.lost_update_pairs`). Such a point never learned there."""
+        return metrics.lost_update_pairs(self.rate_rms, self.applied_rms)
+
 
 COLUMNS = ("rule", "topology", "bits", "rounding", "seed", "weight_step", "test_error", "train_error", "best_test_error",
-           "seconds")
+           "applied_share", "lost_pairs", "seconds")
 
 
 def result_from_run(run: Run) -> PointResult:

@@ -167,3 +167,20 @@ def test_figure_groups_pool_seeds_and_settings_that_follow_the_topology_but_spli
     assert [(caption, len(rs)) for caption, rs in figure_groups(study)] == [("", 4)]
     swept = study + [result("layered", s, [0.02], n_free=20) for s in (0, 1)]
     assert [(caption, len(rs)) for caption, rs in figure_groups(swept)] == [("n_free=40", 4), ("n_free=20", 2)]
+
+
+def test_a_point_whose_updates_were_all_lost_is_flagged_in_the_table_and_the_csv(tmp_path):
+    """Issue 42, item 5: at 4 bits with nearest rounding and a tiny rate every update is below half a weight step,
+    so the store writes none: the console table and study.csv say so (train warns likewise), the ideal point not."""
+    out = tmp_path / "s"
+    result = CliRunner().invoke(main, [
+        "bitdepth", "--n-train", "40", "--n-test", "20", "--sizes", "64-8-10", "--epochs", "1", "--n-free", "10",
+        "--lr", "0.001", "--topologies", "layered", "--bits", "4,0", "--roundings", "nearest", "--quiet", "-o",
+        str(out)])
+    assert result.exit_code == 0, result.output
+    rows = {int(r["bits"]): r for r in csv.DictReader(open(out / "study.csv"))}
+    assert rows[4]["lost_pairs"] == "0-1 1-2" and float(rows[4]["applied_share"]) == 0.0
+    assert rows[0]["lost_pairs"] == "" and float(rows[0]["applied_share"]) == pytest.approx(1.0)
+    lines = {line.split()[2]: line for line in result.output.splitlines() if line.startswith("eqprop")}
+    assert "never learned" in lines["4"] and "never learned" not in lines["ideal"], result.output
+    assert "warning: points marked 'never learned'" in result.output
