@@ -122,12 +122,13 @@ def _writer_alive(pid: str) -> bool:
     return True
 
 
-def csv_text(rows: list[dict], columns: list[str]) -> str:
-    """``rows`` as CSV text with a header of ``columns`` (for :func:`write_text_atomically`)."""
+def csv_text(rows: list[dict], columns: list[str], digits: int = 6) -> str:
+    """``rows`` as CSV text with a header of ``columns`` (for :func:`write_text_atomically`), floats to ``digits``
+    significant digits (0.30000000000000004 as 0.3; the HDF5 tables keep every digit)."""
     import csv
 
     buffer = io.StringIO(newline="")
     writer = csv.DictWriter(buffer, fieldnames=columns)
     writer.writeheader()
-    writer.writerows(rows)
+    writer.writerows([{k: f"{v:.{digits}g}" if isinstance(v, float) else v for k, v in row.items()} for row in rows])
     return buffer.getvalue()

@@ -479,6 +479,10 @@ def sweep_command(grid_file, scheduler, workers, out, collect_only, quiet) -> No
     counts = {status: sum(r["status"] == status for r in rows) for status in ("done", "failed", "pending")}
     click.echo(f"{counts['done']} done, {counts['failed']} failed, {counts['pending']} pending of {len(rows)} points; "
                f"table {grid.out / 'sweep.csv'}")
+    for point, row in zip(grid.points(), rows):
+        if row["status"] == "done":
+            click.echo(f"  {point.label}: test error {100 * row['test_error']:.2f} %, best {100 * row['best_test_error']:.2f} "
+                       f"% after {row['epochs_done']} epoch{'' if row['epochs_done'] == 1 else 's'}")
     for row in rows:
         if row["status"] == "failed":
             click.echo(f"  failed {row['point']}: {one_line(row['error'])}")

@@ -120,6 +120,14 @@ def figure_title(run: Run) -> str:
     return f"{run.config['dataset']}, {sizes}, {epochs} epoch{'' if epochs == 1 else 's'}"
 
 
+def setting_text(value) -> str:
+    """A setting's value as a reader wants it in a title or a legend: a list or tuple of one value as that value,
+    a longer one joined by commas (``lr=0.05``, ``lr=0.1,0.05``, not ``lr=(0.05,)``)."""
+    if isinstance(value, (list, tuple)):
+        return ",".join(setting_text(v) for v in value)
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
 def figure_groups(results: list[PointResult]) -> list[tuple[str, list[PointResult]]]:
     """The results split by the settings the bit-depth figures do not show, as (caption, results) pairs.
 
@@ -137,7 +145,7 @@ def figure_groups(results: list[PointResult]) -> list[tuple[str, list[PointResul
     split = [n for n in names if any(len({repr(f.get(n)) for f in same}) > 1 for same in alike.values())]
     groups: dict[str, list[PointResult]] = {}
     for r, flat in zip(results, flats):
-        caption = ", ".join(f"{n.split('.')[-1]}={flat.get(n)}" for n in split)
+        caption = ", ".join(f"{n.split('.')[-1]}={setting_text(flat.get(n))}" for n in split)
         groups.setdefault(caption, []).append(r)
     return list(groups.items())
 

@@ -39,7 +39,7 @@ from .atomic import csv_text, write_text_atomically
 from .config import FIELDS, FLAT_SETTINGS, ConfigError, did_you_mean, make_config
 from .metrics import final_results
 from .store import Run, RunFileError, load_run, read_config, write_atomically, writer_lock
-from .studypoints import bitdepth_figures
+from .studypoints import bitdepth_figures, setting_text
 from .tomlfile import read_toml
 from .training import train
 
@@ -64,7 +64,7 @@ class SweepPoint:
     def label(self) -> str:
         """The point's settings as a reader wants them in a legend: ``bits=4, rounding=stochastic, seed=1`` (each
         axis by the last part of its dotted name)."""
-        return ", ".join(f"{name.split('.')[-1]}={value}" for name, value in self.settings) or self.name
+        return ", ".join(f"{name.split('.')[-1]}={setting_text(value)}" for name, value in self.settings) or self.name
 
     @property
     def name(self) -> str:

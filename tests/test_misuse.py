@@ -72,8 +72,9 @@ def test_a_sweep_with_a_failing_point_says_so_in_lines_of_its_own_and_exits_1(tm
     result = invoke("sweep", tmp_path / "g.toml", "--workers", "1", "--quiet")
     assert result.exit_code == 1 and "Traceback" not in result.output and "distributed" not in result.output
     lines = result.output.splitlines()
-    assert lines[0].startswith("1 done, 1 failed") and "TrainingDiverged" in lines[1], result.output
-    assert lines[-1].startswith("Error: 1 of 2 points") and len(lines) == 3, result.output
+    assert lines[0].startswith("1 done, 1 failed") and lines[1].startswith("  max_residual=10: test error")
+    assert "TrainingDiverged" in lines[2] and lines[-1].startswith("Error: 1 of 2 points") and len(lines) == 4, \
+        result.output
 
 
 # -- values that used to be taken silently -----------------------------------------------------------------------

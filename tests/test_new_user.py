@@ -43,3 +43,22 @@ def test_ctrl_c_in_a_sweep_says_the_same_command_goes_on(tmp_path, monkeypatch):
     result = CliRunner().invoke(main, ["sweep", str(tmp_path / "g.toml")])
     assert result.exit_code == 130 and "run the same command again to go on" in result.output
     assert "Aborted" not in result.output and "Traceback" not in result.output
+
+
+def test_a_sweep_ends_with_its_table_in_readable_numbers(tmp_path):
+    """Issue 42, item 6: the sweep prints each finished point with its error, its CSV holds rounded numbers, and
+    a list setting reads as its values (lr=0.05, not lr=(0.05,))."""
+    import csv
+
+    from neurosim.studypoints import setting_text
+
+    (tmp_path / "g.toml").write_text("[base]\nn_train = 20\nn_test = 10\nsizes = [64, 6, 10]\nepochs = 1\n"
+                                     "n_free = 5\n[grid]\nlr = [[0.05], [0.1, 0.02]]\n")
+    result = CliRunner().invoke(main, ["sweep", str(tmp_path / "g.toml"), "--workers", "1", "--quiet"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[1].startswith("  lr=0.05: test error ") and lines[2].startswith("  lr=0.1,0.02: test error ")
+    for row in csv.DictReader(open(tmp_path / "g" / "sweep.csv")):
+        for key in ("test_error", "train_seconds"):  # at most 6 significant digits
+            assert row[key] == f"{float(row[key]):.6g}", row
+    assert setting_text((0.05,)) == "0.05" and setting_text([1, 2]) == "1,2" and setting_text("x") == "x"
