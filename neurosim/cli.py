@@ -444,7 +444,7 @@ def bitdepth_command(topologies, bit_depths, roundings, rules, seeds, per_layer_
 @click.argument("grid_file", type=UserPath(dir_okay=False))
 @click.option("--scheduler", help="Address of a running Dask scheduler (tcp://HOST:PORT) [a local cluster].")
 @click.option("--workers", type=int, help="Worker processes of the local cluster [one per core].")
-@click.option("--out", type=UserPath(file_okay=False), help="Directory of the point files [the grid's out].")
+@click.option("-o", "--out", type=UserPath(file_okay=False), help="Directory of the point files [the grid's out].")
 @click.option("--collect", "collect_only", is_flag=True, help="Only gather the finished points into the table.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def sweep_command(grid_file, scheduler, workers, out, collect_only, quiet) -> None:

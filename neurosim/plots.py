@@ -13,6 +13,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from .atomic import save_figure  # noqa: E402
+from .settings import setting_text  # noqa: E402
+from .store import flat_settings  # noqa: E402
 
 COLOURS = {"layered": "tab:red", "layered-per-layer": "tab:blue", "small-world": "tab:green"}
 LINES = {"nearest": "-", "stochastic": "--"}
@@ -130,12 +132,30 @@ def distinct_parts(names) -> dict[str, str]:
     return {name: ", ".join(part for part in parts if part not in shared) or name for name, parts in split.items()}
 
 
-def _run_label(name: str, run) -> str:
+def run_titles(runs: dict) -> dict[str, str]:
+    """A title for each run (name -> :class:`~neurosim.store.Run`) that says what sets it apart: its name less
+    the parts every name shares (:func:`distinct_parts`), the settings in which the runs' configurations differ
+    (``lr=0.01, seed=3``) where the name does not already say them, and its topology where the topologies differ."""
+    names = distinct_parts(runs)
+    flats = {name: flat_settings(run.config) for name, run in runs.items()}
+    keys = sorted({k for flat in flats.values() for k in flat} - {"data_dir"})
+    differing = [k for k in keys if len({repr(flat.get(k)) for flat in flats.values()}) > 1]
+    topologies = {name: _topology_note(run) for name, run in runs.items()}
+    titles = {}
+    for name in runs:
+        parts = [f"{k.split('.')[-1]}={setting_text(flats[name].get(k))}" for k in differing]
+        parts = [p for p in parts if p not in names[name]]
+        title = names[name] + (f": {', '.join(parts)}" if parts else "")
+        titles[name] = title + (f" ({topologies[name]})" if len(set(topologies.values())) > 1 else "")
+    return titles
+
+
+def _topology_note(run) -> str:
     t = run.topology
     if not t.get("n_rewired"):
-        return f"{name} ({t['kind']})"
+        return t["kind"]
     removed = f", removed after epoch {t['skip_removed_after']}" if t.get("skip_removed_after") else ""
-    return f"{name} ({t['kind']}, {t['n_rewired']} {REWIRED.get(t.get('mode'), 'rewired')}{removed})"
+    return f"{t['kind']}, {t['n_rewired']} {REWIRED.get(t.get('mode'), 'rewired')}{removed}"
 
 
 def error_curves(runs: dict, out: str | Path) -> Path:
@@ -147,13 +167,13 @@ def error_curves(runs: dict, out: str | Path) -> Path:
 
     fig, ax = plt.subplots(figsize=(9, 4.5))
     handles, top, epochs = [], 0.0, []
-    labels = distinct_parts(runs)
+    labels = run_titles(runs)
     for k, (name, run) in enumerate(runs.items()):
         h, colour = run.history, f"C{k % 10}"
         train, test = 100 * np.asarray(h["train_error"]), 100 * np.asarray(h["test_error"])
         ax.plot(h["epoch"], train, color=colour, marker="o" if len(train) == 1 else None)
         ax.plot(h["epoch"], test, color=colour, linestyle=":", marker="o" if len(test) == 1 else None)
-        handles.append(Line2D([], [], color=colour, label=textwrap.fill(_run_label(labels[name], run), 60)))
+        handles.append(Line2D([], [], color=colour, label=textwrap.fill(labels[name], 60)))
         top = max([top, *train, *test])
         epochs += list(h["epoch"])
     handles += [Line2D([], [], color="0.3", label="training error"),
@@ -174,6 +194,10 @@ def error_curves(runs: dict, out: str | Path) -> Path:
     return Path(out)
 
 
+#: Panels in a row of :func:`layer_rates`' grid.
+PANELS_PER_ROW = 4
+
+
 def layer_rates(runs: dict, smoothed: dict, out: str | Path, applied: dict | None = None) -> Path:
     """The paper's Figure 3: each layer pair's training rate (eq 20) smoothed over batches (eq 21; ``smoothed``:
     name -> (batches, rates (M, pairs))), log scale, one panel per run. ``applied``: name -> the smoothed
@@ -182,9 +206,14 @@ def layer_rates(runs: dict, smoothed: dict, out: str | Path, applied: dict | Non
     from matplotlib.lines import Line2D
 
     applied = applied or {}
-    fig, axes = plt.subplots(1, len(runs), figsize=(4.2 * len(runs), 4), sharey=True, squeeze=False)
-    labels, any_positive = distinct_parts(runs), False
-    for ax, (name, run) in zip(axes[0], runs.items()):
+    columns = min(len(runs), PANELS_PER_ROW)  # a grid of panels: ten runs are not one 5,000-pixel row
+    rows = -(-len(runs) // columns)
+    fig, grid = plt.subplots(rows, columns, figsize=(4.2 * columns, 3.6 * rows + 0.5), sharey=True, squeeze=False)
+    axes = grid.reshape(1, -1)
+    for spare in axes[0][len(runs):]:
+        spare.set_visible(False)
+    labels, any_positive = run_titles(runs), False
+    for k, (ax, (name, run)) in enumerate(zip(axes[0], runs.items())):
         batches, rates = smoothed[name]
         made = applied.get(name)
         for pair in range(rates.shape[1]):
@@ -196,18 +225,20 @@ def layer_rates(runs: dict, smoothed: dict, out: str | Path, applied: dict | Non
         any_positive |= positive
         if not positive:  # e.g. at too few bits, where the weights stay at zero
             ax.text(0.5, 0.5, "every correction is zero", transform=ax.transAxes, ha="center", va="center")
-        ax.set_xlabel("batch")
-        ax.set_title(textwrap.fill(_run_label(labels[name], run), 40), fontsize=9)
+        if k + columns >= len(runs):  # the lowest panel of its column
+            ax.set_xlabel("batch")
+        if k % columns == 0:
+            ax.set_ylabel("RMS weight correction per batch")
+        ax.set_title(textwrap.fill(labels[name], 40), fontsize=9)
         ax.grid(alpha=0.3, which="both")
     if any_positive:
         axes[0][0].set_yscale("log")  # once all panels are drawn: shared, and some panel has positive rates
-    axes[0][0].set_ylabel("RMS weight correction per batch")
     handles, _ = axes[0][0].get_legend_handles_labels()
     if any(v is not None for v in applied.values()):
         handles += [Line2D([], [], color="0.3", label="proposed"),
                     Line2D([], [], color="0.3", linestyle="--", label="applied by the store")]
     fig.legend(handles=handles, fontsize=7, loc="lower center", ncol=len(handles), frameon=False)  # off the curves
-    fig.tight_layout(rect=(0, 0.07, 1, 1))
+    fig.tight_layout(rect=(0, 0.4 / fig.get_figheight(), 1, 1))
     save_figure(fig, out, dpi=120)
     plt.close(fig)
     return Path(out)

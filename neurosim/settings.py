@@ -84,3 +84,11 @@ def build(cls, values: dict, **fixed):
     if problems:
         raise ValueError("; ".join(problems))
     return cls(**given, **fixed)
+
+
+def setting_text(value) -> str:
+    """A setting's value as a reader wants it in a title or a legend: a list or tuple of one value as that value,
+    a longer one joined by commas (``lr=0.05``, ``lr=0.1,0.05``, not ``lr=(0.05,)``)."""
+    if isinstance(value, (list, tuple)):
+        return ",".join(setting_text(v) for v in value)
+    return f"{value:g}" if isinstance(value, float) else str(value)

@@ -16,6 +16,7 @@ import numpy as np
 from .build import store_of
 from .config import make_config
 from . import metrics
+from .settings import setting_text  # noqa: F401 (the sweep's labels use it from here)
 from .store import Run, flat_settings
 
 
@@ -118,14 +119,6 @@ def figure_title(run: Run) -> str:
     epochs = run.config["epochs"]
     sizes = "-".join(map(str, run.network.sizes))
     return f"{run.config['dataset']}, {sizes}, {epochs} epoch{'' if epochs == 1 else 's'}"
-
-
-def setting_text(value) -> str:
-    """A setting's value as a reader wants it in a title or a legend: a list or tuple of one value as that value,
-    a longer one joined by commas (``lr=0.05``, ``lr=0.1,0.05``, not ``lr=(0.05,)``)."""
-    if isinstance(value, (list, tuple)):
-        return ",".join(setting_text(v) for v in value)
-    return f"{value:g}" if isinstance(value, float) else str(value)
 
 
 def figure_groups(results: list[PointResult]) -> list[tuple[str, list[PointResult]]]:

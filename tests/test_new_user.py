@@ -54,7 +54,8 @@ def test_a_sweep_ends_with_its_table_in_readable_numbers(tmp_path):
 
     (tmp_path / "g.toml").write_text("[base]\nn_train = 20\nn_test = 10\nsizes = [64, 6, 10]\nepochs = 1\n"
                                      "n_free = 5\n[grid]\nlr = [[0.05], [0.1, 0.02]]\n")
-    result = CliRunner().invoke(main, ["sweep", str(tmp_path / "g.toml"), "--workers", "1", "--quiet"])
+    result = CliRunner().invoke(main, ["sweep", str(tmp_path / "g.toml"), "--workers", "1", "--quiet",
+                                       "-o", str(tmp_path / "g")])  # -o as every other command has it (item 10)
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
     assert lines[1].startswith("  lr=0.05: test error ") and lines[2].startswith("  lr=0.1,0.02: test error ")

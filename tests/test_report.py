@@ -102,9 +102,27 @@ def test_a_run_whose_corrections_are_all_zero_is_drawn_without_a_warning(tmp_pat
 
     from neurosim.plots import layer_rates
 
-    run = SimpleNamespace(topology={"kind": "layered", "n_rewired": 0})
+    run = SimpleNamespace(topology={"kind": "layered", "n_rewired": 0}, config={"seed": 0})
     batches = np.arange(5)
     smoothed = {"bits=2": (batches, np.zeros((5, 2))), "bits=8": (batches, np.full((5, 2), 1e-3))}
     layer_rates({"bits=2": run, "bits=8": run}, smoothed, tmp_path / "rates.png")
     assert (tmp_path / "rates.png").stat().st_size > 0
     assert not [w for w in recwarn if issubclass(w.category, UserWarning)]
+
+
+def test_many_runs_are_drawn_in_a_grid_titled_by_what_differs(tmp_path, digits):
+    """Issue 42, item 7: six runs were six panels in one 2,500-pixel row, each titled with the same settings; now
+    a grid of at most 4 a row, each titled with its name and the settings in which the runs differ."""
+    import matplotlib.image
+
+    from neurosim.plots import PANELS_PER_ROW, layer_rates, run_titles
+
+    small = Dataset("digits", digits.x_train[:40], digits.y_train[:40], digits.x_test[:20], digits.y_test[:20], 10)
+    runs = {f"r{k}": train(make_config(sizes=(64, 6, 10), n_free=5, epochs=1, n_train=40, n_test=20, seed=k,
+                                       lr=(0.01 * (k + 1),)), data=small, progress=False) for k in range(6)}
+    titles = run_titles(runs)
+    assert titles["r0"] == "r0: lr=0.01, seed=0" and titles["r5"] == "r5: lr=0.06, seed=5"
+    smoothed = {name: smoothed_rates(run, 1) for name, run in runs.items()}
+    png = layer_rates(runs, smoothed, tmp_path / "rates.png")
+    height, width = matplotlib.image.imread(png).shape[:2]
+    assert PANELS_PER_ROW == 4 and 1.2 < width / height < 2.2  # 4 panels over 2 rows, not 6 in one row (~5.8)
