@@ -628,7 +628,7 @@ def waveform_command(data_file, out, run_file, example, phase, split, data_dir, 
                 raise click.UsageError(f"--{key.replace('_', '-')} {value}: {netlist} was exported with {key} "
                                        f"{recorded}; drop the option, or export that one")
         run_file = run_file or (record["run"] if record.get("run") and Path(record["run"]).exists() else None)
-        lines, label = [], None
+        lines, label, reference = [], None, None
         if run_file is None and (example is not None or phase or split or _given(circuit)):
             raise click.UsageError("--example, --phase, --split and circuit options compare with a run: give "
                                    "--run RUN (the netlist names none that exists here)")
@@ -644,8 +644,9 @@ def waveform_command(data_file, out, run_file, example, phase, split, data_dir, 
                                           circuit={**record.get("circuit", {}), **_given(circuit)})
             lines, label = [f"compared with {run_file}, {split or record.get('split', 'test')} example {example}, "
                             f"{phase or record.get('phase', 'free')} phase"] + comparison.lines(), comparison.label
+            reference = comparison.neurosim_state
         title = f"{Path(data_file).name}: {len(data.names)} nodes, {len(data.t)} time points to {1e6 * data.t[-1]:g} µs"
-        png = plot_waveforms(data, out or Path(data_file).with_suffix(".png"), title, label)
+        png = plot_waveforms(data, out or Path(data_file).with_suffix(".png"), title, label, reference)
     except (*USER_ERRORS, ValueError) as err:
         raise click.ClickException(str(err)) from None
     for line in lines:

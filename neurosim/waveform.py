@@ -70,9 +70,12 @@ def read_data(path: str | Path) -> NodeWaveforms:
     return NodeWaveforms(tuple(h[2:-1] for h in header[1:]), rows[:, 0], rows[:, 1:])
 
 
-def plot_waveforms(data: NodeWaveforms, out: str | Path, title: str = "", label: int | None = None) -> Path:
+def plot_waveforms(data: NodeWaveforms, out: str | Path, title: str = "", label: int | None = None,
+                   reference: np.ndarray | None = None) -> Path:
     """A PNG of the output nodes (one line each, the target class bold) above the hidden nodes (thin grey), in
-    volts against microseconds."""
+    volts against microseconds on a logarithmic axis (the settling, in the first few time constants, takes most
+    of the width instead of 2 %). ``reference``: neurosim's equilibrium of every node (volts), drawn as a mark at
+    the end of each trace."""
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(7.5, 6.0), sharex=True)
     t = 1e6 * data.t
     mark = "o" if len(t) == 1 else None  # an operating point: one point per node
@@ -85,7 +88,15 @@ def plot_waveforms(data: NodeWaveforms, out: str | Path, title: str = "", label:
     hidden = [k for k in range(len(data.names)) if k not in outputs]
     bottom.plot(t, data.v[:, hidden], color="0.45", lw=0.5, alpha=0.6, marker=mark, ms=2)
     bottom.set_ylabel(f"hidden node voltage (V), {len(hidden)} nodes")
-    bottom.set_xlabel("time (µs)")
+    bottom.set_xlabel("time (µs)" + (", log scale" if len(t) > 1 and t[-1] > 0 else ""))
+    if reference is not None:
+        end = np.full(len(outputs), t[-1])
+        top.scatter(end, reference[outputs], marker="x", color="k", s=30, zorder=3, label="neurosim")
+        bottom.scatter(np.full(len(hidden), t[-1]), reference[hidden], marker="x", color="k", s=12, lw=0.6, zorder=3)
+        top.legend(ncol=6, fontsize=7, loc="upper left", frameon=False)
+    if len(t) > 1 and t[-1] > 0:
+        bottom.set_xscale("log")
+        bottom.set_xlim(max(t[t > 0].min(), t[-1] * 1e-4), t[-1] * 1.3)
     for ax in (top, bottom):
         ax.set_ylim(-0.05, 1.1)
         ax.grid(alpha=0.3)
@@ -108,6 +119,7 @@ class Comparison:
     ngspice_class: int
     neurosim_class: int
     label: int
+    neurosim_state: np.ndarray | None = None  # (nodes,) volts: neurosim's equilibrium, for the figure
 
     def lines(self) -> list[str]:
         return [f"last row against neurosim's equilibrium: max |dV| = {1e3 * self.max_dv:.3f} mV (node "
@@ -134,4 +146,4 @@ def compare_with_run(data: NodeWaveforms, run, example: int, **where) -> Compari
     dv = np.abs(last - ours)
     out = case.net.output_slice
     return Comparison(float(dv.max()), names[int(np.argmax(dv))], float(dv.mean()), int(np.argmax(last[out])),
-                      int(np.argmax(ours[out])), case.label)
+                      int(np.argmax(ours[out])), case.label, ours)
