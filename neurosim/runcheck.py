@@ -33,25 +33,34 @@ def inconsistency(run, unmeasured=frozenset(), older: bool = False) -> str | Non
     part, or None. ``unmeasured``: record columns that may hold NaN besides :data:`UNMEASURED` (those an older
     file lacks); ``older``: a file of an earlier format, which may lack its states."""
     try:
-        for check in (_configuration, _shapes, _structure):
-            problem = check(run)
+        config, problem = _parsed(run)  # parsed once: every check below reads it
+        if problem:
+            return problem
+        for check in (_summary, _shapes, _structure):
+            problem = check(run, config)
             if problem:
                 return problem
-        return _records(run, UNMEASURED | unmeasured) or (None if older else _states(run))
+        return _records(run, config, UNMEASURED | unmeasured) or (None if older else _states(run, config))
     except (ValueError, TypeError, KeyError, IndexError, AttributeError) as err:  # a part of a type no check foresaw
         return f"unreadable contents ({type(err).__name__}: {' '.join(str(err).split())[:120]})"
 
 
-def _configuration(run) -> str | None:
+def _parsed(run):
+    """(configuration, None) where the stored configuration is a table that parses as user input would, else
+    (None, what is wrong)."""
     if not isinstance(run.config, dict):
-        return f"stored configuration {str(run.config)[:60]!r} is not a table of settings"
+        return None, f"stored configuration {str(run.config)[:60]!r} is not a table of settings"
     missing = [k for k in ("epochs", "seed", "sizes") if k not in run.config]
     if missing:
-        return f"stored configuration lacks {', '.join(missing)}"
+        return None, f"stored configuration lacks {', '.join(missing)}"
     try:
-        config = make_config(**run.config)
+        return make_config(**run.config), None
     except ConfigError as err:
-        return f"stored configuration does not parse: {' '.join(str(err).split())[:200]}"
+        return None, f"stored configuration does not parse: {' '.join(str(err).split())[:200]}"
+
+
+def _summary(run, config) -> str | None:
+    """The topology summary is complete, of the right types and kind, and the epochs within the configured."""
     missing = [k for k in TOPOLOGY_KEYS if k not in run.topology]
     if missing:
         return f"topology lacks {', '.join(missing)}"
@@ -72,9 +81,8 @@ def _configuration(run) -> str | None:
     return None
 
 
-def _shapes(run) -> str | None:
+def _shapes(run, config) -> str | None:
     net, sizes = run.network, run.network.sizes
-    config = make_config(**run.config)
     if config.sizes is not None and tuple(config.sizes) != tuple(sizes):
         return f"network sizes {list(sizes)} differ from the configured {list(config.sizes)}"
     if list(sizes) != list(run.topology["sizes"]):
@@ -103,10 +111,9 @@ def _shapes(run) -> str | None:
     return None
 
 
-def _states(run) -> str | None:
+def _states(run, config) -> str | None:
     """A persistent run's warm-start states: present (and only then), in the configured dtype, at most one row
     per configured example (the exact count is the data set's, checked when training resumes)."""
-    config = make_config(**run.config)
     for name, states, n in (("state/free", run.free_states, config.n_train), ("state/test", run.test_states,
                                                                              config.n_test)):
         if (states is not None) != config.persistent:
@@ -123,10 +130,9 @@ def _parameters(net):
             ("biases", net.bias)]
 
 
-def _structure(run) -> str | None:
+def _structure(run, config) -> str | None:
     """The network's connections against the topology its configuration generates."""
     net = run.network
-    config = make_config(**run.config)
     graph = topology_of(config, net.sizes)
     built = from_graph(graph, seed=0, intra_init=config.intra_init, dtype=np.float32)
     edges = edge_array(graph)
@@ -168,7 +174,7 @@ def _structure(run) -> str | None:
 UNMEASURED = frozenset({"simulator_seconds", "free_settling_time", "nudged_settling_time"})
 
 
-def _records(run, unmeasured=UNMEASURED) -> str | None:
+def _records(run, config, unmeasured=UNMEASURED) -> str | None:
     """History, batch records and rate measurements in their domains; NaN only in the ``unmeasured`` columns."""
     h, n_outputs = run.history, run.network.sizes[-1]
     if list(h["epoch"]) != list(range(1, run.epochs_done + 1)):
@@ -186,7 +192,7 @@ def _records(run, unmeasured=UNMEASURED) -> str | None:
             return f"{name} holds {values[bad][0]}, outside [{low}, {high}]"
     pairs = len(run.network.sizes) - 1
     batches = np.asarray(run.rate_batches)
-    every = make_config(**run.config).rate_every
+    every = config.rate_every
     expected = np.arange(0, len(run.batches["free_residual"]), every)
     if batches.shape != expected.shape or not np.array_equal(batches, expected):
         return f"rates/batch is not every {every}th of the {len(run.batches['free_residual'])} batches recorded"
