@@ -637,14 +637,12 @@ def waveform_command(data_file, out, run_file, example, phase, split, data_dir, 
             if example is None:
                 raise click.UsageError("--run needs --example, the index the netlist was exported with (the "
                                        "netlist does not record it)")
-            comparison = compare_with_run(data, load_run(run_file), example,
-                                          phase=phase or record.get("phase", "free"),
-                                          split=split or record.get("split", "test"),
+            phase, split = phase or record.get("phase", "free"), split or record.get("split", "test")
+            comparison = compare_with_run(data, load_run(run_file), example, phase=phase, split=split,
                                           data_dir=data_dir or record.get("data_dir"),
-                                          circuit={**record.get("circuit", {}), **_given(circuit)})
-            lines, label = [f"compared with {run_file}, {split or record.get('split', 'test')} example {example}, "
-                            f"{phase or record.get('phase', 'free')} phase"] + comparison.lines(), comparison.label
-            reference = comparison.neurosim_state
+                                          circuit={**exported_circuit, **_given(circuit)})
+            lines = [f"compared with {run_file}, {split} example {example}, {phase} phase", *comparison.lines()]
+            label, reference = comparison.label, comparison.neurosim_state
         title = f"{Path(data_file).name}: {len(data.names)} nodes, {len(data.t)} time points to {1e6 * data.t[-1]:g} µs"
         png = plot_waveforms(data, out or Path(data_file).with_suffix(".png"), title, label, reference)
     except (*USER_ERRORS, ValueError) as err:
