@@ -28,6 +28,33 @@ def replace_atomically(path: str | os.PathLike, data: bytes, what: str = "file",
     """Write ``data`` to ``path`` atomically (module docstring). An OSError (a full disk, a vanished directory)
     becomes ``error`` naming the file and saying that the previous ``what`` is intact (or that there was none).
     A ``path`` that is a symbolic link is followed: the file it points to is replaced, the link kept."""
+    with _replacing(path, what, error, size=len(data)) as (fd, _):
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+    return Path(os.path.realpath(path))
+
+
+@contextmanager
+def replaced_whole(path: str | os.PathLike, what: str = "file", error: type[Exception] = OutputError):
+    """A temporary path beside ``path`` for a writer that streams a large file (a netlist of millions of lines):
+    renamed over ``path`` when the block ends without an error, removed otherwise, so a full disk or a kill
+    leaves the previous file (or none), never a part. An OSError becomes ``error`` naming the file."""
+    with _replacing(path, what, error) as (fd, tmp):
+        os.close(fd)
+        yield Path(tmp)
+        with open(tmp, "rb+") as fh:
+            os.fsync(fh.fileno())
+
+
+@contextmanager
+def _replacing(path: str | os.PathLike, what: str, error: type[Exception], size: int | None = None):
+    """The one mechanism of :func:`replace_atomically` and :func:`replaced_whole`: a temporary file beside the
+    real file ``path`` names (a symbolic link followed), yielded as (open descriptor, name) for the block to
+    write, then given an ordinary file's permissions and renamed over it; removed if the block fails. An OSError
+    becomes ``error`` naming the file, the space ``size`` bytes need on a full disk, and whether a previous file
+    is intact. Temporary files of the same output left by dead processes are removed after each write."""
     path = Path(os.path.realpath(path))
     kept = f"the previous {what} is intact" if path.exists() else f"no {what} was written"
     try:
@@ -36,17 +63,16 @@ def replace_atomically(path: str | os.PathLike, data: bytes, what: str = "file",
     except OSError as err:
         raise error(f"{path}: could not write the {what} ({err}); {kept}") from err
     try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        _publish(tmp, path)
+        yield fd, tmp
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes the file private; an output gets any file's permissions
+        os.replace(tmp, path)
     except OSError as err:
         Path(tmp).unlink(missing_ok=True)
         room = ""
-        if err.errno == errno.ENOSPC:
-            free = shutil.disk_usage(path.parent).free
-            room = f"; it needs {_size(len(data))}, {_size(free)} are free"
+        if err.errno == errno.ENOSPC and size is not None:
+            room = f"; it needs {_size(size)}, {_size(shutil.disk_usage(path.parent).free)} are free"
         raise error(f"{path}: could not write the {what} ({err}){room}; {kept}") from err
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -54,41 +80,6 @@ def replace_atomically(path: str | os.PathLike, data: bytes, what: str = "file",
     for stale in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
         if not _writer_alive(stale.name[len(path.name) + 2 :].split(".")[0]):
             stale.unlink(missing_ok=True)  # left by a process killed mid-write
-    return path
-
-
-@contextmanager
-def replaced_whole(path: str | os.PathLike, what: str = "file", error: type[Exception] = OutputError):
-    """A temporary path beside ``path`` for a writer that streams a large file (a netlist of millions of lines):
-    renamed over ``path`` when the block ends without an error, removed otherwise, so a full disk or a kill
-    leaves the previous file (or none), never a part. An OSError becomes ``error`` naming the file."""
-    path = Path(os.path.realpath(path))
-    kept = f"the previous {what} is intact" if path.exists() else f"no {what} was written"
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp", dir=path.parent)
-        os.close(fd)
-    except OSError as err:
-        raise error(f"{path}: could not write the {what} ({err}); {kept}") from err
-    try:
-        yield Path(tmp)
-        with open(tmp, "rb+") as fh:
-            os.fsync(fh.fileno())
-        _publish(tmp, path)
-    except OSError as err:
-        Path(tmp).unlink(missing_ok=True)
-        raise error(f"{path}: could not write the {what} ({err}); {kept}") from err
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _publish(tmp: str, path: Path) -> None:
-    """Give the temporary file ``tmp`` an ordinary file's permissions (mkstemp makes it private) and rename it
-    over ``path``."""
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)
-    os.replace(tmp, path)
 
 
 def _size(n: int) -> str:

@@ -487,7 +487,9 @@ def sweep_command(grid_file, scheduler, workers, out, collect_only, quiet) -> No
         if row["status"] == "failed":
             click.echo(f"  failed {row['point']}: {one_line(row['error'])}")
     if counts["failed"]:
-        raise click.ClickException(f"{'every point' if counts['failed'] == len(rows) else str(counts['failed']) + ' of ' + str(len(rows)) + ' points'} of {grid_file} failed (listed above; {grid.out} keeps the finished ones, and running the same command again retries the failed)")
+        which = "every point" if counts["failed"] == len(rows) else f"{counts['failed']} of {len(rows)} points"
+        raise click.ClickException(f"{which} of {grid_file} failed (listed above; {grid.out} keeps the finished ones, "
+                                   "and running the same command again retries the failed)")
 
 
 @main.command("report")
@@ -552,7 +554,8 @@ def export_command(run_file, example, phase, split, out, data_dir, inline, clip,
                               inline=inline,
                               clip=clip, t_stop=t_stop, name=Path(run_file).name, overwrite=overwrite,
                               circuit=_given(circuit), control=not no_control, analysis=analysis, start=start,
-                              before_writing=lambda: click.echo(_cost_note(run, t_stop, analysis, start), err=True))
+                              before_writing=lambda t_max, begin: click.echo(_cost_note(run, t_max, analysis, begin),
+                                                                             err=True))
     except (*USER_ERRORS, ValueError) as err:
         raise click.ClickException(str(err)) from None
     if no_control:
@@ -571,14 +574,12 @@ def ngspice_command(netlist) -> str:
     return run if str(folder) in ("", ".") else f"cd {shlex.quote(str(folder))} && {run}"
 
 
-def _cost_note(run, t_stop: float | None, analysis: str, start: str | None) -> str:
-    """What the netlist of ``run`` will hold and ngspice cost (:mod:`neurosim.spicecost`), before it is written."""
-    from .export import phase_length
+def _cost_note(run, t_stop: float, analysis: str, start: str) -> str:
+    """What the netlist of ``run`` will hold and ngspice cost (:mod:`neurosim.spicecost`), before it is written:
+    ``t_stop`` (time constants) and ``start`` as the export resolved them."""
     from .spicecost import estimate_seconds, netlist_size
 
     size = netlist_size(run.network)
-    t_stop = t_stop if t_stop is not None else phase_length(make_config(**run.config))
-    start = start or ("equilibrium" if analysis == "op" else "rest")
     seconds = estimate_seconds(size, analysis, t_stop, start)
     origin = "neurosim's equilibrium" if start == "equilibrium" else "rest"
     route = "the operating point" if analysis == "op" else f"the transient of {t_stop:g} tau from {origin}"

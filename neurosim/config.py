@@ -350,7 +350,6 @@ def resolved_sizes(config: TrainConfig, n_inputs: int, n_classes: int) -> tuple[
     return sizes
 
 
-
 #: Rewiring fraction of the paper's small-world network when neither ``rewire_n`` nor ``rewire_p`` is given.
 DEFAULT_REWIRE_P = 0.08
 

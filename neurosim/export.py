@@ -53,6 +53,19 @@ class ExamplePhase:
     label: int
     t_max: float
 
+    def equilibrium(self) -> np.ndarray:
+        """neurosim's own equilibrium of this phase (n_free,) volts: the ODE engine from :attr:`start`, settled to
+        1 uV (the export's ``start="equilibrium"``, and what ``waveform`` compares ngspice with)."""
+        phase = Phase(beta=self.beta, target=self.target[None], nudge=self.nudge) if self.beta else Phase()
+        return ODE(circuit=self.circuit, rtol=1e-8, atol=1e-10, settle_tol=1e-6, t_max=10 * self.t_max).relax(
+            self.net, self.x, self.start[None], phase).state[0]
+
+
+def default_start(analysis: str) -> str:
+    """Where an exported phase starts unless told: neurosim's equilibrium for the operating point (Newton's
+    start), rest for a transient."""
+    return "equilibrium" if analysis == "op" else "rest"
+
 
 def example_phase(run: Run, example: int, *, phase: str = "free", split: str = "test", data_dir: str | None = None,
                   circuit: dict | None = None, t_max: float | None = None) -> ExamplePhase:
@@ -152,8 +165,9 @@ def export_netlist(
     row with neurosim's equilibrium. Default: ``equilibrium`` for ``op``, else ``rest``.
     ``run_path``: the run file's path, recorded in the netlist's header with the example, split, phase, circuit
     options and data directory (:func:`exported_from`), so that ``neurosim waveform`` compares with the right
-    run. ``before_writing``: called (without arguments) once every check has passed, just before the netlist is
-    written (the command line says there how large it is and what ngspice will cost).
+    run. ``before_writing``: called with the transient's length (time constants) and the start as
+    resolved, once every check has passed, just before the netlist is written (the command line says there how
+    large it is and what ngspice will cost).
 
     With hardware models, the netlist holds the effective network of the run's devices (quantised stored weights,
     variation, stuck-at faults, mismatch, and one draw of read noise for this example).
@@ -171,19 +185,15 @@ def export_netlist(
         raise NotADirectoryError(f"{out}: its folder {out.parent} cannot be made, a file is in the way") from None
     if analysis not in ("tran", "op"):
         raise ValueError(f"analysis={analysis!r}: choose 'tran' or 'op'")
-    start = start or ("equilibrium" if analysis == "op" else "rest")
+    start = start or default_start(analysis)
     if start not in ("rest", "equilibrium"):
         raise ValueError(f"start={start!r}: choose 'rest' or 'equilibrium'")
     case = example_phase(run, example, phase=phase, split=split, data_dir=data_dir, circuit=circuit, t_max=t_stop)
     c = case
     written = Phase(beta=c.beta, target=c.target if c.beta else None, nudge=c.nudge)
-    begin = c.start
-    if start == "equilibrium":  # neurosim's own equilibrium of this phase
-        relaxed = Phase(beta=c.beta, target=c.target[None], nudge=c.nudge) if c.beta else Phase()
-        begin = ODE(circuit=c.circuit, rtol=1e-8, atol=1e-10, settle_tol=1e-6, t_max=10 * c.t_max).relax(
-            c.net, c.x, c.start[None], relaxed).state[0]
+    begin = c.equilibrium() if start == "equilibrium" else c.start
     if before_writing is not None:
-        before_writing()
+        before_writing(c.t_max, start)
     with replaced_whole(out, "netlist") as part:
         write_netlist(part, c.net, c.x[0], circuit=c.circuit, phase=written, start=begin,
                       analysis=Analysis(kind=analysis, t_stop=c.t_max), data_file=data_file, library=library, inline=inline,

@@ -14,8 +14,6 @@ import dataclasses
 import functools
 import typing
 
-from typing import Annotated
-
 from pydantic import ConfigDict, Field, ValidationError, create_model
 
 from .errors import validation_problems
@@ -53,7 +51,7 @@ def values_of(obj) -> dict:
 MAX_COUNT = 2**31 - 1
 
 #: An integer setting, bounded by :data:`MAX_COUNT`.
-Count = Annotated[int, Field(ge=-MAX_COUNT, le=MAX_COUNT)]
+Count = typing.Annotated[int, Field(ge=-MAX_COUNT, le=MAX_COUNT)]
 
 
 @functools.cache

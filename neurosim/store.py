@@ -64,8 +64,8 @@ FORMAT_VERSION = 3
 READABLE_VERSIONS = (1, 2, 3)
 #: Attributes written anew by every checkpoint whatever the run (the versions of the libraries that wrote it):
 #: their type is checked on load, not their value.
-PROVENANCE = {("", "neurosim_version"), *(("versions", k) for k in ("neurosim", "python", "numpy", "scipy",
-                                                                       "networkx", "h5py"))}
+PROVENANCE = {("/", "neurosim_version"), *(("/versions", k) for k in ("neurosim", "python", "numpy", "scipy",
+                                                                         "networkx", "h5py"))}
 
 HISTORY_FIELDS = (
     "epoch",
@@ -257,32 +257,27 @@ def layout_difference(written: tuple[dict, dict], read: tuple[dict, dict]) -> st
     """The first difference between the layout the writer makes of a run and the one read from its file (a
     dataset or attribute missing, extra, of another dtype, shape or value), in words; None where they agree.
     :data:`PROVENANCE` attributes are compared by type only."""
-    (want_attrs, want_data), (got_attrs, got_data) = written, read
-    for path in sorted(set(want_data) | set(got_data)):
-        if path not in got_data:
-            return f"{path} is missing"
-        if path not in want_data:
-            return f"{path} is not part of a run file"
-        want, got = _canonical(want_data[path]), _canonical(got_data[path])
-        if want.dtype != got.dtype or want.shape != got.shape:
-            return f"{path} is {got.dtype} {got.shape}, a run file's {want.dtype} {want.shape}"
-        if not _same(want, got):
-            return f"{path} differs from what its other contents give"
-    for path in sorted(set(want_attrs) | set(got_attrs)):
-        want, got = want_attrs.get(path, {}), got_attrs.get(path, {})
-        where = f"/{path}" if path else "/"
-        for name in sorted(set(want) | set(got)):
-            if name not in got:
-                return f"{where} lacks the attribute {name}"
-            if name not in want:
-                return f"{where} has an attribute {name} that a run file does not"
-            a, b = _canonical(want[name]), _canonical(got[name])
-            if (path, name) in PROVENANCE:
-                if b.dtype.kind != "U" or not str(b):
-                    return f"{where} attribute {name} is not a version string"
-            elif a.dtype.kind != b.dtype.kind or a.shape != b.shape or not _same(a, b):
-                return f"{where} attribute {name} is {_shown(b)}, its run's {_shown(a)}"
+    want, got = _entries(*written), _entries(*read)
+    for key in sorted(set(want) | set(got)):
+        what = f"{key[0]} attribute {key[1]}" if len(key) == 2 else key[0]
+        if key not in got:
+            return f"{what} is missing"
+        if key not in want:
+            return f"{what} is not part of a run file"
+        a, b = _canonical(want[key]), _canonical(got[key])
+        if key in PROVENANCE:
+            if b.dtype.kind != "U" or not str(b):
+                return f"{what} is not a version string"
+        elif a.dtype != b.dtype or a.shape != b.shape or not _same(a, b):
+            return f"{what} is {_shown(b)}, a run file's {_shown(a)}"
     return None
+
+
+def _entries(attrs: dict, data: dict) -> dict:
+    """A layout as one table: (dataset path,) or (object, attribute name) -> value (the root object as '/')."""
+    entries = {(path,): value for path, value in data.items()}
+    entries.update({("/" + path, name): value for path, group in attrs.items() for name, value in group.items()})
+    return entries
 
 
 def _same(a: np.ndarray, b: np.ndarray) -> bool:
@@ -290,7 +285,8 @@ def _same(a: np.ndarray, b: np.ndarray) -> bool:
 
 
 def _shown(value: np.ndarray) -> str:
-    return repr(value.tolist())[:60]
+    """A value in a message: its dtype and shape, and its values where there are few."""
+    return f"{value.dtype} {value.shape}" + (f" {value.tolist()!r}"[:60] if value.size <= 8 else "")
 
 
 def save_run(path: str | os.PathLike, run: Run) -> None:

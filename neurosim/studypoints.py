@@ -16,7 +16,7 @@ import numpy as np
 from .build import store_of
 from .config import make_config
 from . import metrics
-from .settings import setting_text  # noqa: F401 (the sweep's labels use it from here)
+from .settings import setting_text
 from .store import Run, flat_settings
 
 

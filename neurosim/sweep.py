@@ -39,7 +39,8 @@ from .atomic import csv_text, write_text_atomically
 from .config import FIELDS, FLAT_SETTINGS, ConfigError, did_you_mean, make_config
 from .metrics import final_results
 from .store import Run, RunFileError, load_run, read_config, write_atomically, writer_lock
-from .studypoints import bitdepth_figures, setting_text
+from .settings import setting_text
+from .studypoints import bitdepth_figures
 from .tomlfile import read_toml
 from .training import train
 

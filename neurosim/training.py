@@ -233,7 +233,7 @@ def _train(config: TrainConfig, out, run: Run | None, data: Dataset | None, prog
         run.free_states = run.test_states = None
     for name, states, n in (("state/free", run.free_states, len(data.x_train)),
                             ("state/test", run.test_states, len(data.x_test))):
-        if len(states if states is not None else range(n)) != n:
+        if states is not None and len(states) != n:
             raise RunFileError(f"{out or 'the run'}: {name} holds the states of {len(states)} examples, the data set "
                                f"has {n}: it was trained on other data")
     if out is not None and run.epochs_done == 0 and first_checkpoint:

@@ -131,7 +131,6 @@ def compare_with_run(data: NodeWaveforms, run, example: int, **where) -> Compari
     """Compare ``data`` (what ngspice wrote for ``run``'s example ``example``, exported with ``where``: phase,
     split, data_dir, circuit, as :func:`~neurosim.export.example_phase` takes them) with the ODE engine's
     equilibrium of the same phase and circuit, settled to 1 uV. DataFileError if the file holds other nodes."""
-    from .engines import ODE, Phase
     from .export import example_phase
 
     case = example_phase(run, example, **where)
@@ -139,9 +138,7 @@ def compare_with_run(data: NodeWaveforms, run, example: int, **where) -> Compari
     if list(data.names) != names:
         raise DataFileError(f"the data file holds nodes {', '.join(data.names[:3])}, ...; the run's network has "
                             f"{len(names)} free nodes {', '.join(names[:3])}, ...")
-    phase = Phase(beta=case.beta, target=case.target[None], nudge=case.nudge) if case.beta else Phase()
-    ours = ODE(circuit=case.circuit, rtol=1e-8, atol=1e-10, settle_tol=1e-6, t_max=10 * case.t_max).relax(
-        case.net, case.x, case.start[None], phase).state[0]
+    ours = case.equilibrium()
     last = np.clip(data.v[-1], 0.0, 1.0)
     dv = np.abs(last - ours)
     out = case.net.output_slice
