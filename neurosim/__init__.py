@@ -30,7 +30,8 @@ _API = {
     "ENGINES": "engines",
     # hardware and circuit
     "Hardware": "hardware", "load_hardware": "hardware", "PRESETS": "hardware",
-    "Circuit": "circuit", "CROSSBARS": "circuit",
+    "Circuit": "circuit", "CROSSBARS": "crossbars", "IdealCrossbar": "crossbars", "PassiveCrossbar": "crossbars",
+    "OpAmpCrossbar": "crossbars",
     # SPICE
     "export_netlist": "export", "write_netlist": "netlist", "run_netlist": "engines.spice", "Waveform": "engines.spice",
     "read_data": "waveform", "NodeWaveforms": "waveform",

@@ -13,76 +13,26 @@ beta / R the nudge conductance. Multiplying by R gives the network's equation in
 so W_ij = R G_ij (dimensionless), b_i = R I_i (volts) and beta is the nudge conductance in units of 1 / R.
 The Euler engine's step eps is a time step in units of tau; the ODE engine integrates in seconds.
 
-**How the crossbar meets the neuron** (``Circuit.crossbar``, :data:`CROSSBARS`). The equation above is the
-``ideal`` one: each synapse a current source (G+ - G-) V_j into node i whatever V_i. Two physical alternatives:
-
-- ``passive``: each device a conductance between its column line and the neuron's node (the row line). Column j
-  carries V_j through a unity-gain buffer, and its negative copy -V_j through an inverting stage for the G- side:
-
-      C dV_i/dt = -V_i / R + sum_j [G+_ij (V_j - V_i) + G-_ij (-V_j - V_i)] + I_i + ...
-      tau ds_i/dt = -(1 + lambda_i) s_i + sum_j W_ij rho(s_j) + b_i + ...,   lambda_i = R sum_j (G+_ij + G-_ij)
-
-  Every device on row i adds to its leak: lambda_i = sum_j |W_ij| + 2 R g_min n_i (n_i devices pairs on the row).
-
-  With ``gain_trim`` each neuron's column driver has the gain 1 + lambda_i instead of 1, so that the columns carry
-  the state s_i = (1 + lambda_i) V_i (the driver's output; V_i the node's own voltage, held in [0, 1 / (1 + lambda_i)]
-  V by its clamp), and the weak nudge is a conductance (1 + lambda_i) beta / R to a source at
-  y_target,i / (1 + lambda_i) V (the clamped phase holds the node at that voltage). Then
-
-      tau ds_i/dt = (1 + lambda_i) [-s_i + sum_j W_ij rho(s_j) + b_i + beta (y_target,i - s_i)]:
-
-  the ideal equation with the time constant tau / (1 + lambda_i), so its equilibria are the ideal circuit's in
-  every phase. The trim follows the weights (the hardware recalibrates each driver from its row's conductances).
-- ``opamp``: each neuron a transimpedance integrator, an op-amp of open-loop gain A and input offset V_os with
-  R || C in its feedback from the row to its output (the state). The row sits at the virtual ground
-  V_row = V_os - V_i / A, so the devices load the neuron only through that residue (the columns are inverted to
-  keep the sign):
-
-      tau ds_i/dt = -s_i + kappa [sum_j W_ij rho(s_j) + b_i + ... + V_os (1 + lambda_i) - lambda_i s_i / A],
-      kappa = A / (A + 1).
-
-  The output swing [0, 1] V is the clamp. As A -> infinity and V_os = 0 it is the ideal equation.
-
-  With a finite gain-bandwidth product f_T (``opamp_gbw``, Hz) the op-amp has one pole: its output q follows
-  A (V_os - V_row) with the time constant tau_a = A / (2 pi f_T), and the row is no longer held at its virtual
-  ground. Each neuron then has two states, the feedback capacitor's voltage v_c = q - V_row and q itself
-  (:meth:`Circuit.opamp_pole_drift`; KCL at the row, whose devices and bias carry -(u + lambda_i V_row) / R):
-
-      tau dv_c/dt = -v_c + u_i + lambda_i V_row,    tau_a dq/dt = -q + A (V_os - V_row),    V_row = q - v_c,
-
-  q held in [0, 1] V (the op-amp's swing, no wind-up). Its equilibria are the one-pole-free equation's; the
-  bandwidth changes the way there (the settling time, and which equilibrium a network with several reaches).
-
-**Device I-V** (``sinh_v0``, volts; 0: ohmic devices). A device of conductance G, programmed at the designer's read
-voltage V_read (``v_read``), conducts
-
-    I(dV) = G V_read sinh(dV / V_0) / sinh(V_read / V_0)
-
-across it: G dV at dV = V_read, less than G dV below it (the small-signal conductance at 0 V is
-G (V_read / V_0) / sinh(V_read / V_0)), more above; V_0 -> infinity is the ohmic device. Each row then collects
-R sum_k I_k(V_column,k - V_row) in place of sum_j W_ij rho(s_j) - lambda_i V_row (passive and op-amp crossbars, whose
-devices are conductances; :mod:`neurosim.iv`).
-
-``...`` is the weak nudge's beta (y_target - y), injected where the devices' currents arrive (in the op-amp
-neuron, by a transconductor into the row).
+**How the crossbar meets the neuron** (``Circuit.crossbar``, one of :data:`~neurosim.crossbars.CROSSBARS`). The
+equation above is the ``ideal`` one (:mod:`neurosim.crossbars.ideal`): each synapse a current source
+(G+ - G-) V_j into node i whatever V_i. The physical kinds load the node with their devices, whose conductance on
+row i is lambda_i = R sum_j (G+_ij + G-_ij) (:meth:`Circuit.row_load`; sum_j |W_ij| with g_min = 0):
+``passive`` (:mod:`neurosim.crossbars.passive`: devices into the node, with line resistance, gain-trimmed drivers
+or sinh devices) and ``opamp`` (:mod:`neurosim.crossbars.opamp`: devices into an op-amp's virtual ground, with a
+finite gain, offset and bandwidth). Each kind's module has its node equation.
 """
 
 from __future__ import annotations
 
 import math
 
-from dataclasses import dataclass
-from typing import Literal
+from dataclasses import dataclass, field
 
 import numpy as np
 
+from .crossbars import Crossbar, IdealCrossbar, crossbar_of, crossbar_table, flat_settings
 from .errors import NeurosimError
-from .settings import setting
-
-
-#: How the crossbar's devices meet the neurons: current sources, conductances into the node, or into an op-amp's
-#: virtual ground (see the module's docstring).
-CROSSBARS = ("ideal", "passive", "opamp")
+from .settings import build, setting, values_of
 
 
 class ConductanceRangeError(NeurosimError, ValueError):
@@ -97,62 +47,24 @@ class Circuit:
     Each crossbar device has a conductance in [``g_min``, ``g_max``] (siemens); a signed weight is a differential
     pair, W = R (G+ - G-), so |W| <= R (g_max - g_min) (10 with the defaults).
 
-    ``crossbar``: one of :data:`CROSSBARS` (the module's docstring has their equations); ``opamp_gain`` (A,
-    dimensionless) and ``opamp_offset`` (V_os, volts) are the op-amp neuron's (``crossbar='opamp'``);
-    ``opamp_gbw`` (hertz) its gain-bandwidth product (0: unlimited, the op-amp settles at once);
-    ``r_line`` (ohms per cell of a row or column wire) the passive crossbar's line resistance
-    (:mod:`neurosim.lines`; 0: ideal wires); ``sinh_v0`` (volts) and ``v_read`` (volts) the devices' sinh I-V
-    (the module's docstring; 0: ohmic); ``gain_trim`` trims the passive crossbar's column drivers to
-    1 + lambda (the module's docstring; not with line resistance).
+    ``crossbar``: how the devices meet the neurons, a crossbar object of :data:`~neurosim.crossbars.CROSSBARS`
+    (its own settings: :class:`~neurosim.crossbars.PassiveCrossbar`'s ``r_line``, ``gain_trim``, ``sinh_v0``;
+    :class:`~neurosim.crossbars.OpAmpCrossbar`'s ``gain``, ``offset``, ``gbw``), or its name or table, built here
+    (``Circuit(crossbar="passive")``).
     """
 
     r_leak: float = setting(1e6, "Leak resistance R, ohms")
     c_node: float = setting(1e-12, "Node capacitance C, farads; tau = RC")
     g_min: float = setting(0.0, "Smallest device conductance, siemens")
     g_max: float = setting(1e-5, "Largest device conductance, siemens")
-    crossbar: Literal[CROSSBARS] = setting(
-        "ideal", "Synapses as ideal current sources, passive devices loading the node, or into op-amp neurons' "
-        "virtual ground")
-    opamp_gain: float = setting(1e4, "The op-amp neuron's open-loop gain A (crossbar opamp)")
-    opamp_offset: float = setting(0.0, "The op-amp neuron's input offset, volts")
-    opamp_gbw: float = setting(0.0, "The op-amp neuron's gain-bandwidth product, hertz (0: unlimited)")
-    r_line: float = setting(0.0, "Line resistance per crossbar cell, ohms (crossbar passive)")
-    gain_trim: bool = setting(False, "Trim each column driver's gain to 1 + its row load (crossbar passive)")
-    sinh_v0: float = setting(
-        0.0, "Devices' sinh I-V, I = G V_read sinh(V / V0) / sinh(V_read / V0); volts, 0: ohmic")
-    v_read: float = setting(1.0, "The read voltage at which a device conducts G V_read, volts")
+    crossbar: Crossbar = field(default_factory=IdealCrossbar)
 
     def __post_init__(self) -> None:
+        if not isinstance(self.crossbar, Crossbar):
+            object.__setattr__(self, "crossbar", crossbar_of(self.crossbar))
         for name, value in vars(self).items():  # a netlist or a step size needs numbers: no inf or NaN anywhere
             if isinstance(value, float) and not math.isfinite(value):
                 raise ValueError(f"{name}={value}: not finite")
-        if self.crossbar not in CROSSBARS:
-            raise ValueError(f"crossbar={self.crossbar!r}: choose one of {', '.join(CROSSBARS)}")
-        if not self.opamp_gain >= 1:
-            raise ValueError(f"opamp_gain={self.opamp_gain}: an op-amp's open-loop gain is >= 1")
-        if not abs(self.opamp_offset) < 1:
-            raise ValueError(f"opamp_offset={self.opamp_offset}: must be within (-1, 1) V")
-        if not 0 <= self.opamp_gbw < float("inf"):
-            raise ValueError(f"opamp_gbw={self.opamp_gbw}: a gain-bandwidth product in hertz, >= 0 (0: unlimited)")
-        if self.opamp_gbw > 0 and self.crossbar != "opamp":
-            raise ValueError(f"opamp_gbw={self.opamp_gbw} with crossbar={self.crossbar!r}: the bandwidth is the "
-                             "op-amp neuron's (crossbar='opamp')")
-        if not self.r_line >= 0:
-            raise ValueError(f"r_line={self.r_line}: a wire's resistance is >= 0 ohms")
-        if self.r_line > 0 and self.crossbar != "passive":
-            raise ValueError(f"r_line={self.r_line} with crossbar={self.crossbar!r}: line resistance is modelled for "
-                             "the passive crossbar only")
-        if self.gain_trim and (self.crossbar != "passive" or self.r_line > 0):
-            raise ValueError(f"gain_trim with crossbar={self.crossbar!r}, r_line={self.r_line}: the drivers' gain "
-                             "trim is modelled for the passive crossbar without line resistance")
-        if not 0 <= self.sinh_v0 < float("inf"):
-            raise ValueError(f"sinh_v0={self.sinh_v0}: the devices' I-V voltage in volts, >= 0 (0: ohmic)")
-        if not 0 < self.v_read < float("inf"):
-            raise ValueError(f"v_read={self.v_read}: the read voltage is > 0 V")
-        if self.sinh_v0 > 0 and (self.crossbar == "ideal" or self.r_line > 0 or self.gain_trim or self.opamp_gbw > 0):
-            raise ValueError(f"sinh_v0={self.sinh_v0} with crossbar={self.crossbar!r}, r_line={self.r_line}, "
-                             f"gain_trim={self.gain_trim}, opamp_gbw={self.opamp_gbw}: a nonlinear device I-V is "
-                             "modelled for the passive and op-amp crossbars without wires, trim or op-amp pole")
         for name in ("r_leak", "c_node", "g_max"):
             value = getattr(self, name)
             if not value > 0:
@@ -200,7 +112,7 @@ class Circuit:
     @property
     def ideal(self) -> bool:
         """Whether the synapses are ideal current sources (the network's own equation)."""
-        return self.crossbar == "ideal"
+        return self.crossbar.ideal
 
     def directed_devices(self, net, clip: bool = True, names=None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Every direction of every connection of ``net`` as the device pair that carries it: the global index of
@@ -223,56 +135,48 @@ class Circuit:
         row, _, g_plus, g_minus = self.directed_devices(net)
         return self.r_leak * np.bincount(row - net.n_inputs, weights=g_plus + g_minus, minlength=net.n_free)
 
-    def node_drift(self, u, s, load):
-        """tau ds/dt (volts) of every node before the clamp, for the total drive ``u`` = sum_j W_ij rho(s_j) + b_i
-        (+ the weak nudge's drive), the states ``s`` (B, n_free) and :meth:`row_load` ``load`` (n_free,):
-        u - s (ideal), u - (1 + lambda) s (passive), (1 + lambda) (u - s) (passive with ``gain_trim``, s the
-        drivers' outputs), or the op-amp neuron's kappa (u + V_os (1 + lambda) - lambda s / A) - s."""
-        if self.crossbar == "ideal":
-            return u - s
-        if self.crossbar == "passive":
-            return (1.0 + load) * (u - s) if self.gain_trim else u - (1.0 + load) * s
-        a = self.opamp_gain
-        return (a / (a + 1.0)) * (u + self.opamp_offset * (1.0 + load) - load * s / a) - s
+def circuit_of(table: dict) -> Circuit:
+    """The circuit a configuration's table describes: its own settings (``r_leak``, ...), ``crossbar`` (a name or a
+    table, :func:`~neurosim.crossbars.crossbar_of`) and, on top of that table, crossbar settings by their top-level
+    names (``opamp_gain``, ``r_line``: the command line's and the flat spelling of earlier configurations).
+    :class:`ValueError` listing every bad setting."""
+    table = dict(table)
+    crossbar = table.pop("crossbar", IdealCrossbar.name)
+    flat = {k: table.pop(k) for k in list(table) if k in flat_settings()}
+    return build(Circuit, table, crossbar=crossbar_of(crossbar, flat))
 
-    @property
-    def nonlinear(self) -> bool:
-        """Whether the devices have a sinh I-V (``sinh_v0`` > 0)."""
-        return self.sinh_v0 > 0
 
-    def device_current(self, g, dv):
-        """I (amperes) of devices of conductance ``g`` (siemens) with ``dv`` volts across them:
-        g v_read sinh(dv / V_0) / sinh(v_read / V_0), or g dv for ohmic devices (``sinh_v0`` = 0)."""
-        if not self.nonlinear:
-            return g * dv
-        v0 = self.sinh_v0
-        return (g * (self.v_read / np.sinh(self.v_read / v0))) * np.sinh(dv / v0)
+def circuit_table(circuit: Circuit) -> dict:
+    """The table a configuration stores of a circuit: its settings and its crossbar's (as a table with its name)."""
+    return {**values_of(circuit), "crossbar": crossbar_table(circuit.crossbar)}
 
-    def row_voltage(self, s):
-        """The rows' voltages (volts) for states ``s``: the node itself (ideal, passive) or the op-amp's virtual
-        ground V_os - s / A."""
-        if self.crossbar == "opamp":
-            return self.opamp_offset - s / self.opamp_gain
-        return s
 
-    def driver_gain(self, net) -> np.ndarray:
-        """Each neuron's column-driver gain, shape (n_free,): 1 + lambda (:meth:`row_load`) with ``gain_trim``, else
-        1. A state s is the driver's output, so the neuron's capacitor sits at s / gain volts."""
-        return 1.0 + self.row_load(net) if self.gain_trim else np.ones(net.n_free)
+def circuit_with(circuit: Circuit, changes: dict) -> Circuit:
+    """``circuit`` with ``changes``: entries of a circuit table (:func:`circuit_of`: its settings, ``crossbar``,
+    crossbar settings by their top-level names) on top of its own. Another crossbar kind starts from its defaults
+    (``{"crossbar": "passive"}`` on an op-amp circuit drops the op-amp's settings)."""
+    table = circuit_table(circuit)
+    if "crossbar" in changes and changes["crossbar"] != circuit.crossbar.name:
+        table["crossbar"] = changes["crossbar"]
+    return circuit_of({**table, **{k: v for k, v in changes.items() if k != "crossbar"}})
 
-    @property
-    def opamp_pole(self) -> float:
-        """tau_a = A / (2 pi f_T), seconds: the op-amp's open-loop time constant (0 with unlimited bandwidth)."""
-        return self.opamp_gain / (2.0 * np.pi * self.opamp_gbw) if self.opamp_gbw > 0 else 0.0
 
-    def opamp_pole_drift(self, u, v_c, q, load):
-        """(tau dv_c/dt, tau dq/dt), volts, of op-amp neurons with one pole (``opamp_gbw`` > 0), before the swing
-        limit: for the drive ``u`` (B, n_free) as in :meth:`node_drift`, the feedback capacitors' voltages
-        ``v_c``, the op-amp outputs ``q`` and the rows' load ``load``, with V_row = q - v_c:
-        tau dv_c/dt = -v_c + u + lambda V_row and tau dq/dt = (tau / tau_a) (-q + A (V_os - V_row))."""
-        row = q - v_c
-        return (u + load * row - v_c,
-                (self.tau / self.opamp_pole) * (self.opamp_gain * (self.opamp_offset - row) - q))
+def upgraded_table(table: dict) -> dict:
+    """A circuit table as stored by run files before crossbars had their own settings (format 3 and older:
+    ``crossbar`` a name, every kind's settings beside it, ``opamp_gain``, ``r_line``, ...) in today's form: the
+    named kind's settings moved into its table, the other kinds' (which it ignored) dropped. Today's tables are
+    returned as they are."""
+    if not isinstance(table, dict) or not isinstance(table.get("crossbar", ""), str):
+        return table
+    table = dict(table)
+    name = table.pop("crossbar", IdealCrossbar.name)
+    crossbar = {"name": name}
+    for key, kinds in flat_settings().items():
+        if key in table:
+            value = table.pop(key)
+            if name in kinds:
+                crossbar[kinds[name]] = value
+    return {**table, "crossbar": crossbar}
 
 
 class _Between:

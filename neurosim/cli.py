@@ -17,6 +17,7 @@ import click
 import numpy as np
 
 from .circuit import Circuit
+from .crossbars import CROSSBARS
 from .config import ConfigError, TrainConfig, foreign_settings, load_config, make_config
 from .data import DATASETS
 from .errors import NeurosimError
@@ -123,7 +124,18 @@ def setting_options(owners: dict, help_suffix: str | None = None, prefix: bool =
 #: The engines' settings as options (neurosim.engines.ENGINES), passed on by their top-level names for
 #: :func:`neurosim.config.nest_flat` to nest in the engine table; the circuit's likewise.
 ENGINE_OPTIONS = setting_options(ENGINES)
-CIRCUIT_OPTIONS = setting_options({"ode, spice": Circuit})
+
+
+def circuit_options(help_suffix: str | None = None, prefix: bool = True) -> list:
+    """The circuit's settings as options, its crossbar's kind (``--crossbar``) and every kind's settings
+    (:data:`neurosim.crossbars.CROSSBARS`, each labelled with the kinds that take it)."""
+    kinds = click.option("--crossbar", type=click.Choice(tuple(CROSSBARS)),
+                         help=f"How the devices meet the neurons: {', '.join(CROSSBARS)} [{help_suffix or 'ideal'}].")
+    return [*setting_options({"ode, spice": Circuit}, help_suffix, prefix), kinds,
+            *setting_options({f"crossbar {name}": kind for name, kind in CROSSBARS.items()}, help_suffix, True)]
+
+
+CIRCUIT_OPTIONS = circuit_options()
 
 
 TRAIN_OPTIONS = [
@@ -515,7 +527,7 @@ def report_command(run_files, out, smoothing) -> None:
 
 def _circuit_options(command):
     """The options of a command that writes or reads a run's circuit, each replacing the run's own setting."""
-    for option in reversed(setting_options({"circuit": Circuit}, help_suffix="the run's", prefix=False)):
+    for option in reversed(circuit_options(help_suffix="the run's", prefix=False)):
         command = option(command)
     return command
 
@@ -686,13 +698,7 @@ def info_command(run_file) -> None:
         k = config.circuit
         click.echo(
             f"circuit   R={k.r_leak:g} ohm  C={k.c_node:g} F  tau={k.tau:g} s  devices [{k.g_min:g}, {k.g_max:g}] S  "
-            f"crossbar={k.crossbar}"
-            + (f" (A={k.opamp_gain:g}, V_os={k.opamp_offset:g} V"
-               + (f", GBW={k.opamp_gbw:g} Hz" if k.opamp_gbw else "") + ")" if k.crossbar == "opamp" else "")
-            + (f" r_line={k.r_line:g} ohm" if k.r_line else "")
-            + (" gain-trimmed drivers" if k.gain_trim else "")
-            + (f" sinh devices V0={k.sinh_v0:g} V, V_read={k.v_read:g} V" if k.sinh_v0 else "")
-        )
+            + k.crossbar.summary())
     if c.get("hardware") and not load_hardware(c["hardware"]).ideal:
         click.echo("hardware  " + "  ".join(
             f"{group}: " + ", ".join(f"{k}={v}" for k, v in fields.items()) for group, fields in c["hardware"].items()))

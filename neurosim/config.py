@@ -15,7 +15,8 @@ import numpy as np
 from pydantic import ConfigDict, Field, StrictBool, StrictFloat, StrictInt, ValidationError, field_validator, model_validator
 from pydantic.dataclasses import dataclass
 
-from .circuit import Circuit
+from .circuit import Circuit, circuit_of, circuit_table
+from .crossbars import flat_settings as crossbar_settings
 from .data import DATASETS
 from .engines import ENGINES, Euler, takes_circuit
 from .engines.base import NUDGES, refuse_nudge
@@ -173,7 +174,7 @@ class TrainConfig:
     @classmethod
     def _build_circuit(cls, value):
         if isinstance(value, dict):
-            return build(Circuit, value)
+            return circuit_of(value)
         if not isinstance(value, Circuit):
             raise ValueError(f"circuit={value!r}: a table of the circuit's settings")
         return value
@@ -210,7 +211,7 @@ class TrainConfig:
         if takes_circuit(type(self.engine)):  # the engine simulates the configuration's circuit
             object.__setattr__(self, "engine", dataclasses.replace(self.engine, circuit=self.circuit))
         elif not self.circuit.ideal:
-            raise ValueError(f"crossbar={self.circuit.crossbar!r} is a circuit model: the "
+            raise ValueError(f"crossbar={self.circuit.crossbar.name!r} is a circuit model: the "
                              f"{' and '.join(n for n, e in ENGINES.items() if takes_circuit(e))} engines simulate "
                              f"it, not engine={self.engine.name!r}")
         if RULES[self.rule].layered_only and (self.topology != "layered" or self.device != "cpu"):
@@ -235,7 +236,7 @@ class TrainConfig:
         circuit and the hardware as tables of their groups' settings."""
         values = dataclasses.asdict(self)
         values["engine"] = {"name": self.engine.name, **values_of(self.engine)}
-        values["circuit"] = values_of(self.circuit)
+        values["circuit"] = circuit_table(self.circuit)
         return values
 
 
@@ -267,7 +268,8 @@ def nest_flat(values: dict) -> dict:
     dropped, as the flat configuration of earlier versions stored it and no engine read it (a run file of then
     holds every engine's settings); :func:`foreign_settings` names them."""
     engine_names = {flat_name(f) for e in ENGINES.values() for f in settings_fields(e)}
-    circuit_names = {flat_name(f): f.name for f in settings_fields(Circuit)}
+    circuit_names = {**{flat_name(f): f.name for f in settings_fields(Circuit)}, "crossbar": "crossbar",
+                     **{k: k for k in crossbar_settings()}}  # a crossbar setting by its flat name: circuit_of
     if not any(k in engine_names or k in circuit_names for k in values):
         return dict(values)
     values = dict(values)
@@ -322,8 +324,10 @@ def load_config(path: str | Path, **overrides) -> TrainConfig:
 #: The names of :class:`TrainConfig`'s fields.
 FIELDS = tuple(f.name for f in dataclasses.fields(TrainConfig))
 
-#: The top-level names of the engines' and the circuit's settings (:func:`nest_flat`), as the command line has them.
-FLAT_SETTINGS = tuple(dict.fromkeys(flat_name(f) for c in (*ENGINES.values(), Circuit) for f in settings_fields(c)))
+#: The top-level names of the engines', the circuit's and the crossbars' settings (:func:`nest_flat`), as the command
+#: line has them.
+FLAT_SETTINGS = tuple(dict.fromkeys([*(flat_name(f) for c in (*ENGINES.values(), Circuit) for f in settings_fields(c)),
+                                     "crossbar", *crossbar_settings()]))
 
 
 def resolved_sizes(config: TrainConfig, n_inputs: int, n_classes: int) -> tuple[int, ...]:

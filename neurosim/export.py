@@ -13,7 +13,7 @@ from .config import make_config
 from .atomic import replaced_whole
 from .data import load_dataset
 from .engines import ODE, Phase
-from .circuit import Circuit
+from .circuit import Circuit, circuit_with
 from .netlist import Analysis, safe_name, write_netlist
 from .network import Network
 from .store import Run
@@ -70,8 +70,8 @@ def default_start(analysis: str) -> str:
 def example_phase(run: Run, example: int, *, phase: str = "free", split: str = "test", data_dir: str | None = None,
                   circuit: dict | None = None, t_max: float | None = None) -> ExamplePhase:
     """The circuit of ``run``'s example ``example`` of ``split`` in ``phase`` (see :func:`export_netlist`);
-    ``circuit``: :class:`~neurosim.circuit.Circuit` fields that replace the run's (whatever engine it trained
-    with); ``t_max``: the phase's length, time constants (default :func:`phase_length`). ValueError names a bad
+    ``circuit``: circuit settings that replace the run's (whatever engine it trained with;
+    :func:`~neurosim.circuit.circuit_with`); ``t_max``: the phase's length, time constants (default :func:`phase_length`). ValueError names a bad
     phase, split, example or circuit setting."""
     config = make_config(**run.config)
     t_max = phase_length(config) if t_max is None else t_max
@@ -90,7 +90,7 @@ def example_phase(run: Run, example: int, *, phase: str = "free", split: str = "
     net = run.network.astype(np.float64)
     if not config.hardware.ideal:
         net = devices_of(config, net, run.edges).effective(net, stream(config.seed, STREAM_NOISE, config.epochs, example))
-    circuit = Circuit(**{**vars(config.circuit), **(circuit or {})})  # the circuit's own checks
+    circuit = circuit_with(config.circuit, circuit or {})  # the circuit's own checks
     x = xs[example : example + 1].astype(np.float64)
     label = int(ys[example])
     target = np.eye(net.n_outputs)[label]

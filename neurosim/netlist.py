@@ -29,17 +29,13 @@ from typing import TextIO
 import numpy as np
 
 from .circuit import Circuit
+from .crossbars import Sheet
 from .phase import Phase
-from .lines import arrays
 from .network import Network
+from .spicetext import lines
 
 #: The subcircuit library shipped with the package (``circuits/neurosim.lib`` in the repository links to it).
 LIBRARY = Path(__file__).parent / "library" / "neurosim.lib"
-
-#: Clamp conductance in units of 1 / R: a drive 1 V past a rail moves a node 1 / CLAMP_GAIN volts past it.
-CLAMP_GAIN = 1e5
-
-_CHUNK = 50_000
 
 #: The free phase: no nudge.
 FREE = Phase()
@@ -161,9 +157,9 @@ def write_netlist(
     or ``clamped`` (a voltage source holding each output at its target; its ``start`` should be the target too).
     ``start`` (n_free,): the initial node voltages (default 0 V). ``analysis``: what ngspice runs
     (:class:`Analysis`: the transient's length, output step and largest step, or the operating point).
-    The circuit's :attr:`~neurosim.circuit.Circuit.crossbar` decides how synapses are written: current sources
-    (ideal), conductances from buffered and inverted column drivers into the node (passive), or into op-amp
-    neurons' rows. Devices of zero conductance are left out.
+    The circuit's :attr:`~neurosim.circuit.Circuit.crossbar` writes its neurons, biases, synapses and weak nudge
+    (:mod:`neurosim.crossbars`): current sources (ideal), conductances from buffered and inverted column drivers
+    into the node (passive), or into op-amp neurons' rows. Devices of zero conductance are left out.
     ``library``: the path written in ``.include`` (default: the packaged library's absolute path), or ``inline``
     to copy the library into the netlist. ``clip``: clip weights beyond the conductance range instead of raising
     :class:`~neurosim.circuit.ConductanceRangeError`. ``title``: a free-text line for the header.
@@ -204,11 +200,13 @@ def write_netlist(
     free = names[net.n_inputs :]
     # every direction of every connection (free-free ones act both ways): (row neuron, column neuron, G+, G-)
     row, col, gp, gm = circuit.directed_devices(net, clip=clip, names=names)
-    rows, cols = names[row], names[col]
+    held = names[net.n_inputs + net.output_slice.start :] if beta and nudge == "clamped" else names[:0]
+    sheet = Sheet(circuit=circuit, net=net, names=names, free=free, held=held, rows=names[row], cols=names[col],
+                  g_plus=gp, g_minus=gm, phase=phase)
+    crossbar = circuit.crossbar
     opened = open(out, "w", encoding="ascii") if isinstance(out, (str, Path)) else contextlib.nullcontext(out)
     with opened as stream:
         tau = circuit.tau
-        n_in = net.n_inputs
         phase_note = "free"
         if beta:
             phase_note = (f"clamped (outputs held at the target), beta={beta:g}" if nudge == "clamped" else
@@ -219,14 +217,7 @@ def write_netlist(
             + f"* network {'-'.join(map(str, net.sizes))}, {net.n_connections()} connections; phase: {phase_note}\n"
             f"* R={circuit.r_leak:.6g} ohm, C={circuit.c_node:.6g} F, tau={tau:.6g} s; device conductances "
             f"[{circuit.g_min:.6g}, {circuit.g_max:.6g}] S, |W| <= {circuit.w_max:.6g}\n"
-            f"* crossbar: {CROSSBAR_NOTES[circuit.crossbar].format(circuit)}\n"
-            + (f"* devices: sinh I-V, I = G V_read sinh(dV / V0) / sinh(V_read / V0), V0={circuit.sinh_v0:.6g} V, "
-               f"V_read={circuit.v_read:.6g} V (B sources Bp_, Bm_)\n" if circuit.nonlinear else "")
-            + ("* gain trim: node <node> is the column driver's output (1 + lambda) V(c_<node>), the state; the "
-               "capacitor node c_<node> is clamped to [0, 1 / (1 + lambda)] V and nudged by (1 + lambda) beta / R "
-               "towards target / (1 + lambda)\n" if circuit.gain_trim else "")
-            + (f"* one-pole op-amps: gain-bandwidth {circuit.opamp_gbw:.6g} Hz, open-loop time constant "
-               f"{circuit.opamp_pole:.6g} s, internal node q_<node>\n" if circuit.opamp_gbw > 0 else "")
+            + crossbar.notes(circuit)
             + "* nodes: x_<i> inputs, h<l>_<i> hidden layer l, y_<i> outputs (from 0); W_ij = R (G+ - G-), b_i = R I_i\n"
             + (f"* transient {t_stop:g} tau from the .ic state; {data_file}: time and free node voltages, last row = "
                "equilibrium\n" if analysis.kind == "tran" else
@@ -238,173 +229,38 @@ def write_netlist(
         else:
             stream.write(f".include {library}\n")
         stream.write("* inputs (V)\n")
-        _lines(stream, "Xin_{0} {0} input v={1:.9g}\n", names[:n_in], x)
-        gclamp = CLAMP_GAIN / circuit.r_leak
-        held = names[n_in + net.output_slice.start :] if beta and nudge == "clamped" else names[:0]
-        free_neurons = free[: len(free) - len(held)]
-        opamp = circuit.crossbar == "opamp"
-        # with the gain trim each neuron's capacitor is c_<node>, and <node> its driver's output, the state
-        gain = circuit.driver_gain(net)
-        node = np.char.add("c_", free) if circuit.gain_trim else free
+        lines(stream, "Xin_{0} {0} input v={1:.9g}\n", sheet.inputs, x)
         stream.write("* neurons\n")
-        pole = opamp and circuit.opamp_gbw > 0
-        if pole:  # one pole: the op-amp's internal node q_<node> is a port, for its .ic
-            neuron = (f"opamp_pole_neuron r={circuit.r_leak:.9g} c={circuit.c_node:.9g} a={circuit.opamp_gain:.9g} "
-                      f"vos={circuit.opamp_offset:.9g} tp={circuit.opamp_pole:.9g} "
-                      f"gclamp={CLAMP_GAIN * circuit.opamp_gain / circuit.r_leak:.9g}")
-            _lines(stream, f"Xn_{{0}} r_{{0}} {{0}} q_{{0}} {neuron}\n", free_neurons)
-            _lines(stream, f"Xn_{{0}} r_{{0}} {{0}} opamp_row r={circuit.r_leak:.9g} c={circuit.c_node:.9g}\n", held)
-        elif opamp:
-            neuron = (f"opamp_neuron r={circuit.r_leak:.9g} c={circuit.c_node:.9g} a={circuit.opamp_gain:.9g} "
-                      f"vos={circuit.opamp_offset:.9g}")
-            _lines(stream, f"Xn_{{0}} r_{{0}} {{0}} {neuron}\n", free_neurons)
-            _lines(stream, f"Xn_{{0}} r_{{0}} {{0}} opamp_row r={circuit.r_leak:.9g} c={circuit.c_node:.9g}\n", held)
-        elif circuit.gain_trim:  # the clamp at the driver's swing referred to the node, as stiff in the state's units
-            neuron = f"neuron r={circuit.r_leak:.9g} c={circuit.c_node:.9g}"
-            _lines(stream, f"Xn_{{0}} {{1}} {neuron} gclamp={{2:.9g}} vmax={{3:.9g}}\n", free, node, gclamp * gain,
-                   1.0 / gain)
-        else:
-            neuron = f"neuron r={circuit.r_leak:.9g} c={circuit.c_node:.9g} gclamp={gclamp:.9g}"
-            _lines(stream, f"Xn_{{0}} {{0}} {neuron}\n", free)
+        crossbar.write_neurons(stream, sheet)
         stream.write("* biases (A)\n")
-        bias = circuit.bias_current(np.asarray(net.bias, dtype=np.float64))
-        row = np.char.add("r_", free) if opamp else node
-        if opamp:  # the integrator inverts: the bias is drawn out of the row
-            _lines(stream, "Ib_{0} {0} 0 dc {1:.9e}\n", row, bias)
-        else:
-            _lines(stream, "Ib_{0} 0 {0} dc {1:.9e}\n", row, bias)
-        if circuit.crossbar == "ideal":
-            stream.write("* synapses: current sources G+ V(in) into out and G- V(in) out of it (S); zero devices left out\n")
-            _devices(stream, "Gp_{0}_{1} 0 {0} {1} 0 {2:.9e}\n", rows, cols, gp)
-            _devices(stream, "Gm_{0}_{1} {0} 0 {1} 0 {2:.9e}\n", rows, cols, gm)
-        else:
-            stream.write("* column drivers: each presynaptic voltage buffered (p_) and inverted (n_)\n")
-            inverted = np.unique(cols[(gp if opamp else gm) > 0])
-            buffered = np.unique(cols[(gm if opamp else gp) > 0])
-            if circuit.gain_trim:  # each node's driver of gain 1 + lambda is its state and its plain column
-                _lines(stream, "Edrv_{0} {0} 0 {1} 0 {2:.9g}\n", free, node, gain)
-            elif not opamp:  # a passive node drives its columns through a buffer (an op-amp output is a source)
-                buffered_free = buffered[~np.isin(buffered, names[:n_in])]
-                _lines(stream, "Ebuf_{0} p_{0} 0 {0} 0 1\n", buffered_free)
-            _lines(stream, "Einv_{0} n_{0} 0 {0} 0 -1\n", inverted)
-            is_input = np.isin(cols, names[:n_in])
-            plus = np.where(is_input | opamp | circuit.gain_trim, cols, np.char.add("p_", cols))
-            minus = np.char.add("n_", cols)
-            rowname = np.char.add("r_" if opamp else "c_", rows) if opamp or circuit.gain_trim else rows
-            if circuit.r_line > 0:
-                _wired_arrays(stream, circuit, net, names)
-            # the op-amp's integrator inverts, so its G+ devices meet the inverted column and G- the plain one
-            if opamp or circuit.r_line == 0:
-                stream.write("* crossbar devices between column and row: R = 1 / G (ohm); zero devices left out\n")
-            if opamp:
-                _crossbar_devices(stream, circuit, "p", rowname, cols, gp, minus)
-                _crossbar_devices(stream, circuit, "m", rowname, cols, gm, plus)
-            elif circuit.r_line == 0:
-                _crossbar_devices(stream, circuit, "p", rowname, cols, gp, plus)
-                _crossbar_devices(stream, circuit, "m", rowname, cols, gm, minus)
+        crossbar.write_biases(stream, sheet)
+        crossbar.write_synapses(stream, sheet)
         if beta:
-            outputs = names[net.output_slice.start + n_in :]
-            at = node[net.output_slice]  # the output's capacitor node (its own node but with the gain trim)
-            out_gain = gain[net.output_slice]
+            outputs = names[net.output_slice.start + net.n_inputs :]
             targets = np.asarray(target, dtype=np.float64)
             if nudge == "clamped":
+                gain = crossbar.node_gain(circuit, net)[net.output_slice]
+                at = crossbar.capacitor_nodes(sheet)[net.output_slice]  # the output's capacitor node
                 stream.write("* clamp: outputs held at the target (V)\n")
-                _lines(stream, "Xhold_{0} {1} hold target={2:.9g}\n", outputs, at, targets / out_gain)
+                lines(stream, "Xhold_{0} {1} hold target={2:.9g}\n", outputs, at, targets / gain)
             else:
-                g = circuit.nudge_conductance(beta)
                 stream.write("* nudge: (beta / R) (V_target - V) into each output (S, V)\n")
-                if opamp:  # a transconductor into the row, inverted as the integrator inverts
-                    a, b = ("{0}", "t_{0}") if g > 0 else ("t_{0}", "{0}")
-                    _lines(stream, f"Vt_{{0}} t_{{0}} 0 dc {{1:.9g}}\nGnudge_{{0}} 0 r_{{0}} {a} {b} {abs(g):.9e}\n",
-                           outputs, targets)
-                else:  # beta < 0 is a transconductor pushing away from the target (repel), not a negative resistor
-                    _lines(stream, f"Xnudge_{{0}} {{1}} {'nudge' if g > 0 else 'repel'} g={{2:.9e}} target={{3:.9g}}\n",
-                           outputs, at, abs(g) * out_gain, targets / out_gain)
+                crossbar.write_nudge(stream, sheet, outputs, targets)
         stream.write("* initial node voltages" + ("\n.ic" if analysis.kind == "tran" else
                                                     " (Newton's starting point for the operating point)\n.nodeset"))
-        _lines(stream, " v({0})={1:.9g}", node, start / gain)
-        if opamp:  # each row at its virtual ground V_os - V / A
-            _lines(stream, " v(r_{0})={1:.9g}", free, circuit.opamp_offset - start / circuit.opamp_gain)
-        if pole:  # each op-amp's internal node at its output
-            _lines(stream, " v(q_{0})={1:.9g}", free_neurons, start[: len(free_neurons)])
+        for nodes, volts in crossbar.initial_voltages(sheet, start):
+            lines(stream, " v({0})={1:.9g}", nodes, volts)
         if analysis.kind == "op":
             stream.write("\n.op\n")
         else:
-            # sinh devices behind op-amps: ngspice's default reltol (1e-3) ends 17 of 50 digits examples at V0 = 0.25 V
-            # with "timestep too small"; 1e-4 runs them, within 0.001 mV of the ODE (docs/spice.md)
-            reltol = " reltol=1e-4" if circuit.nonlinear else ""
-            stream.write(f"\n.options method=gear{reltol}\n.tran {t_step * tau:.9g} {t_stop * tau:.9g} 0 "
+            stream.write(f"\n.options method=gear{crossbar.tran_options()}\n.tran {t_step * tau:.9g} {t_stop * tau:.9g} 0 "
                          f"{max_step * tau:.9g} uic\n")
         if not control:
             stream.write(".end\n")
             return
         stream.write(".control\nset wr_singlescale\nset wr_vecnames\nrun\nwrdata " + data_file)
-        _lines(stream, " v({0})", free)
+        lines(stream, " v({0})", free)
         stream.write("\nrusage tranpoints\nrusage time\nquit\n.endc\n.end\n")
-
-
-#: The header line that says which crossbar the netlist is (:data:`~neurosim.circuit.CROSSBARS`).
-CROSSBAR_NOTES = {
-    "ideal": "ideal, each device a current source G V(in) into its row whatever the row's voltage",
-    "passive": "passive, each device a conductance from its column (buffered V or inverted -V) to the neuron's node",
-    "opamp": ("op-amp neurons (gain {0.opamp_gain:.6g}, offset {0.opamp_offset:.6g} V), devices into each "
-              "row r_<node>, the integrator's virtual ground"),
-}
-
-
-def _wired_arrays(out: TextIO, circuit: Circuit, net: Network, names: np.ndarray) -> None:
-    """The passive crossbar with line resistance (:mod:`neurosim.lines`): per array a and plane (p: G+ devices
-    on the buffered columns, m: G- on the inverted ones), row wires ``a<a><plane>r_<r>_<c>`` from each neuron's node
-    and column wires ``a<a><plane>c_<r>_<c>`` from each driver, ``r_line`` ohms per cell, and each device between
-    the two wires at its cell."""
-    out.write(f"* crossbar arrays with line resistance {circuit.r_line:.6g} ohm per cell: row wires from the neuron, "
-              "column wires from the driver, devices R = 1 / G between them at each cell\n")
-    n_in = net.n_inputs
-    for k, array in enumerate(arrays(circuit, net)):
-        rows = names[array["rows"] + n_in]
-        cols = names[array["cols"]]
-        is_input = np.isin(cols, names[:n_in])
-        for plane, g, drivers in (("p", array["g_plus"], np.where(is_input, cols, np.char.add("p_", cols))),
-                                  ("m", array["g_minus"], np.char.add("n_", cols))):
-            if not np.any(g > 0):
-                continue
-            n_r, n_c = g.shape
-            r_idx, c_idx = np.meshgrid(np.arange(n_r), np.arange(n_c), indexing="ij")
-            cell = np.char.add(np.char.add(r_idx.astype(str), "_"), c_idx.astype(str))
-            row_wire = np.char.add(f"a{k}{plane}r_", cell)
-            col_wire = np.char.add(f"a{k}{plane}c_", cell)
-            value = f"{circuit.r_line:.9e}"
-            _lines(out, f"Rw_{{1}} {{0}} {{1}} {value}\n", rows, row_wire[:, 0])  # node to the first cell
-            _lines(out, f"Rw_{{1}} {{0}} {{1}} {value}\n", row_wire[:, :-1].ravel(), row_wire[:, 1:].ravel())
-            used = np.any(g > 0, axis=0)  # a column without a device in this plane has no wire (nor driver)
-            _lines(out, f"Rw_{{1}} {{0}} {{1}} {value}\n", drivers[used], col_wire[0, used])  # driver to cell 0
-            _lines(out, f"Rw_{{1}} {{0}} {{1}} {value}\n", col_wire[:-1, used].ravel(), col_wire[1:, used].ravel())
-            has = g > 0
-            _lines(out, "Rd_{0} {0} {1} {2:.9e}\n", row_wire[has], col_wire[has], 1.0 / g[has])
-
-
-def _crossbar_devices(out: TextIO, circuit: Circuit, side: str, rows, cols, g, columns) -> None:
-    """The devices of one side (p: G+, m: G-) of every pair between its row and its column line ``columns``: a
-    resistor 1 / G (ohmic), or with a sinh I-V a behavioural current source from the column into the row,
-    I = G V_read sinh(dV / V_0) / sinh(V_read / V_0) (:meth:`Circuit.device_current`)."""
-    keep = g > 0
-    if circuit.nonlinear:
-        v0 = circuit.sinh_v0
-        scale = g * (circuit.v_read / np.sinh(circuit.v_read / v0))
-        # the argument bounded at +-40 (|dV| <= 40 V0, far beyond the rails): Newton's trial points during a step
-        # would otherwise overflow ngspice's sinh ("out of range for sinh") and end the run
-        _devices(out, f"B{side}_{{0}}_{{1}} {{3}} {{0}} i={{2:.9e}}*sinh(max(min((v({{3}})-v({{0}}))/{v0:.9g},40),-40))\n",
-                 rows, cols, scale, keep, columns)
-    else:
-        _devices(out, f"R{side}_{{0}}_{{1}} {{0}} {{3}} {{2:.9e}}\n", rows, cols, 1.0 / np.where(keep, g, 1), keep, columns)
-
-
-def _devices(out: TextIO, template: str, rows, cols, values, keep=None, other=None) -> None:
-    """One element line per device of non-zero conductance: ``template`` formatted with row, column, value and
-    (if given) the ``other`` node the device meets; ``keep`` (default: values > 0) selects the devices."""
-    keep = values > 0 if keep is None else keep
-    columns = [rows[keep], cols[keep], values[keep]] + ([] if other is None else [other[keep]])
-    _lines(out, template, *columns)
 
 
 def netlist_text(net: Network, x: np.ndarray, **options) -> str:
@@ -412,11 +268,3 @@ def netlist_text(net: Network, x: np.ndarray, **options) -> str:
     buffer = io.StringIO()
     write_netlist(buffer, net, x, **options)
     return buffer.getvalue()
-
-
-def _lines(out: TextIO, template: str, *columns) -> None:
-    """Write one line per row of ``columns`` through ``template``, in chunks."""
-    n = len(columns[0])
-    for lo in range(0, n, _CHUNK):
-        rows = zip(*(c[lo : lo + _CHUNK] for c in columns))
-        out.write("".join(template.format(*row) for row in rows))

@@ -56,12 +56,13 @@ from .network import DenseBlock, Network, SparseCouplings
 from .errors import NeurosimError
 
 FORMAT = "neurosim-run"
+#: 4: the circuit's crossbar a table of its own settings (``circuit.crossbar.name``, ``circuit.crossbar.r_line``);
 #: 3: the root attribute ``digest`` (SHA-256 of every dataset and attribute), and a file is read only if it is
 #: what the writer makes of the run read; 2: the configuration's engine and circuit settings nested
 #: (``engine.n_free``); 1 had them at the top level.
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4
 #: The format versions this neurosim reads.
-READABLE_VERSIONS = (1, 2, 3)
+READABLE_VERSIONS = (1, 2, 3, 4)
 #: Attributes written anew by every checkpoint whatever the run (the versions of the libraries that wrote it):
 #: their type is checked on load, not their value.
 PROVENANCE = {("/", "neurosim_version"), *(("/versions", k) for k in ("neurosim", "python", "numpy", "scipy",
@@ -167,16 +168,20 @@ _COMPRESSED = {"topology/edges": dict(compression="gzip", shuffle=True), "state/
                "state/test": dict(compression="gzip", shuffle=True)}
 
 
-def layout(run: Run) -> tuple[dict[str, dict], dict[str, np.ndarray]]:
+def layout(run: Run, version: int = FORMAT_VERSION,
+           config: dict | None = None) -> tuple[dict[str, dict], dict[str, np.ndarray]]:
     """What the file of ``run`` holds: the attributes of each object (``""`` the root, ``"topology"``, ...) and
     every dataset by path, in the dtypes the writer stores (the network's the configured ``dtype``). The one
-    description of the layout: :func:`save_run` writes it, :func:`load_run` compares a file with it."""
+    description of the layout: :func:`save_run` writes it, :func:`load_run` compares a file with it. ``version``
+    and ``config``: the format version and the configuration as stored by an older writer (a file of format 3
+    holds the configuration before :func:`_stored_config` upgraded it; its layout is otherwise today's)."""
     net, dtype = run.network, np.dtype(run.config["dtype"])
+    config = run.config if config is None else config
     attrs = {
-        "": dict(format=FORMAT, format_version=FORMAT_VERSION, neurosim_version=__version__, created=run.created,
-                 seed=int(run.config["seed"]), config=json.dumps(run.config), epochs_done=run.epochs_done,
+        "": dict(format=FORMAT, format_version=version, neurosim_version=__version__, created=run.created,
+                 seed=int(config["seed"]), config=json.dumps(config), epochs_done=run.epochs_done,
                  complete=run.complete),
-        "config": {k: _attr(v) for k, v in flat_settings(run.config).items()},
+        "config": {k: _attr(v) for k, v in flat_settings(config).items()},
         "versions": library_versions(),
         "topology": {k: _attr(v) for k, v in run.topology.items()},
         "network": {"sizes": np.asarray(net.sizes)},
@@ -413,12 +418,15 @@ def _columns(data: dict, group: str, fields, reference: str) -> dict:
 
 def _stored_config(text):
     """The configuration attribute of a run file, upgraded to today's fields where their meaning is known."""
+    from .circuit import upgraded_table
     from .config import nest_flat  # here, not at the top: it imports the engines (0.5 s)
 
     config = json.loads(text)
     if isinstance(config, dict):
         config.setdefault("nudge", "weak")  # written before the nudge was a setting: every such run nudged weakly
         config = nest_flat(config)  # written before engine and circuit settings were nested
+        if "circuit" in config:  # written before the crossbars had settings of their own (format 3 and older)
+            config["circuit"] = upgraded_table(config["circuit"])
     return config
 
 
@@ -507,8 +515,9 @@ def load_run(path: str | os.PathLike) -> Run:
     except (ValueError, TypeError, IndexError, json.JSONDecodeError) as err:
         raise RunFileError(f"{path}: damaged run file ({' '.join(str(err).split())[:200]})") from None
     problem = inconsistency(run, unmeasured=LATER_FIELDS if version < 3 else frozenset(), older=version < 3)
-    if problem is None and version >= 3:
-        problem = layout_difference(layout(run), (attrs, data))
+    if problem is None and version >= 3:  # a format-3 file against what that writer made of its configuration
+        written = layout(run) if version == FORMAT_VERSION else layout(run, version, json.loads(attrs[""]["config"]))
+        problem = layout_difference(written, (attrs, data))
     if problem:
         raise RunFileError(f"{path}: damaged run file ({problem})")
     return run

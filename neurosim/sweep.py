@@ -151,13 +151,15 @@ def axis_names() -> tuple[str, ...]:
     their top-level names and by dotted ones (``engine.n_free``, ``circuit.r_leak``), and each hardware group's
     fields (``hardware.storage.bits``)."""
     from .circuit import Circuit
+    from .crossbars import CROSSBARS
     from .engines import ENGINES
     from .hardware import Hardware
     from .hardware.settings import RENAMED
     from .settings import settings_fields
 
     dotted = ["engine.name", *(f"engine.{f.name}" for e in ENGINES.values() for f in settings_fields(e)),
-              *(f"circuit.{f.name}" for f in settings_fields(Circuit)),
+              *(f"circuit.{f.name}" for f in settings_fields(Circuit)), "circuit.crossbar", "circuit.crossbar.name",
+              *(f"circuit.crossbar.{f.name}" for kind in CROSSBARS.values() for f in settings_fields(kind)),
               *(f"hardware.{g.name}.{f.name}" for g in dataclasses.fields(Hardware)
                 for f in dataclasses.fields(type(getattr(Hardware(), g.name)))),
               *(f"hardware.{group}.{old}" for group, old in RENAMED)]  # studies begun before a rename

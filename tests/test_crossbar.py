@@ -11,6 +11,7 @@ from conftest import skip_net
 
 from neurosim import network, topology
 from neurosim.circuit import Circuit
+from neurosim.crossbars import CROSSBARS, OpAmpCrossbar, PassiveCrossbar
 from neurosim.coupling import Coupling
 from neurosim.config import ConfigError, make_config
 from neurosim.engines import ODE, Phase, Spice
@@ -19,6 +20,14 @@ from neurosim.netlist import Analysis, netlist_text, write_netlist
 from neurosim.waveform import read_data
 
 TIGHT = dict(rtol=1e-10, atol=1e-12, settle_tol=1e-10)
+
+
+def passive(**settings) -> Circuit:
+    return Circuit(crossbar=PassiveCrossbar(**settings))
+
+
+def opamp(**settings) -> Circuit:
+    return Circuit(crossbar=OpAmpCrossbar(**settings))
 
 
 def chain():
@@ -49,7 +58,7 @@ def test_gain_trimmed_drivers_put_the_passive_chain_where_the_ideal_circuit_is(t
     -V_h + 0.8 (1 - V_h) + 0.5 (-y - V_h) + 0.1 = 0 with y = 1.5 V_y, and at y, -V_y + 0.5 (-h - V_y) + 0.6 = 0 with
     h = 2.3 V_h: solved by hand, V_h = 0.8 / 2.3 and V_y = 0.2 / 1.5, so the drivers carry h = 0.8, y = 0.2 V, the
     ideal equilibrium. ngspice's capacitor nodes and drivers, and the ODE's states."""
-    net, circuit = chain(), Circuit(crossbar="passive", gain_trim=True)
+    net, circuit = chain(), passive(gain_trim=True)
     ode = ODE(circuit=circuit, **TIGHT).relax(net, np.ones((1, 1)), np.zeros((1, 2)), Phase())
     np.testing.assert_allclose(ode.state[0], [0.8, 0.2], atol=1e-9)
     text = netlist_text(net, [1.0], circuit=circuit, analysis=Analysis(t_stop=60), data_file="t.data")
@@ -62,12 +71,13 @@ def test_gain_trimmed_drivers_put_the_passive_chain_where_the_ideal_circuit_is(t
 
 
 def test_gain_trim_belongs_to_the_passive_crossbar_without_wires():
-    for bad in (dict(crossbar="opamp"), dict(crossbar="passive", r_line=1e3), dict(crossbar="ideal")):
-        with pytest.raises(ValueError, match="gain_trim with crossbar="):
-            Circuit(gain_trim=True, **bad)
-    with pytest.raises(ConfigError, match="gain_trim"):
-        make_config(engine="ode", crossbar="opamp", gain_trim=True)
-    text = netlist_text(chain(), [1.0], circuit=Circuit(crossbar="passive", gain_trim=True))
+    with pytest.raises(ValueError, match="gain_trim with r_line=1000.0"):
+        PassiveCrossbar(gain_trim=True, r_line=1e3)
+    for kind in ("opamp", "ideal"):
+        with pytest.raises(ConfigError, match=f"gain_trim=True: a setting of the passive crossbar, not crossbar='{kind}'"):
+            make_config(engine="ode", crossbar=kind, gain_trim=True)
+    assert make_config(engine="ode", crossbar="passive", gain_trim=True).circuit.crossbar.gain_trim
+    text = netlist_text(chain(), [1.0], circuit=passive(gain_trim=True))
     lines = [line for line in text.splitlines() if line[:1] in "ERX" and not line.startswith("Xin")]
     assert lines == ["Xn_h1_0 c_h1_0 neuron r=1000000 c=1e-12 gclamp=0.23 vmax=0.434782609",
                      "Xn_y_0 c_y_0 neuron r=1000000 c=1e-12 gclamp=0.15 vmax=0.666666667",
@@ -78,13 +88,13 @@ def test_gain_trim_belongs_to_the_passive_crossbar_without_wires():
 
 
 def test_a_sinh_device_conducts_g_v_read_at_the_read_voltage():
-    circuit, g = Circuit(crossbar="passive", sinh_v0=0.25, v_read=0.4), 2e-6
+    circuit, g = PassiveCrossbar(sinh_v0=0.25, v_read=0.4), 2e-6
     assert circuit.device_current(g, 0.4) == pytest.approx(g * 0.4, rel=1e-12)
     assert circuit.device_current(g, -0.4) == pytest.approx(-g * 0.4, rel=1e-12)  # odd
     slope = circuit.device_current(g, 1e-7) / 1e-7  # small-signal: g (V_read / V0) / sinh(V_read / V0)
     assert slope == pytest.approx(g * 1.6 / np.sinh(1.6), rel=1e-9) and slope < g
     assert circuit.device_current(g, 0.8) > 2 * g * 0.4  # above the read voltage it conducts more than G
-    ohmic = Circuit(crossbar="passive", sinh_v0=1e6, v_read=0.4)
+    ohmic = PassiveCrossbar(sinh_v0=1e6, v_read=0.4)
     assert ohmic.device_current(g, 0.9) == pytest.approx(g * 0.9, rel=1e-9)
 
 
@@ -98,7 +108,8 @@ def test_a_sinh_device_settles_where_its_kcl_puts_it(tmp_path, ngspice, crossbar
 
     net = network.from_graph(topology.layered([1, 1]), seed=0, dtype=np.float64)
     net.blocks[0].weight[:], net.bias[:] = 0.8, 0.1
-    circuit = Circuit(crossbar=crossbar, sinh_v0=0.3, v_read=0.25, opamp_gain=300.0, opamp_offset=2e-3)
+    circuit = (passive(sinh_v0=0.3, v_read=0.25) if crossbar == "passive" else
+               opamp(sinh_v0=0.3, v_read=0.25, gain=300.0, offset=2e-3))
     f = lambda dv: 0.25 * np.sinh(dv / 0.3) / np.sinh(0.25 / 0.3)  # noqa: E731
     if crossbar == "passive":
         expected = brentq(lambda s: -s + 0.8 * f(0.4 - s) + 0.1, 0, 1, xtol=1e-14)
@@ -106,7 +117,7 @@ def test_a_sinh_device_settles_where_its_kcl_puts_it(tmp_path, ngspice, crossbar
         a, vos = 300.0, 2e-3
         expected = brentq(lambda s: -s + a / (a + 1) * (vos - 0.8 * f(-0.4 - vos + s / a) + 0.1), 0, 1, xtol=1e-14)
     x = np.full((1, 1), 0.4)
-    ohmic = ODE(circuit=dataclasses.replace(circuit, sinh_v0=0.0), **TIGHT).relax(net, x, np.zeros((1, 1)), Phase())
+    ohmic = ODE(circuit=dataclasses.replace(circuit, crossbar=dataclasses.replace(circuit.crossbar, sinh_v0=0.0)), **TIGHT).relax(net, x, np.zeros((1, 1)), Phase())
     assert abs(expected - ohmic.state[0, 0]) > 1e-3  # the I-V matters here (4.4 mV passive, 60 mV op-amp)
     ode = ODE(circuit=circuit, **TIGHT).relax(net, x, np.zeros((1, 1)), Phase())
     np.testing.assert_allclose(ode.state[0], [expected], atol=1e-9)
@@ -116,12 +127,14 @@ def test_a_sinh_device_settles_where_its_kcl_puts_it(tmp_path, ngspice, crossbar
 
 
 def test_a_sinh_i_v_belongs_to_the_physical_crossbars_without_wires():
-    for bad in (dict(crossbar="ideal"), dict(crossbar="passive", r_line=1e3), dict(crossbar="passive", gain_trim=True),
-                dict(crossbar="opamp", opamp_gbw=1e6)):
-        with pytest.raises(ValueError, match="sinh_v0=0.3 with crossbar="):
-            Circuit(sinh_v0=0.3, **bad)
+    for kind, bad in ((PassiveCrossbar, dict(r_line=1e3)), (PassiveCrossbar, dict(gain_trim=True)),
+                      (OpAmpCrossbar, dict(gbw=1e6))):
+        with pytest.raises(ValueError, match="sinh_v0=0.3 with"):
+            kind(sinh_v0=0.3, **bad)
+    with pytest.raises(ConfigError, match="sinh_v0=0.3: a setting of the passive and opamp crossbar, not crossbar='ideal'"):
+        make_config(engine="ode", sinh_v0=0.3)
     with pytest.raises(ValueError, match="v_read=0"):
-        Circuit(crossbar="passive", sinh_v0=0.3, v_read=0.0)
+        PassiveCrossbar(sinh_v0=0.3, v_read=0.0)
     with pytest.raises(ConfigError, match="sinh_v0=-1"):
         make_config(engine="ode", crossbar="passive", sinh_v0=-1.0)
 
@@ -131,15 +144,15 @@ def test_opamp_neurons_tend_to_the_ideal_circuit_as_the_gain_grows():
     s = kappa (u + V_os (1 + lambda) - lambda s / A), a 2 x 2 linear system solved here directly."""
     net, x, s0 = chain(), np.ones((1, 1)), np.zeros((1, 2))
     ideal = ODE(**TIGHT).relax(net, x, s0, Phase()).state
-    big = ODE(circuit=Circuit(crossbar="opamp", opamp_gain=1e12), **TIGHT).relax(net, x, s0, Phase()).state
+    big = ODE(circuit=opamp(gain=1e12), **TIGHT).relax(net, x, s0, Phase()).state
     np.testing.assert_allclose(big, ideal, atol=1e-9)
     a, vos, lam = 100.0, 0.01, np.array([1.3, 0.5])
     kappa = a / (a + 1)
     w = np.array([[0.0, -0.5], [-0.5, 0.0]])
     const = np.array([0.8 + 0.1, 0.6]) + vos * (1 + lam)
     expected = np.linalg.solve(np.eye(2) / kappa - w + np.diag(lam / a), const)
-    opamp = ODE(circuit=Circuit(crossbar="opamp", opamp_gain=a, opamp_offset=vos), **TIGHT).relax(net, x, s0, Phase())
-    np.testing.assert_allclose(opamp.state[0], expected, atol=1e-9)
+    reduced = ODE(circuit=opamp(gain=a, offset=vos), **TIGHT).relax(net, x, s0, Phase())
+    np.testing.assert_allclose(reduced.state[0], expected, atol=1e-9)
 
 
 def test_row_load_sums_every_device_on_the_row():
@@ -164,7 +177,7 @@ def test_a_finite_bandwidth_op_amp_follows_the_linear_system_solved_by_the_matri
     Its equilibrium is the one-pole-free op-amp's; a bandwidth this low (100 kHz at A = 100) slows it."""
     net, x, s0 = chain(), np.ones((1, 1)), np.full((1, 2), 0.3)
     a, vos, gbw, lam = 100.0, 0.01, 1e5, np.array([1.3, 0.5])
-    circuit = Circuit(crossbar="opamp", opamp_gain=a, opamp_offset=vos, opamp_gbw=gbw)
+    circuit = opamp(gain=a, offset=vos, gbw=gbw)
     k = 1e-6 / (a / (2 * np.pi * gbw))  # tau / tau_a
     w, c = np.array([[0.0, -0.5], [-0.5, 0.0]]), np.array([0.9, 0.6])
     m = np.block([[-np.eye(2) - np.diag(lam), w + np.diag(lam)], [k * a * np.eye(2), -k * (1 + a) * np.eye(2)]])
@@ -177,18 +190,19 @@ def test_a_finite_bandwidth_op_amp_follows_the_linear_system_solved_by_the_matri
     ode = ODE(circuit=circuit, method="Radau", **TIGHT)
     np.testing.assert_allclose(ode.trajectory(net, x, s0, Phase(), times)[:, 0], expected, atol=1e-7)
     settled = ode.relax(net, x, s0, Phase())
-    quick = ODE(circuit=Circuit(crossbar="opamp", opamp_gain=a, opamp_offset=vos), **TIGHT).relax(net, x, s0, Phase())
+    quick = ODE(circuit=opamp(gain=a, offset=vos), **TIGHT).relax(net, x, s0, Phase())
     np.testing.assert_allclose(settled.state, quick.state, atol=1e-8)
     assert settled.settling_time > 1.5 * quick.settling_time
 
 
 def test_a_bandwidth_belongs_to_op_amp_neurons_and_is_a_frequency():
-    with pytest.raises(ValueError, match="opamp_gbw=1000000.0 with crossbar='passive'"):
-        Circuit(crossbar="passive", opamp_gbw=1e6)
-    with pytest.raises(ValueError, match="opamp_gbw=-1.0"):
-        Circuit(crossbar="opamp", opamp_gbw=-1.0)
-    assert Circuit(crossbar="opamp").opamp_pole == 0.0
-    assert Circuit(crossbar="opamp", opamp_gain=1e4, opamp_gbw=1e6).opamp_pole == pytest.approx(1e4 / (2e6 * np.pi))
+    with pytest.raises(ConfigError, match="opamp_gbw=1000000.0: a setting of the opamp crossbar, not crossbar='passive'"):
+        make_config(engine="ode", crossbar="passive", opamp_gbw=1e6)
+    with pytest.raises(ValueError, match="gbw=-1.0"):
+        OpAmpCrossbar(gbw=-1.0)
+    assert OpAmpCrossbar().pole == 0.0
+    assert OpAmpCrossbar(gain=1e4, gbw=1e6).pole == pytest.approx(1e4 / (2e6 * np.pi))
+    assert make_config(engine="ode", crossbar="opamp", opamp_gbw=1e6).circuit.crossbar.gbw == 1e6
 
 
 def test_ngspice_follows_the_odes_trajectory_of_one_pole_op_amps(tmp_path, ngspice):
@@ -197,26 +211,36 @@ def test_ngspice_follows_the_odes_trajectory_of_one_pole_op_amps(tmp_path, ngspi
     the one-pole-free op-amp's path is tens of mV away."""
     net = skip_net()
     x, s0 = np.random.default_rng(1).uniform(size=(1, 6)), np.full((1, net.n_free), 0.3)
-    slow = Circuit(crossbar="opamp", opamp_gain=300.0, opamp_offset=-0.004, opamp_gbw=1e6)
+    slow = opamp(gain=300.0, offset=-0.004, gbw=1e6)
     write_netlist(tmp_path / "a.cir", net, x[0], circuit=slow, start=s0[0], data_file="a.data",
                   analysis=Analysis(t_stop=40, t_step=0.05, max_step=0.01))
     spice = run_netlist(tmp_path / "a.cir", net.sizes, 40e-6)
     ode = ODE(circuit=slow, method="Radau", rtol=1e-9, atol=1e-11, t_max=40).trajectory(net, x, s0, Phase(), spice.t)
     assert np.abs(ode[:, 0] - spice.v).max() < 1e-4
-    fast = ODE(circuit=dataclasses.replace(slow, opamp_gbw=0.0), t_max=40, rtol=1e-9, atol=1e-11)
+    fast = ODE(circuit=opamp(gain=300.0, offset=-0.004), t_max=40, rtol=1e-9, atol=1e-11)
     assert np.abs(fast.trajectory(net, x, s0, Phase(), spice.t)[:, 0] - spice.v).max() > 1e-2
 
 
-@pytest.mark.parametrize("crossbar", ["passive", "passive-trim", "passive-sinh", "opamp", "opamp-1MHz", "opamp-sinh"])
+#: The ngspice-against-ODE matrix every crossbar kind must pass: each registered kind, and its variants.
+VARIANTS = {
+    "ideal": Circuit(),
+    "passive": passive(),
+    "passive-trim": passive(gain_trim=True),
+    "passive-sinh": passive(sinh_v0=0.3, v_read=0.5),
+    "opamp": opamp(gain=300.0, offset=-0.004),
+    "opamp-1MHz": opamp(gain=300.0, offset=-0.004, gbw=1e6),
+    "opamp-sinh": opamp(gain=300.0, offset=-0.004, sinh_v0=0.3, v_read=0.5),
+}
+
+
+@pytest.mark.parametrize("crossbar", list(VARIANTS))
 @pytest.mark.parametrize("nudged", [False, "weak", "clamped", "negative"])
-def test_ngspice_and_the_ode_agree_on_the_physical_crossbars(ngspice, crossbar, nudged):
+def test_ngspice_and_the_ode_agree_on_every_crossbar(ngspice, crossbar, nudged):
     """The ODE integrates the reduced node equation; ngspice simulates the devices, buffers, inverters and op-amps
-    themselves. 6-5-4-3 with skip and intralayer connections, 3 examples, within 0.1 mV. Gain-trimmed drivers put
+    themselves (the ideal crossbar's current sources too). 6-5-4-3 with skip and intralayer connections, 3 examples, within 0.1 mV. Gain-trimmed drivers put
     the passive crossbar at the ideal circuit's equilibrium in every phase (to 1e-8 V); the others move it."""
     net = skip_net()
-    circuit = Circuit(crossbar=crossbar.split("-")[0], opamp_gain=300.0, opamp_offset=-0.004,
-                      opamp_gbw=1e6 if crossbar.endswith("MHz") else 0.0, gain_trim=crossbar.endswith("trim"),
-                      sinh_v0=0.3 if crossbar.endswith("sinh") else 0.0, v_read=0.5)
+    circuit = VARIANTS[crossbar]
     rng = np.random.default_rng(1)
     x, target = rng.uniform(size=(3, 6)), np.eye(3)[rng.integers(0, 3, size=3)]
     phase = Phase()
@@ -229,10 +253,14 @@ def test_ngspice_and_the_ode_agree_on_the_physical_crossbars(ngspice, crossbar, 
     assert np.abs(spice.state - ode.state).max() < 1e-4
     assert spice.residual.max() < 1e-3  # the residual of the crossbar's own equation, not the ideal one's
     ideal = ODE(**TIGHT).relax(net, x, np.full((3, net.n_free), 0.3), phase).state
-    if circuit.gain_trim:
+    if circuit.crossbar.trimmed or circuit.ideal:
         assert np.abs(ode.state - ideal).max() < 1e-8
     else:
         assert np.abs(ode.state - ideal).max() > 1e-3  # the crossbar moved the equilibrium
+
+
+def test_every_registered_crossbar_is_in_the_matrix():
+    assert {circuit.crossbar.name for circuit in VARIANTS.values()} == set(CROSSBARS)
 
 
 def test_a_negative_beta_is_a_transconductor_not_a_negative_resistor():
@@ -264,9 +292,9 @@ def test_a_physical_crossbar_needs_a_circuit_engine_and_a_known_name():
         make_config(crossbar="passive")
     with pytest.raises(ConfigError, match="crossbar"):
         make_config(engine="ode", crossbar="memristive")
-    with pytest.raises(ValueError, match="opamp_gain=0.5"):
-        Circuit(crossbar="opamp", opamp_gain=0.5)
-    assert make_config(engine="ode", crossbar="opamp").circuit.crossbar == "opamp"
+    with pytest.raises(ValueError, match="gain=0.5"):
+        OpAmpCrossbar(gain=0.5)
+    assert make_config(engine="ode", crossbar="opamp").circuit.crossbar == OpAmpCrossbar()
 
 
 def _source_power(netlist, tmp_path, sources):
@@ -290,7 +318,7 @@ def test_static_power_equals_what_ngspice_sources_deliver(tmp_path, ngspice, bet
     from neurosim.dissipation import power
 
     net = chain()
-    circuit = Circuit(crossbar="passive", gain_trim=variant == "trim", sinh_v0=0.3 if variant == "sinh" else 0.0)
+    circuit = passive(gain_trim=variant == "trim", sinh_v0=0.3 if variant == "sinh" else 0.0)
     target = np.array([1.0])
     phase = Phase(beta=beta, target=target[None]) if beta else Phase()
     state = ODE(circuit=circuit, **TIGHT).relax(net, np.ones((1, 1)), np.zeros((1, 2)), phase).state[0]
@@ -300,7 +328,7 @@ def test_static_power_equals_what_ngspice_sources_deliver(tmp_path, ngspice, bet
     if beta:
         sources.append(("xnudge_y_0.t", "v.xnudge_y_0.vtarget#branch"))
     delivered = _source_power(tmp_path / "c.cir", tmp_path, sources)
-    node = state / circuit.driver_gain(net)
+    node = state / circuit.crossbar.node_gain(circuit, net)
     delivered += float(node @ circuit.bias_current(net.bias))  # the bias current sources, V I each
     expected = power(circuit, net, [1.0], state, beta=beta, target=target)[0]
     assert expected > 1e-8
@@ -341,7 +369,7 @@ def test_pyspice_runs_an_exported_netlist_to_the_state_ngspice_b_reaches(tmp_pat
     from neurosim.pyspice import simulate
 
     net = skip_net()
-    circuit = Circuit(crossbar=crossbar.split("-")[0], opamp_gain=300.0, opamp_gbw=1e6 if "MHz" in crossbar else 0.0)
+    circuit = (Circuit() if crossbar == "ideal" else opamp(gain=300.0, gbw=1e6 if "MHz" in crossbar else 0.0))
     x = np.random.default_rng(0).uniform(size=6)
     write_netlist(tmp_path / "b.cir", net, x, circuit=circuit, analysis=Analysis(t_stop=40), data_file="b.data")
     write_netlist(tmp_path / "p.cir", net, x, circuit=circuit, analysis=Analysis(t_stop=40), control=False)
@@ -396,18 +424,17 @@ def test_line_resistance_in_series_with_a_single_device():
     250 kOhm segment each: 1.75 MOhm in series, R G_eff = 4/7, so s = (4/7 + 0.3) / (1 + 4/7) = 6.1 / 11."""
     net = network.from_graph(topology.layered([1, 1]), seed=0, dtype=np.float64)
     net.blocks[0].weight[:], net.bias[:] = 0.8, 0.3
-    circuit = Circuit(crossbar="passive", r_line=2.5e5)
+    circuit = passive(r_line=2.5e5)
     state = ODE(circuit=circuit, **TIGHT).relax(net, np.ones((1, 1)), np.zeros((1, 1)), Phase()).state
     np.testing.assert_allclose(state[0], [6.1 / 11], atol=1e-9)
 
 
 def test_thin_wires_reduce_to_the_passive_crossbar():
     """A = W - diag(lambda) as r_line -> 0 (1 ohm against devices of megaohms: 1e-5 relative)."""
-    from neurosim.lines import reduced_coupling
+    from neurosim.crossbars.wires import reduced_coupling
 
     net = skip_net()
-    circuit = Circuit(crossbar="passive", r_line=1.0)
-    a = reduced_coupling(circuit, net)
+    a = reduced_coupling(Circuit(), net, 1.0)
     dense = Coupling(net, np.zeros((1, net.n_inputs)), "dense").w_ss
     w_sx = np.stack([Coupling(net, np.eye(net.n_inputs)[[k]], "dense").const[0] - net.bias
                      for k in range(net.n_inputs)])
@@ -420,7 +447,7 @@ def test_ngspice_wires_equal_the_reduced_coupling(ngspice, nudged):
     """The netlist writes every wire segment and device (615 wire segments here); ngspice's equilibrium equals the
     ODE of the reduced coupling within 1 uV, and 10 kOhm per cell moves it by millivolts."""
     net = skip_net()
-    circuit = Circuit(crossbar="passive", r_line=1e4)
+    circuit = passive(r_line=1e4)
     rng = np.random.default_rng(1)
     x, target = rng.uniform(size=(3, 6)), np.eye(3)[rng.integers(0, 3, size=3)]
     phase = Phase(beta=1.0, target=target) if nudged else Phase()
@@ -432,8 +459,8 @@ def test_ngspice_wires_equal_the_reduced_coupling(ngspice, nudged):
     assert np.abs(ode.state - thin).max() > 1e-3
     text = netlist_text(net, x[0], circuit=circuit)
     assert sum(line.startswith("Rw_") for line in text.splitlines()) > 500
-    with pytest.raises(ValueError, match="passive crossbar only"):
-        Circuit(crossbar="opamp", r_line=1.0)
+    with pytest.raises(ConfigError, match="r_line=1.0: a setting of the passive crossbar, not crossbar='opamp'"):
+        make_config(engine="ode", crossbar="opamp", r_line=1.0)
 
 
 @pytest.mark.parametrize("crossbar", ["ideal", "passive"])
@@ -460,11 +487,11 @@ def test_power_with_wires():
 
     net = network.from_graph(topology.layered([1, 1]), seed=0, dtype=np.float64)
     net.blocks[0].weight[:], net.bias[:] = 0.8, 0.3
-    wired = Circuit(crossbar="passive", r_line=2.5e5)
+    wired = passive(r_line=2.5e5)
     v = np.array([[0.2], [0.5]])
     expected = v[:, 0] ** 2 / 1e6 + (1.0 - v[:, 0]) ** 2 / (1.25e6 + 5e5)
     np.testing.assert_allclose(power(wired, net, [1.0], v), expected, rtol=1e-9)
     big = skip_net()
     x, s = np.random.default_rng(3).uniform(size=6), np.random.default_rng(4).uniform(size=(2, big.n_free))
-    thin = power(Circuit(crossbar="passive", r_line=1.0), big, x, s)
+    thin = power(passive(r_line=1.0), big, x, s)
     np.testing.assert_allclose(thin, power(Circuit(crossbar="passive"), big, x, s), rtol=1e-4)

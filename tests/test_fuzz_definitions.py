@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 import neurosim.training as training
 from neurosim.circuit import Circuit
 from neurosim.cli import main
+from neurosim.crossbars import CROSSBARS
 from neurosim.config import ConfigError, TrainConfig, make_config
 from neurosim.engines import ENGINES
 from neurosim.errors import NeurosimError
@@ -129,6 +130,11 @@ def config_fields() -> dict:
     circuit_hints = typing.get_type_hints(Circuit)
     for f in settings_fields(Circuit):
         fields[("circuit", f.name)] = _field_kind(f.default, circuit_hints[f.name])
+    fields[("circuit", "crossbar")] = "text"
+    for name, kind in CROSSBARS.items():
+        kind_hints = typing.get_type_hints(kind)
+        for f in settings_fields(kind):
+            fields[("circuit", "crossbar", name, f.name)] = _field_kind(f.default, kind_hints[f.name])
     for group in dataclasses.fields(Hardware):
         cls = type(getattr(Hardware(), group.name))
         group_hints = typing.get_type_hints(cls)
@@ -147,6 +153,8 @@ BAD = {"int": HUGE_INTEGERS | st.sampled_from([1.5, "3", True, None, [1]]),
 def _table(path: tuple, value) -> dict:
     if path[0] == "engine":
         return {"engine": {"name": path[1], path[2]: value}}
+    if path[:2] == ("circuit", "crossbar") and len(path) == 4:
+        return {"circuit": {"crossbar": {"name": path[2], path[3]: value}}}
     if len(path) == 1:
         return {path[0]: value}
     table = {path[-1]: value}
@@ -157,7 +165,8 @@ def _table(path: tuple, value) -> dict:
 
 def test_the_fuzz_covers_every_configuration_field():
     assert ("epochs",) in FIELDS and ("engine", "fixedpoint", "n_free") in FIELDS and ("circuit", "r_leak") in FIELDS
-    assert ("hardware", "storage", "bits") in FIELDS and len(FIELDS) > 60
+    assert ("hardware", "storage", "bits") in FIELDS and ("circuit", "crossbar", "opamp", "gbw") in FIELDS
+    assert len(FIELDS) > 60
 
 
 def test_any_configuration_value_is_a_config_error_or_a_checkpoint(tmp_path, monkeypatch):

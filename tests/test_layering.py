@@ -17,11 +17,13 @@ PACKAGE = REPO / "neurosim"
 #: root (``from . import __version__``).
 LAYERS = (
     {"__init__", "errors", "phase", "quantize", "cudagraph", "topology", "tomlfile", "streams"},
-    {"backend", "settings", "atomic"},
-    {"network", "circuit", "data"},
-    {"coupling", "lines", "metrics"},
-    {"energy", "dissipation", "netlist", "spicecost"},
-    {"iv"},
+    {"backend", "settings", "atomic", "spicetext"},
+    {"network", "data"},
+    {"coupling", "metrics"},
+    {"energy"},
+    {"crossbars"},  # each kind's node equation, netlist section and power: the network, coupling and energy
+    {"circuit"},  # a circuit holds its crossbar
+    {"dissipation", "netlist", "spicecost"},
     {"engines", "hardware"},  # engines know the network and its circuit; devices know the network
     {"rules", "pyspice"},  # rules know engines through their interface
     {"controller"},  # rules, engines and devices

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-import neurosim.netlist as netlist
+import neurosim.crossbars.base as crossbars
 from neurosim.cli import main
 from neurosim.store import load_run, writer_lock
 
@@ -167,20 +167,20 @@ def test_export_on_a_full_disk_leaves_the_previous_netlist_whole(tmp_path, run_f
     out = tmp_path / "n.cir"
     assert invoke("export", run_file, "--example", "0", "-o", out).exit_code == 0
     before = sha(out)
-    writes = netlist._lines
+    writes = crossbars.lines  # the biases are the crossbar's to write
 
     def full_disk(stream, template, *columns):
         if template.startswith("Ib_"):  # half way through the netlist
             raise OSError(errno.ENOSPC, "No space left on device")
         writes(stream, template, *columns)
 
-    monkeypatch.setattr(netlist, "_lines", full_disk)
+    monkeypatch.setattr(crossbars, "lines", full_disk)
     result = invoke("export", run_file, "--example", "1", "-o", out, "--overwrite")
     note, error = result.output.splitlines()  # the netlist's size, said before writing; then the disk's error
     assert result.exit_code == 1 and note.startswith("netlist: ") and error.startswith("Error: ")
     assert "previous netlist is intact" in error
     assert sha(out) == before and [p.name for p in tmp_path.iterdir() if p.name.startswith(".n.cir")] == []
-    monkeypatch.setattr(netlist, "_lines", writes)
+    monkeypatch.setattr(crossbars, "lines", writes)
     assert invoke("export", run_file, "--example", "1", "-o", out, "--overwrite").exit_code == 0
 
 

@@ -2,6 +2,7 @@
 from a configuration, one error base."""
 
 import dataclasses
+import json
 
 import pytest
 
@@ -12,6 +13,7 @@ from neurosim.engines import ENGINES, takes_circuit
 from neurosim.errors import NeurosimError
 from neurosim.rules import RULES, EqProp, Feedforward
 from neurosim.settings import option_name, settings_fields, values_of
+from neurosim.store import _stored_config
 
 
 @pytest.mark.parametrize("name", sorted(ENGINES))
@@ -24,7 +26,7 @@ def test_every_engine_takes_its_defaults_from_its_own_class(name):
     assert engine == (dataclasses.replace(fresh, circuit=config.circuit) if takes_circuit(ENGINES[name]) else fresh)
     # what a run file stores: the engine's name and its settings, each at the class's default
     assert config.to_dict()["engine"] == {"name": name, **{f.name: f.default for f in settings_fields(ENGINES[name])}}
-    assert config.to_dict()["circuit"] == values_of(Circuit())
+    assert config.to_dict()["circuit"] == {**values_of(Circuit()), "crossbar": {"name": "ideal"}}
 
 
 def test_the_configuration_lists_what_the_registries_hold():
@@ -47,8 +49,10 @@ def test_a_nested_table_a_flat_setting_and_an_older_run_file_give_one_configurat
     old = {**{k: v for k, v in nested.to_dict().items() if k not in ("engine", "circuit")},
            "engine": "ode", "eps": 0.5, "n_free": 100, "n_nudged": 8, "tol": 0.0, "ode_method": "BDF", "rtol": 1e-3,
            "atol": 1e-6, "settle_tol": 1e-3, "t_max": 40.0, "clip_weights": False, "spice_analysis": "tran",
-           **{f.name: getattr(nested.circuit, f.name) for f in settings_fields(Circuit)}}
-    assert nest_flat(old) == nested.to_dict() and make_config(**old) == nested
+           **{f.name: getattr(nested.circuit, f.name) for f in settings_fields(Circuit)},
+           "crossbar": "ideal", "opamp_gain": 1e4, "opamp_offset": 0.0, "r_line": 0.0}
+    stored = _stored_config(json.dumps(old))
+    assert stored == json.loads(json.dumps(nested.to_dict())) and make_config(**stored) == nested
     assert foreign_settings(old) == ["eps", "n_free", "n_nudged", "tol", "clip_weights", "spice_analysis"]
 
 

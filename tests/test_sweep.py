@@ -126,9 +126,10 @@ def test_a_point_trained_by_an_earlier_neurosim_is_resumed_not_trained_again(tmp
     (old_point,) = old.points()
     run_point(old_point.values, str(point_file(old.out, old_point)))
     written = old.out / f"{old_point.name}.h5"
-    with h5py.File(written, "r+") as f:  # as written before the bandwidth field existed
+    with h5py.File(written, "r+") as f:  # as written before crossbars had tables and the bandwidth existed
         config = json.loads(f.attrs["config"])
-        del config["circuit"]["opamp_gbw"]
+        config["circuit"].update(crossbar="ideal", opamp_gain=1e4, opamp_offset=0.0, r_line=0.0, gain_trim=False,
+                                 sinh_v0=0.0, v_read=1.0)
         f.attrs["config"] = json.dumps(config)
     as_older_format(written)
     new = load_grid(write_grid(tmp_path, '"hardware.variation.device_to_device" = [0.0]\n', name="new.toml"),

@@ -1,7 +1,7 @@
 """One trained network on three crossbars: ideal current sources, passive devices, op-amp neurons. ngspice and the
 ODE engine side by side: how far each moves the equilibrium from the ideal one, how many predicted classes change,
 the energy of a free phase and how long it takes to settle. The passive array also with gain-trimmed column
-drivers, and with line resistance (neurosim.lines; its energy leaves out the clamp's share, a few percent where nodes
+drivers, and with line resistance (neurosim.crossbars.wires; its energy leaves out the clamp's share, a few percent where nodes
 sit at 1 V). The op-amp neurons also with devices of a sinh I-V, and with a finite gain-bandwidth product (one
 pole; their energy is not computed: neurosim.dissipation takes each row at its virtual ground, which a slow op-amp
 leaves during the transient).
@@ -25,7 +25,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from neurosim.circuit import Circuit
+from neurosim.circuit import Circuit, circuit_with
 from neurosim.config import make_config
 from neurosim.coupling import Coupling
 from neurosim.data import load_dataset
@@ -82,7 +82,7 @@ def drift_of(circuit: Circuit, net, x, v):
     coupling = Coupling(net, np.broadcast_to(x, (len(v), len(x))))
     load = circuit.row_load(net)
     u = coupling(rho(v))
-    return circuit.node_drift(u, v, load)
+    return circuit.crossbar.node_drift(u, v, load) if not circuit.ideal else u - v
 
 
 def picojoules(energies: np.ndarray) -> str:
@@ -108,11 +108,11 @@ def main(argv=None) -> int:
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
         for label, settings in circuits:
-            circuit = Circuit(**{**vars(config.circuit), **settings})
+            circuit = circuit_with(config.circuit, settings)
             rows = []
             for k, x in enumerate(xs):
                 state, rate_time, t, v = ode_waveform(circuit, net, x, args.t_max)
-                p = power(circuit, net, x, v, None if circuit.r_line else drift_of(circuit, net, x, v))
+                p = power(circuit, net, x, v, None if getattr(circuit.crossbar, "r_line", 0) else drift_of(circuit, net, x, v))
                 netlist = Path(tmp) / f"e{k}.cir"
                 write_netlist(netlist, net, x, circuit=circuit, data_file=f"e{k}.data",
                               analysis=Analysis(t_stop=args.t_max, t_step=0.05, max_step=0.05))
@@ -124,13 +124,13 @@ def main(argv=None) -> int:
                     wave = Waveform(t, np.full_like(v, np.nan), np.nan, 0)
                 wall = time.perf_counter() - started
                 vs = np.clip(wave.v, 0.0, 1.0)
-                ps = power(circuit, net, x, vs, None if circuit.r_line else drift_of(circuit, net, x, vs))
+                ps = power(circuit, net, x, vs, None if getattr(circuit.crossbar, "r_line", 0) else drift_of(circuit, net, x, vs))
                 within, within_s = settling_within(t, v, SETTLE_MV), settling_within(wave.t, wave.v, SETTLE_MV)
                 rows.append([
                     *state, *vs[-1],
                     rate_time, within, settling_time(wave.t, wave.v, circuit.tau, SETTLE_MV, 0.05 * circuit.tau),
                     within_s,
-                    *((np.nan, np.nan) if circuit.opamp_gbw else  # the rows leave their virtual ground
+                    *((np.nan, np.nan) if getattr(circuit.crossbar, "gbw", 0) else  # the rows leave their virtual ground
                       (phase_energy(circuit, t, p, v, within, net), phase_energy(circuit, wave.t, ps, vs, within_s, net))),
                     wall, p[-1],
                 ])

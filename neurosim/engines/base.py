@@ -18,11 +18,6 @@ from typing import Protocol
 import numpy as np
 from array_api_compat import device as device_of
 
-from ..circuit import Circuit
-from ..coupling import Coupling
-from ..energy import drift, projected, rho
-from ..iv import DeviceCoupling
-from ..lines import LineCoupling, reduced_coupling
 from ..network import Network
 from ..errors import NeurosimError
 from ..phase import NUDGES, Phase, check_nudge_name  # noqa: F401 (the engines' phase, re-exported)
@@ -64,48 +59,6 @@ def check_iteration_settings(engine) -> None:
             raise ValueError(f"{name}={getattr(engine, name)}: needs at least 1 iteration")
     if not engine.tol >= 0:
         raise ValueError(f"tol={engine.tol}: the residual tolerance cannot be negative")
-
-
-def phase_drift(net: Network, coupling, s, phase: Phase, target, circuit: Circuit | None = None,
-                load: np.ndarray | None = None) -> np.ndarray:
-    """tau ds/dt (volts) of a phase's time-continuous dynamics (:func:`neurosim.energy.drift`), shape (B, n_free):
-    with the weak nudge's drive on the outputs, or 0 on outputs held at the target (a clamped phase).
-
-    A non-ideal ``circuit`` (:attr:`Circuit.crossbar` passive or opamp) replaces the node equation by its own
-    (:meth:`Circuit.node_drift`), with ``load`` its :meth:`Circuit.row_load` of ``net``."""
-    if circuit is not None and not circuit.ideal:
-        f = circuit.node_drift(circuit_drive(net, coupling, s, phase, target), s, load)
-        if phase.clamped:
-            f[:, net.output_slice] = 0.0
-        return projected(s, f)
-    if not phase.clamped:
-        return drift(net, coupling, s, phase.beta, target)
-    f = drift(net, coupling, s)
-    f[:, net.output_slice] = 0.0
-    return f
-
-
-def circuit_drive(net: Network, coupling, s, phase: Phase, target) -> np.ndarray:
-    """The drive a circuit's node equation takes (volts, (B, n_free)): sum_j W_ij rho(s_j) + b_i, plus the weak
-    nudge's beta (y_target - y) on the outputs in a weakly nudged phase."""
-    u = coupling(rho(s))
-    if phase.nudged and not phase.clamped:
-        u[:, net.output_slice] += phase.beta * (target - s[:, net.output_slice])
-    return u
-
-
-def circuit_coupling(net: Network, x, circuit: Circuit, layout: str | None = None):
-    """What a circuit engine needs to evaluate its node equation: the coupling (through the wires with line
-    resistance, :class:`~neurosim.lines.LineCoupling`; through sinh devices, :class:`~neurosim.iv.DeviceCoupling`;
-    else :class:`~neurosim.coupling.Coupling`), the circuit for :func:`phase_drift` (None when ideal) and the rows'
-    load (zeros with wires or sinh devices: it is inside their coupling)."""
-    if circuit.r_line > 0:
-        return LineCoupling(net, x, reduced_coupling(circuit, net)), circuit, np.zeros(net.n_free, dtype=net.dtype)
-    if circuit.ideal:
-        return Coupling(net, x, layout), None, None
-    if circuit.nonlinear:  # sinh devices: the drive summed device by device, the loads inside it
-        return DeviceCoupling(net, x, circuit), circuit, np.zeros(net.n_free, dtype=net.dtype)
-    return Coupling(net, x, layout), circuit, circuit.row_load(net).astype(net.dtype)
 
 
 def refuse_nudge(nudge: str, engine: str, implemented) -> None:

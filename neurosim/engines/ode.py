@@ -5,9 +5,9 @@ Each free neuron is a capacitor C with a leak resistor R to ground, clamped to [
     tau ds_i/dt = -s_i + sum_j W_ij rho(s_j) + b_i + beta (y_target,i - y_i) [outputs, nudged phase],  tau = RC
 
 (the ``weak`` nudge; the ``clamped`` nudge holds the outputs at the target instead, ds_i/dt = 0 there), or the
-node equation of the circuit's passive crossbar or op-amp neurons (:attr:`Circuit.crossbar`,
-:meth:`Circuit.node_drift`; op-amps of finite bandwidth add a second state per neuron,
-:meth:`Circuit.opamp_pole_drift`), as a projected ODE: a node at a rail whose drive pushes it outward stays there (ds_i/dt = 0;
+node equation of the circuit's crossbar (:attr:`Circuit.crossbar`, its
+:class:`~neurosim.crossbars.NodeEquation`; op-amps of finite bandwidth add a second state per neuron,
+:class:`~neurosim.crossbars.opamp.PoleEquation`), as a projected ODE: a node at a rail whose drive pushes it outward stays there (ds_i/dt = 0;
 :func:`neurosim.energy.drift`). The batch is one system of B n_free states; each right-hand-side evaluation is
 one coupling product for the whole batch. The solver integrates in units of tau, so its steps do not depend on R
 and C; times are reported in seconds.
@@ -30,13 +30,9 @@ from scipy.integrate import solve_ivp
 
 from ..backend import is_torch_array
 from ..circuit import Circuit
-from ..coupling import Coupling
-from ..lines import LineCoupling
-from ..energy import projected
 from ..network import Network
 from ..settings import setting
-from .base import (EngineError, Phase, Relaxation, check_nudge, circuit_coupling, circuit_drive,
-                   phase_drift, starting_point)
+from .base import EngineError, Phase, Relaxation, check_nudge, starting_point
 
 #: solve_ivp methods the engine accepts. Radau and BDF get the Jacobian's block-diagonal sparsity (one block per
 #: example), so their finite-difference Jacobian costs n_free evaluations, not B n_free. LSODA is left out: it
@@ -63,7 +59,7 @@ class ODE:
     Keep ``rtol`` well below ``settle_tol``: the residual is a derivative, and a solver error larger than the
     tolerance it is compared with moves the stop by tens of percent (docs/ode.md has the measurement).
 
-    Op-amp neurons of finite bandwidth (``circuit.opamp_gbw``): use RK45. Their loop is fast (2 pi f_T tau per
+    Op-amp neurons of finite bandwidth (the op-amp crossbar's ``gbw``): use RK45. Their loop is fast (2 pi f_T tau per
     time constant), which costs RK45 steps, but the implicit methods stall where an op-amp sits at its swing (the
     projected right-hand side has a kink): on the digits network of docs/spice.md Radau ended far from
     equilibrium on 1 example of 50 at 10 MHz and BDF on 2 (up to 0.45 V from ngspice, residual 0.1 V and more),
@@ -179,97 +175,43 @@ class ODE:
 
 
 def make_system(net: Network, x, s, phase: Phase, layout: str | None, circuit: Circuit) -> "_System":
-    """The phase's ODE: one state per neuron, or two for op-amp neurons of finite bandwidth."""
-    cls = _PoleSystem if circuit.opamp_gbw > 0 else _System  # a bandwidth only op-amp neurons have
-    return cls(net, x, s, phase, layout, circuit)
+    """The phase's ODE: the circuit's crossbar's node equation (:class:`~neurosim.crossbars.NodeEquation`) for the
+    batch, with as many states per neuron as it has (two for op-amp neurons of finite bandwidth)."""
+    return _System(net, x, s, phase, circuit.crossbar.equation(circuit, net, x, layout))
 
 
 class _System:
-    """One phase's ODE: the batch's coupling and target, and an evaluation counter. ``y0``: the solver's starting
-    vector (the node voltages, flattened)."""
+    """One phase's ODE: the batch's node equation and target, and an evaluation counter. ``y0``: the solver's
+    starting vector (the equation's states, flattened)."""
 
-    def __init__(self, net: Network, x, s, phase: Phase, layout: str | None, circuit: Circuit):
+    def __init__(self, net: Network, x, s, phase: Phase, equation):
         if is_torch_array(net.bias):
             raise ValueError("the ode engine runs on the CPU (scipy): move the network there with net.to('cpu')")
-        self.net, self.phase = net, phase
-        self.coupling, self.circuit, self.load = circuit_coupling(net, x, circuit, layout)
-        self.s0, self.target = starting_point(net, self.coupling, s, phase)
-        self.shape = self.s0.shape
-        self.size = self.s0.size
-        self.y0 = np.asarray(self.s0, dtype=np.float64).ravel()
+        self.net, self.phase, self.equation = net, phase, equation
+        self.s0, self.target = starting_point(net, equation.coupling, s, phase)
+        self.shape = (self.s0.shape[0], equation.states * self.s0.shape[1])  # the solver's array, (B, states n_free)
+        self.y0 = equation.initial(self.s0).ravel()
+        self.size = self.y0.size
         self.evaluations = 0
 
+    def _array(self, flat) -> np.ndarray:
+        return np.asarray(flat).reshape(self.shape)
+
     def tau_dsdt(self, flat) -> np.ndarray:
-        """tau ds/dt (volts), shape (B, n_free), of the flattened state ``flat``."""
+        """tau dy/dt (volts), shape (B, states n_free), of the flattened solver state ``flat``."""
         self.evaluations += 1
-        s = np.asarray(flat).reshape(self.shape).astype(self.net.dtype, copy=False)
-        return phase_drift(self.net, self.coupling, s, self.phase, self.target, self.circuit, self.load)
+        return self.equation.rates(self._array(flat).astype(self.net.dtype, copy=False), self.phase, self.target)
 
     def state(self, flat) -> np.ndarray:
         """The node voltages of a solver state: clipped to the rails (a step may overshoot one by up to the
         solver's tolerance), in the network's dtype."""
-        return np.clip(np.asarray(flat).reshape(self.shape), 0.0, 1.0).astype(self.net.dtype)
-
-    def on_rails(self, flat) -> np.ndarray:
-        """The solver state ``flat`` with every voltage the rails bound clipped into [0, 1] (a step may overshoot a
-        rail by up to the solver's tolerance): here the node voltages."""
-        return self.state(flat)
+        return np.clip(self.equation.node_voltages(self._array(flat)), 0.0, 1.0).astype(self.net.dtype)
 
     def residual(self, flat) -> np.ndarray:
-        """max |d/dt| tau (volts) over every state of an example, at the solver state ``flat`` on the rails."""
-        return np.max(np.abs(self.tau_dsdt(self.on_rails(flat))), axis=1)
+        """max |d/dt| tau (volts) over every state of an example, at the solver state ``flat`` with every voltage
+        the rails bound clipped into them (a step may overshoot a rail by up to the solver's tolerance)."""
+        return np.max(np.abs(self.tau_dsdt(self.equation.on_rails(self._array(flat)))), axis=1)
 
     def jacobian_sparsity(self) -> sp.csr_array:
         """Which entries of the Jacobian of the flattened system can be non-zero: one block per example."""
-        return sp.block_diag([self.example_pattern()] * self.shape[0], format="csr")
-
-    def example_pattern(self) -> sp.csr_array:
-        """One example's block: the free-free couplings and the diagonal."""
-        if isinstance(self.coupling, LineCoupling):
-            dense = self.coupling.a_s
-        else:
-            dense = Coupling(self.net, np.zeros((1, self.net.n_inputs)), "dense").w_ss
-        return sp.csr_array((dense != 0) | np.eye(self.shape[1], dtype=bool))
-
-
-class _PoleSystem(_System):
-    """Op-amp neurons with one pole (:meth:`Circuit.opamp_pole_drift`): per example the feedback capacitors'
-    voltages v_c (n_free) then the op-amp outputs q (n_free), q the node voltage. It starts where the one-pole-free
-    op-amp would hold the rows: q = s0, V_row = V_os - s0 / A, v_c = q - V_row (at rest if the drive balances)."""
-
-    def __init__(self, net: Network, x, s, phase: Phase, layout: str | None, circuit: Circuit):
-        super().__init__(net, x, s, phase, layout, circuit)
-        q = np.asarray(self.s0, dtype=np.float64)
-        v_c = q - (circuit.opamp_offset - q / circuit.opamp_gain)
-        self.y0 = np.concatenate([v_c, q], axis=1).ravel()
-        self.size = self.y0.size
-
-    def _split(self, flat):
-        y = np.asarray(flat).reshape(self.shape[0], 2, self.shape[1]).astype(self.net.dtype, copy=False)
-        return y[:, 0], y[:, 1]
-
-    def tau_dsdt(self, flat) -> np.ndarray:
-        """(tau dv_c/dt, tau dq/dt), volts, shape (B, 2 n_free); q held at the rails, clamped outputs held."""
-        self.evaluations += 1
-        v_c, q = self._split(flat)
-        u = circuit_drive(self.net, self.coupling, q, self.phase, self.target)
-        f_c, f_q = self.circuit.opamp_pole_drift(u, v_c, q, self.load)
-        f_q = projected(q, f_q)
-        if self.phase.clamped:
-            f_c[:, self.net.output_slice] = 0.0
-            f_q[:, self.net.output_slice] = 0.0
-        return np.concatenate([f_c, f_q], axis=1)
-
-    def state(self, flat) -> np.ndarray:
-        return np.clip(self._split(flat)[1], 0.0, 1.0).astype(self.net.dtype)
-
-    def on_rails(self, flat) -> np.ndarray:
-        """``flat`` with the op-amp outputs q clipped into their swing (the capacitors' voltages are unbounded)."""
-        v_c, q = self._split(flat)
-        return np.concatenate([v_c, np.clip(q, 0.0, 1.0)], axis=1)
-
-    def example_pattern(self) -> sp.csr_array:
-        """v_c' depends on its own v_c and on every q the coupling reads (its own included); q' on its own v_c
-        and q."""
-        own = sp.eye_array(self.shape[1], format="csr")
-        return sp.block_array([[own, super().example_pattern()], [own, own]], format="csr").astype(bool)
+        return sp.block_diag([self.equation.pattern()] * self.shape[0], format="csr")

@@ -29,8 +29,7 @@ from ..netlist import Analysis, check_control, node_names, write_netlist
 from ..dissipation import settling_within
 from ..network import Network
 from ..settings import setting
-from .base import (EngineError, Phase, Relaxation, check_nudge, circuit_coupling, phase_drift,
-                   starting_point)
+from .base import EngineError, Phase, Relaxation, check_nudge, starting_point
 from .ode import ODE
 
 INSTALL_HINT = (
@@ -106,8 +105,8 @@ class Spice:
             raise ValueError("the spice engine runs on the CPU: move the network there with net.to('cpu')")
         check_nudge(self, phase)
         executable = find_ngspice(self.executable)
-        coupling, circuit, load = circuit_coupling(net, x, self.circuit)
-        s, target = starting_point(net, coupling, s, phase)
+        equation = self.circuit.crossbar.equation(self.circuit, net, x)
+        s, target = starting_point(net, equation.coupling, s, phase)
         if self.analysis == "op":  # Newton's starting point: the ODE's estimate of the same circuit, to 10 mV
             s = ODE(circuit=self.circuit, settle_tol=1e-2, t_max=self.t_max).relax(net, x, s, phase).state
         x = np.asarray(x, dtype=np.float64)
@@ -124,7 +123,7 @@ class Spice:
         tau = self.circuit.tau
         if phase.clamped:
             state[:, net.output_slice] = target  # the sources hold them; ngspice writes them within its tolerance
-        residual = np.max(np.abs(phase_drift(net, coupling, state, phase, target, circuit, load)), axis=1)
+        residual = np.max(np.abs(equation.drift(state, phase, target)), axis=1)
         if self.analysis == "op":  # no time: settled only where the operating point's residual says so
             settling = within = np.full(len(x), np.nan)
             settled, slowest = bool(np.all(residual < self.settle_tol)), math.nan

@@ -2,7 +2,7 @@
 
 With ohmic devices a row's drive is linear in the columns, sum_j W_ij rho(s_j) - lambda_i V_row, and
 :class:`~neurosim.coupling.Coupling` computes it as one product. A device of sinh I-V
-(:meth:`Circuit.device_current`) conducts I_k = g_k V_read sinh(dV_k / V_0) / sinh(V_read / V_0), with
+(:meth:`~neurosim.crossbars.base.SinhDevices.device_current`) conducts I_k = g_k V_read sinh(dV_k / V_0) / sinh(V_read / V_0), with
 dV_k = V_column,k - V_row across it, so the drive is summed device by device, vectorised over the batch:
 
     passive:  u_i = b_i + R sum_{k on row i} I_k(sigma_k V_col(k) - s_i)
@@ -10,7 +10,7 @@ dV_k = V_column,k - V_row across it, so the drive is summed device by device, ve
 
 (sigma_k = +1 for the plain column, -1 for the inverted one; the op-amp's integrator inverts, so its G+ devices
 sit on the inverted columns and the drive enters with the opposite sign). The rows' loads are inside the
-currents: the node equation is then :meth:`Circuit.node_drift` with a zero load, u - s (passive) or
+currents: the node equation is then the crossbar's ``node_drift`` with a zero load, u - s (passive) or
 kappa (u + V_os) - s (op-amp), which for ohmic devices is the linear equation exactly.
 Units: volts, siemens, amperes; u in volts (R times a current).
 """
@@ -20,31 +20,32 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from .circuit import Circuit
-from .dissipation import Devices
-from .network import Network
+from ..network import Network
+from .base import CrossbarDevices
 
 
 class DeviceCoupling:
-    """The drive u (B, n_free) of every free neuron through devices of ``circuit``'s I-V, for inputs ``x``
-    (B, n_inputs) volts: the :class:`~neurosim.coupling.Coupling` interface (called on rho(s)), loads included."""
+    """The drive u (B, n_free) of every free neuron through the devices of ``crossbar`` (its I-V
+    ``device_current``, its ``row_voltage``; ``plus``: the column its G+ devices meet, -1 behind op-amps, whose
+    drive then enters with the opposite sign) in ``circuit``, for inputs ``x`` (B, n_inputs) volts: the
+    :class:`~neurosim.coupling.Coupling` interface (called on rho(s)), loads included."""
 
-    def __init__(self, net: Network, x, circuit: Circuit):
+    def __init__(self, net: Network, x, circuit, crossbar, plus: float = 1.0):
         self.xp = np
-        self.circuit, self.net = circuit, net
-        devices = Devices.of(circuit, net)
+        self.crossbar, self.net = crossbar, net
+        devices = CrossbarDevices.of(circuit, net, plus)
         self.sign, self.column, self.row, self.g = devices.sign, devices.column, devices.row, devices.g
         self.x = np.asarray(x, dtype=np.float64).reshape(-1, net.n_inputs)
         n = len(self.g)
         # R sum over each row's devices, as one sparse product (n_free, n_devices)
         self.gather = sp.csr_array((np.full(n, circuit.r_leak), (self.row, np.arange(n))), shape=(net.n_free, n))
-        self.out_sign = 1.0 if circuit.crossbar == "passive" else -1.0
+        self.out_sign = plus
         self.bias = np.asarray(net.bias, dtype=np.float64)
         self.const = self.bias  # what the engines read the array namespace and device from
 
     def __call__(self, r):
         r = np.asarray(r, dtype=np.float64)
         full = np.concatenate([np.broadcast_to(self.x, (len(r), self.x.shape[1])), r], axis=1)
-        across = self.sign * full[:, self.column] - self.circuit.row_voltage(r)[:, self.row]
-        current = self.circuit.device_current(self.g, across)
+        across = self.sign * full[:, self.column] - self.crossbar.row_voltage(r)[:, self.row]
+        current = self.crossbar.device_current(self.g, across)
         return (self.bias + self.out_sign * (self.gather @ current.T).T).astype(self.net.dtype)

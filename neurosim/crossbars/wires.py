@@ -26,12 +26,11 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.linalg import splu
 
-from .circuit import Circuit
-from .network import Network
-from .topology import layer_of_neurons
+from ..network import Network
+from ..topology import layer_of_neurons
 
 
-def arrays(circuit: Circuit, net: Network) -> list[dict]:
+def arrays(circuit, net: Network) -> list[dict]:
     """Every (row layer, column layer) array of the network's devices: ``rows`` (R,) free indices and ``cols``
     (C,) global indices of its neurons, and ``g_plus`` / ``g_minus`` (R, C) siemens (0 where no device)."""
     row, col, g_plus, g_minus = circuit.directed_devices(net)
@@ -88,7 +87,7 @@ def boundary_admittance(g: np.ndarray, r_line: float) -> np.ndarray:
     return gl * (np.eye(n_r + n_c) - cells[first, :])  # g_l (V_boundary - V_first cell) per unit boundary voltage
 
 
-def wire_power(circuit: Circuit, net: Network, x: np.ndarray, v: np.ndarray) -> np.ndarray:
+def wire_power(circuit, net: Network, x: np.ndarray, v: np.ndarray, r_line: float) -> np.ndarray:
     """Watts dissipated in every array's wires and devices (passive crossbar with line resistance) at each row of
     the node voltages ``v`` (T, n_free), inputs ``x`` (n_inputs,): the sum over planes of V^T Y V with V the
     plane's row nodes and drivers (:func:`boundary_admittance`)."""
@@ -100,13 +99,13 @@ def wire_power(circuit: Circuit, net: Network, x: np.ndarray, v: np.ndarray) -> 
         for g, sign in ((array["g_plus"], 1.0), (array["g_minus"], -1.0)):
             if np.any(g > 0):
                 boundary = np.concatenate([full[:, array["rows"] + net.n_inputs], sign * full[:, array["cols"]]], axis=1)
-                p += np.einsum("ti,ij,tj->t", boundary, boundary_admittance(g, circuit.r_line), boundary)
+                p += np.einsum("ti,ij,tj->t", boundary, boundary_admittance(g, r_line), boundary)
     return p
 
 
-def reduced_coupling(circuit: Circuit, net: Network) -> np.ndarray:
+def reduced_coupling(circuit, net: Network, r_line: float) -> np.ndarray:
     """A (n_free, n_inputs + n_free), units of 1/R: tau ds/dt = -s + A [x; s] + b of the passive crossbar with
-    line resistance ``circuit.r_line`` (the module's docstring)."""
+    line resistance ``r_line`` (ohms per cell; the module's docstring)."""
     n_all = net.n_inputs + net.n_free
     a = np.zeros((net.n_free, n_all))
     for array in arrays(circuit, net):
@@ -114,7 +113,7 @@ def reduced_coupling(circuit: Circuit, net: Network) -> np.ndarray:
         for g, sign in ((array["g_plus"], 1.0), (array["g_minus"], -1.0)):
             if not np.any(g > 0):
                 continue
-            y_rows, y_drivers = plane_admittance(g, circuit.r_line)
+            y_rows, y_drivers = plane_admittance(g, r_line)
             a[np.ix_(rows, rows + net.n_inputs)] += circuit.r_leak * y_rows
             a[np.ix_(rows, cols)] += sign * circuit.r_leak * y_drivers
     return a
