@@ -30,6 +30,15 @@ def skip_net(seed=0, scale=0.3, bias=(0.2, 0.5)):
     return net
 
 
+def chain():
+    """The hand-solved chain of the circuit tests: x - h - y, W_hx = 0.8, W_yh = -0.5, b = (0.1, 0.6), input 1 V."""
+    net = network.from_graph(topology.layered([1, 1, 1]), seed=0, dtype=np.float64)
+    net.blocks[0].weight[:] = 0.8
+    net.blocks[1].weight[:] = -0.5
+    net.bias[:] = [0.1, 0.6]
+    return net
+
+
 @pytest.fixture
 def ngspice():
     """The ngspice executable; the test is skipped without it, unless NEUROSIM_REQUIRE_NGSPICE is set (CI), where

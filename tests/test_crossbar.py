@@ -7,7 +7,7 @@ import subprocess
 import numpy as np
 import pytest
 from scipy.linalg import expm
-from conftest import skip_net
+from conftest import chain, skip_net
 
 from neurosim import network, topology
 from neurosim.circuit import Circuit
@@ -28,15 +28,6 @@ def passive(**settings) -> Circuit:
 
 def opamp(**settings) -> Circuit:
     return Circuit(crossbar=OpAmpCrossbar(**settings))
-
-
-def chain():
-    """x - h - y, W_hx = 0.8, W_yh = -0.5, b = (0.1, 0.6), input 1 V."""
-    net = network.from_graph(topology.layered([1, 1, 1]), seed=0, dtype=np.float64)
-    net.blocks[0].weight[:] = 0.8
-    net.blocks[1].weight[:] = -0.5
-    net.bias[:] = [0.1, 0.6]
-    return net
 
 
 def test_passive_chain_settles_where_kirchhoff_puts_it(tmp_path, ngspice):

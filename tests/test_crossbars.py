@@ -10,9 +10,8 @@ import h5py
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from conftest import restamp
+from conftest import chain, restamp
 
-from neurosim import network, topology
 from neurosim.circuit import Circuit, circuit_with, upgraded_table
 from neurosim.config import ConfigError, make_config
 from neurosim.coupling import Coupling
@@ -62,15 +61,6 @@ class LeakyCrossbar(Crossbar):
 def leaky(monkeypatch):
     monkeypatch.setitem(CROSSBARS, "leaky", LeakyCrossbar)
     return LeakyCrossbar
-
-
-def chain():
-    """x - h - y, W_hx = 0.8, W_yh = -0.5, b = (0.1, 0.6), input 1 V."""
-    net = network.from_graph(topology.layered([1, 1, 1]), seed=0, dtype=np.float64)
-    net.blocks[0].weight[:] = 0.8
-    net.blocks[1].weight[:] = -0.5
-    net.bias[:] = [0.1, 0.6]
-    return net
 
 
 def test_a_kind_added_to_the_registry_is_simulated_written_and_configured(tmp_path, ngspice, leaky):
