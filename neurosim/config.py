@@ -182,8 +182,8 @@ class TrainConfig:
     @model_validator(mode="after")
     def _consistent(self) -> "TrainConfig":
         # the defaults that depend on the engine, resolved here once (docs/design.md, "Defaults")
-        if self.nudge is None:
-            object.__setattr__(self, "nudge", self.engine.default_nudge)
+        if self.nudge is None:  # a physical crossbar nudges weakly (the reference step is the ideal network's)
+            object.__setattr__(self, "nudge", self.engine.default_nudge if self.circuit.ideal else "weak")
         if self.random_sign is None:
             object.__setattr__(self, "random_sign", self.nudge == "reference")
         if self.sizes is not None and len(self.sizes) < 2:
@@ -210,6 +210,12 @@ class TrainConfig:
                              f"device={self.device!r}")
         if takes_circuit(type(self.engine)):  # the engine simulates the configuration's circuit
             object.__setattr__(self, "engine", dataclasses.replace(self.engine, circuit=self.circuit))
+            if not self.circuit.ideal and self.nudge == "reference":
+                raise ValueError(f"nudge='reference' is the ideal network's Euler step; crossbar="
+                                 f"{self.circuit.crossbar.name!r} nudges weak or clamped")
+            if not self.circuit.ideal and self.device != "cpu":
+                raise ValueError(f"crossbar={self.circuit.crossbar.name!r} is simulated on the CPU, not "
+                                 f"device={self.device!r}")
         elif not self.circuit.ideal:
             raise ValueError(f"crossbar={self.circuit.crossbar.name!r} is a circuit model: the "
                              f"{' and '.join(n for n, e in ENGINES.items() if takes_circuit(e))} engines simulate "

@@ -18,10 +18,10 @@ def mnist_dir():
     return MNIST_DIR
 
 
-def skip_net(seed=0, scale=0.3, bias=(0.2, 0.5)):
-    """A 6-5-4-3 small-world network with skip and intralayer connections whose states sit mostly inside (0, 1):
-    weights scaled by ``scale``, biases uniform in ``bias``. float64."""
-    graph = topology.small_world([6, 5, 4, 3], n=6, seed=3 + seed)
+def skip_net(seed=0, scale=0.3, bias=(0.2, 0.5), intralayer=True):
+    """A 6-5-4-3 small-world network with skip and (unless not ``intralayer``) intralayer connections whose states
+    sit mostly inside (0, 1): weights scaled by ``scale``, biases uniform in ``bias``. float64."""
+    graph = topology.small_world([6, 5, 4, 3], n=6, seed=3 + seed, intralayer=intralayer)
     net = network.from_graph(graph, seed=2 + seed, dtype=np.float64)
     rng = np.random.default_rng(seed)
     for p in net.parameters()[:-1]:

@@ -14,7 +14,7 @@ from neurosim.circuit import Circuit
 from neurosim.crossbars import CROSSBARS, OpAmpCrossbar, PassiveCrossbar
 from neurosim.coupling import Coupling
 from neurosim.config import ConfigError, make_config
-from neurosim.engines import ODE, Phase, Spice
+from neurosim.engines import ODE, FixedPoint, Phase, Spice
 from neurosim.engines.spice import run_netlist
 from neurosim.netlist import Analysis, netlist_text, write_netlist
 from neurosim.waveform import read_data
@@ -248,6 +248,55 @@ def test_ngspice_and_the_ode_agree_on_every_crossbar(ngspice, crossbar, nudged):
         assert np.abs(ode.state - ideal).max() < 1e-8
     else:
         assert np.abs(ode.state - ideal).max() > 1e-3  # the crossbar moved the equilibrium
+
+
+PHASES = ("free", "weak", "clamped", "negative")
+
+
+def phase_of(name, target):
+    return Phase() if name == "free" else Phase(beta=-0.5 if name == "negative" else 1.0, target=target,
+                                                nudge="clamped" if name == "clamped" else "weak")
+
+
+@pytest.mark.parametrize("crossbar", list(VARIANTS))
+@pytest.mark.parametrize("nudged", PHASES)
+def test_the_fixed_point_lands_on_the_odes_equilibrium_of_every_crossbar(crossbar, nudged):
+    """Each neuron solved at the root of its crossbar's node equation, layer by layer: the ODE's equilibrium within
+    1e-8 V (6-5-4-3 with skip connections, none within a layer, 3 examples), in float64; the residual of the
+    crossbar's own equation at its end is at rounding."""
+    net, circuit = skip_net(intralayer=False), VARIANTS[crossbar]
+    rng = np.random.default_rng(1)
+    x, target = rng.uniform(size=(3, 6)), np.eye(3)[rng.integers(0, 3, size=3)]
+    phase, start = phase_of(nudged, target), np.full((3, net.n_free), 0.3)
+    fixed = FixedPoint(circuit=circuit, n_free=400, n_nudged=400, tol=1e-13, check_every=1).relax(net, x, start, phase)
+    ode = ODE(circuit=circuit, **TIGHT).relax(net, x, start, phase)
+    assert fixed.steps < 400 and np.abs(fixed.state - ode.state).max() < 1e-8  # the ODE's own error: up to 1.3e-9
+    drift = circuit.crossbar.equation(circuit, net, x).drift(fixed.state, phase, None if phase.target is None else target)
+    assert np.abs(drift).max() < 1e-12
+
+
+@pytest.mark.parametrize("crossbar", ["passive-sinh", "opamp-1MHz"])
+def test_the_fixed_point_lands_where_ngspice_settles(ngspice, crossbar):
+    net, circuit = skip_net(intralayer=False), VARIANTS[crossbar]
+    rng = np.random.default_rng(2)
+    x, target = rng.uniform(size=(2, 6)), np.eye(3)[rng.integers(0, 3, size=2)]
+    for phase in (Phase(), Phase(beta=1.0, target=target)):
+        fixed = FixedPoint(circuit=circuit, tol=1e-12, check_every=1).relax(net, x, np.zeros((2, net.n_free)), phase)
+        spice = Spice(circuit=circuit, t_max=80).relax(net, x, np.zeros((2, net.n_free)), phase)
+        assert spice.settled and np.abs(spice.state - fixed.state).max() < 1e-4
+
+
+def test_the_fixed_point_refuses_wires_and_the_reference_step_in_one_line():
+    with pytest.raises(ValueError, match="r_line=1e\\+06 ohm couples the neurons of a layer: use engine='ode'"):
+        FixedPoint(circuit=passive(r_line=1e6))
+    with pytest.raises(ConfigError, match="couples the neurons of a layer"):
+        make_config(engine="fixedpoint", topology="layered", crossbar="passive", r_line=2.0)
+    with pytest.raises(ConfigError, match="nudge='reference' is the ideal network's Euler step"):
+        make_config(engine="fixedpoint", topology="layered", crossbar="passive", nudge="reference")
+    config = make_config(engine="fixedpoint", topology="layered", crossbar="opamp", opamp_gain=100.0)
+    assert config.nudge == "weak" and config.engine.circuit == opamp(gain=100.0) and not config.random_sign
+    with pytest.raises(ValueError, match="nudge='reference'"):
+        config.engine.relax(chain(), np.ones((1, 1)), np.zeros((1, 2)), Phase(1.0, np.ones((1, 1)), "reference"))
 
 
 def test_every_registered_crossbar_is_in_the_matrix():

@@ -147,7 +147,7 @@ def test_a_new_engine_on_the_command_line_keeps_the_files_engine_settings_it_tak
     toml.write_text('topology = "layered"\nsizes = [64, 12, 10]\n'
                     'engine = { name = "euler", eps = 0.4, n_free = 7, n_nudged = 3 }\n[circuit]\nr_leak = 2e6\n')
     fixed = _config(str(toml), {"engine": "fixedpoint", "n_free": 9})
-    assert fixed.engine == ENGINES["fixedpoint"](eps=0.4, n_free=9, n_nudged=3)
+    assert fixed.engine == ENGINES["fixedpoint"](eps=0.4, n_free=9, n_nudged=3, circuit=Circuit(r_leak=2e6))
     ode = _config(str(toml), {"engine": "ode"})
     assert ode.engine == ENGINES["ode"](circuit=Circuit(r_leak=2e6)) and "warning" not in capsys.readouterr().err
     # an option the engine does not take is said to be ignored, as the flat configuration ignored it

@@ -38,6 +38,7 @@ class DeviceCoupling:
         self.x = np.asarray(x, dtype=np.float64).reshape(-1, net.n_inputs)
         n = len(self.g)
         # R sum over each row's devices, as one sparse product (n_free, n_devices)
+        self.r_leak = circuit.r_leak
         self.gather = sp.csr_array((np.full(n, circuit.r_leak), (self.row, np.arange(n))), shape=(net.n_free, n))
         self.out_sign = plus
         self.bias = np.asarray(net.bias, dtype=np.float64)
@@ -49,3 +50,34 @@ class DeviceCoupling:
         across = self.sign * full[:, self.column] - self.crossbar.row_voltage(r)[:, self.row]
         current = self.crossbar.device_current(self.g, across)
         return (self.bias + self.out_sign * (self.gather @ current.T).T).astype(self.net.dtype)
+
+    def rows(self, rows) -> "RowDevices":
+        """The drive of the free neurons ``rows`` alone (free indices, an index array or a slice), as a function of
+        every state and of their own (:class:`RowDevices`): the layer-wise fixed point's inner solve."""
+        index = np.arange(self.net.n_free)[rows]
+        local = np.full(self.net.n_free, -1)
+        local[index] = np.arange(len(index))
+        keep = local[self.row] >= 0
+        return RowDevices(self, np.flatnonzero(keep), local[self.row[keep]], index)
+
+
+class RowDevices:
+    """The drive u (B, len(rows)) of some rows of a :class:`DeviceCoupling`, ``rows(r, own)``: the columns read
+    from the states ``r`` (B, n_free), the rows' own voltages from their states ``own`` (B, len(rows)); the rows'
+    devices only, summed as :class:`DeviceCoupling` sums them."""
+
+    def __init__(self, coupling: DeviceCoupling, devices: np.ndarray, local: np.ndarray, index: np.ndarray):
+        self.coupling, self.devices, self.index = coupling, devices, index
+        n = len(devices)
+        self.gather = sp.csr_array((np.full(n, coupling.r_leak), (local, np.arange(n))), shape=(len(index), n))
+        self.sign, self.column, self.g = coupling.sign[devices], coupling.column[devices], coupling.g[devices]
+        self.local = local
+        self.bias = coupling.bias[index]
+
+    def __call__(self, r, own):
+        c = self.coupling
+        r = np.asarray(r, dtype=np.float64)
+        full = np.concatenate([np.broadcast_to(c.x, (len(r), c.x.shape[1])), r], axis=1)
+        across = self.sign * full[:, self.column] - c.crossbar.row_voltage(np.asarray(own, dtype=np.float64))[:, self.local]
+        current = c.crossbar.device_current(self.g, across)
+        return (self.bias + c.out_sign * (self.gather @ current.T).T).astype(c.net.dtype)

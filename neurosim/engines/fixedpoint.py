@@ -23,18 +23,33 @@ one Euler step.
 The ``reference`` nudge is a discrete Euler step by definition (:class:`~neurosim.engines.base.Phase`), not a
 minimisation: its nudged phase is made of ``n_nudged`` such steps of size ``eps``, exactly as the Euler engine
 makes them (the free phase is still the fixed point's).
+
+**Circuits.** With a physical crossbar (``circuit``, :mod:`neurosim.crossbars`) each block update solves every
+neuron's own node equation given the other layers: its crossbar's tau ds_i/dt = f_i(s_i) = 0, with f_i the
+``node_drift`` of its drive (and the weak nudge's beta (y_target - y) on the outputs), decreasing in s_i. For the
+ohmic kinds f_i is affine in s_i (the drive from the other layers does not depend on it; the loads lambda_i, the
+trim, the op-amp's kappa, offset and residue enter through ``node_drift``), for sinh devices it is a monotone
+sum of sinh terms through the row's own voltage. Either way the root is found by the Illinois variant of regula
+falsi on the bracket [0, 1], vectorised over the batch and the layer (for an affine f one step is exact), and
+clipped to the rails (a projected equation's equilibrium: 0 where f(0) <= 0, 1 where f(1) >= 0). Op-amps of finite
+bandwidth have the one-pole-free equilibria, so they are solved alike. Line resistance couples a layer's rows to
+each other through the wires, which this update does not solve: it is refused.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 import networkx as nx
+import numpy as np
 from array_api_compat import device as device_of
 
-from ..backend import addmm, clip_into
+from ..backend import addmm, clip_into, is_torch_array
+from ..circuit import Circuit
 from ..coupling import Coupling
+from ..crossbars.base import CircuitEquation
+from ..crossbars.sinh import DeviceCoupling
 from ..network import Network
 from ..settings import setting
 from .base import NUDGES, Phase, Relaxation, check_iteration_settings, check_nudge, run_phase, starting_point
@@ -123,7 +138,9 @@ class FixedPoint:
     """Layer-wise fixed-point engine. ``n_free`` / ``n_nudged``: sweeps per phase (the most, when ``tol`` > 0
     stops a phase once the batch's largest change in a sweep falls below it, checked every ``check_every``
     sweeps). ``eps``: the step size of the reference nudge's Euler steps (units of tau; module docstring);
-    ``layout``: the coupling layout of those steps, as for :class:`~neurosim.engines.euler.Euler`."""
+    ``layout``: the coupling layout of those steps, as for :class:`~neurosim.engines.euler.Euler`. ``circuit``:
+    the circuit whose crossbar's node equation each neuron solves (module docstring; ideal by default, the
+    network's own equation; a physical one on the CPU, weak or clamped nudge)."""
 
     n_free: int = setting(100, "Free-phase sweeps over the layers")
     n_nudged: int = setting(8, "Nudged-phase sweeps (Euler steps of the reference nudge)")
@@ -131,6 +148,7 @@ class FixedPoint:
     check_every: int = 5
     eps: float = setting(0.5, "Euler step of the reference nudge, units of tau")
     layout: str | None = None
+    circuit: Circuit = field(default_factory=Circuit)
     name: str = "fixedpoint"
     nudges: tuple[str, ...] = NUDGES
     #: as the Euler engine's: the step of the paper's code (docs/design.md, "Defaults")
@@ -140,9 +158,14 @@ class FixedPoint:
     def __post_init__(self) -> None:
         check_iteration_settings(self)
         Euler(eps=self.eps)  # its check of the step size
+        if not self.circuit.crossbar.local:
+            raise ValueError(f"the layer-wise fixed point solves each neuron given the other layers; "
+                             f"{self.circuit.crossbar.summary()} couples the neurons of a layer: use engine='ode'")
 
     def relax(self, net: Network, x, s, phase: Phase) -> Relaxation:
         check_nudge(self, phase)
+        if not self.circuit.ideal:
+            return self._relax_circuit(net, x, s, phase)
         if phase.nudged and phase.nudge == "reference":
             steps = Euler(eps=self.eps, n_nudged=self.n_nudged, layout=self.layout)
             return steps.relax(net, x, s, phase)
@@ -168,3 +191,76 @@ class FixedPoint:
             return state
 
         return run_phase(self, phase, sweep, s, xp, in_place=True)
+
+    def _relax_circuit(self, net: Network, x, s, phase: Phase) -> Relaxation:
+        """Sweeps of block updates, each neuron of a group at the root of its crossbar's node equation (module
+        docstring)."""
+        crossbar = self.circuit.crossbar
+        if phase.nudged and phase.nudge == "reference":
+            raise ValueError(f"nudge='reference' is the ideal network's Euler step; crossbar={crossbar.name!r} "
+                             "nudges weak or clamped")
+        if is_torch_array(net.bias):
+            raise ValueError(f"the fixed point of crossbar={crossbar.name!r} runs on the CPU: move the network there "
+                             "with net.to('cpu')")
+        graph = layer_graph(net)
+        drives = GroupDrives(net, x, layer_groups(net, graph), graph)
+        equation = crossbar.equation(self.circuit, net, x, "dense")
+        devices = isinstance(equation.coupling, DeviceCoupling)
+        if not isinstance(equation, CircuitEquation) or not (devices or isinstance(equation.coupling, Coupling)):
+            raise ValueError(f"crossbar={crossbar.name!r}: its node equation is not one the layer-wise fixed point "
+                             "solves (a CircuitEquation whose drive is the linear coupling or the devices' currents)")
+        own_drives = [equation.coupling.rows(cols) for cols in drives.cols] if devices else None
+        s, target = starting_point(net, drives, s, phase)
+        weak = phase.nudged and not phase.clamped
+
+        def sweep(state):
+            for g, (cols, out) in enumerate(zip(drives.cols, drives.outputs)):
+                fixed = None if devices else drives(g, state)  # the drive from the other layers, fixed here
+                load = equation.load[cols]
+
+                def rates(own):
+                    u = own_drives[g](state, own) if devices else fixed.copy()
+                    if weak and out is not None:
+                        u[:, out] += phase.beta * (target - own[:, out])
+                    return equation.node_drift(u, own, load)
+
+                new = node_roots(rates, state[:, cols])
+                if phase.clamped and out is not None:
+                    new[:, out] = target
+                state[:, cols] = new
+            return state
+
+        return run_phase(self, phase, sweep, s, np, in_place=True)
+
+
+def node_roots(rates, like: np.ndarray, most: int = 100) -> np.ndarray:
+    """The states in [0, 1] (shaped and typed as ``like``) at which ``rates(s)``, each entry decreasing in its own
+    state alone, is zero, or the rail it pushes against (0 where rates(0) <= 0, 1 where rates(1) >= 0): regula falsi
+    in the Illinois variant on the bracket [0, 1], every entry at once, until each |rate| or bracket is at the
+    dtype's rounding (``most`` steps at most). A :class:`ValueError` if some rate increases across the bracket
+    (a node equation without a stable equilibrium, such as a weak nudge with 1 + beta <= 0)."""
+    a, b = np.zeros_like(like), np.ones_like(like)
+    fa, fb = rates(a), rates(b)
+    if np.any(fb > fa):
+        raise ValueError("a node equation increasing in its own state (no stable equilibrium on [0, 1]; a negative "
+                         "beta with 1 + beta <= 0?)")
+    tiny = 8 * np.finfo(like.dtype).eps
+    low, high = fa <= 0, fb >= 0
+    inside = ~(low | high)
+    c = np.where(high & ~low, b, a)
+    kept = np.zeros(like.shape, dtype=np.int8)  # which end the last step kept: +1 a, -1 b
+    for _ in range(most):
+        if not inside.any():
+            break
+        step = np.where(inside, (a * fb - b * fa) / np.where(inside, fb - fa, 1.0), c)
+        c = np.clip(step, a, b)
+        fc = rates(c)
+        left = inside & (fc < 0)  # the root lies in [a, c]: c is the new b
+        right = inside & (fc > 0)
+        b, fb = np.where(left, c, b), np.where(left, fc, fb)
+        a, fa = np.where(right, c, a), np.where(right, fc, fa)
+        fa = np.where(left & (kept == 1), fa / 2, fa)  # Illinois: an end kept twice has its rate halved
+        fb = np.where(right & (kept == -1), fb / 2, fb)
+        kept = np.where(left, 1, np.where(right, -1, kept)).astype(np.int8)
+        inside &= (np.abs(fc) > tiny) & (b - a > tiny)
+    return c.astype(like.dtype, copy=False)
