@@ -34,7 +34,10 @@ def new_run(config: TrainConfig, data: Dataset) -> Run:
         intra_init=config.intra_init,
         dtype=np.dtype(config.dtype),
     )
-    program(WeightStore.per_array(config.hardware.storage, config.circuit, net), net)  # as the store holds them
+    if config.hardware.response.active:  # into each device's own bounds too, the run's chip
+        devices_of(config, net, topology.edge_array(graph)).program(net)
+    else:
+        program(WeightStore.per_array(config.hardware.storage, config.circuit, net), net)  # as the store holds them
     return Run(
         config=config.to_dict(),
         topology=topology.describe(graph),

@@ -360,10 +360,13 @@ def _warn_lost_updates(run) -> None:
     never = set(lost_update_pairs(run.rate_rms, run.applied_rms))
     pairs = ", ".join(f"{k}-{k + 1}: " + ("never changed" if k in never else f"{100 * share[k]:.0f} % applied")
                       for k in low)
+    response = load_hardware(run.config.get("hardware") or "ideal").response
+    smaller = ("a device of smaller steps (response.dw_min) or a smaller --w-max make the step smaller" if response.active
+               else "more --weight-bits or a smaller --w-max make the step smaller")
     click.echo(f"warning: the weight store kept little of the rule's updates between layers ({pairs}; RMS over "
                f"{len(run.applied_rms)} recorded batches): nearest rounding drops an update below half a weight "
-               f"step; --rounding stochastic keeps them in expectation, more --weight-bits or a smaller --w-max make "
-               f"the step smaller, a larger --lr makes the updates larger (docs/hardware.md)", err=True)
+               f"step; --rounding stochastic keeps them in expectation, {smaller}, a larger --lr makes the updates "
+               f"larger (docs/hardware.md)", err=True)
 
 
 def _warn_large_rate(config) -> None:

@@ -154,6 +154,7 @@ def axis_names() -> tuple[str, ...]:
     from .crossbars import CROSSBARS
     from .engines import ENGINES
     from .hardware import Hardware
+    from .hardware.response import MODELS
     from .hardware.settings import RENAMED
     from .settings import settings_fields
 
@@ -162,6 +163,7 @@ def axis_names() -> tuple[str, ...]:
               *(f"circuit.crossbar.{f.name}" for kind in CROSSBARS.values() for f in settings_fields(kind)),
               *(f"hardware.{g.name}.{f.name}" for g in dataclasses.fields(Hardware)
                 for f in dataclasses.fields(type(getattr(Hardware(), g.name)))),
+              *(f"hardware.response.{f.name}" for model in MODELS.values() for f in dataclasses.fields(model)),
               *(f"hardware.{group}.{old}" for group, old in RENAMED)]  # studies begun before a rename
     return tuple(dict.fromkeys((*FIELDS, *FLAT_SETTINGS, *dotted)))
 

@@ -1,12 +1,15 @@
 """Hardware non-idealities: explicit, composable device models, all off by default.
 
-Two modules with one job each: :mod:`~neurosim.hardware.settings`, the device settings as validated dataclasses
-with presets and TOML (0 bits and 0 noise mean ideal); :mod:`~neurosim.hardware.devices`, what they do to a
-network (the :class:`WeightStore` and the :class:`Devices` of one chip).
+Three modules with one job each: :mod:`~neurosim.hardware.settings`, the device settings as validated dataclasses
+with presets (and where their numbers come from, :data:`PROVENANCE`) and TOML (0 bits and 0 noise mean ideal);
+:mod:`~neurosim.hardware.response`, how a device answers a programming pulse (constant, linear, soft-bounds,
+exponential and power steps, up-down asymmetry, device-to-device and cycle-to-cycle spreads);
+:mod:`~neurosim.hardware.devices`, what they do to a network (the :class:`WeightStore` and the :class:`Devices` of
+one chip).
 """
 
 from .devices import Devices, WeightStore, parameter_names
-from .settings import PRESETS, Hardware, HardwareError, Noise, Readout, Storage, Variation, load_hardware
+from .settings import PRESETS, PROVENANCE, Hardware, HardwareError, Noise, Readout, Storage, Variation, load_hardware
 
-__all__ = ["PRESETS", "Devices", "Hardware", "HardwareError", "Noise", "Readout", "Storage", "Variation",
+__all__ = ["PRESETS", "PROVENANCE", "Devices", "Hardware", "HardwareError", "Noise", "Readout", "Storage", "Variation",
            "WeightStore", "load_hardware", "parameter_names"]

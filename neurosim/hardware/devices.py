@@ -30,6 +30,7 @@ import numpy as np
 from ..circuit import Circuit
 from ..network import DenseBlock, Network, SparseCouplings
 from ..quantize import Levels, quantize_unit, round_integer, weight_levels
+from .response import ResponseDraws, pulse
 from .settings import Hardware, HardwareError, Storage, load_hardware
 
 _LOW, _HIGH = 1, 2  # stuck-at codes
@@ -202,6 +203,8 @@ class Devices:
             StuckAt(variation.stuck, variation.stuck_high, layout, rng) if variation.stuck else None,
         ) if effect is not None]
         self.mismatch = Mismatch(variation.mismatch, layout, rng) if variation.mismatch else None
+        response = hardware.response  # drawn last: a chip without a response model draws what it always did
+        self.response = ResponseDraws.draw(response, layout.shapes, layout.symmetric, rng) if response.active else None
 
     @property
     def gain(self) -> list | None:
@@ -220,6 +223,12 @@ class Devices:
         sparse = self.layout.kinds.index("sparse")
         out.per_device = [effect.without_sparse(sparse) for effect in self.per_device]
         out.mismatch = None if self.mismatch is None else self.mismatch.without_sparse(sparse)
+        if self.response is not None:
+            out.response = copy.copy(self.response)
+            for name in ("dw_min", "beta", "b_min", "b_max", "gamma_up", "gamma_down"):
+                draws = list(getattr(self.response, name))
+                draws[sparse] = _empty(draws[sparse])
+                setattr(out.response, name, draws)
         return out
 
     # -- what the settings imply -----------------------------------------------------------------------------------
@@ -279,6 +288,17 @@ class Devices:
         """States (volts) as the ADC reports them: :func:`neurosim.quantize.quantize_unit`."""
         return quantize_unit(v, self.hardware.readout.bits)
 
+    # -- 1. programming ------------------------------------------------------------------------------------------
+    def program(self, net: Network) -> None:
+        """Program ``net``'s initial parameters, in place: onto the store's levels (:func:`program`) and, under a
+        pulse-response model, into each device's own bounds (write-and-verify programming)."""
+        program(self.stores, net)
+        if self.response is None:
+            return
+        for k, param in enumerate(net.parameters()):
+            scale = self.stores[k].w_max
+            param[...] = np.clip(param, self.response.b_min[k] * scale, self.response.b_max[k] * scale)
+
     # -- 4. writing ----------------------------------------------------------------------------------------------
     def write(self, net: Network, updates, rng: np.random.Generator | None = None) -> list[np.ndarray]:
         """Apply ``updates`` (in the order of :meth:`Network.parameters`) to ``net`` in place, as the devices
@@ -291,13 +311,18 @@ class Devices:
         """
         storage, write_noise = self.hardware.storage, self.hardware.noise.write
         stochastic = storage.rounding == "stochastic"
-        if (stochastic or write_noise) and rng is None:
-            raise ValueError("stochastic rounding and write noise need a random generator")
+        if (stochastic or write_noise or self._cycle_spread) and rng is None:
+            raise ValueError("stochastic rounding, write noise and cycle-to-cycle spreads need a random generator")
         changes = []
         for k, (param, update) in enumerate(zip(net.parameters(), updates, strict=True)):
             store = self.stores[k]
             levels, pulse = store.levels, store.pulse
             update = np.asarray(update)
+            if self.response is not None:
+                new = self._pulse_train(k, param, update, rng)
+                changes.append(new - param)
+                param[...] = new
+                continue
             if pulse:
                 uniform = self._draw(k, rng, update.shape, "uniform") if stochastic else None
                 pulses = round_integer(update / pulse, storage.rounding, uniform)
@@ -314,3 +339,30 @@ class Devices:
             changes.append(new - param)
             param[...] = new
         return changes
+
+    @property
+    def _cycle_spread(self) -> bool:
+        return self.response is not None and self.hardware.response.dw_min_std > 0
+
+    def _pulse_train(self, k: int, param: np.ndarray, update: np.ndarray, rng) -> np.ndarray:
+        """Parameter ``k`` after ``update`` written as a pulse train under the response model
+        (:mod:`neurosim.hardware.response`): n = round(update / (dw_min w_max)) pulses (nearest or stochastic),
+        at most ``max_pulses`` either way, applied one at a time, each step from the device's weight then;
+        write noise N(0, (write dw_min w_max)^2 |n|) after the train; clipped at each device's bounds."""
+        response, storage = self.hardware.response, self.hardware.storage
+        scale = self.stores[k].w_max
+        nominal = response.dw_min * scale
+        uniform = self._draw(k, rng, update.shape, "uniform") if storage.rounding == "stochastic" else None
+        n = np.clip(round_integer(update / nominal, storage.rounding, uniform), -response.max_pulses,
+                    response.max_pulses)
+        w = np.asarray(param, dtype=np.float64) / scale
+        count = np.abs(n)
+        direction = np.sign(n)
+        for p in range(int(count.max(initial=0))):
+            noise = self._draw(k, rng, w.shape, "normal") if response.dw_min_std else None
+            w = pulse(response, w, np.where(count > p, direction, 0.0), self.response, k, noise)
+        new = w * scale
+        if self.hardware.noise.write:
+            noise = self.hardware.noise.write * nominal * np.sqrt(count) * self._draw(k, rng, w.shape, "normal")
+            new = np.clip(new + self._masked(k, noise), self.response.b_min[k] * scale, self.response.b_max[k] * scale)
+        return self._masked(k, new).astype(param.dtype, copy=False)

@@ -16,6 +16,7 @@ from pydantic.dataclasses import dataclass
 from ..tomlfile import read_toml
 from ..quantize import MAPPINGS, ROUNDING, weight_levels
 from ..errors import NeurosimError, validation_problems
+from .response import ConstantStep, ExpStep, LinearStep, NoResponse, Response, SoftBounds
 
 Bits = Annotated[StrictInt, Field(ge=0, le=32)]
 Fraction = Annotated[StrictFloat, Field(ge=0, le=1)]
@@ -102,12 +103,24 @@ class Noise:
 
 @dataclass(frozen=True, config=_STRICT)
 class Hardware:
-    """All hardware models of a run; the default is the ideal machine."""
+    """All hardware models of a run; the default is the ideal machine. ``response``: how a device answers a
+    programming pulse (:mod:`neurosim.hardware.response`; ``none``: the even grid of ``storage``)."""
 
     storage: Storage = Storage()
     readout: Readout = Readout()
     variation: Variation = Variation()
     noise: Noise = Noise()
+    response: Response = NoResponse()
+
+    @model_validator(mode="after")
+    def _one_way_to_write(self) -> "Hardware":
+        if self.response.active:
+            s = self.storage
+            if s.bits or s.pulse or s.mapping != "weight":
+                raise ValueError(f"response.model={self.response.model!r} with storage.bits={s.bits}, "
+                                 f"storage.pulse={s.pulse}, storage.mapping={s.mapping!r}: the response model "
+                                 "defines the device's steps and states; give bits = 0, pulse = 0, mapping = 'weight'")
+        return self
 
     @property
     def ideal(self) -> bool:
@@ -136,6 +149,66 @@ PRESETS: dict[str, Hardware] = {
         variation=Variation(device_to_device=0.1, mismatch=0.05, stuck=0.01),
         noise=Noise(write=0.3, read=0.02),
     ),
+}
+
+
+# Devices fitted to published measurements: pulse-response models (neurosim.hardware.response) whose numbers are
+# IBM aihwkit's presets (src/aihwkit/simulator/presets/devices.py, the class named in each PROVENANCE entry), which
+# aihwkit's authors fitted to the paper named there. aihwkit names the paper, not the figure; neither do we.
+PRESETS.update({
+    "reram-exp-gong2018": Hardware(response=ExpStep(
+        dw_min=0.00135, up_down=0.259359, w_min=-1.0, w_max=1.0, a=-0.5, b=-0.5, gamma_up=5.0, gamma_down=5.0,
+        A_up=-1.18445, A_down=-0.081404, dw_min_dtod=0.2, up_down_dtod=0.05, w_max_dtod=0.3, w_min_dtod=0.3,
+        dw_min_std=5.0)),
+    "reram-softbounds-gong2018": Hardware(response=SoftBounds(
+        dw_min=0.002, up_down=0.0, w_min=-0.75, w_max=1.25, dw_min_dtod=0.3, up_down_dtod=0.01,
+        w_max_dtod=0.3 / 1.25, w_min_dtod=0.3 / 0.75, dw_min_std=3.75)),
+    "capacitor-li2018": Hardware(response=LinearStep(
+        dw_min=0.005, up_down=0.0, w_min=-1.0, w_max=1.0, gamma_up=0.05, gamma_down=0.05, dw_min_dtod=0.1,
+        up_down_dtod=0.06, w_max_dtod=0.07, w_min_dtod=0.07, gamma_up_dtod=0.01, gamma_down_dtod=0.01,
+        dw_min_std=0.3)),
+    "ecram-tang2018": Hardware(response=LinearStep(
+        dw_min=0.002, up_down=0.0, w_min=-0.8276, w_max=1.1724, gamma_up=0.1153, gamma_down=0.5085,
+        dw_min_dtod=0.1, up_down_dtod=0.01, w_max_dtod=0.05, w_min_dtod=0.05, gamma_up_dtod=0.05,
+        gamma_down_dtod=0.05, dw_min_std=0.3)),
+    "ecram-mo-kim2019": Hardware(response=LinearStep(
+        dw_min=2.8214e-4, up_down=0.0, w_min=-0.8286, w_max=1.1714, gamma_up=0.4152, gamma_down=0.7342,
+        dw_min_dtod=0.1, up_down_dtod=0.01, w_max_dtod=0.05, w_min_dtod=0.05, gamma_up_dtod=0.05,
+        gamma_down_dtod=0.05, dw_min_std=2.0)),
+    "idealized-gokmen2016": Hardware(response=ConstantStep(
+        dw_min=0.0002, dw_min_dtod=0.3, dw_min_std=0.3, up_down=0.0, up_down_dtod=0.0, w_min=-1.0, w_max=1.0,
+        w_min_dtod=0.3, w_max_dtod=0.3)),
+    "constant-gokmen2016": Hardware(response=ConstantStep(
+        dw_min=0.0016, dw_min_dtod=0.3, dw_min_std=0.3, up_down=0.0, up_down_dtod=0.01, w_min=-1.0, w_max=1.0,
+        w_min_dtod=0.3, w_max_dtod=0.3)),
+})
+
+#: Where each preset's numbers come from (``neurosim info`` and docs/hardware.md print it).
+PROVENANCE = {
+    "ideal": "no device model",
+    "digital-8bit": "illustrative, not a measurement",
+    "analog-6bit": "illustrative, not a measurement",
+    "rram-4bit": "illustrative, not a measurement",
+    "reram-exp-gong2018": ("aihwkit ReRamESPresetDevice, fit of the exponential step to Gong et al., Nat. Commun. "
+                           "2018, nature.com/articles/s41467-018-04485-1 (aihwkit's write_noise_std = 75 not "
+                           "modelled)"),
+    "reram-softbounds-gong2018": ("aihwkit ReRamSBPresetDevice, a loose soft-bounds fit to Gong et al., Nat. "
+                                  "Commun. 2018, nature.com/articles/s41467-018-04485-1, symmetry point assumed "
+                                  "corrected (aihwkit's additive cycle-to-cycle noise taken as multiplicative; "
+                                  "write_noise_std = 56 not modelled)"),
+    "capacitor-li2018": ("aihwkit CapacitorPresetDevice, fit of the linear step to Li et al., VLSI 2018, "
+                         "ieeexplore.ieee.org/document/8510648 (the capacitor's leakage, lifetime 1e6 batches, not"
+                         " modelled)"),
+    "ecram-tang2018": ("aihwkit EcRamPresetDevice, fit of the linear step to Tang et al., IEDM 2018, "
+                       "ieeexplore.ieee.org/document/8614551 (Li-ion ECRAM; range shifted so the symmetry point is"
+                       " 0)"),
+    "ecram-mo-kim2019": ("aihwkit EcRamMOPresetDevice, linear step from the data of Kim et al., IEDM 2019, "
+                         "ieeexplore.ieee.org/document/8993463 (metal-oxide ECRAM)"),
+    "idealized-gokmen2016": ("aihwkit IdealizedPresetDevice: the device specification of Gokmen & Vlasov, Front. "
+                             "Neurosci. 2016 (doi:10.3389/fnins.2016.00333), with 8x the states (10,000) and no "
+                             "up-down asymmetry"),
+    "constant-gokmen2016": ("aihwkit GokmenVlasovPresetDevice: the device specification of Gokmen & Vlasov, Front."
+                            " Neurosci. 2016 (doi:10.3389/fnins.2016.00333), 1,250 states, weights scaled to -1..1"),
 }
 
 

@@ -1,0 +1,102 @@
+"""The published small-world network (experiments/paper/reference/small-world.toml) trained on each crossbar with
+the layer-wise fixed point: which circuits keep the ideal network's error, which lose it, and how long an epoch
+takes. One run file per circuit under --out (resumable: the same command continues a stopped study), then a
+markdown table and a figure (error against circuit).
+
+    python experiments/circuit/paper_circuits.py --data-dir ../shared/data/mnist               # 1 epoch of 60,000
+    python experiments/circuit/paper_circuits.py --data-dir ../shared/data/mnist --n-train 2000 --n-test 1000
+
+Every circuit trains the same network, seed, data and rate as the reference, with two changes that a circuit
+needs: the nudge is ``clamped`` (the outputs held at the target: the circuit of the reference step, whose
+eps beta = 1/2 sets the outputs to the target in every step) with beta = +1 (a held output has no sign), and the
+free phase is 40 fixed-point sweeps (``--fast`` of experiments/paper/reference/run.py), the nudged one 8. The ideal
+circuit is trained alike, so that each row differs from the first by its crossbar alone. Line resistance is
+not here: the fixed point refuses it (its wires join a layer's rows) and its exact reduction needs, per
+784 x 500 array, a dense matrix of 2 x 392,000 cells x 1,284 boundary nodes (8 GB); sinh devices are not either:
+their device-by-device sums cost 2.8 million sinh evaluations per example and solver step.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import neurosim.plots  # noqa: F401 (matplotlib without a screen)
+from neurosim.config import load_config
+import matplotlib.pyplot as plt
+
+from neurosim.atomic import save_figure
+from neurosim.store import load_run
+from neurosim.sweep import run_point
+
+HERE = Path(__file__).resolve().parent
+REFERENCE = HERE.parent / "paper" / "reference" / "small-world.toml"
+
+#: (label, circuit table).
+CIRCUITS = [
+    ("ideal", {}),
+    ("passive", {"crossbar": "passive"}),
+    ("op-amp A = 100", {"crossbar": "opamp", "opamp_gain": 100.0}),
+    ("op-amp A = 1e4", {"crossbar": "opamp", "opamp_gain": 1e4}),
+    ("passive, gain-trimmed drivers", {"crossbar": "passive", "gain_trim": True}),
+]
+
+#: What every circuit's run changes from the reference configuration (the module's docstring).
+CHANGES = {"engine": {"name": "fixedpoint", "n_free": 40, "n_nudged": 8}, "nudge": "clamped", "random_sign": False,
+           "epochs": 1}
+
+
+def values_of(circuit: dict, args) -> dict:
+    config = load_config(REFERENCE, **CHANGES, circuit=circuit, data_dir=args.data_dir, n_train=args.n_train,
+                         n_test=args.n_test)
+    return config.to_dict()
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data-dir", required=True, help="the MNIST IDX files")
+    parser.add_argument("--n-train", type=int, default=None, help="first N training examples [all 60,000]")
+    parser.add_argument("--n-test", type=int, default=None, help="first N test examples [all 10,000]")
+    parser.add_argument("--out", default="runs/paper-circuits", help="directory of the run files")
+    parser.add_argument("--circuits", nargs="+", help="only the circuits whose label contains one of these")
+    args = parser.parse_args(argv)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for label, circuit in CIRCUITS:
+        if args.circuits and not any(part in label for part in args.circuits):
+            continue
+        path = out / (label.replace(" ", "").replace(",", "-").replace("=", "") + ".h5")
+        started = time.perf_counter()
+        print(f"{label}: training to {path}", flush=True)
+        result = run_point(values_of(circuit, args), str(path))
+        print(f"{label}: {result} ({time.perf_counter() - started:.0f} s)", flush=True)
+        run = load_run(path)
+        h = run.history
+        rows.append((label, 100 * h["train_error"][-1], 100 * h["test_error"][-1], h["train_seconds"][-1] / 60,
+                     h["free_residual_max"][-1], h["silent_outputs"][-1]))
+    print("\n| circuit | train error % | test error % | minutes per epoch | largest free residual | silent outputs |")
+    print("|---|---|---|---|---|---|")
+    for label, train, test, minutes, residual, silent in rows:
+        print(f"| {label} | {train:.2f} | {test:.2f} | {minutes:.1f} | {residual:.1e} | {silent:.0f} |")
+    if rows:
+        fig, ax = plt.subplots(figsize=(8, 3.5))
+        labels = [r[0] for r in rows]
+        ax.barh(labels, [r[2] for r in rows], color="tab:blue", label="test")
+        ax.scatter([r[1] for r in rows], labels, color="black", zorder=3, label="train")
+        ax.axvline(90, color="gray", linestyle=":", label="chance")
+        ax.set_xlabel("error after one epoch, %")
+        ax.set_xlim(0, 100)
+        ax.invert_yaxis()
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))
+        ax.set_title("784-500-500-500-10 small-world on each crossbar", fontsize=10)
+        fig.tight_layout()
+        save_figure(fig, out / "paper-circuits.png", dpi=120)
+        print(f"wrote {out / 'paper-circuits.png'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
