@@ -1,5 +1,5 @@
-"""The ``neurosim`` command line: ``train``, ``bitdepth``, ``sweep``, ``report``, ``export``, ``waveform`` and ``info``;
-every error a user causes is answered in one line (:class:`OneLineErrors`).
+"""The ``neurosim`` command line: ``train``, ``bitdepth``, ``sweep``, ``report``, ``export``, ``waveform``, ``evaluate``
+and ``info``; every error a user causes is answered in one line (:class:`OneLineErrors`).
 
 Option defaults live in :class:`neurosim.config.TrainConfig`; the command passes on only the options given.
 """
@@ -666,6 +666,59 @@ def waveform_command(data_file, out, run_file, example, phase, split, data_dir, 
     for line in lines:
         click.echo(line)
     click.echo(f"wrote {png}")
+
+
+def _drift_times(ctx, param, value):
+    from .evaluate import parse_times
+
+    try:
+        return parse_times(value)
+    except ValueError as err:
+        raise click.BadParameter(str(err)) from None
+
+
+@main.command("evaluate")
+@click.argument("run_file", type=UserPath(dir_okay=False))
+@click.option("--hardware", required=True,
+              help=f"The chips: a preset ({', '.join(PRESETS)}) or a TOML file of hardware settings.")
+@click.option("--drift-time", "times", default="0", show_default=True, callback=_drift_times,
+              help="Times after programming to read the chips at: seconds, or with a unit s, m, h, d, w, y "
+                   "(0,1h,1d,1y).")
+@click.option("--repeats", type=click.IntRange(1, 10_000), default=1, show_default=True,
+              help="Chips drawn, each its own devices; the table gives their mean and spread.")
+@click.option("--seed", type=click.IntRange(0, 2**63 - 1), default=0, show_default=True, help="Seed of the chips.")
+@click.option("--n-test", type=click.IntRange(1, None), help="Evaluate the first N test examples [the run's].")
+@click.option("--data-dir", type=UserPath(file_okay=False), help="Where the run's data set is, if moved.")
+@click.option("-o", "--out", type=UserPath(dir_okay=False),
+              help="HDF5 file of the errors [RUN-evaluate.h5]; the figure beside it (.png).")
+def evaluate_command(run_file, hardware, times, repeats, seed, n_test, data_dir, out) -> None:
+    """Test a trained network on modelled chips without retraining: its stored weights programmed onto the
+    devices of --hardware (quantisation, programming noise, variation, stuck devices), read at each --drift-time
+    with drift and read noise; the test error per time, mean and spread over --repeats chips."""
+    from .evaluate import evaluate_on_chips, save_evaluation, time_text
+    from .plots import error_vs_time
+
+    out = Path(out) if out else Path(run_file).with_name(Path(run_file).stem + "-evaluate.h5")
+    try:
+        run = load_run(run_file)
+        chips = load_hardware(hardware)
+        if out.resolve() == Path(run_file).resolve():
+            raise click.UsageError(f"-o {out}: that is the run file")
+
+        def said(chip, time, error):
+            click.echo(f"chip {chip}, {time_text(time)}: test error {100 * error:.2f} %", err=True)
+
+        result = evaluate_on_chips(run, chips, times, repeats, seed, data_dir, n_test, progress=said)
+        save_evaluation(out, result, run_file)
+        figure = error_vs_time(result.times, result.errors, out.with_suffix(".png"),
+                               f"{Path(run_file).name} on {hardware}, {repeats} chip{'s' if repeats > 1 else ''}")
+    except USER_ERRORS as err:
+        raise click.ClickException(str(err)) from None
+    click.echo(f"time after programming | test error %, mean | spread over {repeats} chips | silent outputs, mean")
+    for j, time in enumerate(result.times):
+        click.echo(f"{time_text(time):>22} | {100 * result.mean[j]:18.2f} | {100 * result.spread[j]:21.2f} | "
+                   f"{result.silent[:, j].mean():.1f}")
+    click.echo(f"wrote {out}, {figure}")
 
 
 @main.command("info")

@@ -32,7 +32,7 @@ LAYERS = (
     {"store"},  # run files hold a configuration
     {"build", "plots"},  # configuration -> objects
     {"training", "export", "report", "studypoints"},
-    {"sweep", "waveform"},
+    {"sweep", "waveform", "evaluate"},  # evaluate: a stored run programmed onto chips
     {"bitdepth"},  # a study made a sweep grid
     {"cli"},
     {"__main__"},

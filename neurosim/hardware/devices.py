@@ -203,8 +203,11 @@ class Devices:
             StuckAt(variation.stuck, variation.stuck_high, layout, rng) if variation.stuck else None,
         ) if effect is not None]
         self.mismatch = Mismatch(variation.mismatch, layout, rng) if variation.mismatch else None
-        response = hardware.response  # drawn last: a chip without a response model draws what it always did
+        response = hardware.response  # drawn after the others: a chip without it draws what it always did
         self.response = ResponseDraws.draw(response, layout.shapes, layout.symmetric, rng) if response.active else None
+        # each device's fixed draw of its drift exponent (neurosim.hardware.drift), one per side of the pair
+        self.drift = [[layout.symmetric(k, rng.standard_normal(s)) for _ in range(2)]
+                      for k, s in enumerate(layout.shapes)] if hardware.drift.active else None
 
     @property
     def gain(self) -> list | None:
@@ -223,6 +226,8 @@ class Devices:
         sparse = self.layout.kinds.index("sparse")
         out.per_device = [effect.without_sparse(sparse) for effect in self.per_device]
         out.mismatch = None if self.mismatch is None else self.mismatch.without_sparse(sparse)
+        if self.drift is not None:
+            out.drift = [_empty(d) if k == sparse else d for k, d in enumerate(self.drift)]
         if self.response is not None:
             out.response = copy.copy(self.response)
             for name in ("dw_min", "beta", "b_min", "b_max", "gamma_up", "gamma_down"):
@@ -253,12 +258,18 @@ class Devices:
         perturbs it."""
         if not self.perturbs:
             return net
+        return self.settled(net, [self._pair_weight(k, p) if self.per_device else p
+                                  for k, p in enumerate(net.parameters())], rng)
+
+    def settled(self, net: Network, weights: list, rng: np.random.Generator | None = None) -> Network:
+        """The network of ``net``'s layout whose parameters are the devices' ``weights`` (in
+        :meth:`Network.parameters` order) as one settle sees them: read noise (a fresh draw from ``rng``) and each
+        direction's mismatch."""
         read = self.hardware.noise.read
         if read and rng is None:
             raise ValueError("read noise needs a random generator for each settle")
         out = []
-        for k, param in enumerate(net.parameters()):
-            w = self._pair_weight(k, param) if self.per_device else param
+        for k, (param, w) in enumerate(zip(net.parameters(), weights, strict=True)):
             if read:
                 w = w * (1 + read * self._draw(k, rng, w.shape, "normal"))
             forward, backward = (w, None) if self.mismatch is None else self.mismatch.directions(k, w)
@@ -272,14 +283,32 @@ class Devices:
             bias=bias,
         )
 
-    def _pair_weight(self, k: int, w: np.ndarray) -> np.ndarray:
+    def weights_at(self, net: Network, time: float | None, program_rng: np.random.Generator,
+                   read_rng: np.random.Generator) -> list[np.ndarray]:
+        """The parameters of ``net`` (stored weights) as this chip holds them ``time`` seconds after they were
+        programmed (None: at once, without drift): each device's target conductance with its programming noise
+        (``program_rng``: give the same draws for every time of one programming), through the fixed effects
+        (gain, stuck-at), drifted with its exponent and read with the 1/f noise of this read (``read_rng``)
+        (:mod:`neurosim.hardware.drift`); in :meth:`Network.parameters` order."""
+        return [self._pair_weight(k, p, program_rng, time, read_rng) for k, p in enumerate(net.parameters())]
+
+    def _pair_weight(self, k: int, w: np.ndarray, program_rng: np.random.Generator | None = None,
+                     time: float | None = None, read_rng: np.random.Generator | None = None) -> np.ndarray:
         """W = g+ - g- of the device pairs of parameter ``k``, each device's conductance through the per-device
-        effects in turn (gain, then stuck-at: a stuck device ignores its gain)."""
+        effects in turn (gain, then stuck-at: a stuck device ignores its gain); with ``program_rng``, programmed
+        with the drift model's programming noise first, and with a ``time``, drifted and read (:meth:`weights_at`)."""
+        store, drift = self.stores[k], self.hardware.drift
+        g_max = store.g0 + store.w_max
         conductances = []
         for side, programmed in enumerate((np.maximum(w, 0.0), np.maximum(-w, 0.0))):
-            g = self.stores[k].g0 + programmed
+            g = store.g0 + programmed
+            if program_rng is not None:
+                g = drift.programmed(g, g_max, self._draw(k, program_rng, w.shape, "normal"))
             for effect in self.per_device:
-                g = effect.conductance(k, side, g, self.stores[k])
+                g = effect.conductance(k, side, g, store)
+            if time is not None and drift.active:
+                g = drift.at(g, g_max, time, drift.exponent(g, g_max, self.drift[k][side]),
+                             self._draw(k, read_rng, w.shape, "normal"))
             conductances.append(g)
         return conductances[0] - conductances[1]
 
@@ -366,3 +395,19 @@ class Devices:
             noise = self.hardware.noise.write * nominal * np.sqrt(count) * self._draw(k, rng, w.shape, "normal")
             new = np.clip(new + self._masked(k, noise), self.response.b_min[k] * scale, self.response.b_max[k] * scale)
         return self._masked(k, new).astype(param.dtype, copy=False)
+
+
+class ChipAt:
+    """One chip ``time`` seconds after the stored network ``net`` was programmed onto it, as a controller's
+    hardware for evaluation: every settle sees :meth:`Devices.weights_at` (drawn once, here) through
+    :meth:`Devices.settled`, and the states pass the chip's ADC."""
+
+    def __init__(self, devices: Devices, net: Network, time: float | None, program_seed, read_rng):
+        self.devices = devices
+        self.weights = devices.weights_at(net, time, np.random.default_rng(program_seed), read_rng)
+
+    def effective(self, net: Network, rng: np.random.Generator | None = None) -> Network:
+        return self.devices.settled(net, self.weights, rng)
+
+    def read(self, v):
+        return self.devices.read(v)

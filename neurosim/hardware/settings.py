@@ -16,6 +16,7 @@ from pydantic.dataclasses import dataclass
 from ..tomlfile import read_toml
 from ..quantize import MAPPINGS, ROUNDING, weight_levels
 from ..errors import NeurosimError, validation_problems
+from .drift import Drift
 from .response import ConstantStep, ExpStep, LinearStep, NoResponse, Response, SoftBounds
 
 Bits = Annotated[StrictInt, Field(ge=0, le=32)]
@@ -104,13 +105,15 @@ class Noise:
 @dataclass(frozen=True, config=_STRICT)
 class Hardware:
     """All hardware models of a run; the default is the ideal machine. ``response``: how a device answers a
-    programming pulse (:mod:`neurosim.hardware.response`; ``none``: the even grid of ``storage``)."""
+    programming pulse (:mod:`neurosim.hardware.response`; ``none``: the even grid of ``storage``); ``drift``: how
+    its conductance drifts after programming (:mod:`neurosim.hardware.drift`; for ``neurosim evaluate``)."""
 
     storage: Storage = Storage()
     readout: Readout = Readout()
     variation: Variation = Variation()
     noise: Noise = Noise()
     response: Response = NoResponse()
+    drift: Drift = Drift()
 
     @model_validator(mode="after")
     def _one_way_to_write(self) -> "Hardware":
@@ -120,6 +123,9 @@ class Hardware:
                 raise ValueError(f"response.model={self.response.model!r} with storage.bits={s.bits}, "
                                  f"storage.pulse={s.pulse}, storage.mapping={s.mapping!r}: the response model "
                                  "defines the device's steps and states; give bits = 0, pulse = 0, mapping = 'weight'")
+        if self.drift.active and self.storage.mapping != "weight":
+            raise ValueError(f"drift.model={self.drift.model!r} with storage.mapping={self.storage.mapping!r}: drift "
+                             "acts on each device's conductance in [0, w_max]; use mapping = 'weight'")
         return self
 
     @property
@@ -178,6 +184,7 @@ PRESETS.update({
     "idealized-gokmen2016": Hardware(response=ConstantStep(
         dw_min=0.0002, dw_min_dtod=0.3, dw_min_std=0.3, up_down=0.0, up_down_dtod=0.0, w_min=-1.0, w_max=1.0,
         w_min_dtod=0.3, w_max_dtod=0.3)),
+    "pcm-joshi2020": Hardware(drift=Drift(model="pcm")),
     "constant-gokmen2016": Hardware(response=ConstantStep(
         dw_min=0.0016, dw_min_dtod=0.3, dw_min_std=0.3, up_down=0.0, up_down_dtod=0.01, w_min=-1.0, w_max=1.0,
         w_min_dtod=0.3, w_max_dtod=0.3)),
@@ -207,6 +214,9 @@ PROVENANCE = {
     "idealized-gokmen2016": ("aihwkit IdealizedPresetDevice: the device specification of Gokmen & Vlasov, Front. "
                              "Neurosci. 2016 (doi:10.3389/fnins.2016.00333), with 8x the states (10,000) and no "
                              "up-down asymmetry"),
+    "pcm-joshi2020": ("aihwkit PCMLikeNoiseModel: programming noise, drift and 1/f read noise of measured phase-change "
+                      "memory (Joshi et al., Nat. Commun. 2020, doi:10.1038/s41467-020-16108-9); no pulse response "
+                      "(for neurosim evaluate)"),
     "constant-gokmen2016": ("aihwkit GokmenVlasovPresetDevice: the device specification of Gokmen & Vlasov, Front."
                             " Neurosci. 2016 (doi:10.3389/fnins.2016.00333), 1,250 states, weights scaled to -1..1"),
 }
