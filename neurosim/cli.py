@@ -687,11 +687,13 @@ def _drift_times(ctx, param, value):
 @click.option("--repeats", type=click.IntRange(1, 10_000), default=1, show_default=True,
               help="Chips drawn, each its own devices; the table gives their mean and spread.")
 @click.option("--seed", type=click.IntRange(0, 2**63 - 1), default=0, show_default=True, help="Seed of the chips.")
+@click.option("--weight-bits", "bits", callback=_numbers(int),
+              help="Evaluate on stores of these bits each (4,6,8), the rest of --hardware kept [--hardware's].")
 @click.option("--n-test", type=click.IntRange(1, None), help="Evaluate the first N test examples [the run's].")
 @click.option("--data-dir", type=UserPath(file_okay=False), help="Where the run's data set is, if moved.")
 @click.option("-o", "--out", type=UserPath(dir_okay=False),
               help="HDF5 file of the errors [RUN-evaluate.h5]; the figure beside it (.png).")
-def evaluate_command(run_file, hardware, times, repeats, seed, n_test, data_dir, out) -> None:
+def evaluate_command(run_file, hardware, times, repeats, seed, bits, n_test, data_dir, out) -> None:
     """Test a trained network on modelled chips without retraining: its stored weights programmed onto the
     devices of --hardware (quantisation, programming noise, variation, stuck devices), read at each --drift-time
     with drift and read noise; the test error per time, mean and spread over --repeats chips."""
@@ -702,22 +704,27 @@ def evaluate_command(run_file, hardware, times, repeats, seed, n_test, data_dir,
     try:
         run = load_run(run_file)
         chips = load_hardware(hardware)
+        variants = {f"{b} bits" if b else "continuous": chips.with_storage(bits=b) for b in bits} if bits else \
+            {hardware: chips}
         if out.resolve() == Path(run_file).resolve():
             raise click.UsageError(f"-o {out}: that is the run file")
+        results = {}
+        for label, variant in variants.items():
+            def said(chip, time, error):
+                click.echo(f"{label}, chip {chip}, {time_text(time)}: test error {100 * error:.2f} %", err=True)
 
-        def said(chip, time, error):
-            click.echo(f"chip {chip}, {time_text(time)}: test error {100 * error:.2f} %", err=True)
-
-        result = evaluate_on_chips(run, chips, times, repeats, seed, data_dir, n_test, progress=said)
-        save_evaluation(out, result, run_file)
-        figure = error_vs_time(result.times, result.errors, out.with_suffix(".png"),
+            results[label] = evaluate_on_chips(run, variant, times, repeats, seed, data_dir, n_test, progress=said)
+        save_evaluation(out, list(results.values()), run_file)
+        figure = error_vs_time(times, {k: r.errors for k, r in results.items()}, out.with_suffix(".png"),
                                f"{Path(run_file).name} on {hardware}, {repeats} chip{'s' if repeats > 1 else ''}")
-    except USER_ERRORS as err:
+    except (*USER_ERRORS, ValueError) as err:
         raise click.ClickException(str(err)) from None
-    click.echo(f"time after programming | test error %, mean | spread over {repeats} chips | silent outputs, mean")
-    for j, time in enumerate(result.times):
-        click.echo(f"{time_text(time):>22} | {100 * result.mean[j]:18.2f} | {100 * result.spread[j]:21.2f} | "
-                   f"{result.silent[:, j].mean():.1f}")
+    click.echo(f"{'chips':>14} | time after programming | test error %, mean | spread over {repeats} chips | "
+               "silent outputs, mean")
+    for label, result in results.items():
+        for j, time in enumerate(result.times):
+            click.echo(f"{label:>14} | {time_text(time):>22} | {100 * result.mean[j]:18.2f} | "
+                       f"{100 * result.spread[j]:21.2f} | {result.silent[:, j].mean():.1f}")
     click.echo(f"wrote {out}, {figure}")
 
 

@@ -7,9 +7,8 @@ programming with its drift and 1/f noise (:mod:`neurosim.hardware.drift`), with 
 every settle; and the test split is classified by the run's own engine and rule, from rest. Each chip is one
 repeat, its draws from the seed sequence (seed, repeat); a programming's draws are the same at every time.
 
-Results: :class:`ChipEvaluation` (test error per chip and time), written as HDF5 (``neurosim evaluate -o``: datasets
-``times`` (seconds), ``errors`` (chips, times), ``silent_outputs`` (chips, times); attributes ``run``, ``hardware``
-(JSON), ``seed``, ``n_test``) and a figure of the error against time.
+Results: :class:`ChipEvaluation` (test error per chip and time), written as HDF5 (``neurosim evaluate -o``,
+:func:`save_evaluation`) and a figure of the error against time.
 """
 
 from __future__ import annotations
@@ -101,14 +100,17 @@ def evaluate_on_chips(run: Run, hardware, times=(0.0,), chips: int = 1, seed: in
     return ChipEvaluation(tuple(times), errors, silent, hardware, seed, len(x))
 
 
-def save_evaluation(path: str | Path, result: ChipEvaluation, run_path: str) -> None:
-    """Write ``result`` as an HDF5 file (the module docstring's layout), atomically."""
+def save_evaluation(path: str | Path, results: list[ChipEvaluation], run_path: str) -> None:
+    """Write ``results`` (one per hardware variant, the same times) as an HDF5 file, atomically: ``times``
+    (seconds), ``bits`` (the weight store's, per variant), ``errors`` and ``silent_outputs`` (variants, chips,
+    times); attributes ``run``, ``hardware`` (JSON list, per variant), ``seed``, ``n_test``."""
     def write(f: h5py.File) -> None:
-        f.create_dataset("times", data=np.asarray(result.times, dtype=np.float64))
-        f.create_dataset("errors", data=result.errors)
-        f.create_dataset("silent_outputs", data=result.silent)
-        f.attrs.update(run=str(run_path), hardware=json.dumps(result.hardware.to_dict()), seed=result.seed,
-                       n_test=result.n_test)
+        f.create_dataset("times", data=np.asarray(results[0].times, dtype=np.float64))
+        f.create_dataset("bits", data=np.asarray([r.hardware.storage.bits for r in results], dtype=np.int64))
+        f.create_dataset("errors", data=np.stack([r.errors for r in results]))
+        f.create_dataset("silent_outputs", data=np.stack([r.silent for r in results]))
+        f.attrs.update(run=str(run_path), hardware=json.dumps([r.hardware.to_dict() for r in results]),
+                       seed=results[0].seed, n_test=results[0].n_test)
 
     write_atomically(path, write)
 

@@ -260,16 +260,21 @@ def error_vs_replaced(replaced: np.ndarray, errors: np.ndarray, out: str | Path,
     return Path(out)
 
 
-def error_vs_time(times, errors: np.ndarray, out: str | Path, title: str = "") -> Path:
+def error_vs_time(times, errors: dict, out: str | Path, title: str = "") -> Path:
     """``neurosim evaluate``'s figure: test error (%) against the time after programming (seconds, logarithmic;
-    t = 0 drawn at the left edge), each chip a thin line, their mean thick."""
-    times, errors = np.asarray(times, dtype=float), 100 * np.atleast_2d(errors)
+    t = 0 drawn at the left edge); ``errors``: label -> (chips, times) array, each chip a thin line, their mean
+    thick, one colour per label."""
+    times = np.asarray(times, dtype=float)
     shown = np.where(times > 0, times, min(times[times > 0].min() / 10, 1.0) if np.any(times > 0) else 1.0)
     fig, ax = plt.subplots(figsize=(6, 4))
-    for row in errors:
-        ax.plot(shown, row, color="tab:blue", alpha=0.3, linewidth=0.8)
-    ax.plot(shown, errors.mean(axis=0), color="tab:blue", marker="o", linewidth=2,
-            label=f"mean of {len(errors)} chip{'s' if len(errors) > 1 else ''}")
+    top = 0.0
+    for (label, rows), colour in zip(errors.items(), plt.rcParams["axes.prop_cycle"].by_key()["color"] * 4):
+        rows = 100 * np.atleast_2d(rows)
+        top = max(top, rows.max())
+        for row in rows:
+            ax.plot(shown, row, color=colour, alpha=0.3, linewidth=0.8)
+        ax.plot(shown, rows.mean(axis=0), color=colour, marker="o", linewidth=2,
+                label=f"{label}: mean of {len(rows)} chip{'s' if len(rows) > 1 else ''}")
     ax.set_xscale("log")
     labels = {1.0: "1 s", 60.0: "1 min", 3600.0: "1 h", 86400.0: "1 d", 604800.0: "1 w", 31557600.0: "1 y"}
     ticks = [t for t in labels if shown.min() <= t <= shown.max() * 1.01]
@@ -279,7 +284,7 @@ def error_vs_time(times, errors: np.ndarray, out: str | Path, title: str = "") -
                           for t in ticks])
     ax.set_xlabel("time after programming")
     ax.set_ylabel("test error (%)")
-    ax.set_ylim(0, max(100.0, errors.max() * 1.05) if errors.max() > 90 else min(100.0, errors.max() * 1.2 + 1))
+    ax.set_ylim(0, 100.0 if top > 80 else top * 1.2 + 1)
     ax.minorticks_off()
     ax.grid(alpha=0.3)
     ax.legend(loc="upper left")

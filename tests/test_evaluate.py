@@ -91,7 +91,14 @@ def test_the_command_writes_a_table_a_file_and_a_figure(digits_run, tmp_path):
     assert done.exit_code == 0, done.output
     assert "1 d |" in done.output and (tmp_path / "r-evaluate.png").stat().st_size > 10_000
     with h5py.File(tmp_path / "r-evaluate.h5") as f:
-        assert f["errors"].shape == (2, 2) and list(f["times"]) == [0.0, 86400.0]
+        assert f["errors"].shape == (1, 2, 2) and list(f["times"]) == [0.0, 86400.0]
+    bits = cli.invoke(main, ["evaluate", str(tmp_path / "r.h5"), "--hardware", "ideal", "--weight-bits", "3,8", "-o",
+                             str(tmp_path / "b.h5")])
+    assert bits.exit_code == 0, bits.output
+    rows = {line.split("|")[0].strip(): float(line.split("|")[2]) for line in bits.output.splitlines() if "bits |" in line}
+    assert rows["3 bits"] > rows["8 bits"]  # a 3-bit store loses what an 8-bit one keeps
+    with h5py.File(tmp_path / "b.h5") as f:
+        assert list(f["bits"]) == [3, 8] and f["errors"].shape == (2, 1, 1)
     for args, needle in ((["--drift-time", "1x"], "drift time '1x'"), (["--hardware", "pcm-joshi"], "pcm-joshi")):
         bad = cli.invoke(main, ["evaluate", str(tmp_path / "r.h5"), "--hardware", "ideal", *args])
         assert bad.exit_code != 0 and needle in bad.output and "Traceback" not in bad.output
