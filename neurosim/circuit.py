@@ -130,10 +130,28 @@ class Circuit:
 
     def row_load(self, net) -> np.ndarray:
         """lambda_i = R sum_j (G+_ij + G-_ij), shape (n_free,): the conductance of every device on neuron i's row
-        (input connections included), in units of 1 / R. With g_min = 0 it is sum_j |W_ij| (weights beyond the
-        range count at w_max, as the netlist clips them)."""
-        row, _, g_plus, g_minus = self.directed_devices(net)
-        return self.r_leak * np.bincount(row - net.n_inputs, weights=g_plus + g_minus, minlength=net.n_free)
+        (input connections included), in units of 1 / R: sum_j min(|W_ij|, w_max) + 2 R g_min per device pair
+        (weights beyond the range count at w_max, as the netlist clips them). Summed block by block, each block's
+        column sums into its upper layer and row sums of its backward couplings into its lower one (an
+        intralayer block's columns hold both directions), the skip connections by bincount: the devices of
+        :meth:`directed_devices`, without listing them (a phase of the paper's network computes it in
+        milliseconds)."""
+        cap, pair = self.w_max, 2.0 * self.r_leak * self.g_min
+        total = np.zeros(int(net.offsets[-1]))
+
+        def devices(w, mask):
+            load = np.minimum(np.abs(np.asarray(w, dtype=np.float64)), cap) + pair
+            return load if mask is None else np.where(mask, load, 0.0)
+
+        for b in net.blocks:
+            lo, hi = net.offsets[b.lo], net.offsets[b.hi]
+            total[hi : hi + b.weight.shape[1]] += devices(b.weight, b.mask).sum(axis=0)
+            if b.lo != b.hi and b.lo > 0:
+                total[lo : lo + b.weight.shape[0]] += devices(b.backward(), b.mask).sum(axis=1)
+        s = net.sparse
+        total += np.bincount(s.j, weights=devices(s.weight, None), minlength=len(total))
+        total += np.bincount(s.i, weights=devices(s.backward(), None), minlength=len(total))
+        return total[net.n_inputs :]
 
 def circuit_of(table: dict) -> Circuit:
     """The circuit a configuration's table describes: its own settings (``r_leak``, ...), ``crossbar`` (a name or a

@@ -162,6 +162,20 @@ def test_row_load_sums_every_device_on_the_row():
     np.testing.assert_allclose(circuit.row_load(net), abs_w + 2 * circuit.r_leak * 1e-8 * pairs, rtol=1e-12)
 
 
+@pytest.mark.parametrize("circuit", [Circuit(crossbar="passive", g_min=1e-7), Circuit(crossbar="passive", g_max=2e-7)])
+def test_row_load_counts_every_directed_device(circuit):
+    """The block sums of row_load against the devices listed one by one (directed_devices), with the two directions
+    of each connection different (mismatch), intralayer and skip connections, and weights beyond the range."""
+    from neurosim.hardware import Devices, load_hardware
+
+    stored = skip_net(scale=3.0)
+    net = Devices(load_hardware({"variation": {"mismatch": 0.3}}), stored).effective(stored)
+    assert net.blocks[0].back is not None and net.sparse.back is not None
+    row, _, g_plus, g_minus = circuit.directed_devices(net)
+    listed = circuit.r_leak * np.bincount(row - net.n_inputs, weights=g_plus + g_minus, minlength=net.n_free)
+    np.testing.assert_allclose(circuit.row_load(net), listed, rtol=1e-13)
+
+
 def test_a_finite_bandwidth_op_amp_follows_the_linear_system_solved_by_the_matrix_exponential():
     """Inside the rails the one-pole op-amp chain is linear, y' = M y + k in (v_c, q), tau = 1 us: KCL at each row
     tau v_c' = -v_c + W q + c + lambda (q - v_c) and tau_a q' = -q + A (V_os - q + v_c); y(t) = y* + e^{Mt}(y0 - y*).
