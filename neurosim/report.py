@@ -52,8 +52,13 @@ def hardware_label(hardware: dict | None) -> str:
     parts = []
     for group in dataclasses.fields(settings):
         ours, theirs = getattr(settings, group.name), getattr(default, group.name)
-        changed = [f"{f.name}={getattr(ours, f.name)}" for f in dataclasses.fields(ours)
-                   if getattr(ours, f.name) != getattr(theirs, f.name)]
+        if type(ours) is not type(theirs):  # another model of the group (a pulse response): against its defaults
+            theirs = type(ours)()
+            changed = [f"model={ours.model}"]
+        else:
+            changed = []
+        changed += [f"{f.name}={getattr(ours, f.name)}" for f in dataclasses.fields(ours)
+                    if not (changed and f.name == "model") and getattr(ours, f.name) != getattr(theirs, f.name)]
         if changed:
             parts.append(f"{group.name} " + " ".join(changed))
     return "; ".join(parts)

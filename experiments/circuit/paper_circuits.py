@@ -54,6 +54,29 @@ def values_of(circuit: dict, args) -> dict:
     return config.to_dict()
 
 
+def ode_seconds(path: Path, batches: int, data_dir: str) -> float:
+    """Seconds of one training step (free and clamped phase) with the ODE engine (its defaults) on the run's trained
+    network and circuit, the mean of ``batches`` steps on the first training examples, persistent states from
+    rest: what the ODE engine would take where the fixed point trained."""
+    import numpy as np
+
+    from neurosim.build import network_and_controller
+    from neurosim.config import make_config
+    from neurosim.data import load_dataset
+
+    run = load_run(path)
+    config = make_config(**{**run.config, "engine": {"name": "ode"}})
+    net, controller = network_and_controller(config, run)
+    data = load_dataset(config.dataset, data_dir, batches * config.batch_size, 10)
+    rng, b = np.random.default_rng(0), config.batch_size
+    started = time.perf_counter()
+    for k in range(batches):
+        x = data.x_train[k * b : (k + 1) * b].astype(config.dtype)
+        target = np.eye(10, dtype=config.dtype)[data.y_train[k * b : (k + 1) * b]]
+        controller.step(net, x, target, rng)
+    return (time.perf_counter() - started) / batches
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data-dir", required=True, help="the MNIST IDX files")
@@ -61,6 +84,8 @@ def main(argv=None) -> int:
     parser.add_argument("--n-test", type=int, default=None, help="first N test examples [all 10,000]")
     parser.add_argument("--out", default="runs/paper-circuits", help="directory of the run files")
     parser.add_argument("--circuits", nargs="+", help="only the circuits whose label contains one of these")
+    parser.add_argument("--ode-batches", type=int, default=0,
+                        help="time the ODE engine on this many batches of each trained network [0: not]")
     args = parser.parse_args(argv)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -75,12 +100,15 @@ def main(argv=None) -> int:
         print(f"{label}: {result} ({time.perf_counter() - started:.0f} s)", flush=True)
         run = load_run(path)
         h = run.history
+        ode = (ode_seconds(path, args.ode_batches, args.data_dir) * 10_000 / run.config["batch_size"] / 60
+               if args.ode_batches else float("nan"))
         rows.append((label, 100 * h["train_error"][-1], 100 * h["test_error"][-1], h["train_seconds"][-1] / 60,
-                     h["free_residual_max"][-1], h["silent_outputs"][-1]))
-    print("\n| circuit | train error % | test error % | minutes per epoch | largest free residual | silent outputs |")
-    print("|---|---|---|---|---|---|")
-    for label, train, test, minutes, residual, silent in rows:
-        print(f"| {label} | {train:.2f} | {test:.2f} | {minutes:.1f} | {residual:.1e} | {silent:.0f} |")
+                     h["free_residual_max"][-1], h["silent_outputs"][-1], ode))
+    print("\n| circuit | train error % | test error % | minutes per epoch (fixed point) | largest free residual | "
+          "silent outputs | ODE engine, minutes per 10,000 examples |")
+    print("|---|---|---|---|---|---|---|")
+    for label, train, test, minutes, residual, silent, ode in rows:
+        print(f"| {label} | {train:.2f} | {test:.2f} | {minutes:.1f} | {residual:.1e} | {silent:.0f} | {ode:.0f} |")
     if rows:
         fig, ax = plt.subplots(figsize=(8, 3.5))
         labels = [r[0] for r in rows]

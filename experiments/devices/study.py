@@ -1,0 +1,194 @@
+"""The study users come for, on devices (issue 40): the published kind of small-world network and the per-layer
+layered one, 784-128-128-128-10 (the bit-depth study's, experiments/bitdepth/study.toml), trained in situ on
+modelled devices, and the ideal-trained network programmed onto the same chips.
+
+    python experiments/devices/study.py --data-dir ../shared/data/mnist              # about 45 min on 2 cores
+    python experiments/devices/study.py --data-dir ../shared/data/mnist --tables     # tables and figures only
+
+Three parts, each point one run file under --out/<part> (a sweep grid of explicit rows: resumable, collected into
+sweep.csv), both topologies each:
+
+1. presets: the ideal machine and every device preset fitted to published devices (neurosim.hardware.PROVENANCE);
+2. asymmetry: a soft-bounds device of 1,000 states whose up steps are (1 + beta) / (1 - beta) times its down steps,
+   beta = 0, 0.2, 0.4, 0.6;
+3. states: a constant-step device of 100, 400 and 1,600 states (dw_min = 0.02, 0.005, 0.00125), symmetric.
+
+Every device point writes with stochastic pulse counts (the pulse-coincidence scheme of analog training; nearest
+rounding drops every update below half a step). Then each topology's ideal run is programmed onto one chip of
+every preset and evaluated from rest (neurosim.evaluate_on_chips, chip seed 0): train ideal then program, against
+train on the chip. Results: a markdown table per part on stdout, study.md, and figures under --out.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+import neurosim.plots  # noqa: F401 (matplotlib without a screen)
+from neurosim.atomic import save_figure, write_text_atomically
+from neurosim.config import load_config
+from neurosim.evaluate import evaluate_on_chips
+from neurosim.hardware import PRESETS
+from neurosim.store import load_run
+from neurosim.sweep import Grid, collect, is_complete, point_file, run_point, stored_points
+
+HERE = Path(__file__).resolve().parent
+BASE = HERE.parent / "bitdepth" / "study.toml"
+
+#: The two topologies: (label, settings).
+TOPOLOGIES = {
+    "layered-per-layer": {"topology": "layered", "lr": [0.128, 0.032, 0.008, 0.002], "rewire_p": None},
+    "small-world": {"topology": "small-world", "lr": [0.02], "rewire_p": 0.1},
+}
+STOCHASTIC = {"storage": {"rounding": "stochastic"}}
+DEVICE_PRESETS = [name for name, hardware in PRESETS.items() if hardware.response.active]
+ASYMMETRY = (0.0, 0.2, 0.4, 0.6)
+STATES = (100, 400, 1600)
+
+
+def parts() -> dict[str, list[tuple[str, dict]]]:
+    """Each part's hardware settings: (label, hardware table)."""
+    return {
+        "presets": [("ideal", {"preset": "ideal"})]
+        + [(name, {"preset": name, **STOCHASTIC}) for name in DEVICE_PRESETS],
+        "asymmetry": [(f"beta {beta:g}", {**STOCHASTIC, "response": {"model": "soft-bounds", "dw_min": 0.002,
+                                                                      "up_down": beta}})
+                      for beta in ASYMMETRY],
+        "states": [(f"{states} states", {**STOCHASTIC, "response": {"model": "constant", "dw_min": 2.0 / states}})
+                   for states in STATES],
+    }
+
+
+def grid(part: str, base: dict, out: Path) -> tuple[Grid, list[tuple[str, str]]]:
+    """The part's grid of explicit rows (topology x hardware) and each row's (topology, hardware label)."""
+    rows, labels = [], []
+    for topology, settings in TOPOLOGIES.items():
+        for label, hardware in parts()[part]:
+            rows.append(tuple((*settings.items(), ("hardware", hardware))))
+            labels.append((topology, label))
+    axes = {name: [] for name, _ in rows[0]}
+    for row in rows:
+        for name, value in row:
+            if value not in axes[name]:
+                axes[name].append(value)
+    return Grid(base=base, axes=axes, out=out / part, rows=tuple(rows)), labels
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data-dir", required=True)
+    parser.add_argument("--n-train", type=int, default=20_000)
+    parser.add_argument("--n-test", type=int, default=10_000)
+    parser.add_argument("--epochs", type=int, default=1)
+    parser.add_argument("--out", default="runs/device-study")
+    parser.add_argument("--tables", action="store_true", help="only the tables and figures of finished points")
+    args = parser.parse_args(argv)
+    out = Path(args.out)
+    base = load_config(BASE, data_dir=args.data_dir, n_train=args.n_train, n_test=args.n_test,
+                       epochs=args.epochs).to_dict()
+    results, report = {}, []
+    for part in parts():
+        sweep, labels = grid(part, base, out)
+        sweep.out.mkdir(parents=True, exist_ok=True)
+        stored = stored_points(sweep.out)
+        for point, (topology, label) in zip(sweep.points(), labels):
+            path = point_file(sweep.out, point, stored)
+            if not args.tables and not is_complete(path):
+                print(f"{part}: {topology}, {label}: training", flush=True)
+                run_point(point.values, str(path))
+            if is_complete(path):
+                history = load_run(path).history
+                results[part, topology, label] = (100 * history["test_error"][-1], 100 * history["train_error"][-1],
+                                                  path)
+        collect(sweep)
+        report.append(table(part, labels, results))
+    report.append(programmed(results, args.data_dir, args.n_test))
+    text = "\n\n".join(report) + "\n"
+    print(text)
+    write_text_atomically(out / "study.md", text, "table")
+    figures(results, out)
+    return 0
+
+
+def table(part: str, labels, results) -> str:
+    """A markdown table of one part: test (training) error per hardware, one column per topology."""
+    hardware = list(dict.fromkeys(label for _, label in labels))
+    lines = [f"### {part}", "", "| hardware | " + " | ".join(f"{t}: test (train) error %" for t in TOPOLOGIES) + " |",
+             "|---|" + "---|" * len(TOPOLOGIES)]
+    for label in hardware:
+        cells = [f"{results[part, t, label][0]:.2f} ({results[part, t, label][1]:.2f})"
+                 if (part, t, label) in results else "—" for t in TOPOLOGIES]
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def programmed(results, data_dir: str, n_test: int) -> str:
+    """Each topology's ideal run programmed onto one chip of every device preset (chip seed 0), beside the same
+    preset trained in situ."""
+    lines = ["### train ideal, then program (one chip each), against train on the chip", "",
+             "| preset | " + " | ".join(f"{t}: programmed / in situ, test error %" for t in TOPOLOGIES) + " |",
+             "|---|" + "---|" * len(TOPOLOGIES)]
+    ideal = {t: load_run(results["presets", t, "ideal"][2]) for t in TOPOLOGIES if ("presets", t, "ideal") in results}
+    for name in DEVICE_PRESETS:
+        cells = []
+        for t in TOPOLOGIES:
+            if t not in ideal or ("presets", t, name) not in results:
+                cells.append("—")
+                continue
+            chip = evaluate_on_chips(ideal[t], {"preset": name, **STOCHASTIC}, data_dir=data_dir, n_test=n_test)
+            results["programmed", t, name] = (100 * float(chip.errors[0, 0]), np.nan, None)
+            cells.append(f"{100 * chip.errors[0, 0]:.2f} / {results['presets', t, name][0]:.2f}")
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def figures(results, out: Path) -> None:
+    """presets.png (in situ and programmed, per topology), asymmetry.png and states.png (error against beta and
+    against states)."""
+    colours = {"layered-per-layer": "tab:blue", "small-world": "tab:green"}
+    fig, ax = plt.subplots(figsize=(9, 4.5))
+    names = ["ideal", *DEVICE_PRESETS]
+    y = np.arange(len(names))
+    for k, t in enumerate(TOPOLOGIES):
+        situ = [results.get(("presets", t, n), (np.nan,))[0] for n in names]
+        prog = [results.get(("programmed", t, n), (np.nan,))[0] for n in names]
+        ax.barh(y + (k - 0.5) * 0.4, situ, height=0.4, color=colours[t], label=f"{t}, trained on the chip")
+        ax.scatter(prog, y + (k - 0.5) * 0.4, color="black", marker="x" if k else "+", zorder=3,
+                   label=f"{t}, trained ideal, programmed")
+    ax.set_yticks(y, names)
+    ax.invert_yaxis()
+    ax.axvline(90, color="gray", linestyle=":")
+    ax.set_xlim(0, 100)
+    ax.set_xlabel("test error, %")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
+    ax.set_title("784-128-128-128-10 on device presets", fontsize=10)
+    fig.tight_layout()
+    save_figure(fig, out / "presets.png", dpi=120)
+    plt.close(fig)
+    for part, xs, label in (("asymmetry", ASYMMETRY, "up-down asymmetry beta (up / down = (1+beta)/(1-beta))"),
+                            ("states", STATES, "device states (range / step)")):
+        fig, ax = plt.subplots(figsize=(6, 4))
+        keys = [f"beta {x:g}" for x in xs] if part == "asymmetry" else [f"{x} states" for x in xs]
+        for t in TOPOLOGIES:
+            ax.plot(xs, [results.get((part, t, k), (np.nan,))[0] for k in keys], marker="o", color=colours[t],
+                    label=t)
+        if part == "states":
+            ax.set_xscale("log")
+        ax.set_xlabel(label)
+        ax.set_ylabel("test error, %")
+        ax.set_ylim(0, 100)
+        ax.grid(alpha=0.3)
+        ax.legend()
+        fig.tight_layout()
+        save_figure(fig, out / f"{part}.png", dpi=120)
+        plt.close(fig)
+    (out / "results.json").write_text(json.dumps({" / ".join(k): v[:2] for k, v in results.items()}, indent=1))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
