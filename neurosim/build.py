@@ -43,6 +43,7 @@ def new_run(config: TrainConfig, data: Dataset) -> Run:
         topology=topology.describe(graph),
         edges=topology.edge_array(graph),
         network=net,
+        data_digest=data.digest,
     )
 
 

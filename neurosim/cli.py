@@ -293,10 +293,10 @@ def train_command(out, overwrite, resume, quiet, config_file, **options) -> None
     given = {k: v for k, v in options.items() if v is not None}
     try:
         if resume:
-            changed = sorted(set(given) - {"epochs", "remove_skip_after"}) + (["config"] if config_file else [])
+            changed = sorted(set(given) - {"epochs", "remove_skip_after", "data_dir"}) + (["config"] if config_file else [])
             if changed:
-                raise click.UsageError(f"--resume continues a run as configured; only --epochs and "
-                                       f"--remove-skip-after may change, not {changed}")
+                raise click.UsageError(f"--resume continues a run as configured; only --epochs, --remove-skip-after "
+                                       f"and --data-dir (the same data, moved) may change, not {changed}")
             run = load_run(resume)
             if given.get("epochs", run.epochs_done) < run.epochs_done:
                 raise click.UsageError(f"--epochs {given['epochs']}: {resume} has {run.epochs_done} epochs done; "

@@ -9,6 +9,7 @@ each gzip-compressed with ``.gz`` or plain). The digits set ships with scikit-le
 from __future__ import annotations
 
 import gzip
+import hashlib
 import math
 import os
 import zlib
@@ -67,7 +68,10 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
 
 @dataclass(frozen=True)
 class Dataset:
-    """Train and test examples: ``x_*`` of shape (n, n_inputs) with values in [0, 1], ``y_*`` integer labels."""
+    """Train and test examples: ``x_*`` of shape (n, n_inputs) with values in [0, 1], ``y_*`` integer labels.
+    ``digest``: the data set's identity, a SHA-256 of its whole content as read (:func:`content_digest`; the four
+    IDX files' images and labels, or the bundled digits), whatever the directory and the subset kept; "" unknown
+    (a data set made in code)."""
 
     name: str
     x_train: np.ndarray
@@ -75,6 +79,7 @@ class Dataset:
     x_test: np.ndarray
     y_test: np.ndarray
     n_classes: int
+    digest: str = ""
 
     @property
     def n_inputs(self) -> int:
@@ -93,7 +98,7 @@ def load_idx_directory(directory: str | os.PathLike, name: str) -> Dataset:
     directory = Path(directory)
     if not directory.is_dir():
         raise DataError(f"data directory {directory}: does not exist or is not a directory")
-    arrays = {}
+    arrays, read = {}, {}
     for part, prefix in (("train", "train"), ("test", "t10k")):
         images = read_idx(_find(directory, f"{prefix}-images-idx3-ubyte"))
         labels = read_idx(_find(directory, f"{prefix}-labels-idx1-ubyte"))
@@ -109,10 +114,30 @@ def load_idx_directory(directory: str | os.PathLike, name: str) -> Dataset:
             raise DataError(f"{directory}: {prefix} labels range over {labels.min()}..{labels.max()}; expected 0..9")
         arrays[f"x_{part}"] = images.reshape(len(images), -1).astype(np.float64) / 255.0
         arrays[f"y_{part}"] = labels.astype(np.int64)
+        read[part] = (images, labels)
     if arrays["x_train"].shape[1] != arrays["x_test"].shape[1]:
         raise DataError(f"{directory}: training images of {arrays['x_train'].shape[1]} pixels, test images of "
                         f"{arrays['x_test'].shape[1]}; both sets need one image size")
-    return Dataset(name=name, n_classes=10, **arrays)
+    return Dataset(name=name, n_classes=10, digest=content_digest(*read["train"], *read["test"]), **arrays)
+
+
+def check_same_data(expected: str, data: Dataset, where) -> None:
+    """Refuse (:class:`DataError`, one line) data whose identity is not ``expected`` (a run's
+    :attr:`~neurosim.store.Run.data_digest`; "" checks nothing): a run resumed, exported or evaluated on data
+    other than it trained on, ``where`` naming the directory read."""
+    if expected and data.digest and data.digest != expected:
+        raise DataError(f"{where}: not the data this run trained on (its {data.name} digest {data.digest[:12]}..., the "
+                        f"run's {expected[:12]}...); give the directory of the same files")
+
+
+def content_digest(*arrays) -> str:
+    """SHA-256 of ``arrays`` (their dtypes, shapes and bytes, in order): a data set's identity."""
+    h = hashlib.sha256()
+    for a in arrays:
+        a = np.ascontiguousarray(a)
+        h.update(f"{a.dtype.str} {a.shape}\n".encode())
+        h.update(a.tobytes())
+    return h.hexdigest()
 
 
 def load_digits(n_train: int = 1437) -> Dataset:
@@ -123,7 +148,8 @@ def load_digits(n_train: int = 1437) -> Dataset:
     bunch = sk_digits()
     x = bunch.data.astype(np.float64) / 16.0
     y = bunch.target.astype(np.int64)
-    return Dataset("digits", x[:n_train], y[:n_train], x[n_train:], y[n_train:], n_classes=10)
+    return Dataset("digits", x[:n_train], y[:n_train], x[n_train:], y[n_train:], n_classes=10,
+                   digest=content_digest(bunch.data, bunch.target))
 
 
 def load_dataset(
@@ -157,4 +183,5 @@ def load_dataset(
         x_test=data.x_test[:n_test],
         y_test=data.y_test[:n_test],
         n_classes=data.n_classes,
+        digest=data.digest,
     )

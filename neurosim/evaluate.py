@@ -24,7 +24,7 @@ import numpy as np
 
 from .build import controller_of
 from .config import make_config
-from .data import load_dataset
+from .data import check_same_data, load_dataset
 from .hardware import Devices, Hardware, load_hardware
 from .hardware.devices import ChipAt
 from .store import Run, write_atomically
@@ -82,6 +82,7 @@ def evaluate_on_chips(run: Run, hardware, times=(0.0,), chips: int = 1, seed: in
         raise ValueError(f"repeats={chips}: at least one chip")
     config = make_config(**{**run.config, "hardware": hardware.to_dict(), "device": "cpu"})
     data = load_dataset(config.dataset, data_dir or config.data_dir, config.n_train, n_test or config.n_test)
+    check_same_data(run.data_digest, data, data_dir or config.data_dir)
     x, y = data.x_test.astype(config.dtype), data.y_test
     controller = controller_of(config, run.network, run.edges)
     errors = np.zeros((chips, len(times)))

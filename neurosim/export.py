@@ -11,7 +11,7 @@ import numpy as np
 
 from .config import make_config
 from .atomic import replaced_whole
-from .data import load_dataset
+from .data import check_same_data, load_dataset
 from .engines import ODE, Phase
 from .circuit import Circuit, circuit_with
 from .netlist import Analysis, safe_name, write_netlist
@@ -83,6 +83,7 @@ def example_phase(run: Run, example: int, *, phase: str = "free", split: str = "
         raise ValueError(f"split={split!r}: choose 'train' or 'test'")
     n = config.n_train if split == "train" else config.n_test
     data = load_dataset(config.dataset, data_dir or config.data_dir, config.n_train, config.n_test)
+    check_same_data(run.data_digest, data, data_dir or config.data_dir)
     xs, ys = (data.x_train, data.y_train) if split == "train" else (data.x_test, data.y_test)
     if not 0 <= example < len(xs):
         raise ValueError(f"example={example}: the {split} split has examples 0 .. {len(xs) - 1}"

@@ -56,13 +56,14 @@ from .network import DenseBlock, Network, SparseCouplings
 from .errors import NeurosimError
 
 FORMAT = "neurosim-run"
+#: 5: the root attribute ``data_digest``, the identity of the data set trained on (:attr:`Run.data_digest`);
 #: 4: the circuit's crossbar a table of its own settings (``circuit.crossbar.name``, ``circuit.crossbar.r_line``);
 #: 3: the root attribute ``digest`` (SHA-256 of every dataset and attribute), and a file is read only if it is
 #: what the writer makes of the run read; 2: the configuration's engine and circuit settings nested
 #: (``engine.n_free``); 1 had them at the top level.
-FORMAT_VERSION = 4
+FORMAT_VERSION = 5
 #: The format versions this neurosim reads.
-READABLE_VERSIONS = (1, 2, 3, 4)
+READABLE_VERSIONS = (1, 2, 3, 4, 5)
 #: Attributes written anew by every checkpoint whatever the run (the versions of the libraries that wrote it):
 #: their type is checked on load, not their value.
 PROVENANCE = {("/", "neurosim_version"), *(("/versions", k) for k in ("neurosim", "python", "numpy", "scipy",
@@ -103,7 +104,9 @@ class RunFileError(NeurosimError, ValueError):
 class Run:
     """Everything a run file holds. ``history`` and ``batches`` map field names to lists, one entry per epoch or
     batch; ``rate_batches`` / ``rate_rms`` hold eq 20's measurements of the rule's updates, ``applied_rms`` of
-    the changes the weights underwent (the same without hardware models)."""
+    the changes the weights underwent (the same without hardware models). ``data_digest``: the identity of the data
+    set it trains on (:attr:`neurosim.data.Dataset.digest`; "" unknown: a file of format 4 or older), which a
+    resume, an export or an evaluation from another directory must match."""
 
     config: dict
     topology: dict
@@ -117,6 +120,7 @@ class Run:
     free_states: np.ndarray | None = None
     test_states: np.ndarray | None = None
     created: str = field(default_factory=lambda: time.strftime("%Y-%m-%dT%H:%M:%S%z"))
+    data_digest: str = ""
 
     @property
     def epochs_done(self) -> int:
@@ -180,7 +184,7 @@ def layout(run: Run, version: int = FORMAT_VERSION,
     attrs = {
         "": dict(format=FORMAT, format_version=version, neurosim_version=__version__, created=run.created,
                  seed=int(config["seed"]), config=json.dumps(config), epochs_done=run.epochs_done,
-                 complete=run.complete),
+                 complete=run.complete, **({"data_digest": run.data_digest} if version >= 5 else {})),
         "config": {k: _attr(v) for k, v in flat_settings(config).items()},
         "versions": library_versions(),
         "topology": {k: _attr(v) for k, v in run.topology.items()},
@@ -478,6 +482,7 @@ def run_of_layout(attrs: dict, data: dict) -> Run:
         free_states=states["free"],
         test_states=states["test"],
         created=str(root["created"]),
+        data_digest=_plain(root["data_digest"]) if format_version(root["format_version"]) >= 5 else "",
     )
 
 
@@ -515,6 +520,8 @@ def load_run(path: str | os.PathLike) -> Run:
     except (ValueError, TypeError, IndexError, json.JSONDecodeError) as err:
         raise RunFileError(f"{path}: damaged run file ({' '.join(str(err).split())[:200]})") from None
     problem = inconsistency(run, unmeasured=LATER_FIELDS if version < 3 else frozenset(), older=version < 3)
+    if problem is None and not isinstance(run.data_digest, str):
+        problem = f"data_digest is {run.data_digest!r}, not a digest"
     if problem is None and version >= 3:  # a format-3 file against what that writer made of its configuration
         written = layout(run) if version == FORMAT_VERSION else layout(run, version, json.loads(attrs[""]["config"]))
         problem = layout_difference(written, (attrs, data))

@@ -19,7 +19,7 @@ from .backend import array_namespace, is_torch_array, to_device, to_numpy, torch
 from .build import STREAM_NOISE, STREAM_ORDER, STREAM_SIGN, network_and_controller, new_run, stream
 from .config import TrainConfig, resolved_sizes
 from .controller import Controller
-from .data import Dataset, load_dataset
+from .data import Dataset, check_same_data, load_dataset
 from .errors import NeurosimError
 from .metrics import error_rate, layer_pair_rms
 from .network import Network, without_skips
@@ -220,8 +220,10 @@ def _train(config: TrainConfig, out, run: Run | None, data: Dataset | None, prog
     if run is None:
         run = new_run(config, data)
     else:
+        check_same_data(run.data_digest, data, config.data_dir or config.dataset)
         resolved_sizes(config, data.n_inputs, data.n_classes)
         run.config = config.to_dict()
+        run.data_digest = run.data_digest or data.digest  # an older file: the data it goes on with
     net, controller = network_and_controller(config, run)
     controller.check_ready()  # e.g. ngspice missing: say so before the first file is written
     if config.persistent:
