@@ -29,8 +29,8 @@ neuron's own node equation given the other layers: its crossbar's tau ds_i/dt = 
 ``node_drift`` of its drive (and the weak nudge's beta (y_target - y) on the outputs), decreasing in s_i. For the
 ohmic kinds f_i is affine in s_i (the drive from the other layers does not depend on it; the loads lambda_i, the
 trim, the op-amp's kappa, offset and residue enter through ``node_drift``), for sinh devices it is a monotone
-sum of sinh terms through the row's own voltage. Either way the root is found by the Illinois variant of regula
-falsi on the bracket [0, 1], vectorised over the batch and the layer (for an affine f one step is exact), and
+sum of sinh terms through the row's own voltage. The affine root is f(0) / (f(0) - f(1)); the sinh one is found
+by the Illinois variant of regula falsi on the bracket [0, 1], vectorised over the batch and the layer; either is
 clipped to the rails (a projected equation's equilibrium: 0 where f(0) <= 0, 1 where f(1) >= 0). Op-amps of finite
 bandwidth have the one-pole-free equilibria, so they are solved alike. Line resistance couples a layer's rows to
 each other through the wires, which this update does not solve: it is refused.
@@ -204,7 +204,7 @@ class FixedPoint:
                              "with net.to('cpu')")
         graph = layer_graph(net)
         drives = GroupDrives(net, x, layer_groups(net, graph), graph)
-        equation = crossbar.equation(self.circuit, net, x, "dense")
+        equation = crossbar.equation(self.circuit, net, x, "blocks")  # its coupling unused but for devices
         devices = isinstance(equation.coupling, DeviceCoupling)
         if not isinstance(equation, CircuitEquation) or not (devices or isinstance(equation.coupling, Coupling)):
             raise ValueError(f"crossbar={crossbar.name!r}: its node equation is not one the layer-wise fixed point "
@@ -224,13 +224,23 @@ class FixedPoint:
                         u[:, out] += phase.beta * (target - own[:, out])
                     return equation.node_drift(u, own, load)
 
-                new = node_roots(rates, state[:, cols])
+                new = node_roots(rates, state[:, cols]) if devices else affine_roots(rates, state[:, cols])
                 if phase.clamped and out is not None:
                     new[:, out] = target
                 state[:, cols] = new
             return state
 
         return run_phase(self, phase, sweep, s, np, in_place=True)
+
+
+def affine_roots(rates, like: np.ndarray) -> np.ndarray:
+    """:func:`node_roots` for rates affine in the states (the ohmic crossbars): the root f(0) / (f(0) - f(1)) in
+    one step, clipped to [0, 1] (0 where f(0) <= 0, 1 where f(1) >= 0)."""
+    f0, f1 = rates(np.zeros_like(like)), rates(np.ones_like(like))
+    if np.any(f1 >= f0):
+        raise ValueError("a node equation that does not decrease in its own state (no stable equilibrium on [0, 1]; "
+                         "a negative beta with 1 + beta <= 0?)")
+    return np.clip(f0 / (f0 - f1), 0.0, 1.0).astype(like.dtype, copy=False)
 
 
 def node_roots(rates, like: np.ndarray, most: int = 100) -> np.ndarray:
