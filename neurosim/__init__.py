@@ -29,7 +29,7 @@ _API = {
     "Phase": "engines", "Euler": "engines", "FixedPoint": "engines", "ODE": "engines", "Spice": "engines",
     "ENGINES": "engines",
     # hardware and circuit
-    "Hardware": "hardware", "load_hardware": "hardware", "PRESETS": "hardware", "evaluate_on_chips": "evaluate",
+    "Hardware": "hardware", "load_hardware": "hardware", "PRESETS": "hardware", "evaluate_on_chips": "chips",
     "Circuit": "circuit", "CROSSBARS": "crossbars", "IdealCrossbar": "crossbars", "PassiveCrossbar": "crossbars",
     "OpAmpCrossbar": "crossbars",
     # SPICE

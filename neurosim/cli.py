@@ -669,7 +669,7 @@ def waveform_command(data_file, out, run_file, example, phase, split, data_dir, 
 
 
 def _drift_times(ctx, param, value):
-    from .evaluate import parse_times
+    from .chips import parse_times
 
     try:
         return parse_times(value)
@@ -697,7 +697,7 @@ def evaluate_command(run_file, hardware, times, repeats, seed, bits, n_test, dat
     """Test a trained network on modelled chips without retraining: its stored weights programmed onto the
     devices of --hardware (quantisation, programming noise, variation, stuck devices), read at each --drift-time
     with drift and read noise; the test error per time, mean and spread over --repeats chips."""
-    from .evaluate import evaluate_on_chips, save_evaluation, time_text
+    from .chips import evaluate_on_chips, save_evaluation, time_text
     from .plots import error_vs_time
 
     out = Path(out) if out else Path(run_file).with_name(Path(run_file).stem + "-evaluate.h5")

@@ -17,7 +17,7 @@ HOMES = {
     "load_dataset": "data", "Network": "network", "from_graph": "network", "Phase": "phase", "Euler": "engines.euler",
     "FixedPoint": "engines.fixedpoint", "ODE": "engines.ode", "Spice": "engines.spice", "ENGINES": "engines",
     "Hardware": "hardware.settings", "load_hardware": "hardware.settings", "PRESETS": "hardware.settings",
-    "evaluate_on_chips": "evaluate",
+    "evaluate_on_chips": "chips",
     "Circuit": "circuit", "CROSSBARS": "crossbars", "IdealCrossbar": "crossbars.ideal",
     "PassiveCrossbar": "crossbars.passive", "OpAmpCrossbar": "crossbars.opamp", "export_netlist": "export", "write_netlist": "netlist",
     "run_netlist": "engines.spice", "Waveform": "engines.spice", "read_data": "waveform",

@@ -32,7 +32,7 @@ LAYERS = (
     {"store"},  # run files hold a configuration
     {"build", "plots"},  # configuration -> objects
     {"training", "export", "report", "studypoints"},
-    {"sweep", "waveform", "evaluate"},  # evaluate: a stored run programmed onto chips
+    {"sweep", "waveform", "chips"},  # chips: a stored run programmed onto modelled chips (neurosim evaluate)
     {"bitdepth"},  # a study made a sweep grid
     {"cli"},
     {"__main__"},

@@ -32,7 +32,7 @@ import numpy as np
 import neurosim.plots  # noqa: F401 (matplotlib without a screen)
 from neurosim.atomic import save_figure, write_text_atomically
 from neurosim.config import load_config
-from neurosim.evaluate import evaluate_on_chips
+from neurosim.chips import evaluate_on_chips
 from neurosim.hardware import PRESETS
 from neurosim.store import load_run
 from neurosim.sweep import Grid, collect, is_complete, point_file, run_point, stored_points

@@ -13,7 +13,7 @@ from neurosim.build import controller_of
 from neurosim.cli import main
 from neurosim.config import make_config
 from neurosim.data import load_dataset
-from neurosim.evaluate import evaluate_on_chips, parse_times
+from neurosim.chips import evaluate_on_chips, parse_times
 from neurosim.hardware import Devices, load_hardware
 from neurosim.hardware.drift import Drift
 from neurosim.training import evaluate, train
