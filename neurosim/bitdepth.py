@@ -173,7 +173,7 @@ def run_study(
     results = []
     for point, file in zip(points, files):
         result = result_from_run(load_run(file))
-        result.point = point
+        result.point, result.file = point, file.name
         results.append(result)
     return results
 
@@ -199,7 +199,10 @@ def read_study(path: str | Path) -> list[PointResult]:
         for f in files:
             config = read_config(f)
             once.setdefault((config is not None and computed_identity(config)) or f.name, f)
-        return [result_from_run(load_run(f)) for f in once.values()]
+        results = [result_from_run(load_run(f)) for f in once.values()]
+        for result, f in zip(results, once.values()):
+            result.file = f.name
+        return results
     return _read_study_file(path)
 
 

@@ -43,7 +43,8 @@ class StudyPoint:
 @dataclass
 class PointResult:
     """What one finished point left: its configuration, per-epoch history and per-batch rates (eq 20) of the
-    intended and applied updates, the store's weight step and the wall time."""
+    intended and applied updates, the store's weight step, the wall time and its run file's name (``file``; "" for
+    a point of an earlier study file)."""
 
     point: StudyPoint
     config: dict
@@ -53,6 +54,7 @@ class PointResult:
     applied_rms: np.ndarray
     weight_step: float
     seconds: float
+    file: str = ""
 
     @property
     def row(self) -> dict:
@@ -70,6 +72,7 @@ class PointResult:
             "applied_share": self.applied_share,
             "lost_pairs": " ".join(f"{k}-{k + 1}" for k in self.lost_pairs),
             "seconds": self.seconds,
+            "file": self.file,
         }
 
     @property
@@ -89,7 +92,7 @@ class PointResult:
 
 
 COLUMNS = ("rule", "topology", "bits", "rounding", "seed", "weight_step", "test_error", "train_error", "best_test_error",
-           "applied_share", "lost_pairs", "seconds")
+           "applied_share", "lost_pairs", "seconds", "file")
 
 
 def result_from_run(run: Run) -> PointResult:
