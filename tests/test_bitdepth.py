@@ -12,6 +12,7 @@ from neurosim import bitdepth
 from neurosim.bitdepth import StudyPoint, per_layer_rates, point_config, read_study, run_study, study_points
 from neurosim.cli import main
 from neurosim.config import ConfigError, make_config
+from neurosim.store import load_run
 
 
 def test_grid_runs_ideal_once_per_topology_and_seed():
