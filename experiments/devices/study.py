@@ -16,7 +16,9 @@ sweep.csv), both topologies each:
 Every device point writes with stochastic pulse counts (the pulse-coincidence scheme of analog training; nearest
 rounding drops every update below half a step). Then each topology's ideal run is programmed onto one chip of
 every preset and evaluated from rest (neurosim.evaluate_on_chips, chip seed 0): train ideal then program, against
-train on the chip. Results: a markdown table per part on stdout, study.md, and figures under --out.
+train on the chip. Results: a markdown table per part on stdout (test and training error, and the applied / proposed
+RMS: the smallest ratio, over the layer pairs, of the RMS change the devices made to the RMS change the rule
+proposed, eq 20; above 1 where the devices' own spread adds change), study.md, and figures under --out.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from neurosim.atomic import save_figure, write_text_atomically
 from neurosim.config import load_config
 from neurosim.chips import evaluate_on_chips
 from neurosim.hardware import PRESETS
+from neurosim.metrics import applied_share
 from neurosim.store import load_run
 from neurosim.sweep import Grid, collect, is_complete, point_file, run_point, stored_points
 
@@ -102,9 +105,10 @@ def main(argv=None) -> int:
                 print(f"{part}: {topology}, {label}: training", flush=True)
                 run_point(point.values, str(path))
             if is_complete(path):
-                history = load_run(path).history
-                results[part, topology, label] = (100 * history["test_error"][-1], 100 * history["train_error"][-1],
-                                                  path)
+                run = load_run(path)
+                share = applied_share(run.rate_rms, run.applied_rms) if run.applied_rms else [1.0]
+                results[part, topology, label] = (100 * run.history["test_error"][-1],
+                                                  100 * run.history["train_error"][-1], path, float(np.nanmin(share)))
         collect(sweep)
         report.append(table(part, labels, results))
     report.append(programmed(results, args.data_dir, args.n_test))
@@ -118,10 +122,11 @@ def main(argv=None) -> int:
 def table(part: str, labels, results) -> str:
     """A markdown table of one part: test (training) error per hardware, one column per topology."""
     hardware = list(dict.fromkeys(label for _, label in labels))
-    lines = [f"### {part}", "", "| hardware | " + " | ".join(f"{t}: test (train) error %" for t in TOPOLOGIES) + " |",
+    lines = [f"### {part}", "", "| hardware | " + " | ".join(f"{t}: test (train) error %, applied / proposed RMS"
+                                                           for t in TOPOLOGIES) + " |",
              "|---|" + "---|" * len(TOPOLOGIES)]
     for label in hardware:
-        cells = [f"{results[part, t, label][0]:.2f} ({results[part, t, label][1]:.2f})"
+        cells = [f"{results[part, t, label][0]:.2f} ({results[part, t, label][1]:.2f}), {results[part, t, label][3]:.2f}"
                  if (part, t, label) in results else "—" for t in TOPOLOGIES]
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
@@ -141,7 +146,7 @@ def programmed(results, data_dir: str, n_test: int) -> str:
                 cells.append("—")
                 continue
             chip = evaluate_on_chips(ideal[t], {"preset": name, **STOCHASTIC}, data_dir=data_dir, n_test=n_test)
-            results["programmed", t, name] = (100 * float(chip.errors[0, 0]), np.nan, None)
+            results["programmed", t, name] = (100 * float(chip.errors[0, 0]), np.nan, None, np.nan)
             cells.append(f"{100 * chip.errors[0, 0]:.2f} / {results['presets', t, name][0]:.2f}")
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
@@ -177,6 +182,9 @@ def figures(results, out: Path) -> None:
         for t in TOPOLOGIES:
             ax.plot(xs, [results.get((part, t, k), (np.nan,))[0] for k in keys], marker="o", color=colours[t],
                     label=t)
+            if ("presets", t, "ideal") in results:
+                ax.axhline(results["presets", t, "ideal"][0], color=colours[t], linestyle="--", linewidth=1,
+                           label=f"{t}, ideal machine")
         if part == "states":
             ax.set_xscale("log")
         ax.set_xlabel(label)
@@ -187,7 +195,8 @@ def figures(results, out: Path) -> None:
         fig.tight_layout()
         save_figure(fig, out / f"{part}.png", dpi=120)
         plt.close(fig)
-    (out / "results.json").write_text(json.dumps({" / ".join(k): v[:2] for k, v in results.items()}, indent=1))
+    (out / "results.json").write_text(json.dumps({" / ".join(k): [v[0], v[1], v[3]] for k, v in results.items()},
+                                                 indent=1))
 
 
 if __name__ == "__main__":
