@@ -39,6 +39,7 @@ import json
 import os
 import platform
 import time
+import contextlib
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -327,7 +328,9 @@ def writer_lock(path: str | os.PathLike):
     beside it, released when the block ends or the process dies. A second process asking for the lock of the
     same file gets a :class:`RunFileError` at once (it does not wait), so two trainings or two sweeps never
     write one file. Where ``fcntl`` is missing (Windows) the block runs without a lock. A symbolic link is
-    followed: writers through a link and through the file it names share one lock."""
+    followed: writers through a link and through the file it names share one lock. The lock file is removed when
+    the block ends (a killed writer's stays, and is taken over by the next): a writer that opened it just before
+    checks, once it holds the lock, that the file is still the one at the path, and otherwise locks the new one."""
     path = Path(os.path.realpath(path))
     try:
         import fcntl
@@ -335,20 +338,31 @@ def writer_lock(path: str | os.PathLike):
         yield
         return
     lock = path.parent / f".{path.name}.lock"
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fh = open(lock, "a")
-    except OSError as err:
-        raise RunFileError(f"{path}: cannot write there ({err})") from None
-    with fh:
+    while True:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fh = open(lock, "a")
+        except OSError as err:
+            raise RunFileError(f"{path}: cannot write there ({err})") from None
         try:
             fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
+            fh.close()
             raise RunFileError(f"{path}: another process is writing it (it holds {lock}); wait for it to end or "
                                f"write elsewhere") from None
+        try:  # the writer before removed its lock file between our open and our lock: lock the file there now
+            current = os.stat(lock).st_ino == os.fstat(fh.fileno()).st_ino
+        except FileNotFoundError:
+            current = False
+        if current:
+            break
+        fh.close()
+    with fh:
         try:
             yield
         finally:
+            with contextlib.suppress(OSError):
+                lock.unlink()  # removed while held: no later writer can lock this file and take it for current
             fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
 
 

@@ -212,3 +212,20 @@ def test_stored_rates_are_not_turned_into_a_silent_zero():
     with pytest.raises(ConfigError, match="lr=1e-320"):
         make_config(lr=(1e-320,))
     assert np.float32(make_config(lr=(1e-30,)).lr[0]) > 0
+
+
+def test_a_finished_run_leaves_no_lock_file_and_a_killed_writers_is_taken_over(tmp_path):
+    """The one-writer lock's file goes when the writer ends; one left by a killed writer (no process holds it) is
+    locked, and removed, by the next."""
+    out = tmp_path / "r.h5"
+    assert invoke("train", *TINY, "--epochs", "1", "-o", out).exit_code == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.h5"]
+    (tmp_path / ".r.h5.lock").write_text("")  # as a killed writer leaves it
+    assert invoke("train", "--resume", out, "--epochs", "2").exit_code == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.h5"]
+    with writer_lock(out):
+        assert (tmp_path / ".r.h5.lock").exists()
+        with pytest.raises(Exception, match="another process is writing it"):
+            with writer_lock(out):
+                pass
+    assert not (tmp_path / ".r.h5.lock").exists()
