@@ -36,20 +36,14 @@ class DeviceCoupling:
         devices = CrossbarDevices.of(circuit, net, plus)
         self.sign, self.column, self.row, self.g = devices.sign, devices.column, devices.row, devices.g
         self.x = np.asarray(x, dtype=np.float64).reshape(-1, net.n_inputs)
-        n = len(self.g)
-        # R sum over each row's devices, as one sparse product (n_free, n_devices)
-        self.r_leak = circuit.r_leak
-        self.gather = sp.csr_array((np.full(n, circuit.r_leak), (self.row, np.arange(n))), shape=(net.n_free, n))
-        self.out_sign = plus
+        self.r_leak, self.out_sign = circuit.r_leak, plus
         self.bias = np.asarray(net.bias, dtype=np.float64)
         self.const = self.bias  # what the engines read the array namespace and device from
+        self.every = self.rows(slice(None))
 
     def __call__(self, r):
-        r = np.asarray(r, dtype=np.float64)
-        full = np.concatenate([np.broadcast_to(self.x, (len(r), self.x.shape[1])), r], axis=1)
-        across = self.sign * full[:, self.column] - self.crossbar.row_voltage(r)[:, self.row]
-        current = self.crossbar.device_current(self.g, across)
-        return (self.bias + self.out_sign * (self.gather @ current.T).T).astype(self.net.dtype)
+        """u for the states ``r`` (B, n_free): every row, its own voltage from ``r`` too."""
+        return self.every(r, r)
 
     def rows(self, rows) -> "RowDevices":
         """The drive of the free neurons ``rows`` alone (free indices, an index array or a slice), as a function of
@@ -69,6 +63,7 @@ class RowDevices:
     def __init__(self, coupling: DeviceCoupling, devices: np.ndarray, local: np.ndarray, index: np.ndarray):
         self.coupling, self.devices, self.index = coupling, devices, index
         n = len(devices)
+        # R times the sum over each row's devices, as one sparse product (rows, devices)
         self.gather = sp.csr_array((np.full(n, coupling.r_leak), (local, np.arange(n))), shape=(len(index), n))
         self.sign, self.column, self.g = coupling.sign[devices], coupling.column[devices], coupling.g[devices]
         self.local = local
