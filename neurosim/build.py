@@ -16,7 +16,6 @@ from .config import DEFAULT_REWIRE_P, TrainConfig, resolved_sizes, topology_of  
 from .controller import Controller, learning_rates
 from .data import Dataset
 from .hardware import Devices, WeightStore
-from .hardware.devices import program
 from .network import Network, SparseCouplings, from_graph, is_skip
 from .rules import RULES
 from .store import Run
@@ -34,10 +33,7 @@ def new_run(config: TrainConfig, data: Dataset) -> Run:
         intra_init=config.intra_init,
         dtype=np.dtype(config.dtype),
     )
-    if config.hardware.response.active:  # into each device's own bounds too, the run's chip
-        devices_of(config, net, topology.edge_array(graph)).program(net)
-    else:
-        program(WeightStore.per_array(config.hardware.storage, config.circuit, net), net)  # as the store holds them
+    devices_of(config, net, topology.edge_array(graph)).program(net)  # as the run's chip holds them
     return Run(
         config=config.to_dict(),
         topology=topology.describe(graph),
