@@ -72,11 +72,12 @@ class ChipEvaluation:
 
 
 def evaluate_on_chips(run: Run, hardware, times=(0.0,), chips: int = 1, seed: int = 0, data_dir: str | None = None,
-                      n_test: int | None = None, progress=None) -> ChipEvaluation:
+                      n_test: int | None = None, progress=None, compensate: bool = False) -> ChipEvaluation:
     """The test error of ``run``'s stored network programmed onto ``chips`` chips of ``hardware`` (a preset name, a
     TOML file, a dict or a :class:`~neurosim.hardware.Hardware`), read at each of ``times`` (seconds after
     programming; the module docstring). ``n_test``: the first examples of the test split (default: the run's);
-    ``progress(chip, time, error)`` is called after each evaluation."""
+    ``progress(chip, time, error)`` is called after each evaluation; ``compensate``: global drift compensation
+    (:class:`~neurosim.hardware.devices.ChipAt`)."""
     hardware = load_hardware(hardware)
     if chips < 1:
         raise ValueError(f"repeats={chips}: at least one chip")
@@ -93,7 +94,7 @@ def evaluate_on_chips(run: Run, hardware, times=(0.0,), chips: int = 1, seed: in
         devices.program(stored)  # onto the store's levels and each device's bounds
         for j, time in enumerate(times):
             read_rng = np.random.default_rng([seed, chip, j, 1])
-            at = ChipAt(devices, stored, time, [seed, chip, 0], read_rng)
+            at = ChipAt(devices, stored, time, [seed, chip, 0], read_rng, compensate)
             result = evaluate(dataclasses.replace(controller, hardware=at), stored, x, y, noise_rng=read_rng)
             errors[chip, j], silent[chip, j] = result.error, result.silent_outputs
             if progress is not None:

@@ -689,11 +689,14 @@ def _drift_times(ctx, param, value):
 @click.option("--seed", type=click.IntRange(0, 2**63 - 1), default=0, show_default=True, help="Seed of the chips.")
 @click.option("--weight-bits", "bits", callback=_numbers(int),
               help="Evaluate on stores of these bits each (4,6,8), the rest of --hardware kept [--hardware's].")
+@click.option("--compensate", is_flag=True,
+              help="Global drift compensation: each array scaled by its summed conductance just after programming "
+                   "over the one read at each time.")
 @click.option("--n-test", type=click.IntRange(1, None), help="Evaluate the first N test examples [the run's].")
 @click.option("--data-dir", type=UserPath(file_okay=False), help="Where the run's data set is, if moved.")
 @click.option("-o", "--out", type=UserPath(dir_okay=False),
               help="HDF5 file of the errors [RUN-evaluate.h5]; the figure beside it (.png).")
-def evaluate_command(run_file, hardware, times, repeats, seed, bits, n_test, data_dir, out) -> None:
+def evaluate_command(run_file, hardware, times, repeats, seed, bits, compensate, n_test, data_dir, out) -> None:
     """Test a trained network on modelled chips without retraining: its stored weights programmed onto the
     devices of --hardware (quantisation, programming noise, variation, stuck devices), read at each --drift-time
     with drift and read noise; the test error per time, mean and spread over --repeats chips."""
@@ -713,7 +716,8 @@ def evaluate_command(run_file, hardware, times, repeats, seed, bits, n_test, dat
             def said(chip, time, error):
                 click.echo(f"{label}, chip {chip}, {time_text(time)}: test error {100 * error:.2f} %", err=True)
 
-            results[label] = evaluate_on_chips(run, variant, times, repeats, seed, data_dir, n_test, progress=said)
+            results[label] = evaluate_on_chips(run, variant, times, repeats, seed, data_dir, n_test, progress=said,
+                                               compensate=compensate)
         save_evaluation(out, list(results.values()), run_file)
         figure = error_vs_time(times, {k: r.errors for k, r in results.items()}, out.with_suffix(".png"),
                                f"{Path(run_file).name} on {hardware}, {repeats} chip{'s' if repeats > 1 else ''}")

@@ -102,3 +102,13 @@ def test_the_command_writes_a_table_a_file_and_a_figure(digits_run, tmp_path):
     for args, needle in ((["--drift-time", "1x"], "drift time '1x'"), (["--hardware", "pcm-joshi"], "pcm-joshi")):
         bad = cli.invoke(main, ["evaluate", str(tmp_path / "r.h5"), "--hardware", "ideal", *args])
         assert bad.exit_code != 0 and needle in bad.output and "Traceback" not in bad.output
+
+
+def test_global_drift_compensation_undoes_a_uniform_drift(digits_run):
+    """A power-law drift of one exponent for every device scales every weight alike: compensated, the chip a year
+    on is the chip at once (to rounding), uncompensated it is not."""
+    hardware = {"drift": {"model": "power-law", "nu": 0.2}}
+    plain = evaluate_on_chips(digits_run, hardware, times=(0.0, 3.15e7))
+    fixed = evaluate_on_chips(digits_run, hardware, times=(0.0, 3.15e7), compensate=True)
+    assert fixed.errors[0, 1] == fixed.errors[0, 0] == plain.errors[0, 0]
+    assert plain.errors[0, 1] != plain.errors[0, 0]

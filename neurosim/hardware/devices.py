@@ -400,11 +400,20 @@ class Devices:
 class ChipAt:
     """One chip ``time`` seconds after the stored network ``net`` was programmed onto it, as a controller's
     hardware for evaluation: every settle sees :meth:`Devices.weights_at` (drawn once, here) through
-    :meth:`Devices.settled`, and the states pass the chip's ADC."""
+    :meth:`Devices.settled`, and the states pass the chip's ADC.
 
-    def __init__(self, devices: Devices, net: Network, time: float | None, program_seed, read_rng):
+    ``compensate``: global drift compensation, as a chip does it with a reference read of each array: every
+    parameter array times sum |W(0)| / sum |W(time)|, its summed conductance read just after programming (the same
+    programming, its own read noise) over the one read now."""
+
+    def __init__(self, devices: Devices, net: Network, time: float | None, program_seed, read_rng,
+                 compensate: bool = False):
         self.devices = devices
         self.weights = devices.weights_at(net, time, np.random.default_rng(program_seed), read_rng)
+        if compensate and time:
+            start = devices.weights_at(net, 0.0, np.random.default_rng(program_seed), read_rng)
+            self.weights = [w * (np.abs(w0).sum() / np.abs(w).sum() if np.abs(w).sum() > 0 else 1.0)
+                            for w, w0 in zip(self.weights, start)]
 
     def effective(self, net: Network, rng: np.random.Generator | None = None) -> Network:
         return self.devices.settled(net, self.weights, rng)
