@@ -32,7 +32,7 @@ from .rules import RULES
 from .store import HISTORY_FIELDS, RunFileError, load_run, read_config, writer_lock
 from .sweep import Grid, collect, computed_identity, is_complete, point_file, stored_points, with_settings
 from .sweep import run_point as sweep_point
-from .studypoints import COLUMNS, PointResult, StudyPoint, result_from_run
+from .studypoints import COLUMNS, EXACT, PointResult, StudyPoint, result_from_run
 
 FORMAT = "neurosim-bitdepth"
 TOPOLOGIES = ("layered", "layered-per-layer", "small-world")
@@ -71,7 +71,7 @@ def study_points(topologies, bits, roundings, seeds, rules=("eqprop",)) -> list[
                 continue
             for s in seeds:
                 for b in sorted(set(bits), key=lambda b: (b == 0, b)):
-                    points += ([StudyPoint(t, 0, "exact", s, rule)] if b == 0 else
+                    points += ([StudyPoint(t, 0, EXACT, s, rule)] if b == 0 else
                                [StudyPoint(t, b, r, s, rule) for r in roundings])
     return points
 

@@ -19,10 +19,14 @@ from . import metrics
 from .settings import setting_text
 from .store import Run, flat_settings
 
+#: The rounding a table shows for a point with ideal storage (0 bits), whose updates are written exactly whatever
+#: its ``rounding`` field says: one word in study.csv and sweep.csv alike.
+EXACT = "exact"
+
 
 @dataclass(frozen=True, order=True)
 class StudyPoint:
-    """One training of the study. ``bits`` = 0: ideal storage (``rounding`` is then "exact")."""
+    """One training of the study. ``bits`` = 0: ideal storage (``rounding`` is then :data:`EXACT`)."""
 
     topology: str
     bits: int
@@ -102,7 +106,7 @@ def result_from_run(run: Run) -> PointResult:
     if topology == "layered" and len(config.lr) > 1:
         topology = "layered-per-layer"
     storage = config.hardware.storage
-    point = StudyPoint(topology, storage.bits, storage.rounding if storage.bits else "exact", config.seed,
+    point = StudyPoint(topology, storage.bits, storage.rounding if storage.bits else EXACT, config.seed,
                        config.rule)
     return PointResult(
         point=point,

@@ -40,7 +40,7 @@ from .config import FIELDS, FLAT_SETTINGS, ConfigError, did_you_mean, make_confi
 from .metrics import final_results
 from .store import Run, RunFileError, load_run, read_config, write_atomically, writer_lock
 from .settings import setting_text
-from .studypoints import bitdepth_figures
+from .studypoints import EXACT, bitdepth_figures
 from .tomlfile import read_toml
 from .training import train
 
@@ -347,7 +347,7 @@ def collect(grid: Grid) -> list[dict]:
     :func:`neurosim.studypoints.bitdepth_figures`)."""
     rows, finished, stored = [], {}, stored_points(grid.out)
     for point in grid.points():
-        row = {name: _cell(value) for name, value in point.settings}
+        row = {name: _cell(shown_setting(name, value, point.values)) for name, value in point.settings}
         row.update({k: "" for k in RESULT_COLUMNS})
         row["point"] = point.name
         path, err = point_file(grid.out, point, stored), error_file(grid.out, point)
@@ -375,6 +375,18 @@ def collect(grid: Grid) -> list[dict]:
     if any(name == "hardware.storage.bits" for name in grid.axes) and finished:
         bitdepth_figures(grid.out, finished)
     return rows
+
+
+def shown_setting(name: str, value, values: dict):
+    """A point's setting as its table row shows it: ``value``, except the rounding of a point with ideal storage
+    (``hardware.storage.bits`` 0), shown as :data:`EXACT`, since no rounding happens there."""
+    if name != "hardware.storage.rounding":
+        return value
+    try:
+        bits = make_config(**values).hardware.storage.bits
+    except (ConfigError, TypeError, ValueError):  # an invalid point: its row says why (status failed)
+        return value
+    return EXACT if bits == 0 else value
 
 
 def _cell(value):

@@ -125,6 +125,11 @@ def test_bitdepth_command_writes_table_and_figures(tmp_path):
     assert sorted((r["topology"], int(r["bits"])) for r in rows) == sorted((r.point.topology, r.point.bits)
                                                                           for r in results)
     assert sorted(float(r["test_error"]) for r in rows) == sorted(r.row["test_error"] for r in results)
+    swept = list(csv.DictReader(open(out / "sweep.csv")))
+    for table, bits, rounding in ((rows, "bits", "rounding"), (swept, "hardware.storage.bits",
+                                                              "hardware.storage.rounding")):
+        assert {r[rounding] for r in table if int(r[bits]) == 0} == {"exact"}  # one word for the ideal point
+        assert {r[rounding] for r in table if int(r[bits]) != 0} == {"stochastic"}
     for r in rows:  # each row names its point's run file, and that file holds the row's point
         assert load_run(out / r["file"]).history["test_error"][-1] == pytest.approx(float(r["test_error"]), rel=1e-5)
     for png in ("sweep-error.png", "sweep-updates.png"):
