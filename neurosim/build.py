@@ -24,7 +24,8 @@ from .streams import (STREAM_DEVICES, STREAM_FEEDBACK, STREAM_INIT, STREAM_NOISE
 
 
 def new_run(config: TrainConfig, data: Dataset) -> Run:
-    """A run at epoch 0: the topology, its metrics (L, C) and the initial network."""
+    """A run at epoch 0: the topology, its metrics (L, C), the initial network and the rule's initial learned
+    parameters (none for most rules)."""
     sizes = resolved_sizes(config, data.n_inputs, data.n_classes)
     graph = topology_of(config, sizes)
     net = from_graph(
@@ -40,6 +41,7 @@ def new_run(config: TrainConfig, data: Dataset) -> Run:
         edges=topology.edge_array(graph),
         network=net,
         data_digest=data.digest,
+        rule_parameters=rule_of(config, net).parameters,
     )
 
 
@@ -62,14 +64,17 @@ def devices_of(config: TrainConfig, net: Network, edges: np.ndarray | None = Non
     return devices_of(config, generated).without_skips()
 
 
-def rule_of(config: TrainConfig, net: Network):
-    """The learning rule of a configuration (:data:`neurosim.rules.RULES`), its fixed random draws (feedback
-    matrices) from the run's own stream."""
-    return RULES[config.rule].from_config(config, net, stream(config.seed, STREAM_FEEDBACK))
+def rule_of(config: TrainConfig, net: Network, learned: dict | None = None):
+    """The learning rule of a configuration (:data:`neurosim.rules.RULES`), its random draws (feedback matrices)
+    from the run's own stream. ``learned``: the rule's learned parameters as the run holds them (the rule updates
+    these arrays in place); None: a new run's."""
+    return RULES[config.rule].from_config(config, net, stream(config.seed, STREAM_FEEDBACK), learned)
 
 
-def controller_of(config: TrainConfig, net: Network, edges: np.ndarray | None = None) -> Controller:
-    """The controller of a run: its engine, rates, rule and devices (``edges``: see :func:`devices_of`)."""
+def controller_of(config: TrainConfig, net: Network, edges: np.ndarray | None = None,
+                  learned: dict | None = None) -> Controller:
+    """The controller of a run: its engine, rates, rule and devices (``edges``: see :func:`devices_of`;
+    ``learned``: see :func:`rule_of`)."""
     return Controller(
         engine=config.engine,
         beta=config.beta,
@@ -77,11 +82,11 @@ def controller_of(config: TrainConfig, net: Network, edges: np.ndarray | None = 
         random_sign=config.random_sign,
         cuda_graphs=config.device == "cuda" and config.cuda_graphs,
         hardware=None if config.hardware.ideal else devices_of(config, net, edges),
-        rule=rule_of(config, net),
+        rule=rule_of(config, net, learned),
     )
 
 
 def network_and_controller(config: TrainConfig, run: Run) -> tuple[Network, Controller]:
     """The run's network on the configured device (the run's own arrays on the CPU) and its controller."""
     net = run.network if config.device == "cpu" else run.network.to(config.device)
-    return net, controller_of(config, net, run.edges)
+    return net, controller_of(config, net, run.edges, run.rule_parameters)

@@ -86,7 +86,8 @@ def evaluate_on_chips(run: Run, hardware, times=(0.0,), chips: int = 1, seed: in
     check_same_data(run.data_digest, data, data_dir or config.data_dir)
     x, y = data.x_test.astype(config.dtype), data.y_test
     # the engine, rates and rule of the run; its hardware is each chip's (ChipAt), so none is drawn here
-    controller = controller_of(dataclasses.replace(config, hardware=Hardware()), run.network, run.edges)
+    controller = controller_of(dataclasses.replace(config, hardware=Hardware()), run.network, run.edges,
+                               run.rule_parameters)
     errors = np.zeros((chips, len(times)))
     silent = np.zeros((chips, len(times)), dtype=np.int64)
     for chip in range(chips):

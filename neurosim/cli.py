@@ -175,7 +175,8 @@ TRAIN_OPTIONS = [
     click.option("--remove-skip-after", type=int,
                  help="Remove the layer-skipping connections after N epochs and train on [keep them]."),
     click.option("--max-residual", type=float, help="Stop if a phase ends with a residual above this [off]."),
-    _option("--rule", type=click.Choice(tuple(RULES)), help="Learning rule; bp, fa, dfa: layered topology."),
+    _option("--rule", type=click.Choice(tuple(RULES)), help="Learning rule; all but eqprop: layered topology."),
+    _option("--rule-lr", type=float, help="Rate of the rule's own learned parameters (bfa, bdfa, sg, csg)."),
     click.option("--hardware", help=f"Device models: a preset ({', '.join(PRESETS)}) or a TOML file [ideal]."),
     click.option("--weight-bits", type=int, help="Bits of the weight store; 0 = ideal [0]."),
     click.option("--rounding", type=click.Choice(ROUNDING), help="Rounding of updates and weights [nearest]."),
@@ -405,7 +406,7 @@ def _words(ctx, param, value):
               help="Weight bits; 0 = ideal.")
 @click.option("--roundings", callback=_words, default="nearest,stochastic", show_default=True)
 @click.option("--rules", callback=_words, default="eqprop", show_default=True,
-              help="Learning rules: eqprop, bp, fa, dfa (the last three on the layered topologies).")
+              help=f"Learning rules: {', '.join(RULES)} (all but eqprop on the layered topologies).")
 @click.option("--seeds", callback=_numbers(int), default="0", show_default=True)
 @click.option("--per-layer-lr", callback=_numbers(float),
               help="Rates of layered-per-layer [lr times 4^((pairs-1)/2 - k)].")

@@ -87,8 +87,11 @@ class TrainConfig:
     the iterating engines, the largest |ds/dt| tau in volts for the ODE and ngspice.
     ``hardware``: the device models (:mod:`neurosim.hardware`): a :class:`~neurosim.hardware.Hardware`, a dict of
     its groups, a preset name or a TOML file; ideal by default. Stored resolved, as a dict of every setting.
-    ``rule``: the learning rule, ``eqprop`` or a feedforward baseline (``bp``, ``fa``, ``dfa``;
-    :mod:`neurosim.rules`) on the same layered network, data, rates and hardware.
+    ``rule``: the learning rule, ``eqprop`` or a rule on the feedforward net of the same layered network, data,
+    rates and hardware (:mod:`neurosim.rules`): ``bp``, ``fa``, ``dfa``, their learned-feedback forms ``bfa`` and
+    ``bdfa``, or synthetic gradients ``sg`` and ``csg``. ``rule_lr``: the learning rate (per example, batch
+    averaged) of the rule's own learned parameters: the feedback weights of bfa and bdfa, the synthetic-gradient
+    modules of sg and csg; unused by the other rules.
     """
 
     dataset: Literal[DATASETS] = "digits"
@@ -121,6 +124,7 @@ class TrainConfig:
     remove_skip_after: PositiveInt | None = None
     hardware: Hardware = Hardware()
     rule: Literal[tuple(RULES)] = "eqprop"
+    rule_lr: Positive = 0.01
 
     @field_validator("lr", mode="before")
     @classmethod
@@ -230,7 +234,8 @@ class TrainConfig:
         if self.sizes is not None:
             pair_rates(self.lr, self.sizes)
         tiny, top = float(np.finfo(self.dtype).tiny), float(np.finfo(self.dtype).max)
-        for name, values in (("lr", self.lr), ("bias_lr", (self.bias_lr,)), ("beta", (self.beta,))):
+        for name, values in (("lr", self.lr), ("bias_lr", (self.bias_lr,)), ("beta", (self.beta,)),
+                             ("rule_lr", (self.rule_lr,))):
             for value in values:
                 if value is not None and not tiny <= value <= top:
                     raise ValueError(f"{name}={value}: not a normal {self.dtype} number (between {tiny:.3g} and "

@@ -9,6 +9,7 @@ refuses a file for it. What it checks, each against something independent of the
   sizes and rewiring gives the stored edge list, and the blocks, their masks and the skip connections are
   exactly its connections (skips absent only where the run removed them); the arrays have the configured dtype,
   the shapes the layer sizes give, finite values, and zeros where a mask says there is no connection;
+- the rule's learned parameters are those the configured rule learns on that network (names and shapes), finite;
 - the records are in their domains: epochs numbered 1..n, error rates in [0, 1], times and residuals >= 0 (NaN
   where a column was not measured), rates as many rows as recorded batches, states in [0, 1] V.
 
@@ -22,6 +23,7 @@ import numpy as np
 
 from .config import ConfigError, make_config, topology_of
 from .network import from_graph, is_skip
+from .rules import RULES, RuleError
 from .topology import edge_array
 
 #: What every run file's topology summary holds (:func:`neurosim.topology.describe`).
@@ -36,13 +38,25 @@ def inconsistency(run, unmeasured=frozenset(), older: bool = False) -> str | Non
         config, problem = _parsed(run)  # parsed once: every check below reads it
         if problem:
             return problem
-        for check in (_summary, _shapes, _structure):
+        for check in (_summary, _shapes, _structure, _rule_parameters):
             problem = check(run, config)
             if problem:
                 return problem
         return _records(run, config, UNMEASURED | unmeasured) or (None if older else _states(run, config))
     except (ValueError, TypeError, KeyError, IndexError, AttributeError) as err:  # a part of a type no check foresaw
         return f"unreadable contents ({type(err).__name__}: {' '.join(str(err).split())[:120]})"
+
+
+def _rule_parameters(run, config) -> str | None:
+    """What is wrong with the rule's learned parameters (:attr:`~neurosim.store.Run.rule_parameters`), or None."""
+    try:  # the rule's own check of names and shapes; the draw of a new run's parameters is not used
+        RULES[config.rule].from_config(config, run.network, np.random.default_rng(0), run.rule_parameters)
+    except RuleError as err:
+        return str(err)
+    for name, values in run.rule_parameters.items():
+        if np.dtype(values.dtype) != np.dtype(config.dtype) or not np.all(np.isfinite(values)):
+            return f"rule parameter {name} is not finite {config.dtype}"
+    return None
 
 
 def _parsed(run):

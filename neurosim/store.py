@@ -25,6 +25,8 @@ Layout (datasets unless marked as attributes)::
                            (equal to rms without hardware models; older files: a copy of rms);
                            attrs: spread (eq 23 over the run so far)
     /state/free            (n_train, n_free): each training example's last free equilibrium (warm starts only)
+    /rule/<name>           the learning rule's own learned parameters (format 6; rules that learn their feedback
+                           or gradient estimates: :mod:`neurosim.rules`), in the configured ``dtype``
 
 A checkpoint is built in memory, written whole to a temporary file in the same directory, flushed to disk, then
 renamed over the run file, so a process killed at any moment, or a full disk, leaves the last complete checkpoint.
@@ -57,14 +59,15 @@ from .network import DenseBlock, Network, SparseCouplings
 from .errors import NeurosimError
 
 FORMAT = "neurosim-run"
+#: 6: the group ``rule``, the learning rule's own learned parameters (:attr:`Run.rule_parameters`);
 #: 5: the root attribute ``data_digest``, the identity of the data set trained on (:attr:`Run.data_digest`);
 #: 4: the circuit's crossbar a table of its own settings (``circuit.crossbar.name``, ``circuit.crossbar.r_line``);
 #: 3: the root attribute ``digest`` (SHA-256 of every dataset and attribute), and a file is read only if it is
 #: what the writer makes of the run read; 2: the configuration's engine and circuit settings nested
 #: (``engine.n_free``); 1 had them at the top level.
-FORMAT_VERSION = 5
+FORMAT_VERSION = 6
 #: The format versions this neurosim reads.
-READABLE_VERSIONS = (1, 2, 3, 4, 5)
+READABLE_VERSIONS = (1, 2, 3, 4, 5, 6)
 #: Attributes written anew by every checkpoint whatever the run (the versions of the libraries that wrote it):
 #: their type is checked on load, not their value.
 PROVENANCE = {("/", "neurosim_version"), *(("/versions", k) for k in ("neurosim", "python", "numpy", "scipy",
@@ -107,7 +110,9 @@ class Run:
     batch; ``rate_batches`` / ``rate_rms`` hold eq 20's measurements of the rule's updates, ``applied_rms`` of
     the changes the weights underwent (the same without hardware models). ``data_digest``: the identity of the data
     set it trains on (:attr:`neurosim.data.Dataset.digest`; "" unknown: a file of format 4 or older), which a
-    resume, an export or an evaluation from another directory must match."""
+    resume, an export or an evaluation from another directory must match. ``rule_parameters``: the learning
+    rule's own learned parameters by name (feedback weights, synthetic-gradient modules; empty for rules that learn
+    none), updated in place by the rule as it trains, checkpointed with the network."""
 
     config: dict
     topology: dict
@@ -122,6 +127,7 @@ class Run:
     test_states: np.ndarray | None = None
     created: str = field(default_factory=lambda: time.strftime("%Y-%m-%dT%H:%M:%S%z"))
     data_digest: str = ""
+    rule_parameters: dict = field(default_factory=dict)
 
     @property
     def epochs_done(self) -> int:
@@ -213,6 +219,8 @@ def layout(run: Run, version: int = FORMAT_VERSION,
         data["state/free"] = run.free_states
     if run.test_states is not None:
         data["state/test"] = run.test_states
+    for name, values in run.rule_parameters.items():
+        data[f"rule/{name}"] = np.asarray(values).astype(dtype, copy=False)
     return attrs, data
 
 
@@ -497,6 +505,8 @@ def run_of_layout(attrs: dict, data: dict) -> Run:
         test_states=states["test"],
         created=str(root["created"]),
         data_digest=_plain(root["data_digest"]) if format_version(root["format_version"]) >= 5 else "",
+        rule_parameters={path.split("/", 1)[1]: _floats(values, path) for path, values in sorted(data.items())
+                         if path.startswith("rule/")},
     )
 
 

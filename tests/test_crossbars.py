@@ -23,7 +23,7 @@ from neurosim.engines.spice import run_netlist
 from neurosim.netlist import Analysis, write_netlist
 from neurosim.settings import setting
 from neurosim.spicetext import lines
-from neurosim.store import flat_settings, load_run
+from neurosim.store import FORMAT_VERSION, flat_settings, load_run
 from neurosim.training import train
 
 TIGHT = dict(rtol=1e-10, atol=1e-12, settle_tol=1e-10)
@@ -173,7 +173,7 @@ def test_a_format_3_run_file_loads_with_its_crossbar_and_resumes(tmp_path):
     resumed = dataclasses.replace(make_config(**run.config), epochs=2)
     train(resumed, out=tmp_path / "r.h5", run=run, progress=False)
     with h5py.File(tmp_path / "r.h5") as f:
-        assert f.attrs["format_version"] == 5 and f["config"].attrs["circuit.crossbar.gain_trim"]
+        assert f.attrs["format_version"] == FORMAT_VERSION and f["config"].attrs["circuit.crossbar.gain_trim"]
 
 
 def test_a_format_3_file_whose_attributes_contradict_its_configuration_is_refused(tmp_path):

@@ -11,7 +11,7 @@ from neurosim.circuit import Circuit
 from neurosim.config import ConfigError, foreign_settings, make_config, nest_flat
 from neurosim.engines import ENGINES, takes_circuit
 from neurosim.errors import NeurosimError
-from neurosim.rules import RULES, EqProp, Feedforward
+from neurosim.rules import RULES, EqProp, Feedforward, SyntheticGradients
 from neurosim.settings import option_name, settings_fields, values_of
 from neurosim.store import _stored_config
 
@@ -116,7 +116,9 @@ def test_the_builder_makes_the_rule_the_configuration_names():
     rule = build.rule_of(config, net)
     assert isinstance(rule, Feedforward) and rule.name == "fa" and len(rule.feedback) == 1
     assert build.controller_of(config, net).rule.kind == "fa"
-    assert set(RULES) == {"eqprop", "bp", "fa", "dfa"}
+    assert set(RULES) == {"eqprop", "bp", "fa", "dfa", "bfa", "bdfa", "sg", "csg"}
+    learned = build.rule_of(make_config(rule="csg", topology="layered", sizes=(64, 12, 10)), net)
+    assert isinstance(learned, SyntheticGradients) and sorted(learned.parameters) == ["M1", "N1", "c1"]
 
 
 def test_every_user_error_is_a_neurosim_error():

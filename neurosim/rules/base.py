@@ -9,8 +9,13 @@ the network as the devices present it, the readout of states) and asks for one o
 ``grads``: the rule's estimate of -dC/dtheta, batch-averaged, in the order of
 :meth:`~neurosim.network.Network.parameters` (the controller scales it by the learning rates and writes it);
 ``free`` / ``nudged``: the :class:`~neurosim.engines.base.Relaxation` of each phase (a feedforward pass stands in
-for both with zero residual). Each rule class has a registry ``name``, ``from_config(config, net, rng)`` (``rng``:
-the stream of the rule's own fixed random draws) and ``layered_only`` (trains layered networks on the CPU only).
+for both with zero residual). Each rule class has a registry ``name``, ``from_config(config, net, rng, learned)``
+(``rng``: the stream of the rule's own random draws; ``learned``: the rule's learned parameters as a run stored
+them, or None for a new run's) and ``layered_only`` (trains layered networks on the CPU only).
+
+A rule that learns parameters of its own (feedback weights, synthetic-gradient modules) holds them in
+``parameters`` (name -> array; empty for the others), updates them in place during :meth:`train` at its own rate,
+and the run stores them (:attr:`neurosim.store.Run.rule_parameters`).
 """
 
 from __future__ import annotations
@@ -53,6 +58,7 @@ class Machine:
 class Rule(Protocol):
     name: str
     layered_only: bool
+    parameters: dict
 
     def train(self, machine: Machine, net: Network, x, target, beta: float, start) -> tuple: ...
 
@@ -62,3 +68,24 @@ class Rule(Protocol):
 def forward_pass(states) -> Relaxation:
     """A feedforward pass's activations as the relaxation it stands in for: no residual, no iterations."""
     return Relaxation(state=states, residual=np.zeros(len(states)), steps=0)
+
+
+def check_parameters(expected: dict, given: dict | None, rule: str) -> None:
+    """:class:`RuleError` unless ``given`` (a stored run's learned parameters; None: a new run, nothing to check)
+    holds the names and shapes of ``expected`` (those the rule learns on this network)."""
+    if given is None:
+        return
+    if sorted(given) != sorted(expected):
+        raise RuleError(f"rule={rule!r} learns {', '.join(sorted(expected)) or 'no parameters'}; the run holds "
+                        f"{', '.join(sorted(given)) or 'none'}")
+    for name, values in expected.items():
+        if np.shape(given[name]) != np.shape(values):
+            raise RuleError(f"rule={rule!r}: parameter {name} has shape {np.shape(given[name])}, the network's "
+                            f"layers give {np.shape(values)}")
+
+
+def learn(parameters: dict, grads: dict, rate: float) -> None:
+    """A rule's own gradient step on its learned parameters, in place: θ += rate · (−∂S/∂θ) for each name of
+    ``grads``."""
+    for name, grad in grads.items():
+        parameters[name] += rate * grad

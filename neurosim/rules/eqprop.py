@@ -24,7 +24,7 @@ from ..backend import array_namespace
 from ..energy import rho
 from ..engines.base import Phase, Relaxation, check_nudge_name
 from ..network import Network
-from .base import Machine
+from .base import Machine, check_parameters
 
 
 def eqprop_gradient(net: Network, x, s_free, s_nudged, beta: float) -> list:
@@ -74,8 +74,14 @@ class EqProp:
     def __post_init__(self) -> None:
         check_nudge_name(self.nudge)
 
+    @property
+    def parameters(self) -> dict:
+        """None learned: EqProp's only parameters are the network's."""
+        return {}
+
     @classmethod
-    def from_config(cls, config, net: Network, rng) -> "EqProp":
+    def from_config(cls, config, net: Network, rng, learned: dict | None = None) -> "EqProp":
+        check_parameters({}, learned, config.rule)
         return cls(nudge=config.nudge)
 
     def train(self, machine: Machine, net: Network, x, target, beta: float, start) -> tuple:

@@ -28,11 +28,7 @@ from typing import ClassVar
 
 from ..energy import rho, rho_prime
 from ..network import Network
-from .base import Machine, RuleError, forward_pass
-
-#: Learning rules: ``eqprop`` (the energy-based network, :mod:`neurosim.controller`) and the baselines here.
-RULES = ("eqprop", "bp", "fa", "dfa")
-
+from .base import Machine, RuleError, check_parameters, forward_pass
 
 def feedforward_blocks(net: Network) -> list:
     """The blocks W_{l-1,l}, l = 1 .. L, of a layered network; :class:`RuleError` for any other."""
@@ -116,8 +112,14 @@ class Feedforward:
     def name(self) -> str:
         return self.kind
 
+    @property
+    def parameters(self) -> dict:
+        """None learned: the feedback of fa and dfa is fixed, drawn again from the run's seed."""
+        return {}
+
     @classmethod
-    def from_config(cls, config, net: Network, rng) -> "Feedforward":
+    def from_config(cls, config, net: Network, rng, learned: dict | None = None) -> "Feedforward":
+        check_parameters({}, learned, config.rule)
         return cls(kind=config.rule, feedback=feedback_matrices(net, config.rule, rng))
 
     def train(self, machine: Machine, net: Network, x, target, beta: float, start) -> tuple:
@@ -126,4 +128,9 @@ class Feedforward:
         return passed, passed, grads
 
     def predict(self, machine: Machine, net: Network, x, start):
-        return forward_pass(forward(machine.network(), x)[1])
+        return forward_prediction(machine, x)
+
+
+def forward_prediction(machine: Machine, x):
+    """The prediction of every feedforward rule: one forward pass of the network as the devices present it."""
+    return forward_pass(forward(machine.network(), x)[1])
