@@ -206,6 +206,10 @@ class TrainConfig:
         if self.engine.name == "fixedpoint" and self.topology == "small-world" and self.intralayer:
             raise ValueError("engine='fixedpoint' relaxes networks without intralayer connections: give "
                              "intralayer = false (--no-intralayer) or topology = 'layered'")
+        if (self.engine.name == "fixedpoint" and self.nudge == "weak" and self.random_sign and self.beta >= 1
+                and self.circuit.ideal):
+            raise ValueError(f"beta={self.beta} with random_sign: the fixed point's weak nudge needs 1 + beta > 0 "
+                             "for either sign (the output's leak, 1 + beta, must stay positive); give beta < 1")
         if self.nudge == "clamped" and self.random_sign:
             raise ValueError("random_sign with nudge='clamped': the outputs are held at the target whatever the sign "
                              "of beta, so a negative beta would reverse the update; use nudge='reference'")

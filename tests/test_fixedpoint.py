@@ -165,3 +165,15 @@ def test_the_fast_setting_trains_the_published_small_world_network_on_mnist(mnis
     h = run.history
     assert h["train_error"][0] < 0.52 and h["test_error"][0] < 0.40 and h["silent_outputs"][0] == 0
     assert set(run.batches["free_steps"]) == {40} and set(run.batches["nudged_steps"]) == {8}
+
+
+def test_a_random_sign_that_would_make_the_weak_nudge_unstable_is_refused_before_training():
+    """With beta >= 1 a drawn -beta leaves the output no leak (1 + beta <= 0): the fixed point cannot relax it, and
+    the configuration says so instead of the first negative batch failing mid-epoch."""
+    from neurosim.config import ConfigError, make_config
+
+    settings = dict(engine="fixedpoint", nudge="weak", topology="layered", intralayer=False)
+    with pytest.raises(ConfigError, match="beta=1.0 with random_sign"):
+        make_config(**settings, random_sign=True, beta=1.0)
+    make_config(**settings, random_sign=True, beta=0.5)
+    make_config(**settings, random_sign=False, beta=1.0)
