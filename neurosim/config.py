@@ -28,6 +28,7 @@ from .tomlfile import read_toml
 from .topology import pair_rates
 from .errors import NeurosimError, validation_problems
 from .settings import MAX_COUNT, build, flat_name, settings_fields, values_of
+from .spiking import LIF
 
 #: The engine of a configuration that names none, and of a table of engine settings without a ``name``.
 DEFAULT_ENGINE = "euler"
@@ -91,7 +92,8 @@ class TrainConfig:
     rates and hardware (:mod:`neurosim.rules`): ``bp``, ``fa``, ``dfa``, their learned-feedback forms ``bfa`` and
     ``bdfa``, or synthetic gradients ``sg`` and ``csg``. ``rule_lr``: the learning rate (per example, batch
     averaged) of the rule's own learned parameters: the feedback weights of bfa and bdfa, the synthetic-gradient
-    modules of sg and csg; unused by the other rules.
+    modules of sg and csg; unused by the other rules. ``neurons``: the leaky integrate-and-fire neurons of the spiking
+    rules (``erbp``; :class:`~neurosim.spiking.LIF`, a table of its settings), unused by the others.
     """
 
     dataset: Literal[DATASETS] = "digits"
@@ -125,6 +127,7 @@ class TrainConfig:
     hardware: Hardware = Hardware()
     rule: Literal[tuple(RULES)] = "eqprop"
     rule_lr: Positive = 0.01
+    neurons: Any = LIF()
 
     @field_validator("lr", mode="before")
     @classmethod
@@ -172,6 +175,15 @@ class TrainConfig:
             return build(ENGINES[name], table)
         if not any(type(value) is engine for engine in ENGINES.values()):
             raise ValueError(f"engine={value!r}: a name ({', '.join(ENGINES)}), a table of its settings or an engine")
+        return value
+
+    @field_validator("neurons", mode="before")
+    @classmethod
+    def _build_neurons(cls, value):
+        if isinstance(value, dict):
+            return build(LIF, value)
+        if not isinstance(value, LIF):
+            raise ValueError(f"neurons={value!r}: a table of the spiking neurons' settings")
         return value
 
     @field_validator("circuit", mode="before")

@@ -113,7 +113,7 @@ class Controller:
     def machine(self, net: Network, noise_rng: np.random.Generator | None = None) -> Machine:
         """What the rule trains: the engine on the (effective) network, read through the hardware's ADC."""
         return Machine(network=lambda: self.effective_network(net, noise_rng), engine=self.engine,
-                       read=unread if self.hardware is None else self.hardware.read)
+                       read=unread if self.hardware is None else self.hardware.read, rng=noise_rng)
 
     def step(self, net: Network, x, target, rng: np.random.Generator, start=None,
              noise_rng: np.random.Generator | None = None) -> StepResult:

@@ -44,11 +44,14 @@ class Machine:
     """What a rule may use of the machine it trains. ``network()``: the network a phase relaxes (the network
     itself, or the effective network of the hardware's devices, with a fresh draw of read noise per call);
     ``engine``: what relaxes it; ``read``: the readout of the states and inputs the updates multiply (an ADC, or
-    :func:`unread`)."""
+    :func:`unread`); ``rng``: the stream of the step's random draws a rule makes itself (the spike trains of a
+    spiking rule; the controller's per-epoch noise stream, so that a resumed run draws what an uninterrupted one
+    did), or None."""
 
     network: Callable[[], Network]
     engine: Engine
     read: Callable = unread
+    rng: np.random.Generator | None = None
 
     def relax(self, x, start, phase: Phase) -> Relaxation:
         """One phase of the engine on the network as the devices present it now."""
