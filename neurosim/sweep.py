@@ -349,7 +349,8 @@ def collect(grid: Grid) -> list[dict]:
     :func:`neurosim.studypoints.bitdepth_figures`)."""
     rows, finished, stored = [], {}, stored_points(grid.out)
     for point in grid.points():
-        row = {name: _cell(shown_setting(name, value, point.values)) for name, value in point.settings}
+        row = dict.fromkeys(grid.axes, "")  # a row of explicit settings may leave some axes unset: blank there
+        row.update({name: _cell(shown_setting(name, value, point.values)) for name, value in point.settings})
         row.update({k: "" for k in RESULT_COLUMNS})
         row["point"] = point.name
         path, err = point_file(grid.out, point, stored), error_file(grid.out, point)

@@ -241,3 +241,24 @@ def test_sweep_through_a_scheduler_and_worker_in_their_own_processes(tmp_path):
         for process in (worker, scheduler):
             process.terminate()
             process.wait(timeout=30)
+
+
+def test_a_grid_of_explicit_rows_that_set_different_settings_collects_with_blanks(tmp_path):
+    """Rows of settings (each rule with its own), not every combination: an axis a row does not set is blank in
+    its line of sweep.csv and sweep.h5, and the row's point trained with the base's value."""
+    from neurosim.sweep import Grid
+
+    base = dict(dataset="digits", n_train=40, n_test=20, sizes=[64, 6, 10], topology="layered", epochs=1,
+                persistent=False)
+    rows = ((("rule", "eqprop"), ("beta", 0.5)), (("rule", "bp"), ("lr", [0.2])))
+    grid = Grid(base=base, axes={"rule": ["eqprop", "bp"], "beta": [0.5], "lr": [[0.2]]}, out=tmp_path / "g",
+                rows=rows)
+    grid.out.mkdir()
+    for point in grid.points():
+        run_point(point.values, str(point_file(grid.out, point)))
+    table = collect(grid)
+    assert [(r["rule"], r["beta"], r["lr"], r["status"]) for r in table] == [("eqprop", 0.5, "", "done"),
+                                                                              ("bp", "", "[0.2]", "done")]
+    lines = (grid.out / "sweep.csv").read_text().splitlines()
+    assert lines[0].startswith("rule,beta,lr,point") and lines[2].startswith("bp,,[0.2],")
+    assert load_run(point_file(grid.out, grid.points()[1])).config["beta"] == 1.0  # the base's
