@@ -28,6 +28,7 @@ from .tomlfile import read_toml
 from .topology import pair_rates
 from .errors import NeurosimError, validation_problems
 from .settings import MAX_COUNT, build, flat_name, settings_fields, values_of
+from .sampling import Sampling
 from .spiking import LIF
 
 #: The engine of a configuration that names none, and of a table of engine settings without a ``name``.
@@ -93,7 +94,9 @@ class TrainConfig:
     ``bdfa``, or synthetic gradients ``sg`` and ``csg``. ``rule_lr``: the learning rate (per example, batch
     averaged) of the rule's own learned parameters: the feedback weights of bfa and bdfa, the synthetic-gradient
     modules of sg and csg; unused by the other rules. ``neurons``: the leaky integrate-and-fire neurons of the spiking
-    rules (``erbp``; :class:`~neurosim.spiking.LIF`, a table of its settings), unused by the others.
+    rules (``erbp``; :class:`~neurosim.spiking.LIF`, a table of its settings), unused by the others. ``sampling``:
+    the stochastic synapses and sampler of the synaptic sampling machine (``s2m``; :class:`~neurosim.sampling.
+    Sampling`), unused by the others.
     """
 
     dataset: Literal[DATASETS] = "digits"
@@ -128,6 +131,7 @@ class TrainConfig:
     rule: Literal[tuple(RULES)] = "eqprop"
     rule_lr: Positive = 0.01
     neurons: Any = LIF()
+    sampling: Any = Sampling()
 
     @field_validator("lr", mode="before")
     @classmethod
@@ -177,13 +181,15 @@ class TrainConfig:
             raise ValueError(f"engine={value!r}: a name ({', '.join(ENGINES)}), a table of its settings or an engine")
         return value
 
-    @field_validator("neurons", mode="before")
+    @field_validator("neurons", "sampling", mode="before")
     @classmethod
-    def _build_neurons(cls, value):
+    def _build_settings(cls, value, info):
+        kind = {"neurons": LIF, "sampling": Sampling}[info.field_name]
         if isinstance(value, dict):
-            return build(LIF, value)
-        if not isinstance(value, LIF):
-            raise ValueError(f"neurons={value!r}: a table of the spiking neurons' settings")
+            return build(kind, value)
+        if not isinstance(value, kind):
+            names = ", ".join(f.name for f in dataclasses.fields(kind))
+            raise ValueError(f"{info.field_name}={value!r}: a table of its settings ({names})")
         return value
 
     @field_validator("circuit", mode="before")

@@ -157,6 +157,7 @@ def axis_names() -> tuple[str, ...]:
     from .hardware.response import MODELS
     from .hardware.settings import RENAMED
     from .settings import settings_fields
+    from .sampling import Sampling
     from .spiking import LIF
 
     dotted = ["engine.name", *(f"engine.{f.name}" for e in ENGINES.values() for f in settings_fields(e)),
@@ -166,7 +167,8 @@ def axis_names() -> tuple[str, ...]:
                 for f in dataclasses.fields(type(getattr(Hardware(), g.name)))),
               *(f"hardware.response.{f.name}" for model in MODELS.values() for f in dataclasses.fields(model)),
               *(f"hardware.{group}.{old}" for group, old in RENAMED),  # studies begun before a rename
-              *(f"neurons.{f.name}" for f in dataclasses.fields(LIF))]
+              *(f"neurons.{f.name}" for f in dataclasses.fields(LIF)),
+              *(f"sampling.{f.name}" for f in dataclasses.fields(Sampling))]
     return tuple(dict.fromkeys((*FIELDS, *FLAT_SETTINGS, *dotted)))
 
 

@@ -68,6 +68,11 @@ class Rule(Protocol):
     def predict(self, machine: Machine, net: Network, x, start) -> Relaxation: ...
 
 
+def draws(machine: Machine) -> np.random.Generator:
+    """The stream a stochastic rule draws from: the machine's, or a fixed one (seed 0) where the caller gave none."""
+    return machine.rng if machine.rng is not None else np.random.default_rng(0)
+
+
 def forward_pass(states) -> Relaxation:
     """A feedforward pass's activations as the relaxation it stands in for: no residual, no iterations."""
     return Relaxation(state=states, residual=np.zeros(len(states)), steps=0)

@@ -38,7 +38,7 @@ import numpy as np
 
 from ..network import Network
 from ..spiking import LIF, Membranes, poisson_spikes
-from .base import Machine, check_parameters, forward_pass
+from .base import Machine, check_parameters, draws, forward_pass
 from .feedforward import feedback_matrices, feedforward_blocks
 
 
@@ -119,15 +119,11 @@ class ERBP:
         check_parameters({}, learned, config.rule)
         return cls(lif=config.neurons, feedback=feedback_matrices(net, "dfa", rng))
 
-    @staticmethod
-    def _rng(machine: Machine) -> np.random.Generator:
-        return machine.rng if machine.rng is not None else np.random.default_rng(0)
-
     def train(self, machine: Machine, net: Network, x, target, beta: float, start) -> tuple:
-        shown = present(machine.network(), self.lif, x, self._rng(machine), target, self.feedback)
+        shown = present(machine.network(), self.lif, x, draws(machine), target, self.feedback)
         passed = forward_pass(shown.counts / self.lif.n_steps)
         return passed, passed, erbp_gradient(net, shown)
 
     def predict(self, machine: Machine, net: Network, x, start):
-        shown = present(machine.network(), self.lif, x, self._rng(machine))
+        shown = present(machine.network(), self.lif, x, draws(machine))
         return forward_pass(shown.counts / self.lif.n_steps)

@@ -1,0 +1,65 @@
+"""Sampling by stochastic synapses: the units and the Gibbs sampler of a synaptic sampling machine
+(:mod:`neurosim.rules.s2m`; Neftci, Pedroni, Joshi, Al-Shedivat & Cauwenberghs 2016, "Stochastic synapses enable
+efficient brain-inspired learning machines", Frontiers in Neuroscience 10:241).
+
+Units are binary (z in {0, 1}; a spike in a time bin) and deterministic threshold units: all the randomness is in
+the synapses, each of which transmits with probability 1 - p and blanks out with probability p (``blank_out``),
+drawn afresh for every synapse, every example and every update of the unit:
+
+    u_i = Σ_j m_ij W_ij z_j + b_i,    m_ij ~ Bernoulli(1 - p),    z_i = 1 if u_i > 0 else 0.
+
+Given the other layer, the units of a layer are independent (their masks are), so a bipartite network samples by
+blocks: all hidden units given the visible ones, then all visible ones given the hidden (block Gibbs sampling). The
+probability that a unit fires is that of a weighted sum of Bernoulli variables exceeding -b_i (for many inputs close
+to the erf of the paper's eq 5, with mean (1 - p) Σ W z + b and variance p (1 - p) Σ W² z).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from .errors import NeurosimError
+from .settings import setting
+
+
+class SamplingError(NeurosimError, ValueError):
+    """Sampling settings that cannot be used; the message names the value."""
+
+
+@dataclass(frozen=True)
+class Sampling:
+    """Settings of a synaptic sampling machine's sampler and training (counts of block-Gibbs steps; p a
+    probability)."""
+
+    blank_out: float = setting(0.5, "Probability p that a synapse fails to transmit, per synapse and update.")
+    steps: int = setting(1, "Block-Gibbs steps of each training phase (data, then model: CD-k's k).")
+    predict_steps: int = setting(10, "Block-Gibbs steps of a prediction (labels counted over them).")
+
+    def __post_init__(self) -> None:
+        if not (math.isfinite(self.blank_out) and 0 <= self.blank_out < 1):
+            raise SamplingError(f"blank_out={self.blank_out}: a probability in [0, 1) (1 blanks every synapse)")
+        for name in ("steps", "predict_steps"):
+            if getattr(self, name) < 1:
+                raise SamplingError(f"{name}={getattr(self, name)}: at least one step")
+
+    @property
+    def keep(self) -> float:
+        """The probability a synapse transmits, 1 - p."""
+        return 1.0 - self.blank_out
+
+
+def drive(z: np.ndarray, weight: np.ndarray, keep: float, rng: np.random.Generator) -> np.ndarray:
+    """Σ_j m_ij W_ij z_j for each example (B, n_out), with a fresh mask m ~ Bernoulli(keep) per synapse and
+    example: ``z`` (B, n_in), ``weight`` (n_in, n_out)."""
+    if keep == 1.0:
+        return z @ weight
+    masks = rng.random((z.shape[0], *weight.shape), dtype=np.float32) < keep
+    return np.einsum("bj,bji->bi", z, masks * weight, optimize=True)
+
+
+def fire(u: np.ndarray) -> np.ndarray:
+    """The threshold units: 1 where u > 0, else 0 (the dtype of ``u``)."""
+    return (u > 0).astype(u.dtype)
