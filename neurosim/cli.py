@@ -752,16 +752,23 @@ def info_command(run_file) -> None:
         + (f"  ({t['n_skip_removed']} skips removed after epoch {t['skip_removed_after']})"
            if t.get("skip_removed_after") else "")
     )
-    click.echo(
-        f"learning  rule={c.get('rule', 'eqprop')}  lr={list(c['lr'])}"
-        + (f"  bias_lr={c['bias_lr']}" if c.get("bias_lr") is not None else "")
-        + f"  beta={'±' if c.get('random_sign') else ''}{c['beta']}  nudge={c.get('nudge', 'weak')}  "
-        f"batch={c['batch_size']}  dtype={c['dtype']}" + ("  persistent" if c.get("persistent") else "")
-    )
     config = make_config(**c)  # engine and circuit with every default filled in, an older file's too
+    reads = RULES[config.rule].settings  # what the rule uses of the configuration
+    click.echo(
+        f"learning  rule={config.rule}  lr={list(c['lr'])}"
+        + (f"  bias_lr={c['bias_lr']}" if c.get("bias_lr") is not None else "")
+        + (f"  beta={'±' if config.random_sign else ''}{config.beta}  nudge={config.nudge}" if "beta" in reads else "")
+        + (f"  rule_lr={config.rule_lr}" if "rule_lr" in reads else "")
+        + f"  batch={c['batch_size']}  dtype={c['dtype']}" + ("  persistent" if c.get("persistent") else "")
+    )
+    show = lambda values: "  ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}"  # noqa: E731
+                                    for k, v in values.items())
     engine = config.engine
-    click.echo(f"engine    {engine.name}  " + "  ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}"
-                                                       for k, v in values_of(engine).items()))
+    if "engine" in reads:
+        click.echo(f"engine    {engine.name}  " + show(values_of(engine)))
+    for name in ("neurons", "sampling"):
+        if name in reads:
+            click.echo(f"{name:<9} " + show(values_of(getattr(config, name))))
     if takes_circuit(type(engine)):
         k = config.circuit
         click.echo(

@@ -62,6 +62,7 @@ class Rule(Protocol):
     name: str
     layered_only: bool
     parameters: dict
+    settings: tuple  # the configuration's fields the rule reads beyond lr and the network (what `info` shows)
 
     def train(self, machine: Machine, net: Network, x, target, beta: float, start) -> tuple: ...
 

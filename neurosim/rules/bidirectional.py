@@ -85,6 +85,7 @@ class LearnedFeedback:
     rate: float = 0.01
     parameters: dict = field(default_factory=dict)
     layered_only: ClassVar[bool] = True
+    settings: ClassVar[tuple] = ("rule_lr",)
 
     def __post_init__(self) -> None:
         if self.kind not in FIXED_FEEDBACK:

@@ -70,6 +70,7 @@ class EqProp:
     nudge: str = "weak"
     name: ClassVar[str] = "eqprop"
     layered_only: ClassVar[bool] = False
+    settings: ClassVar[tuple] = ("beta", "random_sign", "nudge", "engine")
 
     def __post_init__(self) -> None:
         check_nudge_name(self.nudge)

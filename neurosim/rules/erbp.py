@@ -107,6 +107,7 @@ class ERBP:
     feedback: list
     name: ClassVar[str] = "erbp"
     layered_only: ClassVar[bool] = True
+    settings: ClassVar[tuple] = ("neurons",)
 
     @property
     def parameters(self) -> dict:

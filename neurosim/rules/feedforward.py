@@ -107,6 +107,7 @@ class Feedforward:
     kind: str = "bp"
     feedback: list | None = None
     layered_only: ClassVar[bool] = True
+    settings: ClassVar[tuple] = ()
 
     @property
     def name(self) -> str:

@@ -192,6 +192,7 @@ class SynapticSampling:
     parameters: dict
     name: ClassVar[str] = "s2m"
     layered_only: ClassVar[bool] = True
+    settings: ClassVar[tuple] = ("rule_lr", "sampling")
 
     @classmethod
     def from_config(cls, config, net: Network, rng, learned: dict | None = None) -> "SynapticSampling":
@@ -202,11 +203,14 @@ class SynapticSampling:
                    parameters=initial if learned is None else learned)
 
     def train(self, machine: Machine, net: Network, x, target, beta: float, start) -> tuple:
+        """The step's prediction before it learns (the 'free' relaxation: the training error is the machine's own
+        classification, labels free), then contrastive divergence (the data phase's activities, labels clamped, as
+        the 'nudged' one)."""
+        predicted = self.predict(machine, net, x, start)
         grads, own, states = contrastive_divergence(machine.network(), x, target, self.parameters["a0"],
                                                     self.sampling, draws(machine))
         learn(self.parameters, own, self.rate)
-        passed = forward_pass(states)
-        return passed, passed, grads
+        return predicted, forward_pass(states), grads
 
     def predict(self, machine: Machine, net: Network, x, start):
         return forward_pass(classify(machine.network(), x, self.parameters["a0"], self.sampling,
