@@ -53,11 +53,21 @@ class Sampling:
 
 def drive(z: np.ndarray, weight: np.ndarray, keep: float, rng: np.random.Generator) -> np.ndarray:
     """Σ_j m_ij W_ij z_j for each example (B, n_out), with a fresh mask m ~ Bernoulli(keep) per synapse and
-    example: ``z`` (B, n_in), ``weight`` (n_in, n_out)."""
+    example: ``z`` (B, n_in) of 0 and 1, ``weight`` (n_in, n_out). Only the synapses of active inputs (z_j = 1)
+    carry anything, so masks are drawn for those alone: each example's active inputs gathered into a row padded to
+    the batch's largest count (MNIST pixels: about 150 of 784)."""
     if keep == 1.0:
         return z @ weight
-    masks = rng.random((z.shape[0], *weight.shape), dtype=np.float32) < keep
-    return np.einsum("bj,bji->bi", z, masks * weight, optimize=True)
+    active = z != 0
+    count = active.sum(axis=1)
+    width = int(count.max()) if len(count) else 0
+    if width == 0:
+        return np.zeros((z.shape[0], weight.shape[1]), dtype=weight.dtype)
+    order = np.argsort(~active, axis=1, kind="stable")[:, :width]  # each row's active inputs first
+    present = np.arange(width) < count[:, None]  # (B, width): a real input, not padding
+    rows = weight[order]  # (B, width, n_out)
+    masks = rng.random(rows.shape, dtype=np.float32) < keep
+    return np.einsum("bk,bki->bi", present.astype(weight.dtype), masks * rows, optimize=True)
 
 
 def fire(u: np.ndarray) -> np.ndarray:
