@@ -81,3 +81,31 @@ def as_older_format(path, version: int = 2) -> None:
         f.attrs["format_version"] = version
         if "digest" in f.attrs:
             del f.attrs["digest"]
+
+
+def assert_learns(config, data, points=0.25):
+    """Training ``config`` on ``data`` ends at least ``points`` below the test error of its initial network (the
+    rule's own prediction, from the run's initial rule parameters)."""
+    from neurosim.build import controller_of, new_run
+    from neurosim.training import evaluate, train
+
+    start = new_run(config, data)
+    controller = controller_of(config, start.network, learned=start.rule_parameters)
+    before = evaluate(controller, start.network, data.x_test.astype(np.float32), data.y_test,
+                      noise_rng=np.random.default_rng(0)).error
+    after = train(config, data=data, progress=False).history["test_error"][-1]
+    assert after < before - points, (before, after)
+
+
+def whole_and_resumed(config_of, tmp_path):
+    """The run of ``config_of(2)`` (two epochs) trained at once and trained one epoch then resumed for the second,
+    after checking that their networks are bit for bit equal; both runs."""
+    from neurosim.store import load_run
+    from neurosim.training import train
+
+    whole = train(config_of(2), out=tmp_path / "whole.h5", progress=False)
+    train(config_of(1), out=tmp_path / "half.h5", progress=False)
+    resumed = train(config_of(2), out=tmp_path / "half.h5", run=load_run(tmp_path / "half.h5"), progress=False)
+    for a, b in zip(whole.network.parameters(), resumed.network.parameters(), strict=True):
+        np.testing.assert_array_equal(a, b)
+    return whole, resumed

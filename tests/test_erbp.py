@@ -8,13 +8,11 @@ import numpy as np
 import pytest
 
 from neurosim import topology
-from neurosim.build import controller_of, new_run
 from neurosim.config import ConfigError, make_config
 from neurosim.network import from_graph
 from neurosim.rules.erbp import erbp_gradient, present
 from neurosim.spiking import LIF, Membranes, SpikingError, first_spike_time
-from neurosim.store import load_run
-from neurosim.training import evaluate, train
+from conftest import assert_learns, whole_and_resumed
 
 
 def test_a_neuron_under_constant_drive_fires_when_its_membrane_equation_says():
@@ -153,21 +151,11 @@ def digits_erbp(**kw):
 
 
 def test_erbp_lowers_the_error_of_a_small_digits_network(digits):
-    config = digits_erbp()
-    start = new_run(config, digits)
-    before = evaluate(controller_of(config, start.network), start.network, digits.x_test.astype(np.float32),
-                      digits.y_test, noise_rng=np.random.default_rng(0)).error
-    after = train(config, data=digits, progress=False).history["test_error"][-1]
-    assert after < before - 0.25, (before, after)
+    assert_learns(digits_erbp(), digits)
 
 
 def test_erbp_resumes_exactly(tmp_path):
-    config = digits_erbp(epochs=2, n_train=200, n_test=50)
-    whole = train(config, out=tmp_path / "whole.h5", progress=False)
-    train(digits_erbp(epochs=1, n_train=200, n_test=50), out=tmp_path / "half.h5", progress=False)
-    resumed = train(config, out=tmp_path / "half.h5", run=load_run(tmp_path / "half.h5"), progress=False)
-    for a, b in zip(whole.network.parameters(), resumed.network.parameters()):
-        np.testing.assert_array_equal(a, b)
+    whole, resumed = whole_and_resumed(lambda epochs: digits_erbp(epochs=epochs, n_train=200, n_test=50), tmp_path)
     assert whole.history["test_error"] == resumed.history["test_error"]
 
 

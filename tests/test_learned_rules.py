@@ -17,7 +17,7 @@ from neurosim.rules.bidirectional import feedback_gradient, initial_feedback
 from neurosim.rules.synthetic import synthetic_gradients
 from neurosim.runcheck import inconsistency
 from neurosim.store import load_run
-from neurosim.training import evaluate, train
+from conftest import assert_learns, whole_and_resumed
 
 H = 1e-6
 
@@ -171,24 +171,15 @@ def test_zero_modules_train_only_the_output_layer():
 def test_each_learned_rule_lowers_the_error_of_a_small_digits_network(digits, rule, epochs):
     """By 25 points: in one epoch, or two for synthetic gradients, whose hidden layers learn only once their
     modules (zero at first) have."""
-    config = make_config(dataset="digits", topology="layered", sizes=(64, 32, 10), epochs=epochs, seed=1,
-                         lr=(0.2,), rule=rule, rule_lr=0.1)
-    start = new_run(config, digits)
-    before = evaluate(controller_of(config, start.network), start.network, digits.x_test.astype(np.float32),
-                      digits.y_test).error
-    after = train(config, data=digits, progress=False).history["test_error"][-1]
-    assert after < before - 0.25, (before, after)
+    assert_learns(make_config(dataset="digits", topology="layered", sizes=(64, 32, 10), epochs=epochs, seed=1,
+                              lr=(0.2,), rule=rule, rule_lr=0.1), digits)
 
 
 @pytest.mark.parametrize("rule", ["bdfa", "csg"])
 def test_learned_parameters_are_stored_and_resumed_exactly(tmp_path, digits, rule):
+    whole, resumed = whole_and_resumed(lambda epochs: config_of(rule, epochs=epochs, rule_lr=0.2, n_train=300,
+                                                                n_test=100, dtype="float32"), tmp_path)
     config = config_of(rule, epochs=2, rule_lr=0.2, n_train=300, n_test=100, dtype="float32")
-    whole = train(config, out=tmp_path / "whole.h5", data=None, progress=False)
-    train(config_of(rule, epochs=1, rule_lr=0.2, n_train=300, n_test=100, dtype="float32"),
-          out=tmp_path / "half.h5", progress=False)
-    resumed = train(config, out=tmp_path / "half.h5", run=load_run(tmp_path / "half.h5"), progress=False)
-    for a, b in zip(whole.network.parameters(), resumed.network.parameters()):
-        np.testing.assert_array_equal(a, b)
     stored = load_run(tmp_path / "whole.h5").rule_parameters
     assert sorted(stored) == sorted(whole.rule_parameters) and len(stored) >= 4
     for name, values in whole.rule_parameters.items():

@@ -116,7 +116,7 @@ def test_the_builder_makes_the_rule_the_configuration_names():
     rule = build.rule_of(config, net)
     assert isinstance(rule, Feedforward) and rule.name == "fa" and len(rule.feedback) == 1
     assert build.controller_of(config, net).rule.kind == "fa"
-    assert set(RULES) == {"eqprop", "bp", "fa", "dfa", "bfa", "bdfa", "sg", "csg"}
+    assert set(RULES) == {"eqprop", "bp", "fa", "dfa", "bfa", "bdfa", "sg", "csg", "erbp", "s2m"}
     learned = build.rule_of(make_config(rule="csg", topology="layered", sizes=(64, 12, 10)), net)
     assert isinstance(learned, SyntheticGradients) and sorted(learned.parameters) == ["M1", "N1", "c1"]
 

@@ -15,7 +15,7 @@ from neurosim.rules import RuleError
 from neurosim.rules.s2m import Chain, contrastive_divergence, prune, sample_hidden, sample_visible
 from neurosim.sampling import Sampling
 from neurosim.store import load_run
-from neurosim.training import evaluate, train
+from conftest import assert_learns, whole_and_resumed
 
 KEEP = 0.5
 
@@ -151,21 +151,11 @@ def s2m_config(**kw):
 
 
 def test_s2m_lowers_the_error_of_a_small_digits_network(digits):
-    config = s2m_config()
-    start = new_run(config, digits)
-    before = evaluate(controller_of(config, start.network, learned=start.rule_parameters), start.network,
-                      digits.x_test, digits.y_test, noise_rng=np.random.default_rng(0)).error
-    after = train(config, data=digits, progress=False).history["test_error"][-1]
-    assert after < before - 0.25, (before, after)
+    assert_learns(s2m_config(), digits)
 
 
 def test_s2m_resumes_exactly_with_its_pixel_biases(tmp_path):
-    config = s2m_config(epochs=2, n_train=200, n_test=50)
-    whole = train(config, out=tmp_path / "whole.h5", progress=False)
-    train(s2m_config(epochs=1, n_train=200, n_test=50), out=tmp_path / "half.h5", progress=False)
-    resumed = train(config, out=tmp_path / "half.h5", run=load_run(tmp_path / "half.h5"), progress=False)
-    for a, b in zip(whole.network.parameters(), resumed.network.parameters()):
-        np.testing.assert_array_equal(a, b)
+    whole, resumed = whole_and_resumed(lambda epochs: s2m_config(epochs=epochs, n_train=200, n_test=50), tmp_path)
     np.testing.assert_array_equal(whole.rule_parameters["a0"], resumed.rule_parameters["a0"])
     assert np.abs(load_run(tmp_path / "whole.h5").rule_parameters["a0"]).max() > 0
 

@@ -19,8 +19,6 @@ import dataclasses
 import time
 from pathlib import Path
 
-import numpy as np
-
 from neurosim.atomic import write_text_atomically
 from neurosim.build import STREAM_NOISE, controller_of, stream
 from neurosim.config import make_config
@@ -68,7 +66,7 @@ def main(argv=None) -> int:
     rows.append((f"pruned, then re-learned on {args.relearn:,} examples",
                  test_error(again.network, again.rule_parameters, "re-learned"), again.network))
     total = sum(b.weight.size for b in run.network.blocks)
-    lines = [f"S2M pruning ({Path(args.run).name}: {'-'.join(map(str, run.network.sizes))}, {run.epochs_done} "
+    lines = [f"S2M pruning ({Path(args.run).name}: {'-'.join(map(str, run.network.sizes))}, {trained_epochs} "
              f"epoch(s) of {config.n_train or len(data.x_train)}; {kept:,} of {total:,} connections kept)", "",
              "| network | test error % |", "|---|---|"]
     lines += [f"| {label} | {error:.2f} |" for label, error, _ in rows]

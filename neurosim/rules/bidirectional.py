@@ -27,15 +27,15 @@ above is this module's reading of that sentence, not a transcription of the pape
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
 
 from ..energy import rho, rho_prime
 from ..network import Network
-from .base import Machine, RuleError, check_parameters, forward_pass, learn
-from .feedforward import feedback_matrices, feedforward_blocks, feedforward_gradient, forward_prediction
+from .base import Machine
+from .feedforward import LearnsItsOwn, feedback_matrices, feedforward_gradient
 
 #: The learned rules here -> the fixed-feedback rule whose forward update they share.
 FIXED_FEEDBACK = {"bfa": "fa", "bdfa": "dfa"}
@@ -76,45 +76,24 @@ def feedback_gradient(net: Network, kind: str, parameters: dict, activity: list[
 
 
 @dataclass(frozen=True)
-class LearnedFeedback:
-    """Bidirectional feedback alignment (``kind`` bfa or bdfa): forward weights as fa / dfa, feedback weights
-    learned at rate ``rate`` (1 / example; the configuration's ``rule_lr``). ``parameters``: the feedback weights
-    and biases by name, updated in place by :meth:`train` (the run's own arrays)."""
+class LearnedFeedback(LearnsItsOwn):
+    """Bidirectional feedback alignment (``kind`` bfa or bdfa): forward weights as fa / dfa, feedback weights and
+    biases learned (``parameters``, module docstring)."""
 
     kind: str = "bfa"
-    rate: float = 0.01
-    parameters: dict = field(default_factory=dict)
-    layered_only: ClassVar[bool] = True
-    settings: ClassVar[tuple] = ("rule_lr",)
-
-    def __post_init__(self) -> None:
-        if self.kind not in FIXED_FEEDBACK:
-            raise RuleError(f"kind={self.kind!r}: choose {' or '.join(FIXED_FEEDBACK)}")
-
-    @property
-    def name(self) -> str:
-        return self.kind
+    KINDS: ClassVar[tuple] = tuple(FIXED_FEEDBACK)
 
     @classmethod
-    def from_config(cls, config, net: Network, rng, learned: dict | None = None) -> "LearnedFeedback":
-        feedforward_blocks(net)  # refuses a network that is not layered, in one line
-        initial = initial_feedback(net, config.rule, rng)
-        check_parameters(initial, learned, config.rule)
-        return cls(kind=config.rule, rate=config.rule_lr, parameters=initial if learned is None else learned)
+    def initial(cls, kind: str, net: Network, rng) -> dict:
+        return initial_feedback(net, kind, rng)
 
     def feedback(self) -> list[np.ndarray]:
         """B_1 .. B_{L-1} (or D_l) as they are now."""
         return [self.parameters[f"B{k}"] for k in range(1, len(self.parameters) // 2 + 1)]
 
-    def train(self, machine: Machine, net: Network, x, target, beta: float, start) -> tuple:
-        network = machine.network()
-        grads, states = feedforward_gradient(network, x, target, FIXED_FEEDBACK[self.kind], self.feedback(),
-                                             machine.read)
+    def step(self, machine: Machine, net: Network, x, target) -> tuple:
+        grads, states = feedforward_gradient(machine.network(), x, target, FIXED_FEEDBACK[self.kind],
+                                             self.feedback(), machine.read)
         activity = [machine.read(np.asarray(x, dtype=net.dtype))] + [
             machine.read(states[:, net.free_slice(lay)]) for lay in range(1, net.n_layers)]
-        learn(self.parameters, feedback_gradient(net, self.kind, self.parameters, activity), self.rate)
-        passed = forward_pass(states)
-        return passed, passed, grads
-
-    def predict(self, machine: Machine, net: Network, x, start):
-        return forward_prediction(machine, x)
+        return grads, feedback_gradient(net, self.kind, self.parameters, activity), states

@@ -23,12 +23,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 from ..energy import rho, rho_prime
 from ..network import Network
-from .base import Machine, RuleError, check_parameters, forward_pass
+from .base import Machine, RuleError, check_parameters, forward_pass, learn
 
 def feedforward_blocks(net: Network) -> list:
     """The blocks W_{l-1,l}, l = 1 .. L, of a layered network; :class:`RuleError` for any other."""
@@ -135,3 +135,50 @@ class Feedforward:
 def forward_prediction(machine: Machine, x):
     """The prediction of every feedforward rule: one forward pass of the network as the devices present it."""
     return forward_pass(forward(machine.network(), x)[1])
+
+
+@dataclass(frozen=True)
+class LearnsItsOwn:
+    """What the rules on the feedforward net that learn parameters of their own share (``bfa``/``bdfa``,
+    ``sg``/``csg``): their ``kind`` (the registry name), the rate of their own parameters (the configuration's
+    ``rule_lr``, per example), and those ``parameters`` by name, updated in place by :meth:`train` (the run's own
+    arrays). A subclass names its kinds (``KINDS``), gives the initial parameters (:meth:`initial`) and one step
+    (:meth:`step`: the network's gradient estimate, its own, and the activations)."""
+
+    kind: str
+    rate: float = 0.01
+    parameters: dict = field(default_factory=dict)
+    KINDS: ClassVar[tuple] = ()
+    layered_only: ClassVar[bool] = True
+    settings: ClassVar[tuple] = ("rule_lr",)
+
+    def __post_init__(self) -> None:
+        if self.kind not in self.KINDS:
+            raise RuleError(f"kind={self.kind!r}: choose {' or '.join(self.KINDS)}")
+
+    @property
+    def name(self) -> str:
+        return self.kind
+
+    @classmethod
+    def initial(cls, kind: str, net: Network, rng) -> dict:
+        raise NotImplementedError
+
+    @classmethod
+    def from_config(cls, config, net: Network, rng, learned: dict | None = None):
+        feedforward_blocks(net)  # refuses a network that is not layered, in one line
+        initial = cls.initial(config.rule, net, rng)
+        check_parameters(initial, learned, config.rule)
+        return cls(kind=config.rule, rate=config.rule_lr, parameters=initial if learned is None else learned)
+
+    def step(self, machine: Machine, net: Network, x, target) -> tuple:
+        raise NotImplementedError
+
+    def train(self, machine: Machine, net: Network, x, target, beta: float, start) -> tuple:
+        grads, own, states = self.step(machine, net, x, target)
+        learn(self.parameters, own, self.rate)
+        passed = forward_pass(states)
+        return passed, passed, grads
+
+    def predict(self, machine: Machine, net: Network, x, start):
+        return forward_prediction(machine, x)

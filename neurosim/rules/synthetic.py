@@ -29,15 +29,15 @@ backprop does (:meth:`~neurosim.network.DenseBlock.backward`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
 
 from ..energy import rho, rho_prime
 from ..network import Network
-from .base import Machine, RuleError, check_parameters, forward_pass, learn
-from .feedforward import feedforward_blocks, forward, forward_prediction
+from .base import Machine
+from .feedforward import LearnsItsOwn, feedforward_blocks, forward
 
 #: The synthetic-gradient rules: name -> whether the modules see the label (cDNI).
 CONDITIONED = {"sg": False, "csg": True}
@@ -95,38 +95,16 @@ def synthetic_gradients(net: Network, modules: dict, x, target, read=None) -> tu
 
 
 @dataclass(frozen=True)
-class SyntheticGradients:
+class SyntheticGradients(LearnsItsOwn):
     """Decoupled layers trained by linear synthetic-gradient modules (``kind`` sg, or csg conditioned on the
-    label), the modules learned at rate ``rate`` (the configuration's ``rule_lr``). ``parameters``: the modules
-    by name, updated in place by :meth:`train` (the run's own arrays)."""
+    label); ``parameters``: the modules by name (module docstring)."""
 
     kind: str = "sg"
-    rate: float = 0.01
-    parameters: dict = field(default_factory=dict)
-    layered_only: ClassVar[bool] = True
-    settings: ClassVar[tuple] = ("rule_lr",)
-
-    def __post_init__(self) -> None:
-        if self.kind not in CONDITIONED:
-            raise RuleError(f"kind={self.kind!r}: choose {' or '.join(CONDITIONED)}")
-
-    @property
-    def name(self) -> str:
-        return self.kind
+    KINDS: ClassVar[tuple] = tuple(CONDITIONED)
 
     @classmethod
-    def from_config(cls, config, net: Network, rng, learned: dict | None = None) -> "SyntheticGradients":
-        feedforward_blocks(net)  # refuses a network that is not layered, in one line
-        initial = initial_modules(net, CONDITIONED[config.rule], net.sizes[-1])
-        check_parameters(initial, learned, config.rule)
-        return cls(kind=config.rule, rate=config.rule_lr, parameters=initial if learned is None else learned)
+    def initial(cls, kind: str, net: Network, rng) -> dict:
+        return initial_modules(net, CONDITIONED[kind], net.sizes[-1])
 
-    def train(self, machine: Machine, net: Network, x, target, beta: float, start) -> tuple:
-        grads, module_grads, states = synthetic_gradients(machine.network(), self.parameters, x, target,
-                                                          machine.read)
-        learn(self.parameters, module_grads, self.rate)
-        passed = forward_pass(states)
-        return passed, passed, grads
-
-    def predict(self, machine: Machine, net: Network, x, start):
-        return forward_prediction(machine, x)
+    def step(self, machine: Machine, net: Network, x, target) -> tuple:
+        return synthetic_gradients(machine.network(), self.parameters, x, target, machine.read)
