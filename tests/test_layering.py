@@ -18,7 +18,7 @@ PACKAGE = REPO / "neurosim"
 LAYERS = (
     {"__init__", "errors", "phase", "quantize", "cudagraph", "topology", "tomlfile", "streams"},
     {"backend", "settings", "atomic", "spicetext"},
-    {"network", "data"},
+    {"network", "data", "spiking", "sampling"},  # spiking, sampling: the neuron models of the spiking and sampling rules
     {"coupling", "metrics"},
     {"energy"},
     {"crossbars"},  # each kind's node equation, netlist section and power: the network, coupling and energy
