@@ -15,8 +15,12 @@ so a neuron under a constant drive D > v_th from reset fires after t* = tau_v ln
 within one step: a spike is seen at the first step end where V >= v_th), and then every t_ref + t*.
 
 A second, passive compartment U (volts; no spikes, no reset) integrates the error signal of eRBP the same way:
-tau_u dU/dt = -U, with a jump of ``u_syn`` per unit of weight of each error spike. Input neurons are Poisson
-spike sources: an input of intensity x in [0, 1] fires with probability x * rate * dt per step.
+tau_u dU/dt = -U, with a jump of ``u_syn`` per unit of weight of each error spike. The synaptic input trace q
+(volts) is the input low-passed as a synaptic current would be: tau_syn dq/dt = -q, with the same jumps as the
+membrane (v_syn * w per spike) plus the drive, and no reset; it is what eRBP's learning window reads (a neuron driven
+far past its firing range, or far below it, stops learning, as the paper's boxcar on the synaptic current does).
+Input neurons are Poisson spike sources: an input of intensity x in [0, 1] fires with probability x * rate * dt per
+step.
 """
 
 from __future__ import annotations
@@ -49,11 +53,12 @@ class LIF:
     t_present: float = setting(0.1, "Time each example is presented (s).")
     input_rate: float = setting(200.0, "Firing rate of an input of intensity 1, a Poisson source (Hz).")
     label_rate: float = setting(200.0, "Firing rate of the label neuron of the example's class (Hz).")
-    boxcar_low: float = setting(-1.0, "Lower edge of the membrane's learning window, eRBP's boxcar (V).")
-    boxcar_high: float = setting(1.0, "Upper edge of the membrane's learning window, eRBP's boxcar (V).")
+    tau_syn: float = setting(0.004, "Time constant of the synaptic input trace the learning window reads (s).")
+    boxcar_low: float = setting(-2.0, "Lower edge of the learning window on the input trace, eRBP's boxcar (V).")
+    boxcar_high: float = setting(2.0, "Upper edge of the learning window on the input trace, eRBP's boxcar (V).")
 
     def __post_init__(self) -> None:
-        for name in ("tau_v", "tau_u", "v_th", "v_syn", "u_syn", "dt", "t_present"):
+        for name in ("tau_v", "tau_u", "tau_syn", "v_th", "v_syn", "u_syn", "dt", "t_present"):
             value = getattr(self, name)
             if not (math.isfinite(value) and value > 0):
                 raise SpikingError(f"{name}={value}: give a positive number")
@@ -71,9 +76,9 @@ class LIF:
         if abs(self.t_ref / self.dt - round(self.t_ref / self.dt)) > 1e-9:
             raise SpikingError(f"t_ref={self.t_ref} s: a whole number of steps of dt={self.dt} s")
 
-    def window(self, v: np.ndarray) -> np.ndarray:
-        """eRBP's boxcar: 1 where boxcar_low < V < boxcar_high, else 0 (the dtype of ``v``)."""
-        return ((v > self.boxcar_low) & (v < self.boxcar_high)).astype(v.dtype)
+    def window(self, q: np.ndarray) -> np.ndarray:
+        """eRBP's boxcar: 1 where boxcar_low < q < boxcar_high, else 0 (the dtype of ``q``); q the input trace."""
+        return ((q > self.boxcar_low) & (q < self.boxcar_high)).astype(q.dtype)
 
     @property
     def n_steps(self) -> int:
@@ -92,6 +97,10 @@ class LIF:
     @property
     def decay_u(self) -> float:
         return math.exp(-self.dt / self.tau_u)
+
+    @property
+    def decay_syn(self) -> float:
+        return math.exp(-self.dt / self.tau_syn)
 
 
 @dataclass

@@ -48,7 +48,7 @@ def test_refractory_neurons_lose_their_input():
 
 def deterministic(n_steps, **kw):
     """Settings whose spike trains are certain: rate * dt = 1 fires every step at intensity 1, never at 0; no leak."""
-    values = dict(tau_v=1e9, tau_u=1e9, v_th=1.0, v_reset=0.0, v_syn=1.0, u_syn=1.0, t_ref=0.0, dt=0.001,
+    values = dict(tau_v=1e9, tau_u=1e9, tau_syn=1e-9, v_th=1.0, v_reset=0.0, v_syn=1.0, u_syn=1.0, t_ref=0.0, dt=0.001,
                   t_present=n_steps * 0.001, input_rate=1000.0, label_rate=1000.0)
     return LIF(**{**values, **kw})
 
@@ -60,22 +60,23 @@ def two_neurons(weight):
 
 
 def test_the_erbp_update_of_two_neurons_worked_out_by_hand():
-    """One input firing every step into one output neuron through W = 0.6, no leak, label silent (class 0 of one
-    is absent: target 0). Output V: 0.6, 1.2 -> spike (reset 0), 0.6, 1.2 -> spike. Error neuron E+ integrates
-    P - L: it fires at steps 2 and 4, so U = 1 after step 2 and 2 after step 4. The update adds U Θ(V) at each input
-    spike, with U and V as they were when the step began: steps 1, 2: U = 0; step 3: U = 1, V = 0 (inside the
-    window (-1, 1)); step 4: U = 1, V = 0.6. Sum after 4 steps: 2, after 5 steps (U = 2, V = 0): 4."""
+    """One input firing every step into one output neuron through W = 0.6, no leak, an input trace that keeps only
+    the last step's input (tau_syn -> 0: q = 0 before step 1, 0.6 after), label silent (target 0). Output V: 0.6,
+    1.2 -> spike (reset 0), 0.6, 1.2 -> spike. The error neuron E+ integrates P - L: it fires at steps 2 and 4, so
+    U = 1 after step 2 and 2 after step 4. The update adds U Θ(q) at each input spike, with U and q as they were when
+    the step began, all inside the window (-2, 2): steps 1, 2: U = 0; steps 3, 4: U = 1; step 5: U = 2. Sums after
+    2, 3, 4, 5 steps: 0, 1, 2, 4."""
     rng = np.random.default_rng(0)
     for steps, expected in ((2, 0.0), (3, 1.0), (4, 2.0), (5, 4.0)):
         shown = present(two_neurons(0.6), deterministic(steps), np.ones((1, 1)), rng, np.zeros((1, 1)), [])
         assert shown.additions[0][0, 0] == pytest.approx(expected), steps
         assert erbp_gradient(two_neurons(0.6), shown)[0][0, 0] == pytest.approx(-expected)
     assert shown.counts[0, 0] == 2  # fired at steps 2 and 4
-    narrow = present(two_neurons(0.6), deterministic(4, boxcar_low=0.1), np.ones((1, 1)), rng, np.zeros((1, 1)), [])
-    assert narrow.additions[0][0, 0] == pytest.approx(1.0)  # V = 0 at step 3 is outside (0.1, 1): only step 4
+    closed = present(two_neurons(0.6), deterministic(5, boxcar_high=0.5), np.ones((1, 1)), rng, np.zeros((1, 1)), [])
+    assert closed.additions[0][0, 0] == 0.0  # q = 0.6 from step 2 on is above the window: the neuron stops learning
     labelled = present(two_neurons(0.6), deterministic(4), np.ones((1, 1)), rng, np.ones((1, 1)), [])
     # the label fires every step: E- integrates L - P = 1, 0, 1, 0 -> fires at step 1 (U = -1 from step 2 on) and
-    # step 3 (U = -2); E+ integrates -1, 0, -1, 0 and never fires. Additions: 0 + (-1)(V=0.6) ... all in the window
+    # step 3 (U = -2 from step 4 on); E+ never fires. Additions: 0 (step 1) - 1 - 1 - 2
     assert labelled.additions[0][0, 0] == pytest.approx(0 + -1 + -1 + -2)
 
 
@@ -84,6 +85,7 @@ def scalar_erbp(weights, feedback, lif, x, target, steps):
     input and label spike certain; no biases, no refractory time), for comparison with the vectorised simulation."""
     sizes = [len(x)] + [w.shape[1] for w in weights]
     v = [[0.0] * n for n in sizes[1:]]
+    q = [[0.0] * n for n in sizes[1:]]
     u = [[0.0] * n for n in sizes[1:]]
     ep, em = [0.0] * sizes[-1], [0.0] * sizes[-1]
     add = [np.zeros(w.shape) for w in weights]
@@ -93,11 +95,13 @@ def scalar_erbp(weights, feedback, lif, x, target, steps):
             for j, s in enumerate(below):
                 if s:
                     for i in range(w.shape[1]):
-                        if lif.boxcar_low < v[k][i] < lif.boxcar_high:
+                        if lif.boxcar_low < q[k][i] < lif.boxcar_high:
                             add[k][j, i] += u[k][i]
             fired = []
             for i in range(w.shape[1]):
-                v[k][i] = v[k][i] * lif.decay_v + sum(below[j] * w[j, i] for j in range(len(below))) * lif.v_syn
+                arriving = sum(below[j] * w[j, i] for j in range(len(below))) * lif.v_syn
+                q[k][i] = q[k][i] * lif.decay_syn + arriving
+                v[k][i] = v[k][i] * lif.decay_v + arriving
                 fired.append(1.0 if v[k][i] >= lif.v_th else 0.0)
                 if fired[-1]:
                     v[k][i] = lif.v_reset
@@ -124,7 +128,7 @@ def test_the_simulation_matches_a_plain_loop_on_a_small_network_with_feedback():
     for block in net.blocks:
         block.weight[:] = rng.uniform(-0.2, 0.9, block.weight.shape)
     feedback = [rng.uniform(-1, 1, (2, 3))]
-    lif = deterministic(12)
+    lif = deterministic(12, tau_syn=0.003, boxcar_low=-0.5, boxcar_high=1.5)  # a trace that decays, a window that closes
     x, target = np.array([[1.0, 0.0, 1.0, 1.0]]), np.array([[0.0, 1.0]])
     shown = present(net, lif, x, rng, target, feedback)
     expected = scalar_erbp([b.weight for b in net.blocks], feedback, lif, x[0], target[0], 12)

@@ -17,10 +17,13 @@ direct feedback alignment's D_l, :func:`~neurosim.rules.feedforward.feedback_mat
 The update is the paper's "one addition and two comparisons" per synapse: at each spike of a presynaptic neuron
 j, every synapse W_ji it makes takes
 
-    ΔW_ji = −η U_i Θ(V_i),    Θ(V) = 1 if boxcar_low < V < boxcar_high, else 0,
+    ΔW_ji = −η U_i Θ(q_i),    Θ(q) = 1 if boxcar_low < q < boxcar_high, else 0,
 
-with U_i and V_i the postsynaptic neuron's compartments when the spike arrives (at the start of its step, before the
-step's input). Here the additions are summed over the presentation and the batch's examples and written at the end
+with U_i the postsynaptic neuron's error compartment and q_i its synaptic input trace (τ_syn dq/dt = −q plus the
+input jumps and the drive: the input current the paper's boxcar reads, in volts; :mod:`neurosim.spiking`) when the
+spike arrives (at the start of its step, before the step's input). The window closes for a neuron driven far past
+its firing range (its rate saturates at 1 / (t_ref + dt)) or far below it, as ρ′ does for the rate networks; a
+window on the membrane itself would not, since a saturated neuron's membrane sits at reset between its spikes. Here the additions are summed over the presentation and the batch's examples and written at the end
 of the batch, as every rule's updates are (:mod:`neurosim.controller`: η is the learning rate ``lr``, and the
 devices write the sum as they write any update); the estimate returned is −Σ_t s_j(t) U_i(t) Θ(V_i(t)) per example,
 batch-averaged. The biases are not learned (the paper's networks have none; they stay as initialised, zero by
@@ -71,12 +74,15 @@ def present(net: Network, lif: LIF, x: np.ndarray, rng: np.random.Generator, tar
         errors_down = Membranes.at_rest(target.shape, lif, dtype)
         u = [np.zeros((batch, n), dtype=dtype) for n in sizes[1:]]
         additions = [np.zeros_like(b.weight) for b in blocks]
+    traces = [np.zeros((batch, n), dtype=dtype) for n in sizes[1:]]
     for _ in range(lif.n_steps):
         below = poisson_spikes(rng, x, lif.input_rate, lif.dt)
         for k, (block, membranes) in enumerate(zip(blocks, layers)):
-            if learning:  # the presynaptic spikes meet the postsynaptic compartments as they are at the step's start
-                additions[k] += below.T @ (u[k] * lif.window(membranes.v))
-            below = membranes.step(lif, (below @ block.weight) * lif.v_syn, drives[k])
+            if learning:  # the presynaptic spikes meet the postsynaptic neuron as it is at the step's start
+                additions[k] += below.T @ (u[k] * lif.window(traces[k]))
+            jumps = (below @ block.weight) * lif.v_syn
+            traces[k] = traces[k] * lif.decay_syn + jumps + drives[k] * (1 - lif.decay_syn)
+            below = membranes.step(lif, jumps, drives[k])
             counts[k] += below
         if learning:
             labels = poisson_spikes(rng, target, lif.label_rate, lif.dt)
