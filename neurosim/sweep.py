@@ -37,6 +37,7 @@ from tqdm.auto import tqdm
 
 from .atomic import csv_text, write_text_atomically
 from .config import FIELDS, FLAT_SETTINGS, ConfigError, did_you_mean, make_config
+from .rules import RULES
 from .metrics import final_results
 from .store import Run, RunFileError, load_run, read_config, write_atomically, writer_lock
 from .settings import setting_text
@@ -51,6 +52,10 @@ RESULT_COLUMNS = ("point", "status", "epochs_done", "test_error", "train_error",
 
 #: Configuration fields that say where this machine keeps things, not what a point computes.
 LOCAL_FIELDS = ("data_dir",)
+
+#: Configuration fields only some rules read (:attr:`neurosim.rules.RULES` ``settings``): out of the identity of a
+#: point whose rule does not read them (:func:`computed_identity`).
+RULE_SETTINGS = ("rule_lr", "neurons", "sampling")
 
 
 @dataclass(frozen=True)
@@ -85,11 +90,15 @@ def computed_identity(values: dict) -> str | None:
     """The name of what ``values`` computes: the hash of the whole configuration :func:`make_config` makes of it
     (every field filled in, old field names read as today's), the data directory aside. Equal for a point and the
     file an earlier neurosim trained for it, whatever fields were added or renamed between them; None if
-    ``values`` is not a valid configuration."""
+    ``values`` is not a valid configuration. The settings of :data:`RULE_SETTINGS` that the point's rule does not
+    read are left out, so that a new default of one (the spiking neurons') leaves every other rule's point as it
+    was."""
     try:
-        return _point_name(make_config(**values).to_dict())
+        config = make_config(**values)
     except (ConfigError, TypeError, ValueError):
         return None
+    reads = RULES[config.rule].settings
+    return _point_name({k: v for k, v in config.to_dict().items() if k not in RULE_SETTINGS or k in reads})
 
 
 @dataclass(frozen=True)

@@ -262,3 +262,21 @@ def test_a_grid_of_explicit_rows_that_set_different_settings_collects_with_blank
     lines = (grid.out / "sweep.csv").read_text().splitlines()
     assert lines[0].startswith("rule,beta,lr,point") and lines[2].startswith("bp,,[0.2],")
     assert load_run(point_file(grid.out, grid.points()[1])).config["beta"] == 1.0  # the base's
+
+
+def test_a_setting_the_rule_does_not_read_leaves_the_point_as_it_was(tmp_path):
+    """A stored point whose spiking-neuron settings differ (a default changed since) is the same point for a rule
+    that reads none of them, and another point for the rule that does."""
+    from neurosim.sweep import Grid, computed_identity, stored_points
+
+    base = dict(dataset="digits", n_train=40, n_test=20, sizes=[64, 6, 10], topology="layered", epochs=1,
+                persistent=False, rule="bp")
+    old = {**base, "neurons": {"boxcar_low": -1.0, "boxcar_high": 1.0}}
+    out = tmp_path / "g"
+    out.mkdir()
+    run_point(old, str(out / "point-old.h5"))
+    grid = Grid(base=base, axes={"rule": ["bp", "erbp"]}, out=out)
+    bp, erbp = grid.points()
+    assert point_file(out, bp, stored_points(out)) == out / "point-old.h5"  # found, not trained again
+    assert point_file(out, erbp, stored_points(out)) != out / "point-old.h5"
+    assert computed_identity({**old, "rule": "erbp"}) != computed_identity({**base, "rule": "erbp"})
