@@ -113,6 +113,18 @@ class Grid:
     out: Path
     rows: tuple | None = None
 
+    @classmethod
+    def of_rows(cls, base: dict, rows, out) -> "Grid":
+        """A grid of explicit ``rows`` (each a tuple of (axis name, value)), its axes the names in first-seen order
+        with the values each takes."""
+        axes: dict = {}
+        for row in rows:
+            for name, value in row:
+                values = axes.setdefault(name, [])
+                if value not in values:
+                    values.append(value)
+        return cls(base=base, axes=axes, out=Path(out), rows=tuple(rows))
+
     def points(self) -> list[SweepPoint]:
         """The rows, or every combination of the axes' values, the last axis varying fastest."""
         names = list(self.axes)
@@ -228,6 +240,19 @@ def stored_points(out: Path) -> dict[str, tuple[Path, ...]]:
         if identity is not None:
             found.setdefault(identity, []).append(candidate)
     return {k: tuple(sorted(v, key=lambda path: not is_complete(path))) for k, v in found.items()}
+
+
+def trained_points(grid: Grid, labels, train: bool = True):
+    """Each point of ``grid`` with its label (from ``labels``, one per point) and its run file, trained in this
+    process first where ``train`` and the file is not complete (saying so on stdout); a script's loop over a small
+    grid, without Dask."""
+    stored = stored_points(grid.out)
+    for point, label in zip(grid.points(), labels, strict=True):
+        path = point_file(grid.out, point, stored)
+        if train and not is_complete(path):
+            print(f"{label}: training", flush=True)
+            run_point(point.values, str(path))
+        yield point, label, path
 
 
 def error_file(out: Path, point: SweepPoint) -> Path:

@@ -251,11 +251,12 @@ def test_a_grid_of_explicit_rows_that_set_different_settings_collects_with_blank
     base = dict(dataset="digits", n_train=40, n_test=20, sizes=[64, 6, 10], topology="layered", epochs=1,
                 persistent=False)
     rows = ((("rule", "eqprop"), ("beta", 0.5)), (("rule", "bp"), ("lr", [0.2])))
-    grid = Grid(base=base, axes={"rule": ["eqprop", "bp"], "beta": [0.5], "lr": [[0.2]]}, out=tmp_path / "g",
-                rows=rows)
+    grid = Grid.of_rows(base, rows, tmp_path / "g")
+    assert grid.axes == {"rule": ["eqprop", "bp"], "beta": [0.5], "lr": [[0.2]]}
     grid.out.mkdir()
-    for point in grid.points():
-        run_point(point.values, str(point_file(grid.out, point)))
+    from neurosim.sweep import trained_points
+
+    assert [label for _, label, _ in trained_points(grid, ["a", "b"])] == ["a", "b"]  # trains each point
     table = collect(grid)
     assert [(r["rule"], r["beta"], r["lr"], r["status"]) for r in table] == [("eqprop", 0.5, "", "done"),
                                                                               ("bp", "", "[0.2]", "done")]

@@ -27,7 +27,7 @@ import numpy as np
 from neurosim.atomic import write_text_atomically
 from neurosim.config import make_config
 from neurosim.store import load_run
-from neurosim.sweep import Grid, collect, is_complete, point_file, run_point, stored_points
+from neurosim.sweep import Grid, collect, is_complete, trained_points
 
 BASE = dict(dataset="mnist", sizes=[784, 500, 10], topology="layered", batch_size=20, seed=0, persistent=False,
             rate_every=50)
@@ -46,14 +46,8 @@ SLOW = ("erbp", "s2m")
 
 def grid(base: dict, out: Path, rules, epochs: dict) -> Grid:
     """One explicit row per rule: its name, epochs and settings."""
-    rows = tuple((("rule", rule), ("epochs", epochs[rule]), *RULES[rule].items()) for rule in rules)
-    axes = {}
-    for row in rows:
-        for name, value in row:
-            axes.setdefault(name, [])
-            if value not in axes[name]:
-                axes[name].append(value)
-    return Grid(base=base, axes=axes, out=out, rows=rows)
+    return Grid.of_rows(base, [(("rule", rule), ("epochs", epochs[rule]), *RULES[rule].items()) for rule in rules],
+                        out)
 
 
 def main(argv=None) -> int:
@@ -72,12 +66,7 @@ def main(argv=None) -> int:
              "|---|---|---|---|---|"]
     epochs = {rule: args.slow_epochs if rule in SLOW else args.epochs for rule in rules}
     sweep = grid(make_config(**BASE, data_dir=args.data_dir).to_dict(), out, rules, epochs)
-    stored = stored_points(out)
-    for rule, point in zip(rules, sweep.points()):
-        path = point_file(out, point, stored)
-        if not args.tables and not is_complete(path):
-            print(f"{rule}: training ({epochs[rule]} epochs)", flush=True)
-            run_point(point.values, str(path))
+    for _, rule, path in trained_points(sweep, rules, train=not args.tables):
         if is_complete(path):
             h = load_run(path).history
             test = 100 * np.asarray(h["test_error"])

@@ -19,7 +19,7 @@ from pathlib import Path
 from neurosim.atomic import write_text_atomically
 from neurosim.config import make_config
 from neurosim.store import load_run
-from neurosim.sweep import Grid, collect, is_complete, point_file, run_point, stored_points
+from neurosim.sweep import Grid, collect, is_complete, trained_points
 
 BASE = dict(dataset="mnist", n_train=10_000, n_test=2_000, sizes=[784, 128, 128, 10], topology="layered",
             epochs=3, batch_size=20, seed=0, lr=[0.05])
@@ -45,19 +45,9 @@ def main(argv=None) -> int:
             rows.append((("rule", rule), ("lr", settings.get("lr", BASE["lr"])),
                          ("sizes", settings.get("sizes", BASE["sizes"])), ("hardware", table)))
             labels.append((rule, label))
-    axes = {}
-    for row in rows:
-        for name, value in row:
-            axes.setdefault(name, [])
-            if value not in axes[name]:
-                axes[name].append(value)
-    sweep = Grid(base=make_config(**BASE, data_dir=args.data_dir).to_dict(), axes=axes, out=out, rows=tuple(rows))
-    stored, errors = stored_points(out), {}
-    for point, (rule, label) in zip(sweep.points(), labels):
-        path = point_file(out, point, stored)
-        if not args.tables and not is_complete(path):
-            print(f"{rule}, {label}: training", flush=True)
-            run_point(point.values, str(path))
+    sweep = Grid.of_rows(make_config(**BASE, data_dir=args.data_dir).to_dict(), rows, out)
+    errors = {}
+    for _, (rule, label), path in trained_points(sweep, labels, train=not args.tables):
         if is_complete(path):
             h = load_run(path).history
             errors[rule, label] = (100 * h["test_error"][-1], 100 * h["train_error"][-1])
