@@ -75,13 +75,17 @@ def sample_hidden(net: Network, chain: Chain, keep: float, rng) -> np.ndarray:
     return fire(u)
 
 
+def sample_labels(net: Network, hidden: np.ndarray, keep: float, rng) -> np.ndarray:
+    """The label units given the hidden units: fire(Σ m V h + c), fresh masks."""
+    v_up, _ = _weights(machine_blocks(net)[1])
+    return fire(drive(hidden, v_up, keep, rng) + net.bias[net.free_slice(2)])
+
+
 def sample_visible(net: Network, chain: Chain, pixel_bias: np.ndarray, keep: float, rng) -> tuple:
     """The pixels and the labels given the hidden units, fresh masks."""
-    w, v = machine_blocks(net)
-    (_, w_down), (v_up, _) = _weights(w), _weights(v)
+    _, w_down = _weights(machine_blocks(net)[0])
     pixels = fire(drive(chain.hidden, w_down, keep, rng) + pixel_bias)
-    labels = fire(drive(chain.hidden, v_up, keep, rng) + net.bias[net.free_slice(2)])
-    return pixels, labels
+    return pixels, sample_labels(net, chain.hidden, keep, rng)
 
 
 def _pixels_of(x: np.ndarray, rng) -> np.ndarray:
@@ -141,7 +145,7 @@ def contrastive_divergence(net: Network, x, target, pixel_bias, sampling: Sampli
     return grads, {"a0": (d.pixels - m.pixels).mean(axis=0)}, states
 
 
-def classify(net: Network, x, pixel_bias, sampling: Sampling, rng) -> np.ndarray:
+def classify(net: Network, x, sampling: Sampling, rng) -> np.ndarray:
     """The firing frequency of the hidden and label units (B, n_free) over ``predict_steps`` block-Gibbs steps with
     the pixels drawn from ``x`` and the labels free, from silent hidden and label units."""
     x = np.asarray(x, dtype=net.dtype)
@@ -151,8 +155,7 @@ def classify(net: Network, x, pixel_bias, sampling: Sampling, rng) -> np.ndarray
     counts = np.zeros((batch, net.n_free), dtype=net.dtype)
     for _ in range(sampling.predict_steps):
         chain = Chain(_pixels_of(x, rng), sample_hidden(net, chain, sampling.keep, rng), chain.labels)
-        _, labels = sample_visible(net, chain, pixel_bias, sampling.keep, rng)
-        chain = Chain(chain.pixels, chain.hidden, labels)
+        chain = Chain(chain.pixels, chain.hidden, sample_labels(net, chain.hidden, sampling.keep, rng))
         counts += np.concatenate([chain.hidden, chain.labels], axis=1)
     return counts / sampling.predict_steps
 
@@ -213,5 +216,4 @@ class SynapticSampling:
         return predicted, forward_pass(states), grads
 
     def predict(self, machine: Machine, net: Network, x, start):
-        return forward_pass(classify(machine.network(), x, self.parameters["a0"], self.sampling,
-                                     draws(machine)))
+        return forward_pass(classify(machine.network(), x, self.sampling, draws(machine)))
