@@ -74,12 +74,7 @@ def grid(part: str, base: dict, out: Path) -> tuple[Grid, list[tuple[str, str]]]
         for label, hardware in parts()[part]:
             rows.append(tuple((*settings.items(), ("hardware", hardware))))
             labels.append((topology, label))
-    axes = {name: [] for name, _ in rows[0]}
-    for row in rows:
-        for name, value in row:
-            if value not in axes[name]:
-                axes[name].append(value)
-    return Grid(base=base, axes=axes, out=out / part, rows=tuple(rows)), labels
+    return Grid.of_rows(base, rows, out / part), labels
 
 
 def main(argv=None) -> int:
