@@ -128,7 +128,7 @@ def test_the_simulation_matches_a_plain_loop_on_a_small_network_with_feedback():
     for block in net.blocks:
         block.weight[:] = rng.uniform(-0.2, 0.9, block.weight.shape)
     feedback = [rng.uniform(-1, 1, (2, 3))]
-    lif = deterministic(12, tau_syn=0.003, boxcar_low=-0.5, boxcar_high=1.5)  # a trace that decays, a window that closes
+    lif = deterministic(12, tau_syn=0.003, boxcar_low=-0.5, boxcar_high=1.5)  # a decaying trace, a closing window
     x, target = np.array([[1.0, 0.0, 1.0, 1.0]]), np.array([[0.0, 1.0]])
     shown = present(net, lif, x, rng, target, feedback)
     expected = scalar_erbp([b.weight for b in net.blocks], feedback, lif, x[0], target[0], 12)

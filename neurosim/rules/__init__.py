@@ -22,5 +22,6 @@ RULES = {"eqprop": EqProp, "bp": Feedforward, "fa": Feedforward, "dfa": Feedforw
          "bfa": LearnedFeedback, "bdfa": LearnedFeedback, "sg": SyntheticGradients, "csg": SyntheticGradients,
          "erbp": ERBP, "s2m": SynapticSampling}
 
-__all__ = ["RULES", "ERBP", "EqProp", "Feedforward", "LearnedFeedback", "SyntheticGradients", "SynapticSampling", "Machine", "Rule", "RuleError", "eqprop_gradient", "feedback_matrices",
-           "feedforward_blocks", "feedforward_gradient", "forward", "forward_pass", "unread"]
+__all__ = ["RULES", "ERBP", "EqProp", "Feedforward", "LearnedFeedback", "Machine", "Rule", "RuleError",
+           "SynapticSampling", "SyntheticGradients", "eqprop_gradient", "feedback_matrices", "feedforward_blocks",
+           "feedforward_gradient", "forward", "forward_pass", "unread"]

@@ -23,10 +23,11 @@ with U_i the postsynaptic neuron's error compartment and q_i its synaptic input 
 input jumps and the drive: the input current the paper's boxcar reads, in volts; :mod:`neurosim.spiking`) when the
 spike arrives (at the start of its step, before the step's input). The window closes for a neuron driven far past
 its firing range (its rate saturates at 1 / (t_ref + dt)) or far below it, as ρ′ does for the rate networks; a
-window on the membrane itself would not, since a saturated neuron's membrane sits at reset between its spikes. Here the additions are summed over the presentation and the batch's examples and written at the end
-of the batch, as every rule's updates are (:mod:`neurosim.controller`: η is the learning rate ``lr``, and the
-devices write the sum as they write any update); the estimate returned is −Σ_t s_j(t) U_i(t) Θ(V_i(t)) per example,
-batch-averaged. The biases are not learned (the paper's networks have none; they stay as initialised, zero by
+window on the membrane itself would not, since a saturated neuron's membrane sits at reset between its spikes.
+
+Here the additions are summed over the presentation and the batch's examples and written at the end of the batch,
+as every rule's updates are (:mod:`neurosim.controller`: η is the learning rate ``lr``, and the devices write the
+sum as they write any update); the estimate returned is −Σ_t s_j(t) U_i(t) Θ(q_i(t)) per example, batch-averaged. The biases are not learned (the paper's networks have none; they stay as initialised, zero by
 default). Prediction: the same network without labels or errors; the state a phase returns is each neuron's
 spike count over the presentation divided by its number of steps, in [0, 1], and the class is the output neuron
 that fired most (ties to the lowest index).
@@ -58,7 +59,7 @@ def present(net: Network, lif: LIF, x: np.ndarray, rng: np.random.Generator, tar
             feedback: list | None = None) -> Presentation:
     """Simulate the presentation of a batch ``x`` (B, n_in) in [0, 1] for ``lif.t_present`` seconds. With a one-hot
     ``target`` (B, n_out) and the feedback weights G_l (n_out, n_l) of the hidden layers, the error neurons run and
-    the eRBP additions Σ_t s_j U_i Θ(V_i) are summed per block (module docstring); without, only the network runs."""
+    the eRBP additions Σ_t s_j U_i Θ(q_i) are summed per block (module docstring); without, only the network runs."""
     blocks = feedforward_blocks(net)
     dtype = net.dtype
     x = np.asarray(x, dtype=dtype)
@@ -95,7 +96,7 @@ def present(net: Network, lif: LIF, x: np.ndarray, rng: np.random.Generator, tar
 
 
 def erbp_gradient(net: Network, presentation: Presentation) -> list:
-    """The eRBP estimate of −dC/dθ in the order of :meth:`Network.parameters`, batch-averaged: −Σ_t s_j U_i Θ(V_i)
+    """The eRBP estimate of −dC/dθ in the order of :meth:`Network.parameters`, batch-averaged: −Σ_t s_j U_i Θ(q_i)
     per weight, zero for the (absent) skip connections and for the biases (not learned)."""
     batch = presentation.counts.shape[0]
     grads = [-a / batch for a in presentation.additions]
