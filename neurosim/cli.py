@@ -27,6 +27,7 @@ from .export import export_netlist
 from .hardware import PRESETS, HardwareError, load_hardware
 from .quantize import ROUNDING
 from .rules import RULES
+from .rules.feedforward import OUTPUT_ERRORS
 from .metrics import applied_share, lost_update_pairs, spread, total_correction
 from .settings import option_name, settings_fields, values_of
 from .store import load_run
@@ -177,6 +178,8 @@ TRAIN_OPTIONS = [
     click.option("--max-residual", type=float, help="Stop if a phase ends with a residual above this [off]."),
     _option("--rule", type=click.Choice(tuple(RULES)), help="Learning rule; all but eqprop: layered topology."),
     _option("--rule-lr", type=float, help="Rate of the rule's own learned parameters (bfa, bdfa, sg, csg)."),
+    _option("--output-error", type=click.Choice(OUTPUT_ERRORS),
+            help="Output error of bp .. csg: squared (EqProp's cost) or matching (no dead output units)."),
     click.option("--hardware", help=f"Device models: a preset ({', '.join(PRESETS)}) or a TOML file [ideal]."),
     click.option("--weight-bits", type=int, help="Bits of the weight store; 0 = ideal [0]."),
     click.option("--rounding", type=click.Choice(ROUNDING), help="Rounding of updates and weights [nearest]."),
@@ -759,6 +762,7 @@ def info_command(run_file) -> None:
         + (f"  bias_lr={c['bias_lr']}" if c.get("bias_lr") is not None else "")
         + (f"  beta={'±' if config.random_sign else ''}{config.beta}  nudge={config.nudge}" if "beta" in reads else "")
         + (f"  rule_lr={config.rule_lr}" if "rule_lr" in reads else "")
+        + (f"  output_error={config.output_error}" if "output_error" in reads else "")
         + f"  batch={c['batch_size']}  dtype={c['dtype']}" + ("  persistent" if c.get("persistent") else "")
     )
     show = lambda values: "  ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}"  # noqa: E731

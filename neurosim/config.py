@@ -22,6 +22,7 @@ from .engines import ENGINES, Euler, takes_circuit
 from .engines.base import NUDGES, refuse_nudge
 from .hardware import Hardware, HardwareError, load_hardware
 from .rules import RULES
+from .rules.feedforward import OUTPUT_ERRORS
 from . import topology
 from .streams import STREAM_TOPOLOGY, stream_seed
 from .tomlfile import read_toml
@@ -93,7 +94,9 @@ class TrainConfig:
     rates and hardware (:mod:`neurosim.rules`): ``bp``, ``fa``, ``dfa``, their learned-feedback forms ``bfa`` and
     ``bdfa``, or synthetic gradients ``sg`` and ``csg``. ``rule_lr``: the learning rate (per example, batch
     averaged) of the rule's own learned parameters: the feedback weights of bfa and bdfa, the synthetic-gradient
-    modules of sg and csg; unused by the other rules. ``neurons``: the leaky integrate-and-fire neurons of the spiking
+    modules of sg and csg; unused by the other rules. ``output_error``: the output layer's error of the rules on
+    the feedforward net (bp .. csg), ``squared`` (EqProp's cost, the default) or ``matching`` (the hard sigmoid's
+    matching loss, whose output units cannot die; :data:`~neurosim.rules.feedforward.OUTPUT_ERRORS`). ``neurons``: the leaky integrate-and-fire neurons of the spiking
     rules (``erbp``; :class:`~neurosim.spiking.LIF`, a table of its settings), unused by the others. ``sampling``:
     the stochastic synapses and sampler of the synaptic sampling machine (``s2m``; :class:`~neurosim.sampling.
     Sampling`), unused by the others.
@@ -130,6 +133,7 @@ class TrainConfig:
     hardware: Hardware = Hardware()
     rule: Literal[tuple(RULES)] = "eqprop"
     rule_lr: Positive = 0.01
+    output_error: Literal[OUTPUT_ERRORS] = "squared"
     neurons: Any = LIF()
     sampling: Any = Sampling()
 

@@ -51,6 +51,51 @@ def test_backprop_gradient_equals_finite_differences_of_the_loss():
     assert any(np.abs(g).max() > 1e-3 for g in grads)  # a gradient, not zeros
 
 
+def matching_loss(net, x, target):
+    """The hard sigmoid's matching loss, sum_k of the integral from 0 to a_k of (rho(z) - t_k), batch mean, by
+    numerical quadrature of the definition (not from the rules module)."""
+    from scipy.integrate import quad
+
+    h = x
+    for lay in range(1, net.n_layers - 1):
+        h = rho(h @ net.blocks[lay - 1].weight + net.bias[net.free_slice(lay)])
+    a = h @ net.blocks[-1].weight + net.bias[net.free_slice(net.n_layers - 1)]
+    total = sum(quad(lambda z, t=t: float(rho(np.array([z]))[0]) - t, 0.0, a_k, points=[0.0, 1.0], epsabs=1e-13)[0]
+                for a_row, t_row in zip(a, target) for a_k, t in zip(a_row, t_row))
+    return total / len(x)
+
+
+def test_the_matching_output_error_is_the_gradient_of_the_matching_loss():
+    net = feedforward_net(sizes=(4, 3, 3))
+    net.bias[net.free_slice(2)] = [-0.6, 0.5, 1.4]  # output units below, inside and above [0, 1]
+    rng = np.random.default_rng(5)
+    x, target = rng.uniform(0, 1, (4, 4)), np.eye(3)[rng.integers(0, 3, 4)]
+    grads, _ = feedforward_gradient(net, x, target, "bp", output_error="matching")
+    h = 1e-6
+    for param, grad in zip(net.parameters(), grads):
+        for k in range(param.size):
+            saved = param.flat[k]
+            param.flat[k] = saved + h
+            up = matching_loss(net, x, target)
+            param.flat[k] = saved - h
+            down = matching_loss(net, x, target)
+            param.flat[k] = saved
+            assert -grad.flat[k] == pytest.approx((up - down) / (2 * h), abs=1e-7), k
+
+
+def test_an_output_unit_below_zero_learns_under_the_matching_error_only():
+    net = feedforward_net(sizes=(7, 6, 4))
+    net.bias[net.free_slice(2)][0] = -5.0  # output 0 below zero for every input: rho' = 0 there
+    rng = np.random.default_rng(6)
+    x, target = rng.uniform(0, 1, (8, 7)), np.eye(4)[np.arange(8) % 4]
+    for error, learns in (("squared", False), ("matching", True)):
+        grads, _ = feedforward_gradient(net, x, target, "bp", output_error=error)
+        assert bool(np.abs(grads[1][:, 0]).max() > 1e-3) is learns, error  # the dead unit's input weights
+        assert grads[-1][net.free_slice(2)][0] > 0 if learns else grads[-1][net.free_slice(2)][0] == 0
+    with pytest.raises(RuleError, match="output_error='cross'"):
+        feedforward_gradient(net, x, target, "bp", output_error="cross")
+
+
 def test_feedback_alignment_with_the_transposed_weights_is_backprop():
     net = feedforward_net()
     rng = np.random.default_rng(2)
@@ -118,3 +163,32 @@ def test_quantisation_acts_on_every_rules_weights_alike(digits):
     assert not all(np.array_equal(stored["eqprop"], v) for v in stored.values())  # they trained differently
     devices = Devices(load_hardware({"storage": {"bits": 5}}), new_run(digits_config(), digits).network)
     assert devices.store.levels == grid
+
+
+@pytest.mark.parametrize("rule", ["bp", "fa", "dfa", "bfa", "bdfa", "sg", "csg"])
+def test_every_feedforward_rule_learns_its_output_layer_from_the_configured_error(rule):
+    """The output layer's update of every rule on the feedforward net is -<h_{L-1}^T delta_L> with delta_L the
+    configured output error: under the matching error it differs from the squared one exactly where the output
+    pre-activation is outside [0, 1]."""
+    from neurosim.build import rule_of
+    from neurosim.rules import Machine
+    from neurosim.rules.feedforward import output_delta
+
+    sizes = (7, 6, 5, 4)
+    net = feedforward_net(sizes)
+    net.bias[net.free_slice(3)] = [-3.0, 0.5, 3.0, 0.4]  # outputs 0 and 2 saturated, 1 and 3 not
+    net.blocks[2].weight *= 0.1
+    rng = np.random.default_rng(7)
+    x, target = rng.uniform(0, 1, (6, 7)), np.eye(4)[rng.integers(0, 4, 6)]
+    pre, states = forward(net, x)
+    assert np.all((pre[-1][:, [1, 3]] > 0) & (pre[-1][:, [1, 3]] < 1))
+    h = states[:, net.free_slice(2)]
+    got = {}
+    for error in ("squared", "matching"):
+        config = make_config(dataset="digits", sizes=list(sizes), topology="layered", rule=rule, output_error=error)
+        machine = Machine(network=lambda: net, engine=config.engine)
+        _, _, grads = rule_of(config, net).train(machine, net, x, target, 1.0, None)
+        np.testing.assert_allclose(grads[2], -(h.T @ output_delta(pre[-1], target, error)) / len(x), atol=1e-12)
+        got[error] = grads[2]
+    assert not np.allclose(got["squared"][:, [0, 2]], got["matching"][:, [0, 2]])
+    np.testing.assert_allclose(got["squared"][:, [1, 3]], got["matching"][:, [1, 3]], atol=1e-12)

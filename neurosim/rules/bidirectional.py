@@ -93,7 +93,7 @@ class LearnedFeedback(LearnsItsOwn):
 
     def step(self, machine: Machine, net: Network, x, target) -> tuple:
         grads, states = feedforward_gradient(machine.network(), x, target, FIXED_FEEDBACK[self.kind],
-                                             self.feedback(), machine.read)
+                                             self.feedback(), machine.read, self.output_error)
         activity = [machine.read(np.asarray(x, dtype=net.dtype))] + [
             machine.read(states[:, net.free_slice(lay)]) for lay in range(1, net.n_layers)]
         return grads, feedback_gradient(net, self.kind, self.parameters, activity), states

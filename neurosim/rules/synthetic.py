@@ -13,7 +13,8 @@ and the layer updates at once from it, without waiting for the backward pass:
 
     δ_l = ĝ_l ⊙ ρ'(a_l),    ΔW_{l-1,l} = −α <h_{l-1}ᵀ δ_l>,    Δb_l = −α <δ_l>.
 
-The output layer learns from the true error δ_L = (y − t) ⊙ ρ'(a_L). Each module is trained towards the gradient
+The output layer learns from the true error δ_L (``output_error``: (y − t) ⊙ ρ'(a_L), or y − t under the
+matching loss; :data:`~neurosim.rules.feedforward.OUTPUT_ERRORS`). Each module is trained towards the gradient
 that arrives from the layer above, ĝ*_l = δ_{l+1} W_{l,l+1}ᵀ, with δ_{l+1} the true output error for the last
 hidden layer and the layer above's own synthetic δ for the others (the bootstrapping of DNI, Jaderberg et al.
 section 3, Fig. 2), by gradient descent on S_l = ½ <||ĝ_l − ĝ*_l||²> at the rule's rate η (``rule_lr``):
@@ -37,7 +38,7 @@ import numpy as np
 from ..energy import rho, rho_prime
 from ..network import Network
 from .base import Machine
-from .feedforward import LearnsItsOwn, feedforward_blocks, forward
+from .feedforward import LearnsItsOwn, feedforward_blocks, forward, output_delta
 
 #: The synthetic-gradient rules: name -> whether the modules see the label (cDNI).
 CONDITIONED = {"sg": False, "csg": True}
@@ -64,11 +65,12 @@ def synthetic_gradient(modules: dict, lay: int, activity: np.ndarray, target: np
     return estimate
 
 
-def synthetic_gradients(net: Network, modules: dict, x, target, read=None) -> tuple[list, dict, np.ndarray]:
+def synthetic_gradients(net: Network, modules: dict, x, target, read=None,
+                        output_error: str = "squared") -> tuple[list, dict, np.ndarray]:
     """One step of the rule on a batch: the network's −dC/dθ estimate in the order of
     :meth:`Network.parameters` (batch-averaged; the hidden layers' from the modules), the modules' own −∂S/∂θ by
     name, and the activations (B, n_free). ``read``: a readout applied to the activations the updates multiply
-    (an ADC), or None."""
+    (an ADC), or None; ``output_error``: the output layer's error (:data:`~neurosim.rules.feedforward.OUTPUT_ERRORS`)."""
     read = read or (lambda v: v)
     blocks = feedforward_blocks(net)
     x = np.asarray(x, dtype=net.dtype)
@@ -76,7 +78,7 @@ def synthetic_gradients(net: Network, modules: dict, x, target, read=None) -> tu
     pre, states = forward(net, x)
     acts = [read(x)] + [read(rho(a)) for a in pre]
     batch = x.shape[0]
-    delta = (rho(pre[-1]) - target) * rho_prime(pre[-1])  # the output layer's true error
+    delta = output_delta(pre[-1], target, output_error)  # the output layer's true error
     deltas, module_grads = [delta], {}
     for lay in range(len(blocks) - 1, 0, -1):  # hidden layers, output side first
         arriving = delta @ blocks[lay].backward().T  # the gradient the layer above sends down: ĝ*_l
@@ -107,4 +109,4 @@ class SyntheticGradients(LearnsItsOwn):
         return initial_modules(net, CONDITIONED[kind], net.sizes[-1])
 
     def step(self, machine: Machine, net: Network, x, target) -> tuple:
-        return synthetic_gradients(machine.network(), self.parameters, x, target, machine.read)
+        return synthetic_gradients(machine.network(), self.parameters, x, target, machine.read, self.output_error)
