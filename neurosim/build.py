@@ -1,6 +1,7 @@
 """The builder: a training configuration turned into the objects that run it, in this one place.
 
-Topology, network, circuit, weight store, devices, engine, rule and controller are each built by one function
+Topology, network, circuit, weight store, devices (the network's and the rule's own), engine, rule and controller
+are each built by one function
 of the configuration here (the engine is the configuration's own, its settings nested in it); nothing else in the
 package builds them from a configuration. The topology's generator (:func:`~neurosim.config.topology_of`) lives
 beside the configuration, where the check of a stored run's arrays also uses it; the random streams derived from
@@ -15,12 +16,12 @@ from . import topology
 from .config import DEFAULT_REWIRE_P, TrainConfig, resolved_sizes, topology_of  # noqa: F401 (part of the builder)
 from .controller import Controller, learning_rates
 from .data import Dataset
-from .hardware import Devices, WeightStore
+from .hardware import Devices, RuleDevices, WeightStore
 from .network import Network, SparseCouplings, from_graph, is_skip
 from .rules import RULES
 from .store import Run
 from .streams import (STREAM_DEVICES, STREAM_FEEDBACK, STREAM_INIT, STREAM_NOISE, STREAM_ORDER,  # noqa: F401
-                      STREAM_SIGN, STREAM_TOPOLOGY, stream, stream_seed)
+                      STREAM_RULE_DEVICES, STREAM_SIGN, STREAM_TOPOLOGY, stream, stream_seed)
 
 
 def new_run(config: TrainConfig, data: Dataset) -> Run:
@@ -35,13 +36,17 @@ def new_run(config: TrainConfig, data: Dataset) -> Run:
         dtype=np.dtype(config.dtype),
     )
     devices_of(config, net, topology.edge_array(graph)).program(net)  # as the run's chip holds them
+    learned = rule_of(config, net).parameters
+    own_devices = rule_devices_of(config, learned)
+    if own_devices is not None:
+        own_devices.program(learned)
     return Run(
         config=config.to_dict(),
         topology=topology.describe(graph),
         edges=topology.edge_array(graph),
         network=net,
         data_digest=data.digest,
-        rule_parameters=rule_of(config, net).parameters,
+        rule_parameters=learned,
     )
 
 
@@ -64,6 +69,15 @@ def devices_of(config: TrainConfig, net: Network, edges: np.ndarray | None = Non
     return devices_of(config, generated).without_skips()
 
 
+def rule_devices_of(config: TrainConfig, learned: dict) -> RuleDevices | None:
+    """The devices of the rule's own learned parameters ``learned`` (name -> array) when the configuration puts
+    them on its hardware (``rule_devices``), their fixed draws from a stream of the run's own; None for ideal
+    hardware, a rule that learns nothing of its own, or ``rule_devices`` off."""
+    if not config.rule_devices or config.hardware.ideal or not learned:
+        return None
+    return RuleDevices(config.hardware, learned, config.circuit, stream(config.seed, STREAM_RULE_DEVICES))
+
+
 def rule_of(config: TrainConfig, net: Network, learned: dict | None = None):
     """The learning rule of a configuration (:data:`neurosim.rules.RULES`), its random draws (feedback matrices)
     from the run's own stream. ``learned``: the rule's learned parameters as the run holds them (the rule updates
@@ -75,6 +89,7 @@ def controller_of(config: TrainConfig, net: Network, edges: np.ndarray | None = 
                   learned: dict | None = None) -> Controller:
     """The controller of a run: its engine, rates, rule and devices (``edges``: see :func:`devices_of`;
     ``learned``: see :func:`rule_of`)."""
+    rule = rule_of(config, net, learned)
     return Controller(
         engine=config.engine,
         beta=config.beta,
@@ -82,7 +97,8 @@ def controller_of(config: TrainConfig, net: Network, edges: np.ndarray | None = 
         random_sign=config.random_sign,
         cuda_graphs=config.device == "cuda" and config.cuda_graphs,
         hardware=None if config.hardware.ideal else devices_of(config, net, edges),
-        rule=rule_of(config, net, learned),
+        rule=rule,
+        rule_hardware=rule_devices_of(config, rule.parameters),
     )
 
 

@@ -180,6 +180,8 @@ TRAIN_OPTIONS = [
     _option("--rule-lr", type=float, help="Rate of the rule's own learned parameters (bfa, bdfa, sg, csg)."),
     _option("--output-error", type=click.Choice(OUTPUT_ERRORS),
             help="Output error of bp .. csg: squared (EqProp's cost) or matching (no dead output units)."),
+    _option("--rule-devices/--no-rule-devices", default=None,
+            help="Keep the rule's own learned parameters on the hardware's devices too."),
     click.option("--hardware", help=f"Device models: a preset ({', '.join(PRESETS)}) or a TOML file [ideal]."),
     click.option("--weight-bits", type=int, help="Bits of the weight store; 0 = ideal [0]."),
     click.option("--rounding", type=click.Choice(ROUNDING), help="Rounding of updates and weights [nearest]."),
@@ -763,6 +765,7 @@ def info_command(run_file) -> None:
         + (f"  beta={'±' if config.random_sign else ''}{config.beta}  nudge={config.nudge}" if "beta" in reads else "")
         + (f"  rule_lr={config.rule_lr}" if "rule_lr" in reads else "")
         + (f"  output_error={config.output_error}" if "output_error" in reads else "")
+        + ("  rule_devices" if "rule_devices" in reads and config.rule_devices else "")
         + f"  batch={c['batch_size']}  dtype={c['dtype']}" + ("  persistent" if c.get("persistent") else "")
     )
     show = lambda values: "  ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}"  # noqa: E731

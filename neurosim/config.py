@@ -96,7 +96,10 @@ class TrainConfig:
     averaged) of the rule's own learned parameters: the feedback weights of bfa and bdfa, the synthetic-gradient
     modules of sg and csg; unused by the other rules. ``output_error``: the output layer's error of the rules on
     the feedforward net (bp .. csg), ``squared`` (EqProp's cost, the default) or ``matching`` (the hard sigmoid's
-    matching loss, whose output units cannot die; :data:`~neurosim.rules.feedforward.OUTPUT_ERRORS`). ``neurons``: the leaky integrate-and-fire neurons of the spiking
+    matching loss, whose output units cannot die; :data:`~neurosim.rules.feedforward.OUTPUT_ERRORS`).
+    ``rule_devices``: store the rule's own learned parameters (bfa/bdfa feedback, sg/csg modules, s2m's pixel
+    biases) on devices of the run's ``hardware`` too, read and written as the network's weights are
+    (:class:`~neurosim.hardware.RuleDevices`; off: floating point; nothing to do on ideal hardware). ``neurons``: the leaky integrate-and-fire neurons of the spiking
     rules (``erbp``; :class:`~neurosim.spiking.LIF`, a table of its settings), unused by the others. ``sampling``:
     the stochastic synapses and sampler of the synaptic sampling machine (``s2m``; :class:`~neurosim.sampling.
     Sampling`), unused by the others.
@@ -134,6 +137,7 @@ class TrainConfig:
     rule: Literal[tuple(RULES)] = "eqprop"
     rule_lr: Positive = 0.01
     output_error: Literal[OUTPUT_ERRORS] = "squared"
+    rule_devices: StrictBool = False
     neurons: Any = LIF()
     sampling: Any = Sampling()
 
@@ -253,6 +257,10 @@ class TrainConfig:
         if RULES[self.rule].layered_only and (self.topology != "layered" or self.device != "cpu"):
             raise ValueError(f"rule={self.rule!r} trains the feedforward net of a layered topology on the CPU, not "
                              f"topology={self.topology!r} on device={self.device!r}")
+        if (self.rule_devices and isinstance(self.hardware.storage.w_max, tuple)
+                and "rule_devices" in RULES[self.rule].settings):
+            raise ValueError(f"rule_devices=true keeps rule={self.rule!r}'s own parameters on one weight range; "
+                             f"storage.w_max={list(self.hardware.storage.w_max)} gives one per network array")
         if not self.hardware.ideal and self.device != "cpu":
             raise ValueError(f"the hardware models run on the CPU, not device={self.device!r}")
         if getattr(self.engine, "tol", 0) > 0 and self.device == "cuda" and self.cuda_graphs:

@@ -23,10 +23,11 @@ from array_api_compat import device as device_of
 from .backend import array_namespace, to_numpy
 from .cudagraph import GraphCache
 from .engines.base import Engine, Relaxation, check_ready, refuse_nudge
-from .hardware import Devices
+from .hardware import Devices, RuleDevices
 from .network import Network
 from .topology import layer_of_neurons, pair_rates
 from .rules import EqProp, Machine, Rule, unread
+from .rules.base import learn_exactly
 from .rules.eqprop import zero_state
 
 
@@ -84,7 +85,8 @@ class Controller:
     ``hardware``: the devices that store the weights (:mod:`neurosim.hardware`; None: ideal), CPU only.
     ``rule``: the learning rule (:mod:`neurosim.rules`): :class:`~neurosim.rules.EqProp` with its nudge (which
     the engine must implement, its ``nudges``), or a feedforward baseline (CPU, layered networks) whose forward
-    pass stands in for both phases.
+    pass stands in for both phases. ``rule_hardware``: the devices that hold the rule's own learned parameters
+    (:class:`~neurosim.hardware.RuleDevices`; None: floating point), read and written as the network's are.
     """
 
     engine: Engine
@@ -94,6 +96,7 @@ class Controller:
     cuda_graphs: bool = False
     hardware: Devices | None = None
     rule: Rule = field(default_factory=EqProp)
+    rule_hardware: RuleDevices | None = None
     _graphs: GraphCache = field(default_factory=GraphCache, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -111,9 +114,21 @@ class Controller:
         return net if self.hardware is None else self.hardware.effective(net, noise_rng)
 
     def machine(self, net: Network, noise_rng: np.random.Generator | None = None) -> Machine:
-        """What the rule trains: the engine on the (effective) network, read through the hardware's ADC."""
+        """What the rule trains: the engine on the (effective) network, read through the hardware's ADC; the
+        rule's own parameters read and written through their devices, if any."""
+        own, learn = unread, learn_exactly
+        if self.rule_hardware is not None:
+            devices = self.rule_hardware
+
+            def own(parameters):
+                return devices.present(parameters, noise_rng)
+
+            def learn(parameters, grads, rate):
+                devices.write(parameters, {name: rate * grad for name, grad in grads.items()}, noise_rng)
+
         return Machine(network=lambda: self.effective_network(net, noise_rng), engine=self.engine,
-                       read=unread if self.hardware is None else self.hardware.read, rng=noise_rng)
+                       read=unread if self.hardware is None else self.hardware.read, rng=noise_rng, own=own,
+                       learn=learn)
 
     def step(self, net: Network, x, target, rng: np.random.Generator, start=None,
              noise_rng: np.random.Generator | None = None) -> StepResult:

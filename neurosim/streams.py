@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import numpy as np
 
-#: Spawn keys of the random streams.
-STREAM_TOPOLOGY, STREAM_INIT, STREAM_ORDER, STREAM_SIGN, STREAM_DEVICES, STREAM_NOISE, STREAM_FEEDBACK = range(7)
+#: Spawn keys of the random streams (STREAM_RULE_DEVICES: the fixed draws of the devices of a rule's own parameters).
+(STREAM_TOPOLOGY, STREAM_INIT, STREAM_ORDER, STREAM_SIGN, STREAM_DEVICES, STREAM_NOISE, STREAM_FEEDBACK,
+ STREAM_RULE_DEVICES) = range(8)
 
 
 def stream(seed: int, *key: int) -> np.random.Generator:

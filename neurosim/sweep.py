@@ -55,7 +55,7 @@ LOCAL_FIELDS = ("data_dir",)
 
 #: Configuration fields only some rules read (:attr:`neurosim.rules.RULES` ``settings``): out of the identity of a
 #: point whose rule does not read them (:func:`computed_identity`).
-RULE_SETTINGS = ("rule_lr", "output_error", "neurons", "sampling")
+RULE_SETTINGS = ("rule_lr", "output_error", "rule_devices", "neurons", "sampling")
 
 
 @dataclass(frozen=True)

@@ -216,3 +216,99 @@ def test_forward_prediction_is_the_forward_pass(digits):
     x = digits.x_test[:4].astype(np.float64)
     predicted, free = controller.predict(run.network, x)
     np.testing.assert_array_equal(free.state, forward(run.network, x)[1])
+
+
+# -- the rule's own parameters on the modelled devices ------------------------------------------------------------
+STORE = {"storage": {"bits": 6, "w_max": 0.5}}
+
+
+def one_step(config, digits, batch=slice(0, 10)):
+    """A new run of ``config``, its rule parameters before and after one training step, the step's inputs and the
+    run."""
+    run = new_run(config, digits)
+    before = {k: v.copy() for k, v in run.rule_parameters.items()}
+    controller = controller_of(config, run.network, learned=run.rule_parameters)
+    x = digits.x_train[batch].astype(config.dtype)
+    target = np.eye(10, dtype=config.dtype)[digits.y_train[batch]]
+    controller.step(run.network, x, target, np.random.default_rng(0), noise_rng=np.random.default_rng(1))
+    return before, run.rule_parameters, (x, target), run
+
+
+@pytest.mark.parametrize("rule", ["bdfa", "csg"])
+def test_rule_parameters_on_the_devices_start_on_the_store_and_move_by_whole_steps(digits, rule):
+    """Programmed onto the store's levels (6 bits over +-0.5: step 1/63), then each entry's change in a step is
+    its floating-point step rule_lr * (-dS/dtheta), computed here from the rule's gradient functions, rounded to
+    whole steps of the store; off, the same step is taken exactly."""
+    from neurosim.quantize import weight_levels
+
+    step = weight_levels(6, 0.5, "weight").step
+    config = config_of(rule, hardware=STORE, rule_lr=5.0, rule_devices=True)
+    before, after, (x, target), run = one_step(config, digits)
+    assert rule != "bdfa" or np.abs(before["B1"]).max() > step  # the random feedback, programmed
+    for name, values in before.items():
+        np.testing.assert_allclose(values / step, np.round(values / step), atol=1e-9)
+        assert np.abs(values).max() <= 0.5
+    fresh = new_run(config, digits)  # the same network before the step, to compute the rule's own gradient
+    if rule == "csg":
+        _, own, _ = synthetic_gradients(fresh.network, before, x, target)
+    else:
+        acts = activities(fresh.network, x)
+        own = feedback_gradient(fresh.network, "bdfa", before, acts)
+    moved = 0
+    for name, grad in own.items():
+        expected = np.clip(before[name] + np.round(5.0 * grad / step) * step, -0.5, 0.5)
+        np.testing.assert_allclose(after[name], expected, atol=1e-12, err_msg=name)
+        moved += int(np.count_nonzero(after[name] != before[name]))
+    assert moved > 0
+    exact = one_step(config_of(rule, hardware=STORE, rule_lr=5.0), digits)[1]
+    assert any(not np.allclose(exact[k], after[k]) for k in after)  # off: not rounded
+
+
+def test_rule_parameters_are_read_through_their_devices(digits):
+    """With every device of the pair stuck at g0 the modules read as zero, so no synthetic gradient reaches the
+    hidden layers of a csg step; the same modules kept in floating point send one."""
+    stuck = {"variation": {"stuck": 1.0, "stuck_high": 0.0}}
+    config = config_of("csg", hardware=stuck, rule_devices=True, rule_lr=1.0)
+    run = new_run(config, digits)
+    for name, values in run.rule_parameters.items():
+        values[...] = 0.3  # modules that would send a synthetic gradient, were they read
+    controller = controller_of(config, run.network, learned=run.rule_parameters)
+    from neurosim.rules import Machine
+
+    machine = controller.machine(run.network, np.random.default_rng(0))
+    assert all(np.all(v == 0) for v in machine.own(run.rule_parameters).values())
+    plain = controller_of(config_of("csg", hardware=stuck, rule_lr=1.0), run.network, learned=run.rule_parameters)
+    assert all(np.all(v == 0.3) for v in plain.machine(run.network).own(run.rule_parameters).values())
+    x, target = digits.x_train[:10], np.eye(10)[digits.y_train[:10]]
+    _, _, grads = controller.rule.train(machine, run.network, x, target, 1.0, None)
+    assert all(np.all(g == 0) for g in grads[:2])  # hidden layers: no synthetic gradient reaches them
+    _, _, read_as_stored = plain.rule.train(plain.machine(run.network), run.network, x, target, 1.0, None)
+    assert np.abs(read_as_stored[0]).max() > 0  # (the stuck network's hidden activity is 0: W2's update is too)
+    assert isinstance(machine, Machine)
+
+
+def test_rule_devices_on_ideal_hardware_change_nothing(digits):
+    runs = [new_run(config_of("bdfa", rule_devices=flag), digits) for flag in (False, True)]
+    configs = [config_of("bdfa", rule_devices=flag, epochs=1, n_train=200) for flag in (False, True)]
+    from neurosim.training import train
+
+    trained = [train(c, data=digits, progress=False) for c in configs]
+    for name in runs[0].rule_parameters:
+        np.testing.assert_array_equal(trained[0].rule_parameters[name], trained[1].rule_parameters[name])
+    for a, b in zip(trained[0].network.parameters(), trained[1].network.parameters()):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_rule_parameters_on_stochastic_devices_resume_exactly(tmp_path, digits):
+    hardware = {"storage": {"bits": 8, "w_max": 0.5, "rounding": "stochastic"}, "noise": {"write": 0.5, "read": 0.02}}
+    whole, resumed = whole_and_resumed(lambda epochs: config_of("csg", epochs=epochs, rule_lr=0.2, n_train=200,
+                                                                n_test=50, hardware=hardware, rule_devices=True),
+                                       tmp_path)
+    for name, values in whole.rule_parameters.items():
+        np.testing.assert_array_equal(resumed.rule_parameters[name], values)
+
+
+def test_rule_devices_refuse_a_range_per_network_array():
+    with pytest.raises(Exception, match=r"rule_devices=true .* storage.w_max=\[0.5, 0.5, 0.5, 0.5, 0.5\]"):
+        config_of("sg", hardware={"storage": {"bits": 4, "w_max": [0.5] * 5}}, rule_devices=True)
+    config_of("bp", hardware={"storage": {"bits": 4, "w_max": [0.5] * 5}}, rule_devices=True)  # learns nothing

@@ -5,11 +5,11 @@ with presets (and where their numbers come from, :data:`PROVENANCE`) and TOML (0
 :mod:`~neurosim.hardware.response`, how a device answers a programming pulse (constant, linear, soft-bounds,
 exponential and power steps, up-down asymmetry, device-to-device and cycle-to-cycle spreads);
 :mod:`~neurosim.hardware.devices`, what they do to a network (the :class:`WeightStore` and the :class:`Devices` of
-one chip).
+one chip, and the :class:`RuleDevices` of a rule's own parameters).
 """
 
-from .devices import Devices, WeightStore, parameter_names
+from .devices import Devices, RuleDevices, WeightStore, parameter_names
 from .settings import PRESETS, PROVENANCE, Hardware, HardwareError, Noise, Readout, Storage, Variation, load_hardware
 
-__all__ = ["PRESETS", "PROVENANCE", "Devices", "Hardware", "HardwareError", "Noise", "Readout", "Storage", "Variation",
-           "WeightStore", "load_hardware", "parameter_names"]
+__all__ = ["PRESETS", "PROVENANCE", "Devices", "Hardware", "HardwareError", "Noise", "Readout", "RuleDevices", "Storage",
+           "Variation", "WeightStore", "load_hardware", "parameter_names"]

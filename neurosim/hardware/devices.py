@@ -68,7 +68,7 @@ class WeightStore:
 
     def program(self, net: Network) -> None:
         """Store every parameter of ``net`` on this store's levels (:func:`program` with one range)."""
-        program([self] * len(net.parameters()), net)
+        program([self] * len(net.parameters()), net.parameters())
 
     @classmethod
     def per_array(cls, storage: Storage, circuit: Circuit | None, net: Network) -> list["WeightStore"]:
@@ -86,10 +86,10 @@ def parameter_names(net: Network) -> list[str]:
     return [f"weights {b.lo}-{b.hi}" for b in net.blocks] + ["skip weights", "biases"]
 
 
-def program(stores: list[WeightStore], net: Network) -> None:
-    """Store ``net``'s parameters on their arrays' levels, in place: nearest level, saturating at +-w_max (a
-    write-and-verify programming of the initial weights). Nothing to do for continuous storage."""
-    for store, param in zip(stores, net.parameters(), strict=True):
+def program(stores: list[WeightStore], params: list[np.ndarray]) -> None:
+    """Store the parameter arrays ``params`` on their stores' levels, in place: nearest level, saturating at
+    +-w_max (a write-and-verify programming of the initial weights). Nothing to do for continuous storage."""
+    for store, param in zip(stores, params, strict=True):
         if store.levels is not None:
             param[...] = store.levels.snap(param)
 
@@ -102,13 +102,23 @@ def _empty(draw):
 
 
 class _Layout:
-    """Which parameter is which (dense blocks between or within layers, skip connections, biases), for the
-    effects' draws: ``kinds`` and ``masks`` in the order of :meth:`Network.parameters`, and their shapes."""
+    """Which parameter is which (dense blocks between or within layers, skip connections, biases, or a rule's
+    ``one-way`` arrays), for the effects' draws: ``kinds``, ``masks`` and ``shapes``, one per parameter array."""
 
-    def __init__(self, net: Network):
-        self.kinds = [("intra" if b.lo == b.hi else "inter") for b in net.blocks] + ["sparse", "bias"]
-        self.masks = [b.mask for b in net.blocks] + [None, None]
-        self.shapes = [p.shape for p in net.parameters()]
+    def __init__(self, kinds: list[str], masks: list, shapes: list[tuple]):
+        self.kinds, self.masks, self.shapes = kinds, masks, shapes
+
+    @classmethod
+    def of_network(cls, net: Network) -> "_Layout":
+        """The parameter arrays of ``net`` in the order of :meth:`Network.parameters`."""
+        return cls([("intra" if b.lo == b.hi else "inter") for b in net.blocks] + ["sparse", "bias"],
+                   [b.mask for b in net.blocks] + [None, None], [p.shape for p in net.parameters()])
+
+    @classmethod
+    def one_way(cls, shapes: list[tuple]) -> "_Layout":
+        """Arrays of ``shapes`` each read in one direction only (a rule's own parameters): no masks, and a
+        mismatch of the forward direction alone."""
+        return cls(["one-way"] * len(shapes), [None] * len(shapes), list(shapes))
 
     def symmetric(self, k: int, a: np.ndarray) -> np.ndarray:
         """``a`` made symmetric for an intralayer block (one device per connection, both entries), else ``a``."""
@@ -166,7 +176,7 @@ class Mismatch:
     def __init__(self, sigma: float, layout: _Layout, rng: np.random.Generator):
         self.forward = [None if kind == "bias" else 1 + sigma * rng.standard_normal(s)
                         for kind, s in zip(layout.kinds, layout.shapes)]
-        self.backward = [None if kind in ("intra", "bias") else 1 + sigma * rng.standard_normal(s)
+        self.backward = [None if kind in ("intra", "bias", "one-way") else 1 + sigma * rng.standard_normal(s)
                          for kind, s in zip(layout.kinds, layout.shapes)]
 
     def without_sparse(self, sparse: int) -> "Mismatch":
@@ -192,10 +202,30 @@ class Devices:
 
     def __init__(self, hardware: Hardware, net: Network, circuit: Circuit | None = None,
                  rng: np.random.Generator | None = None):
-        self.hardware = hardware = load_hardware(hardware)
-        self.stores = WeightStore.per_array(hardware.storage, circuit, net)
+        hardware = load_hardware(hardware)
+        self._draw_chip(hardware, WeightStore.per_array(hardware.storage, circuit, net), _Layout.of_network(net), rng)
+
+    @classmethod
+    def of_arrays(cls, hardware: Hardware, shapes: list[tuple], circuit: Circuit | None = None,
+                  rng: np.random.Generator | None = None) -> "Devices":
+        """The devices of plain parameter arrays of ``shapes``, each read one way (a rule's own learned
+        parameters), on the store of ``hardware`` with its one weight range (:class:`HardwareError` for a range
+        per network array), each effect drawn from ``rng`` as for a network; used through :meth:`program_arrays`,
+        :meth:`presented` and :meth:`write_arrays`."""
+        hardware = load_hardware(hardware)
+        if isinstance(hardware.storage.w_max, tuple):
+            raise HardwareError(f"storage.w_max={list(hardware.storage.w_max)} gives one range per network array; a "
+                                "rule's own parameters on the devices need one range")
+        out = cls.__new__(cls)
+        out._draw_chip(hardware, [WeightStore.of(hardware.storage, circuit)] * len(shapes), _Layout.one_way(shapes),
+                       rng)
+        return out
+
+    def _draw_chip(self, hardware: Hardware, stores: list[WeightStore], layout: _Layout, rng) -> None:
+        self.hardware = hardware
+        self.stores = stores
         self.store = self.stores[0]  # g0 and, with one range, everything: the same for every array
-        self.layout = layout = _Layout(net)
+        self.layout = layout
         variation = hardware.variation
         rng = rng if rng is not None else np.random.default_rng(0)
         self.per_device = [effect for effect in (
@@ -265,23 +295,38 @@ class Devices:
         """The network of ``net``'s layout whose parameters are the devices' ``weights`` (in
         :meth:`Network.parameters` order) as one settle sees them: read noise (a fresh draw from ``rng``) and each
         direction's mismatch."""
-        read = self.hardware.noise.read
-        if read and rng is None:
-            raise ValueError("read noise needs a random generator for each settle")
-        out = []
-        for k, (param, w) in enumerate(zip(net.parameters(), weights, strict=True)):
-            if read:
-                w = w * (1 + read * self._draw(k, rng, w.shape, "normal"))
-            forward, backward = (w, None) if self.mismatch is None else self.mismatch.directions(k, w)
-            out.append(tuple(None if a is None else self._masked(k, a).astype(param.dtype, copy=False)
-                             for a in (forward, backward)))
-        *blocks, (sparse, sparse_back), (bias, _) = out
+        *blocks, (sparse, sparse_back), (bias, _) = self._directions(net.parameters(), weights, rng)
         return Network(
             sizes=net.sizes,
             blocks=[DenseBlock(b.lo, b.hi, fw, b.mask, bw) for b, (fw, bw) in zip(net.blocks, blocks)],
             sparse=SparseCouplings(net.sparse.i, net.sparse.j, sparse, sparse_back),
             bias=bias,
         )
+
+    def _directions(self, params: list, weights: list, rng: np.random.Generator | None) -> list[tuple]:
+        """For each array: (forward, backward) of the devices' ``weights`` as one settle reads them (read noise, a
+        fresh draw from ``rng``; each direction's mismatch; backward None where it is the forward one), masked and
+        in the dtype of the stored ``params``."""
+        read = self.hardware.noise.read
+        if read and rng is None:
+            raise ValueError("read noise needs a random generator for each settle")
+        out = []
+        for k, (param, w) in enumerate(zip(params, weights, strict=True)):
+            if read:
+                w = w * (1 + read * self._draw(k, rng, w.shape, "normal"))
+            forward, backward = (w, None) if self.mismatch is None else self.mismatch.directions(k, w)
+            out.append(tuple(None if a is None else self._masked(k, a).astype(param.dtype, copy=False)
+                             for a in (forward, backward)))
+        return out
+
+    def presented(self, params: list[np.ndarray], rng: np.random.Generator | None = None) -> list[np.ndarray]:
+        """Stored arrays ``params`` (:meth:`of_arrays`' order) as a read of the devices gives them: each device
+        pair through its fixed effects (:meth:`_pair_weight`), then read noise (a fresh draw from ``rng``) and the
+        forward mismatch; the arrays themselves when nothing perturbs them."""
+        if not self.perturbs:
+            return list(params)
+        weights = [self._pair_weight(k, p) if self.per_device else p for k, p in enumerate(params)]
+        return [forward for forward, _ in self._directions(params, weights, rng)]
 
     def weights_at(self, net: Network, time: float | None, program_rng: np.random.Generator,
                    read_rng: np.random.Generator) -> list[np.ndarray]:
@@ -319,19 +364,28 @@ class Devices:
 
     # -- 1. programming ------------------------------------------------------------------------------------------
     def program(self, net: Network) -> None:
-        """Program ``net``'s initial parameters, in place: onto the store's levels (:func:`program`) and, under a
+        """Program ``net``'s initial parameters, in place (:meth:`program_arrays`)."""
+        self.program_arrays(net.parameters())
+
+    def program_arrays(self, params: list[np.ndarray]) -> None:
+        """Program initial parameter arrays, in place: onto the store's levels (:func:`program`) and, under a
         pulse-response model, into each device's own bounds (write-and-verify programming)."""
-        program(self.stores, net)
+        program(self.stores, params)
         if self.response is None:
             return
-        for k, param in enumerate(net.parameters()):
+        for k, param in enumerate(params):
             scale = self.stores[k].w_max
             param[...] = np.clip(param, self.response.b_min[k] * scale, self.response.b_max[k] * scale)
 
     # -- 4. writing ----------------------------------------------------------------------------------------------
     def write(self, net: Network, updates, rng: np.random.Generator | None = None) -> list[np.ndarray]:
         """Apply ``updates`` (in the order of :meth:`Network.parameters`) to ``net`` in place, as the devices
-        do; returns the change each parameter actually underwent.
+        do; returns the change each parameter actually underwent (:meth:`write_arrays`)."""
+        return self.write_arrays(net.parameters(), updates, rng)
+
+    def write_arrays(self, params: list[np.ndarray], updates, rng: np.random.Generator | None = None) -> list:
+        """Apply ``updates`` to the parameter arrays ``params`` in place, as the devices do; returns the change
+        each array actually underwent.
 
         Each update becomes n = round(update / pulse) pulses (nearest or stochastic) and a change n * pulse;
         with a pulse of its own (not a grid step) the result is rounded onto the grid; write noise adds
@@ -343,7 +397,7 @@ class Devices:
         if (stochastic or write_noise or self._cycle_spread) and rng is None:
             raise ValueError("stochastic rounding, write noise and cycle-to-cycle spreads need a random generator")
         changes = []
-        for k, (param, update) in enumerate(zip(net.parameters(), updates, strict=True)):
+        for k, (param, update) in enumerate(zip(params, updates, strict=True)):
             store = self.stores[k]
             levels, pulse = store.levels, store.pulse
             update = np.asarray(update)
@@ -420,3 +474,34 @@ class ChipAt:
 
     def read(self, v):
         return self.devices.read(v)
+
+
+class RuleDevices:
+    """The devices that hold a rule's own learned parameters (``parameters``: name -> array; the feedback of bfa
+    and bdfa, the synthetic-gradient modules of sg and csg, the pixel biases of s2m) on the network's hardware:
+    one :meth:`Devices.of_arrays` chip of the same settings, its arrays in the names' sorted order, its fixed draws
+    from ``rng`` (a stream of their own, so the network's chip is the one it is without them).
+
+    The rule reads its parameters through :meth:`present` (variation, stuck devices, read noise) and writes its
+    steps through :meth:`write` (pulses, rounding, write noise, the pulse-response model, the range)."""
+
+    def __init__(self, hardware: Hardware, parameters: dict, circuit: Circuit | None = None,
+                 rng: np.random.Generator | None = None):
+        self.names = tuple(sorted(parameters))
+        self.devices = Devices.of_arrays(hardware, [np.shape(parameters[n]) for n in self.names], circuit, rng)
+
+    def _arrays(self, values: dict) -> list:
+        return [values[name] for name in self.names]
+
+    def program(self, parameters: dict) -> None:
+        """Program a new run's initial parameters onto the devices, in place (:meth:`Devices.program_arrays`)."""
+        self.devices.program_arrays(self._arrays(parameters))
+
+    def present(self, parameters: dict, rng: np.random.Generator | None = None) -> dict:
+        """The stored ``parameters`` as one read of the devices gives them (:meth:`Devices.presented`)."""
+        return dict(zip(self.names, self.devices.presented(self._arrays(parameters), rng)))
+
+    def write(self, parameters: dict, updates: dict, rng: np.random.Generator | None = None) -> None:
+        """Write ``updates`` (name -> the change the rule asks for) into ``parameters`` in place, as the devices
+        write (:meth:`Devices.write_arrays`)."""
+        self.devices.write_arrays(self._arrays(parameters), self._arrays(updates), rng)

@@ -14,8 +14,9 @@ for both with zero residual). Each rule class has a registry ``name``, ``from_co
 them, or None for a new run's) and ``layered_only`` (trains layered networks on the CPU only).
 
 A rule that learns parameters of its own (feedback weights, synthetic-gradient modules) holds them in
-``parameters`` (name -> array; empty for the others), updates them in place during :meth:`train` at its own rate,
-and the run stores them (:attr:`neurosim.store.Run.rule_parameters`).
+``parameters`` (name -> array; empty for the others), reads them through ``machine.own`` and updates them in place
+through ``machine.learn`` during :meth:`train` at its own rate (exactly, or on the devices that hold them when the
+configuration's ``rule_devices`` asks), and the run stores them (:attr:`neurosim.store.Run.rule_parameters`).
 """
 
 from __future__ import annotations
@@ -39,6 +40,13 @@ def unread(values):
     return values
 
 
+def learn_exactly(parameters: dict, grads: dict, rate: float) -> None:
+    """A rule's own gradient step on its learned parameters as floating point takes it, in place:
+    θ += rate · (−∂S/∂θ) for each name of ``grads``."""
+    for name, grad in grads.items():
+        parameters[name] += rate * grad
+
+
 @dataclass(frozen=True)
 class Machine:
     """What a rule may use of the machine it trains. ``network()``: the network a phase relaxes (the network
@@ -46,12 +54,16 @@ class Machine:
     ``engine``: what relaxes it; ``read``: the readout of the states and inputs the updates multiply (an ADC, or
     :func:`unread`); ``rng``: the stream of the step's random draws a rule makes itself (the spike trains of a
     spiking rule; the controller's per-epoch noise stream, so that a resumed run draws what an uninterrupted one
-    did), or None."""
+    did), or None. ``own``: the rule's own learned parameters (name -> array) as it reads them (the arrays
+    themselves, or a read of the devices that hold them, :class:`~neurosim.hardware.RuleDevices`); ``learn``: its
+    step on them, ``learn(parameters, grads, rate)`` (:func:`learn_exactly`, or written through those devices)."""
 
     network: Callable[[], Network]
     engine: Engine
     read: Callable = unread
     rng: np.random.Generator | None = None
+    own: Callable[[dict], dict] = unread
+    learn: Callable[[dict, dict, float], None] = learn_exactly
 
     def relax(self, x, start, phase: Phase) -> Relaxation:
         """One phase of the engine on the network as the devices present it now."""
@@ -91,10 +103,3 @@ def check_parameters(expected: dict, given: dict | None, rule: str) -> None:
         if np.shape(given[name]) != np.shape(values):
             raise RuleError(f"rule={rule!r}: parameter {name} has shape {np.shape(given[name])}, the network's "
                             f"layers give {np.shape(values)}")
-
-
-def learn(parameters: dict, grads: dict, rate: float) -> None:
-    """A rule's own gradient step on its learned parameters, in place: θ += rate · (−∂S/∂θ) for each name of
-    ``grads``."""
-    for name, grad in grads.items():
-        parameters[name] += rate * grad

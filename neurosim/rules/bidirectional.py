@@ -87,13 +87,15 @@ class LearnedFeedback(LearnsItsOwn):
     def initial(cls, kind: str, net: Network, rng) -> dict:
         return initial_feedback(net, kind, rng)
 
-    def feedback(self) -> list[np.ndarray]:
-        """B_1 .. B_{L-1} (or D_l) as they are now."""
-        return [self.parameters[f"B{k}"] for k in range(1, len(self.parameters) // 2 + 1)]
+    def feedback(self, parameters: dict | None = None) -> list[np.ndarray]:
+        """B_1 .. B_{L-1} (or D_l) of ``parameters`` (default: the stored ones as they are now)."""
+        parameters = self.parameters if parameters is None else parameters
+        return [parameters[f"B{k}"] for k in range(1, len(parameters) // 2 + 1)]
 
     def step(self, machine: Machine, net: Network, x, target) -> tuple:
+        own = machine.own(self.parameters)
         grads, states = feedforward_gradient(machine.network(), x, target, FIXED_FEEDBACK[self.kind],
-                                             self.feedback(), machine.read, self.output_error)
+                                             self.feedback(own), machine.read, self.output_error)
         activity = [machine.read(np.asarray(x, dtype=net.dtype))] + [
             machine.read(states[:, net.free_slice(lay)]) for lay in range(1, net.n_layers)]
-        return grads, feedback_gradient(net, self.kind, self.parameters, activity), states
+        return grads, feedback_gradient(net, self.kind, own, activity), states

@@ -29,7 +29,7 @@ from typing import ClassVar
 
 from ..energy import rho, rho_prime
 from ..network import Network
-from .base import Machine, RuleError, check_parameters, forward_pass, learn
+from .base import Machine, RuleError, check_parameters, forward_pass
 
 #: The output errors δ_L = ∂C/∂a_L a feedforward rule can learn from (the configuration's ``output_error``):
 #:
@@ -179,7 +179,7 @@ class LearnsItsOwn:
     output_error: str = "squared"
     KINDS: ClassVar[tuple] = ()
     layered_only: ClassVar[bool] = True
-    settings: ClassVar[tuple] = ("rule_lr", "output_error")
+    settings: ClassVar[tuple] = ("rule_lr", "output_error", "rule_devices")
 
     def __post_init__(self) -> None:
         if self.kind not in self.KINDS:
@@ -202,11 +202,13 @@ class LearnsItsOwn:
                    output_error=config.output_error)
 
     def step(self, machine: Machine, net: Network, x, target) -> tuple:
+        """The network's gradient estimate, the rule's own −∂S/∂θ by name and the activations, the rule's
+        parameters read as ``machine.own`` gives them."""
         raise NotImplementedError
 
     def train(self, machine: Machine, net: Network, x, target, beta: float, start) -> tuple:
         grads, own, states = self.step(machine, net, x, target)
-        learn(self.parameters, own, self.rate)
+        machine.learn(self.parameters, own, self.rate)
         passed = forward_pass(states)
         return passed, passed, grads
 

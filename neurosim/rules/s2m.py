@@ -36,7 +36,7 @@ import numpy as np
 
 from ..network import DenseBlock, Network
 from ..sampling import Sampling, drive, fire
-from .base import Machine, RuleError, check_parameters, draws, forward_pass, learn
+from .base import Machine, RuleError, check_parameters, draws, forward_pass
 
 
 def machine_blocks(net: Network) -> tuple[DenseBlock, DenseBlock]:
@@ -195,7 +195,7 @@ class SynapticSampling:
     parameters: dict
     name: ClassVar[str] = "s2m"
     layered_only: ClassVar[bool] = True
-    settings: ClassVar[tuple] = ("rule_lr", "sampling")
+    settings: ClassVar[tuple] = ("rule_lr", "rule_devices", "sampling")
 
     @classmethod
     def from_config(cls, config, net: Network, rng, learned: dict | None = None) -> "SynapticSampling":
@@ -210,9 +210,9 @@ class SynapticSampling:
         classification, labels free), then contrastive divergence (the data phase's activities, labels clamped, as
         the 'nudged' one)."""
         predicted = self.predict(machine, net, x, start)
-        grads, own, states = contrastive_divergence(machine.network(), x, target, self.parameters["a0"],
+        grads, own, states = contrastive_divergence(machine.network(), x, target, machine.own(self.parameters)["a0"],
                                                     self.sampling, draws(machine))
-        learn(self.parameters, own, self.rate)
+        machine.learn(self.parameters, own, self.rate)
         return predicted, forward_pass(states), grads
 
     def predict(self, machine: Machine, net: Network, x, start):

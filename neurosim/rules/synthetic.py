@@ -109,4 +109,5 @@ class SyntheticGradients(LearnsItsOwn):
         return initial_modules(net, CONDITIONED[kind], net.sizes[-1])
 
     def step(self, machine: Machine, net: Network, x, target) -> tuple:
-        return synthetic_gradients(machine.network(), self.parameters, x, target, machine.read, self.output_error)
+        return synthetic_gradients(machine.network(), machine.own(self.parameters), x, target, machine.read,
+                                   self.output_error)
