@@ -14,6 +14,7 @@ the updates are written as the devices write them.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Sequence
 
 import numpy as np
@@ -118,14 +119,8 @@ class Controller:
         rule's own parameters read and written through their devices, if any."""
         own, learn = unread, learn_exactly
         if self.rule_hardware is not None:
-            devices = self.rule_hardware
-
-            def own(parameters):
-                return devices.present(parameters, noise_rng)
-
-            def learn(parameters, grads, rate):
-                devices.write(parameters, {name: rate * grad for name, grad in grads.items()}, noise_rng)
-
+            own = partial(self.rule_hardware.present, rng=noise_rng)
+            learn = partial(self.rule_hardware.learn, rng=noise_rng)
         return Machine(network=lambda: self.effective_network(net, noise_rng), engine=self.engine,
                        read=unread if self.hardware is None else self.hardware.read, rng=noise_rng, own=own,
                        learn=learn)

@@ -483,7 +483,7 @@ class RuleDevices:
     from ``rng`` (a stream of their own, so the network's chip is the one it is without them).
 
     The rule reads its parameters through :meth:`present` (variation, stuck devices, read noise) and writes its
-    steps through :meth:`write` (pulses, rounding, write noise, the pulse-response model, the range)."""
+    steps through :meth:`learn` (pulses, rounding, write noise, the pulse-response model, the range)."""
 
     def __init__(self, hardware: Hardware, parameters: dict, circuit: Circuit | None = None,
                  rng: np.random.Generator | None = None):
@@ -501,7 +501,7 @@ class RuleDevices:
         """The stored ``parameters`` as one read of the devices gives them (:meth:`Devices.presented`)."""
         return dict(zip(self.names, self.devices.presented(self._arrays(parameters), rng)))
 
-    def write(self, parameters: dict, updates: dict, rng: np.random.Generator | None = None) -> None:
-        """Write ``updates`` (name -> the change the rule asks for) into ``parameters`` in place, as the devices
-        write (:meth:`Devices.write_arrays`)."""
-        self.devices.write_arrays(self._arrays(parameters), self._arrays(updates), rng)
+    def learn(self, parameters: dict, grads: dict, rate: float, rng: np.random.Generator | None = None) -> None:
+        """The rule's step θ += rate · (−∂S/∂θ) (``grads``: −∂S/∂θ by name, every name) written into
+        ``parameters`` in place as the devices write it (:meth:`Devices.write_arrays`)."""
+        self.devices.write_arrays(self._arrays(parameters), [rate * grad for grad in self._arrays(grads)], rng)
