@@ -179,7 +179,7 @@ TRAIN_OPTIONS = [
     _option("--rule", type=click.Choice(tuple(RULES)), help="Learning rule; all but eqprop: layered topology."),
     _option("--rule-lr", type=float, help="Rate of the rule's own learned parameters (bfa, bdfa, sg, csg)."),
     _option("--output-error", type=click.Choice(OUTPUT_ERRORS),
-            help="Output error of bp .. csg: squared (EqProp's cost) or matching (no dead output units)."),
+            help="Output error of bp .. csg: matching (no dead output units) or squared (EqProp's cost)."),
     _option("--rule-devices/--no-rule-devices", default=None,
             help="Keep the rule's own learned parameters on the hardware's devices too."),
     click.option("--hardware", help=f"Device models: a preset ({', '.join(PRESETS)}) or a TOML file [ideal]."),

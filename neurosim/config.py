@@ -95,8 +95,9 @@ class TrainConfig:
     ``bdfa``, or synthetic gradients ``sg`` and ``csg``. ``rule_lr``: the learning rate (per example, batch
     averaged) of the rule's own learned parameters: the feedback weights of bfa and bdfa, the synthetic-gradient
     modules of sg and csg; unused by the other rules. ``output_error``: the output layer's error of the rules on
-    the feedforward net (bp .. csg), ``squared`` (EqProp's cost, the default) or ``matching`` (the hard sigmoid's
-    matching loss, whose output units cannot die; :data:`~neurosim.rules.feedforward.OUTPUT_ERRORS`).
+    the feedforward net (bp .. csg), ``matching`` (the hard sigmoid's matching loss, whose output units cannot die;
+    the default) or ``squared`` (EqProp's cost, under which they lose whole classes on most seeds; what every run
+    written before the setting existed learned from; :data:`~neurosim.rules.feedforward.OUTPUT_ERRORS`).
     ``rule_devices``: store the rule's own learned parameters (bfa/bdfa feedback, sg/csg modules, s2m's pixel
     biases) on devices of the run's ``hardware`` too, read and written as the network's weights are
     (:class:`~neurosim.hardware.RuleDevices`; off: floating point; nothing to do on ideal hardware). ``neurons``: the leaky integrate-and-fire neurons of the spiking
@@ -136,7 +137,7 @@ class TrainConfig:
     hardware: Hardware = Hardware()
     rule: Literal[tuple(RULES)] = "eqprop"
     rule_lr: Positive = 0.01
-    output_error: Literal[OUTPUT_ERRORS] = "squared"
+    output_error: Literal[OUTPUT_ERRORS] = "matching"
     rule_devices: StrictBool = False
     neurons: Any = LIF()
     sampling: Any = Sampling()

@@ -59,15 +59,17 @@ from .network import DenseBlock, Network, SparseCouplings
 from .errors import NeurosimError
 
 FORMAT = "neurosim-run"
+#: 7: the configuration's ``output_error`` and ``rule_devices`` (a file of format 6 or older lacks them: its rules
+#: on the feedforward net learned from the squared error, their own parameters in floating point);
 #: 6: the group ``rule``, the learning rule's own learned parameters (:attr:`Run.rule_parameters`);
 #: 5: the root attribute ``data_digest``, the identity of the data set trained on (:attr:`Run.data_digest`);
 #: 4: the circuit's crossbar a table of its own settings (``circuit.crossbar.name``, ``circuit.crossbar.r_line``);
 #: 3: the root attribute ``digest`` (SHA-256 of every dataset and attribute), and a file is read only if it is
 #: what the writer makes of the run read; 2: the configuration's engine and circuit settings nested
 #: (``engine.n_free``); 1 had them at the top level.
-FORMAT_VERSION = 6
+FORMAT_VERSION = 7
 #: The format versions this neurosim reads.
-READABLE_VERSIONS = (1, 2, 3, 4, 5, 6)
+READABLE_VERSIONS = (1, 2, 3, 4, 5, 6, 7)
 #: Attributes written anew by every checkpoint whatever the run (the versions of the libraries that wrote it):
 #: their type is checked on load, not their value.
 PROVENANCE = {("/", "neurosim_version"), *(("/versions", k) for k in ("neurosim", "python", "numpy", "scipy",
@@ -450,6 +452,8 @@ def _stored_config(text):
     config = json.loads(text)
     if isinstance(config, dict):
         config.setdefault("nudge", "weak")  # written before the nudge was a setting: every such run nudged weakly
+        # written before the output error was a setting: every such run of bp .. csg learned from the squared error
+        config.setdefault("output_error", "squared")
         config = nest_flat(config)  # written before engine and circuit settings were nested
         if "circuit" in config:  # written before the crossbars had settings of their own (format 3 and older)
             config["circuit"] = upgraded_table(config["circuit"])
@@ -546,7 +550,7 @@ def load_run(path: str | os.PathLike) -> Run:
     problem = inconsistency(run, unmeasured=LATER_FIELDS if version < 3 else frozenset(), older=version < 3)
     if problem is None and not isinstance(run.data_digest, str):
         problem = f"data_digest is {run.data_digest!r}, not a digest"
-    if problem is None and version >= 3:  # a format-3 file against what that writer made of its configuration
+    if problem is None and version >= 3:  # an older file against what its writer made of its configuration
         written = layout(run) if version == FORMAT_VERSION else layout(run, version, json.loads(attrs[""]["config"]))
         problem = layout_difference(written, (attrs, data))
     if problem:

@@ -100,7 +100,8 @@ def test_learned_feedback_starts_as_the_fixed_rule_and_then_moves(digits, kind, 
     np.testing.assert_array_equal(run.rule_parameters["B1"], fixed_rule.feedback[0])  # the same first draw
     x, target = digits.x_train[:20].astype(np.float64), np.eye(10)[digits.y_train[:20]]
     before = {k: v.copy() for k, v in run.rule_parameters.items()}
-    expected, _ = feedforward_gradient(run.network, x, target, fixed, fixed_rule.feedback)
+    expected, _ = feedforward_gradient(run.network, x, target, fixed, fixed_rule.feedback,
+                                       output_error=config.output_error)
     _, _, grads = controller.rule.train(controller.machine(run.network), run.network, x, target, 1.0, None)
     for a, b in zip(grads, expected):
         np.testing.assert_array_equal(a, b)
@@ -250,7 +251,7 @@ def test_rule_parameters_on_the_devices_start_on_the_store_and_move_by_whole_ste
         assert np.abs(values).max() <= 0.5
     fresh = new_run(config, digits)  # the same network before the step, to compute the rule's own gradient
     if rule == "csg":
-        _, own, _ = synthetic_gradients(fresh.network, before, x, target)
+        _, own, _ = synthetic_gradients(fresh.network, before, x, target, output_error=config.output_error)
     else:
         acts = activities(fresh.network, x)
         own = feedback_gradient(fresh.network, "bdfa", before, acts)

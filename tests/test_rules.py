@@ -192,3 +192,36 @@ def test_every_feedforward_rule_learns_its_output_layer_from_the_configured_erro
         got[error] = grads[2]
     assert not np.allclose(got["squared"][:, [0, 2]], got["matching"][:, [0, 2]])
     np.testing.assert_allclose(got["squared"][:, [1, 3]], got["matching"][:, [1, 3]], atol=1e-12)
+
+
+def test_a_run_written_before_the_output_error_was_a_setting_learned_from_the_squared_error(tmp_path, digits):
+    """A format-6 file has no output_error (nor rule_devices): it loads as the squared error it trained with,
+    resumes with it, and is another sweep point than today's default (matching)."""
+    import json
+
+    import h5py
+
+    from conftest import restamp
+    from neurosim.store import load_run
+    from neurosim.sweep import computed_identity, stored_points
+
+    values = dict(dataset="digits", n_train=60, n_test=20, sizes=[64, 8, 10], topology="layered", epochs=1,
+                  persistent=False, rule="fa")
+    path = tmp_path / "point-old.h5"
+    train(make_config(**values, output_error="squared"), out=path, data=digits, progress=False)
+    with h5py.File(path, "r+") as f:
+        config = json.loads(f.attrs["config"])
+        del config["output_error"], config["rule_devices"]
+        f.attrs["config"] = json.dumps(config)
+        del f["config"].attrs["output_error"], f["config"].attrs["rule_devices"]
+        f.attrs["format_version"] = 6
+    restamp(path)
+    run = load_run(path)
+    assert run.config["output_error"] == "squared"
+    resumed = make_config(**{**run.config, "epochs": 2})
+    assert resumed.output_error == "squared"
+    assert len(train(resumed, out=path, run=run, data=digits, progress=False).history["test_error"]) == 2
+    assert make_config(**values).output_error == "matching"  # today's default
+    found = stored_points(tmp_path)  # the file, trained for 2 epochs now
+    assert computed_identity({**values, "epochs": 2, "output_error": "squared"}) in found
+    assert computed_identity({**values, "epochs": 2}) not in found

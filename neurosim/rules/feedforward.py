@@ -132,7 +132,7 @@ class Feedforward:
 
     kind: str = "bp"
     feedback: list | None = None
-    output_error: str = "squared"
+    output_error: str = "matching"
     layered_only: ClassVar[bool] = True
     settings: ClassVar[tuple] = ("output_error",)
 
@@ -176,7 +176,7 @@ class LearnsItsOwn:
     kind: str
     rate: float = 0.01
     parameters: dict = field(default_factory=dict)
-    output_error: str = "squared"
+    output_error: str = "matching"
     KINDS: ClassVar[tuple] = ()
     layered_only: ClassVar[bool] = True
     settings: ClassVar[tuple] = ("rule_lr", "output_error", "rule_devices")
