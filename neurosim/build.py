@@ -16,7 +16,7 @@ from . import topology
 from .config import DEFAULT_REWIRE_P, TrainConfig, resolved_sizes, topology_of  # noqa: F401 (part of the builder)
 from .controller import Controller, learning_rates
 from .data import Dataset
-from .hardware import Devices, RuleDevices, WeightStore
+from .hardware import Devices, RuleDevices, WeightStore, pair_names
 from .network import Network, SparseCouplings, from_graph, is_skip
 from .rules import RULES
 from .store import Run
@@ -36,6 +36,8 @@ def new_run(config: TrainConfig, data: Dataset) -> Run:
         dtype=np.dtype(config.dtype),
     )
     devices_of(config, net, topology.edge_array(graph)).program(net)  # as the run's chip holds them
+    pairs = (dict(zip(pair_names(net), Devices.initial_minus(net.parameters())))
+             if config.hardware.pair.single_sided else {})
     learned = rule_of(config, net).parameters
     own_devices = rule_devices_of(config, learned)
     if own_devices is not None:
@@ -47,6 +49,7 @@ def new_run(config: TrainConfig, data: Dataset) -> Run:
         network=net,
         data_digest=data.digest,
         rule_parameters=learned,
+        pairs=pairs,
     )
 
 
@@ -86,17 +89,23 @@ def rule_of(config: TrainConfig, net: Network, learned: dict | None = None):
 
 
 def controller_of(config: TrainConfig, net: Network, edges: np.ndarray | None = None,
-                  learned: dict | None = None) -> Controller:
+                  learned: dict | None = None, pairs: dict | None = None) -> Controller:
     """The controller of a run: its engine, rates, rule and devices (``edges``: see :func:`devices_of`;
-    ``learned``: see :func:`rule_of`)."""
+    ``learned``: see :func:`rule_of`; ``pairs``: the run's single-sided pairs' device state,
+    :attr:`~neurosim.store.Run.pairs`, which the devices then update in place; required under single-sided pairs)."""
     rule = rule_of(config, net, learned)
+    devices = None if config.hardware.ideal else devices_of(config, net, edges)
+    if config.hardware.pair.single_sided:
+        if not pairs:
+            raise ValueError("single-sided pairs need the run's device state (Run.pairs)")
+        devices.hold([pairs[name] for name in pair_names(net)])
     return Controller(
         engine=config.engine,
         beta=config.beta,
         rates=learning_rates(net, config.lr, config.bias_lr),
         random_sign=config.random_sign,
         cuda_graphs=config.device == "cuda" and config.cuda_graphs,
-        hardware=None if config.hardware.ideal else devices_of(config, net, edges),
+        hardware=devices,
         rule=rule,
         rule_hardware=rule_devices_of(config, rule.parameters),
     )
@@ -105,4 +114,4 @@ def controller_of(config: TrainConfig, net: Network, edges: np.ndarray | None = 
 def network_and_controller(config: TrainConfig, run: Run) -> tuple[Network, Controller]:
     """The run's network on the configured device (the run's own arrays on the CPU) and its controller."""
     net = run.network if config.device == "cpu" else run.network.to(config.device)
-    return net, controller_of(config, net, run.edges, run.rule_parameters)
+    return net, controller_of(config, net, run.edges, run.rule_parameters, run.pairs)

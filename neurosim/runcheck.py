@@ -22,6 +22,7 @@ from __future__ import annotations
 import numpy as np
 
 from .config import ConfigError, make_config, topology_of
+from .hardware import pair_names
 from .network import from_graph, is_skip
 from .rules import RULES, RuleError
 from .topology import edge_array
@@ -38,7 +39,7 @@ def inconsistency(run, unmeasured=frozenset(), older: bool = False) -> str | Non
         config, problem = _parsed(run)  # parsed once: every check below reads it
         if problem:
             return problem
-        for check in (_summary, _shapes, _structure, _rule_parameters):
+        for check in (_summary, _shapes, _structure, _rule_parameters, _pairs):
             problem = check(run, config)
             if problem:
                 return problem
@@ -56,6 +57,25 @@ def _rule_parameters(run, config) -> str | None:
     for name, values in run.rule_parameters.items():
         if np.dtype(values.dtype) != np.dtype(config.dtype) or not np.all(np.isfinite(values)):
             return f"rule parameter {name} is not finite {config.dtype}"
+    return None
+
+
+def _pairs(run, config) -> str | None:
+    """What is wrong with the single-sided pairs' device state (:attr:`~neurosim.store.Run.pairs`), or None: one
+    array per parameter array under single-sided pairs (none otherwise), shaped like it, finite, in the configured
+    dtype, each device's conductance (g− and g+ = W + g−) at least 0."""
+    names = pair_names(run.network) if config.hardware.pair.single_sided else []
+    if sorted(run.pairs) != sorted(names):
+        return (f"pair state {', '.join(sorted(run.pairs)) or 'none'} where pair.scheme="
+                f"{config.hardware.pair.scheme!r} keeps {', '.join(names) or 'none'}")
+    for name, param in zip(names, run.network.parameters()):
+        minus = run.pairs[name]
+        if np.shape(minus) != np.shape(param):
+            return f"pair state {name} has shape {np.shape(minus)}, its parameters {np.shape(param)}"
+        if np.dtype(minus.dtype) != np.dtype(config.dtype) or not np.all(np.isfinite(minus)):
+            return f"pair state {name} is not finite {config.dtype}"
+        if np.any(minus < 0) or np.any(param + minus < 0):
+            return f"pair state {name} holds a negative conductance"
     return None
 
 

@@ -27,6 +27,8 @@ Layout (datasets unless marked as attributes)::
     /state/free            (n_train, n_free): each training example's last free equilibrium (warm starts only)
     /rule/<name>           the learning rule's own learned parameters (format 6; rules that learn their feedback
                            or gradient estimates: :mod:`neurosim.rules`), in the configured ``dtype``
+    /pairs/<array>         single-sided pairs only (format 8): each parameter array's minus devices' conductances
+                           (weight units above g0; <array> L0-L1 .., sparse, bias), in the configured ``dtype``
 
 A checkpoint is built in memory, written whole to a temporary file in the same directory, flushed to disk, then
 renamed over the run file, so a process killed at any moment, or a full disk, leaves the last complete checkpoint.
@@ -59,6 +61,8 @@ from .network import DenseBlock, Network, SparseCouplings
 from .errors import NeurosimError
 
 FORMAT = "neurosim-run"
+#: 8: the group ``pairs``, the minus devices' conductances of single-sided pairs (:attr:`Run.pairs`), and the
+#: hardware table ``pair``;
 #: 7: the configuration's ``output_error`` and ``rule_devices`` (a file of format 6 or older lacks them: its rules
 #: on the feedforward net learned from the squared error, their own parameters in floating point);
 #: 6: the group ``rule``, the learning rule's own learned parameters (:attr:`Run.rule_parameters`);
@@ -67,9 +71,9 @@ FORMAT = "neurosim-run"
 #: 3: the root attribute ``digest`` (SHA-256 of every dataset and attribute), and a file is read only if it is
 #: what the writer makes of the run read; 2: the configuration's engine and circuit settings nested
 #: (``engine.n_free``); 1 had them at the top level.
-FORMAT_VERSION = 7
+FORMAT_VERSION = 8
 #: The format versions this neurosim reads.
-READABLE_VERSIONS = (1, 2, 3, 4, 5, 6, 7)
+READABLE_VERSIONS = (1, 2, 3, 4, 5, 6, 7, 8)
 #: Attributes written anew by every checkpoint whatever the run (the versions of the libraries that wrote it):
 #: their type is checked on load, not their value.
 PROVENANCE = {("/", "neurosim_version"), *(("/versions", k) for k in ("neurosim", "python", "numpy", "scipy",
@@ -114,7 +118,10 @@ class Run:
     set it trains on (:attr:`neurosim.data.Dataset.digest`; "" unknown: a file of format 4 or older), which a
     resume, an export or an evaluation from another directory must match. ``rule_parameters``: the learning
     rule's own learned parameters by name (feedback weights, synthetic-gradient modules; empty for rules that learn
-    none), updated in place by the rule as it trains, checkpointed with the network."""
+    none), updated in place by the rule as it trains, checkpointed with the network. ``pairs``: under single-sided
+    pairs (:class:`~neurosim.hardware.Pair`), each parameter array's minus devices' conductances (weight units above
+    g0; the plus device's is W + g−) by the array's name (:func:`~neurosim.hardware.pair_names`), updated in place
+    by the devices as they write; empty otherwise."""
 
     config: dict
     topology: dict
@@ -130,6 +137,7 @@ class Run:
     created: str = field(default_factory=lambda: time.strftime("%Y-%m-%dT%H:%M:%S%z"))
     data_digest: str = ""
     rule_parameters: dict = field(default_factory=dict)
+    pairs: dict = field(default_factory=dict)
 
     @property
     def epochs_done(self) -> int:
@@ -223,6 +231,8 @@ def layout(run: Run, version: int = FORMAT_VERSION,
         data["state/test"] = run.test_states
     for name, values in run.rule_parameters.items():
         data[f"rule/{name}"] = np.asarray(values).astype(dtype, copy=False)
+    for name, values in run.pairs.items():
+        data[f"pairs/{name}"] = np.asarray(values).astype(dtype, copy=False)
     return attrs, data
 
 
@@ -511,6 +521,8 @@ def run_of_layout(attrs: dict, data: dict) -> Run:
         data_digest=_plain(root["data_digest"]) if format_version(root["format_version"]) >= 5 else "",
         rule_parameters={path.split("/", 1)[1]: _floats(values, path) for path, values in sorted(data.items())
                          if path.startswith("rule/")},
+        pairs={path.split("/", 1)[1]: _floats(values, path) for path, values in sorted(data.items())
+               if path.startswith("pairs/")},
     )
 
 

@@ -39,6 +39,8 @@ def remove_skips(run: Run) -> None:
     record when (``skip_removed_after``, epochs) and how many (``n_skip_removed``) in its topology."""
     run.topology.update(skip_removed_after=run.epochs_done, n_skip_removed=len(run.network.sparse))
     run.network = without_skips(run.network)
+    if "sparse" in run.pairs:  # single-sided pairs: the removed connections' devices go with them
+        run.pairs["sparse"] = run.pairs["sparse"][:0]
 
 
 #: An output unit is silent on an example when its free equilibrium is below this (volts, or state units).

@@ -8,8 +8,9 @@ exponential and power steps, up-down asymmetry, device-to-device and cycle-to-cy
 one chip, and the :class:`RuleDevices` of a rule's own parameters).
 """
 
-from .devices import Devices, RuleDevices, WeightStore, parameter_names
-from .settings import PRESETS, PROVENANCE, Hardware, HardwareError, Noise, Readout, Storage, Variation, load_hardware
+from .devices import Devices, RuleDevices, WeightStore, pair_names, parameter_names
+from .settings import (PRESETS, PROVENANCE, Hardware, HardwareError, Noise, Pair, Readout, Storage, Variation,
+                       load_hardware)
 
-__all__ = ["PRESETS", "PROVENANCE", "Devices", "Hardware", "HardwareError", "Noise", "Readout", "RuleDevices", "Storage",
-           "Variation", "WeightStore", "load_hardware", "parameter_names"]
+__all__ = ["PRESETS", "PROVENANCE", "Devices", "Hardware", "HardwareError", "Noise", "Pair", "Readout", "RuleDevices",
+           "Storage", "Variation", "WeightStore", "load_hardware", "pair_names", "parameter_names"]

@@ -86,6 +86,12 @@ def parameter_names(net: Network) -> list[str]:
     return [f"weights {b.lo}-{b.hi}" for b in net.blocks] + ["skip weights", "biases"]
 
 
+def pair_names(net: Network) -> list[str]:
+    """The names of ``net``'s parameter arrays in a run file's ``pairs`` group, in :meth:`Network.parameters`
+    order: each dense block's (``L0-L1``), ``sparse``, ``bias``."""
+    return [b.name for b in net.blocks] + ["sparse", "bias"]
+
+
 def program(stores: list[WeightStore], params: list[np.ndarray]) -> None:
     """Store the parameter arrays ``params`` on their stores' levels, in place: nearest level, saturating at
     +-w_max (a write-and-verify programming of the initial weights). Nothing to do for continuous storage."""
@@ -238,6 +244,8 @@ class Devices:
         # each device's fixed draw of its drift exponent (neurosim.hardware.drift), one per side of the pair
         self.drift = [[layout.symmetric(k, rng.standard_normal(s)) for _ in range(2)]
                       for k, s in enumerate(layout.shapes)] if hardware.drift.active else None
+        self.minus = None  # single-sided pairs: each minus device's conductance, the run's arrays (hold)
+        self.refreshed = np.zeros(len(layout.shapes), dtype=np.int64)  # pairs refreshed so far, per array
 
     @property
     def gain(self) -> list | None:
@@ -265,6 +273,25 @@ class Devices:
                 draws[sparse] = _empty(draws[sparse])
                 setattr(out.response, name, draws)
         return out
+
+    # -- single-sided pairs: the devices' conductances as state -----------------------------------------------------
+    @staticmethod
+    def initial_minus(params: list[np.ndarray]) -> list[np.ndarray]:
+        """The minus devices of freshly programmed single-sided pairs (weight units above g0): each weight W on the
+        device of its sign, the other at g0, so g− = max(−W, 0) and g+ = W + g−."""
+        return [np.maximum(-np.asarray(p), 0).astype(np.asarray(p).dtype) for p in params]
+
+    def hold(self, minus: list[np.ndarray]) -> None:
+        """Keep the single-sided pairs' minus conductances ``minus`` (one array per parameter array, shaped like
+        it: the run's own arrays, :attr:`neurosim.store.Run.pairs`), which :meth:`write` updates in place; the
+        plus device of each pair is W + g−. :class:`HardwareError` unless the scheme is single-sided."""
+        if not self.hardware.pair.single_sided:
+            raise HardwareError(f"pair.scheme={self.hardware.pair.scheme!r} keeps no device state: W alone says "
+                                "each device's conductance")
+        shapes = [np.shape(m) for m in minus]
+        if shapes != list(self.layout.shapes):
+            raise HardwareError(f"pair state of shapes {shapes} for parameter arrays of shapes {self.layout.shapes}")
+        self.minus = minus
 
     # -- what the settings imply -----------------------------------------------------------------------------------
     @property
@@ -345,7 +372,9 @@ class Devices:
         store, drift = self.stores[k], self.hardware.drift
         g_max = store.g0 + store.w_max
         conductances = []
-        for side, programmed in enumerate((np.maximum(w, 0.0), np.maximum(-w, 0.0))):
+        held = None if self.minus is None else self.minus[k]
+        sides = (np.maximum(w, 0.0), np.maximum(-w, 0.0)) if held is None else (w + held, held)
+        for side, programmed in enumerate(sides):
             g = store.g0 + programmed
             if program_rng is not None:
                 g = drift.programmed(g, g_max, self._draw(k, program_rng, w.shape, "normal"))
@@ -401,6 +430,11 @@ class Devices:
             store = self.stores[k]
             levels, pulse = store.levels, store.pulse
             update = np.asarray(update)
+            if self.minus is not None:
+                new = self._single_sided(k, param, update, rng)
+                changes.append(new - param)
+                param[...] = new
+                continue
             if self.response is not None:
                 new = self._pulse_train(k, param, update, rng)
                 changes.append(new - param)
@@ -438,17 +472,68 @@ class Devices:
         uniform = self._draw(k, rng, update.shape, "uniform") if storage.rounding == "stochastic" else None
         n = np.clip(round_integer(update / nominal, storage.rounding, uniform), -response.max_pulses,
                     response.max_pulses)
-        w = np.asarray(param, dtype=np.float64) / scale
         count = np.abs(n)
-        direction = np.sign(n)
-        for p in range(int(count.max(initial=0))):
-            noise = self._draw(k, rng, w.shape, "normal") if response.dw_min_std else None
-            w = pulse(response, w, np.where(count > p, direction, 0.0), self.response, k, noise)
-        new = w * scale
+        new = self._pulses(k, np.asarray(param, dtype=np.float64) / scale, count, np.sign(n), rng) * scale
         if self.hardware.noise.write:
-            noise = self.hardware.noise.write * nominal * np.sqrt(count) * self._draw(k, rng, w.shape, "normal")
+            noise = self.hardware.noise.write * nominal * np.sqrt(count) * self._draw(k, rng, new.shape, "normal")
             new = np.clip(new + self._masked(k, noise), self.response.b_min[k] * scale, self.response.b_max[k] * scale)
         return self._masked(k, new).astype(param.dtype, copy=False)
+
+
+    def _pulses(self, k: int, w: np.ndarray, count: np.ndarray, direction: np.ndarray, rng) -> np.ndarray:
+        """``w`` (units of the range) of array ``k`` after ``count`` pulses in ``direction`` (per device), one at
+        a time under the response model (:func:`~neurosim.hardware.response.pulse`), each with its own
+        cycle-to-cycle draw."""
+        for p in range(int(count.max(initial=0))):
+            noise = self._draw(k, rng, w.shape, "normal") if self.hardware.response.dw_min_std else None
+            w = pulse(self.hardware.response, w, np.where(count > p, direction, 0.0), self.response, k, noise)
+        return w
+
+    def _single_sided(self, k: int, param: np.ndarray, update: np.ndarray, rng) -> np.ndarray:
+        """Parameter ``k`` after ``update`` written onto single-sided pairs (:class:`~neurosim.hardware.Pair`),
+        its minus devices (:meth:`hold`) updated in place.
+
+        n = round(update / pulse) pulses (nearest or stochastic; under a response model its nominal step
+        dw_min w_max, at most ``max_pulses``), all *up*: n > 0 on g+ = W + g−, n < 0 on g−; each step as the
+        device takes it (a pulse of the grid, snapped to it, or the response model's step from the device's own
+        conductance; continuous storage: the update itself); write noise N(0, (write · pulse)² |n|) on the pulsed
+        device; each device within [0, top] (top = w_max, or its own bound b_max w_max). Then the refresh: where
+        max(g+, g−) > refresh_upper · top and min(g+, g−) > refresh_lower · top, both reset and W rewritten on
+        the device of its sign (g+ = max(W, 0), g− = max(−W, 0)); counted in :attr:`refreshed`."""
+        store, storage, pair = self.stores[k], self.hardware.storage, self.hardware.pair
+        minus = np.asarray(self.minus[k], dtype=np.float64)
+        plus = np.asarray(param, dtype=np.float64) + minus
+        uniform = self._draw(k, rng, update.shape, "uniform") if storage.rounding == "stochastic" else None
+        if self.response is not None:
+            response = self.hardware.response
+            step = response.dw_min * store.w_max
+            n = np.clip(round_integer(update / step, storage.rounding, uniform), -response.max_pulses,
+                        response.max_pulses)
+            top = self.response.b_max[k] * store.w_max
+            up = np.ones_like(n)
+            plus = self._pulses(k, plus / store.w_max, np.maximum(n, 0), up, rng) * store.w_max
+            minus = self._pulses(k, minus / store.w_max, np.maximum(-n, 0), up, rng) * store.w_max
+        elif store.pulse:
+            step, top = store.pulse, store.w_max
+            n = round_integer(update / step, storage.rounding, uniform)
+            plus, minus = plus + np.maximum(n, 0) * step, minus + np.maximum(-n, 0) * step
+            if store.levels is not None and store.pulse != store.levels.step:
+                plus, minus = store.levels.snap(plus), store.levels.snap(minus)
+        else:  # continuous storage: the update itself
+            step, top, n = 1.0, store.w_max, update
+            plus, minus = plus + np.maximum(n, 0), minus + np.maximum(-n, 0)
+        if self.hardware.noise.write:
+            noise = self._masked(k, self.hardware.noise.write * step * np.sqrt(np.abs(n))
+                                 * self._draw(k, rng, update.shape, "normal"))
+            plus, minus = plus + np.where(n > 0, noise, 0.0), minus + np.where(n < 0, noise, 0.0)
+        plus, minus = np.clip(plus, 0.0, top), np.clip(minus, 0.0, top)
+        refresh = ((np.maximum(plus, minus) > pair.refresh_upper * top)
+                   & (np.minimum(plus, minus) > pair.refresh_lower * top))
+        weight = plus - minus
+        minus = np.where(refresh, np.maximum(-weight, 0.0), minus)
+        self.refreshed[k] += int(np.count_nonzero(refresh))
+        self.minus[k][...] = self._masked(k, minus).astype(param.dtype, copy=False)
+        return self._masked(k, weight).astype(param.dtype, copy=False)
 
 
 class ChipAt:

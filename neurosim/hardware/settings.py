@@ -102,11 +102,40 @@ class Noise:
     read: Sigma = 0.0
 
 
+#: How the two devices of a weight's differential pair take its updates (:class:`Pair`).
+PAIR_SCHEMES = ("differential", "single-sided")
+
+
+@dataclass(frozen=True, config=_STRICT)
+class Pair:
+    """How the differential pair W = g+ − g− (weight units; each device's conductance above g0) takes an update.
+
+    ``scheme``: ``differential`` (the default): the weight itself moves, up or down, and each device holds its
+    sign's part, g+ = max(W, 0), g− = max(−W, 0). ``single-sided``: every device is only ever potentiated, as on a
+    device whose depression is abrupt (phase-change memory's RESET): a positive update's pulses go up on g+, a
+    negative one's up on g−, so both conductances climb and the pair is refreshed when it nears saturation (IBM
+    aihwkit's ``OneSidedUnitCell``, src/aihwkit/simulator/configs/compounds.py, whose criterion and default
+    thresholds these are): after each batch's writes, a pair whose larger device exceeds ``refresh_upper`` · w_max
+    while its smaller one exceeds ``refresh_lower`` · w_max is read, both devices reset to g0, and W rewritten onto
+    the device of its sign (write-and-verify: exactly onto the store's grid). The devices' conductances are state of
+    the run (:attr:`neurosim.store.Run.pairs`). ``refresh_upper`` = 1 never refreshes (the pair saturates).
+    """
+
+    scheme: Literal[PAIR_SCHEMES] = "differential"
+    refresh_upper: Fraction = 0.75
+    refresh_lower: Fraction = 0.25
+
+    @property
+    def single_sided(self) -> bool:
+        return self.scheme == "single-sided"
+
+
 @dataclass(frozen=True, config=_STRICT)
 class Hardware:
     """All hardware models of a run; the default is the ideal machine. ``response``: how a device answers a
     programming pulse (:mod:`neurosim.hardware.response`; ``none``: the even grid of ``storage``); ``drift``: how
-    its conductance drifts after programming (:mod:`neurosim.hardware.drift`; for ``neurosim evaluate``)."""
+    its conductance drifts after programming (:mod:`neurosim.hardware.drift`; for ``neurosim evaluate``);
+    ``pair``: how the two devices of a weight take its updates (:class:`Pair`)."""
 
     storage: Storage = Storage()
     readout: Readout = Readout()
@@ -114,6 +143,7 @@ class Hardware:
     noise: Noise = Noise()
     response: Response = NoResponse()
     drift: Drift = Drift()
+    pair: Pair = Pair()
 
     @model_validator(mode="after")
     def _one_way_to_write(self) -> "Hardware":
@@ -123,6 +153,9 @@ class Hardware:
                 raise ValueError(f"response.model={self.response.model!r} with storage.bits={s.bits}, "
                                  f"storage.pulse={s.pulse}, storage.mapping={s.mapping!r}: the response model "
                                  "defines the device's steps and states; give bits = 0, pulse = 0, mapping = 'weight'")
+        if self.pair.single_sided and self.storage.mapping != "weight":
+            raise ValueError(f"pair.scheme='single-sided' with storage.mapping={self.storage.mapping!r}: each device "
+                             "of the pair climbs over [0, w_max] on the weight grid; use mapping = 'weight'")
         if self.drift.active and self.storage.mapping != "weight":
             raise ValueError(f"drift.model={self.drift.model!r} with storage.mapping={self.storage.mapping!r}: drift "
                              "acts on each device's conductance in [0, w_max]; use mapping = 'weight'")
