@@ -11,7 +11,9 @@ sweep.csv), both topologies each:
 1. presets: the ideal machine and every device preset fitted to published devices (neurosim.hardware.PROVENANCE);
 2. asymmetry: a soft-bounds device of 1,000 states whose up steps are (1 + beta) / (1 - beta) times its down steps,
    beta = 0, 0.2, 0.4, 0.6;
-3. states: a constant-step device of 100, 400 and 1,600 states (dw_min = 0.02, 0.005, 0.00125), symmetric.
+3. states: a constant-step device of 100, 400 and 1,600 states (dw_min = 0.02, 0.005, 0.00125), symmetric;
+4. pairs: every device preset again with single-sided pairs (hardware.pair: each device only potentiated, the
+   pair refreshed near saturation), beside the presets part's differential pairs.
 
 Every device point writes with stochastic pulse counts (the pulse-coincidence scheme of analog training; nearest
 rounding drops every update below half a step). Then each topology's ideal run is programmed onto one chip of
@@ -64,6 +66,8 @@ def parts() -> dict[str, list[tuple[str, dict]]]:
                       for beta in ASYMMETRY],
         "states": [(f"{states} states", {**STOCHASTIC, "response": {"model": "constant", "dw_min": 2.0 / states}})
                    for states in STATES],
+        "pairs": [(f"{name}, single-sided", {"preset": name, **STOCHASTIC, "pair": {"scheme": "single-sided"}})
+                  for name in DEVICE_PRESETS],
     }
 
 
@@ -85,6 +89,7 @@ def main(argv=None) -> int:
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--out", default="runs/device-study")
     parser.add_argument("--tables", action="store_true", help="only the tables and figures of finished points")
+    parser.add_argument("--parts", default=",".join(parts()), help="the parts to train (the others: tables only)")
     args = parser.parse_args(argv)
     out = Path(args.out)
     base = load_config(BASE, data_dir=args.data_dir, n_train=args.n_train, n_test=args.n_test,
@@ -96,7 +101,7 @@ def main(argv=None) -> int:
         stored = stored_points(sweep.out)
         for point, (topology, label) in zip(sweep.points(), labels):
             path = point_file(sweep.out, point, stored)
-            if not args.tables and not is_complete(path):
+            if not args.tables and part in args.parts.split(",") and not is_complete(path):
                 print(f"{part}: {topology}, {label}: training", flush=True)
                 run_point(point.values, str(path))
             if is_complete(path):
@@ -148,8 +153,8 @@ def programmed(results, data_dir: str, n_test: int) -> str:
 
 
 def figures(results, out: Path) -> None:
-    """presets.png (in situ and programmed, per topology), asymmetry.png and states.png (error against beta and
-    against states)."""
+    """presets.png (in situ and programmed, per topology), pairs.png (single-sided against differential pairs),
+    asymmetry.png and states.png (error against beta and against states)."""
     colours = {"layered-per-layer": "tab:blue", "small-world": "tab:green"}
     fig, ax = plt.subplots(figsize=(9, 4.5))
     names = ["ideal", *DEVICE_PRESETS]
@@ -169,6 +174,23 @@ def figures(results, out: Path) -> None:
     ax.set_title("784-128-128-128-10 on device presets", fontsize=10)
     fig.tight_layout()
     save_figure(fig, out / "presets.png", dpi=120)
+    plt.close(fig)
+    fig, ax = plt.subplots(figsize=(9, 4.5))
+    y = np.arange(len(DEVICE_PRESETS))
+    for k, t in enumerate(TOPOLOGIES):
+        single = [results.get(("pairs", t, f"{n}, single-sided"), (np.nan,))[0] for n in DEVICE_PRESETS]
+        both = [results.get(("presets", t, n), (np.nan,))[0] for n in DEVICE_PRESETS]
+        ax.barh(y + (k - 0.5) * 0.4, single, height=0.4, color=colours[t], label=f"{t}, single-sided pairs")
+        ax.scatter(both, y + (k - 0.5) * 0.4, color="black", marker="x" if k else "+", zorder=3,
+                   label=f"{t}, differential pairs")
+    ax.set_yticks(y, DEVICE_PRESETS)
+    ax.invert_yaxis()
+    ax.set_xlim(0, 100)
+    ax.set_xlabel("test error, %")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
+    ax.set_title("784-128-128-128-10 trained on each preset: single-sided against differential pairs", fontsize=10)
+    fig.tight_layout()
+    save_figure(fig, out / "pairs.png", dpi=120)
     plt.close(fig)
     for part, xs, label in (("asymmetry", ASYMMETRY, "up-down asymmetry beta (up / down = (1+beta)/(1-beta))"),
                             ("states", STATES, "device states (range / step)")):
