@@ -35,20 +35,25 @@ def test_backprop_gradient_equals_finite_differences_of_the_loss():
     x = rng.uniform(0, 1, (5, 7))
     target = np.eye(4)[rng.integers(0, 4, 5)]
     grads, _ = feedforward_gradient(net, x, target, "bp")
-    h = 1e-6
+    assert_descends(net, grads, lambda: loss(net, x, target), atol=1e-8)
+    assert any(np.abs(g).max() > 1e-3 for g in grads)  # a gradient, not zeros
+
+
+def assert_descends(net, grads, cost, atol, h=1e-6):
+    """Every entry of ``grads`` (in :meth:`Network.parameters` order) is minus the central difference of
+    ``cost()`` with respect to that parameter, within ``atol``."""
     checked = 0
-    for param, grad in zip(net.parameters(), grads):
+    for param, grad in zip(net.parameters(), grads, strict=True):
         for k in range(param.size):
             saved = param.flat[k]
             param.flat[k] = saved + h
-            up = loss(net, x, target)
+            up = cost()
             param.flat[k] = saved - h
-            down = loss(net, x, target)
+            down = cost()
             param.flat[k] = saved
-            assert -grad.flat[k] == pytest.approx((up - down) / (2 * h), abs=1e-8), k
+            assert -grad.flat[k] == pytest.approx((up - down) / (2 * h), abs=atol), k
             checked += 1
     assert checked == sum(p.size for p in net.parameters())
-    assert any(np.abs(g).max() > 1e-3 for g in grads)  # a gradient, not zeros
 
 
 def matching_loss(net, x, target):
@@ -71,16 +76,7 @@ def test_the_matching_output_error_is_the_gradient_of_the_matching_loss():
     rng = np.random.default_rng(5)
     x, target = rng.uniform(0, 1, (4, 4)), np.eye(3)[rng.integers(0, 3, 4)]
     grads, _ = feedforward_gradient(net, x, target, "bp", output_error="matching")
-    h = 1e-6
-    for param, grad in zip(net.parameters(), grads):
-        for k in range(param.size):
-            saved = param.flat[k]
-            param.flat[k] = saved + h
-            up = matching_loss(net, x, target)
-            param.flat[k] = saved - h
-            down = matching_loss(net, x, target)
-            param.flat[k] = saved
-            assert -grad.flat[k] == pytest.approx((up - down) / (2 * h), abs=1e-7), k
+    assert_descends(net, grads, lambda: matching_loss(net, x, target), atol=1e-7)
 
 
 def test_an_output_unit_below_zero_learns_under_the_matching_error_only():
