@@ -153,3 +153,18 @@ def test_a_run_whose_pair_state_does_not_fit_is_refused(tmp_path, digits):
     restamp(path)
     with pytest.raises(Exception, match="negative conductance"):
         load_run(path)
+
+
+def test_single_sided_pairs_lose_their_skip_devices_with_the_skips_and_resume_exactly(tmp_path):
+    """remove_skip_after: the pair state of the skip connections goes with them, the rest is kept, in a run resumed
+    across the removal too."""
+    def config(epochs):
+        return make_config(dataset="digits", sizes=(64, 12, 12, 10), topology="small-world", epochs=epochs,
+                           remove_skip_after=1, n_train=120, n_test=40, persistent=False,
+                           hardware={"storage": {"bits": 6, "rounding": "stochastic"},
+                                     "pair": {"scheme": "single-sided"}})
+    whole, resumed = whole_and_resumed(config, tmp_path)
+    assert whole.pairs["sparse"].shape == (0,) and len(whole.network.sparse) == 0
+    for name in whole.pairs:
+        np.testing.assert_array_equal(resumed.pairs[name], whole.pairs[name])
+    assert inconsistency(load_run(tmp_path / "whole.h5")) is None

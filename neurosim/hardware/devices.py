@@ -262,6 +262,9 @@ class Devices:
         (:func:`neurosim.network.without_skips`): the devices of the connections kept keep their draws."""
         out = copy.copy(self)
         sparse = self.layout.kinds.index("sparse")
+        shapes = list(self.layout.shapes)
+        shapes[sparse] = (0,)
+        out.layout = _Layout(list(self.layout.kinds), list(self.layout.masks), shapes)
         out.per_device = [effect.without_sparse(sparse) for effect in self.per_device]
         out.mismatch = None if self.mismatch is None else self.mismatch.without_sparse(sparse)
         if self.drift is not None:
