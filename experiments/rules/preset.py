@@ -4,7 +4,8 @@ keeps its error on a real device's pulse response.
     python experiments/rules/preset.py --data-dir ../shared/data/mnist [--preset ecram-tang2018]   # about 15 min
 
 The bit-depth study's settings (experiments/bitdepth/run.sh: MNIST, the first 10,000 training and 2,000 test
-examples, 3 epochs, 784-128-128-10, batch 20, seed 0, one rate 0.05), the layered topology; erbp at its rate 0.003
+examples, 3 epochs, 784-128-128-10, batch 20, seed 0, one rate 0.05), the layered topology, the rules on the
+feedforward net under the default output error (matching; runs of the squared error before it are other points); erbp at its rate 0.003
 and s2m at 0.1 on 784-128-10 (it needs three layers), as in experiments/rules/mnist.py. On the device, updates are
 pulse trains with stochastic pulse counts (nearest rounding drops every update below half a step). Each point one
 run file under --out (a sweep grid of explicit rows: resumable, collected into sweep.csv); a markdown table on
