@@ -500,7 +500,7 @@ class Devices:
         dw_min w_max, at most ``max_pulses``), all *up*: n > 0 on g+ = W + g−, n < 0 on g−; each step as the
         device takes it (a pulse of the grid, snapped to it, or the response model's step from the device's own
         conductance; continuous storage: the update itself); write noise N(0, (write · pulse)² |n|) on the pulsed
-        device; each device within [0, top] (top = w_max, or its own bound b_max w_max). Then the refresh: where
+        device (continuous storage: N(0, (write · update)²)); each device within [0, top] (top = w_max, or its own bound b_max w_max). Then the refresh: where
         max(g+, g−) > refresh_upper · top and min(g+, g−) > refresh_lower · top, both reset and W rewritten on
         the device of its sign (g+ = max(W, 0), g− = max(−W, 0)); counted in :attr:`refreshed`."""
         store, storage, pair = self.stores[k], self.hardware.storage, self.hardware.pair
@@ -516,18 +516,20 @@ class Devices:
             up = np.ones_like(n)
             plus = self._pulses(k, plus / store.w_max, np.maximum(n, 0), up, rng) * store.w_max
             minus = self._pulses(k, minus / store.w_max, np.maximum(-n, 0), up, rng) * store.w_max
+            size = step * np.sqrt(np.abs(n))
         elif store.pulse:
             step, top = store.pulse, store.w_max
             n = round_integer(update / step, storage.rounding, uniform)
             plus, minus = plus + np.maximum(n, 0) * step, minus + np.maximum(-n, 0) * step
             if store.levels is not None and store.pulse != store.levels.step:
                 plus, minus = store.levels.snap(plus), store.levels.snap(minus)
-        else:  # continuous storage: the update itself
-            step, top, n = 1.0, store.w_max, update
+            size = step * np.sqrt(np.abs(n))
+        else:  # continuous storage: the update itself, write noise in proportion to it (as the differential pair)
+            top, n = store.w_max, update
             plus, minus = plus + np.maximum(n, 0), minus + np.maximum(-n, 0)
+            size = np.abs(update)
         if self.hardware.noise.write:
-            noise = self._masked(k, self.hardware.noise.write * step * np.sqrt(np.abs(n))
-                                 * self._draw(k, rng, update.shape, "normal"))
+            noise = self._masked(k, self.hardware.noise.write * size * self._draw(k, rng, update.shape, "normal"))
             plus, minus = plus + np.where(n > 0, noise, 0.0), minus + np.where(n < 0, noise, 0.0)
         plus, minus = np.clip(plus, 0.0, top), np.clip(minus, 0.0, top)
         refresh = ((np.maximum(plus, minus) > pair.refresh_upper * top)
