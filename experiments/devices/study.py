@@ -156,42 +156,14 @@ def figures(results, out: Path) -> None:
     """presets.png (in situ and programmed, per topology), pairs.png (single-sided against differential pairs),
     asymmetry.png and states.png (error against beta and against states)."""
     colours = {"layered-per-layer": "tab:blue", "small-world": "tab:green"}
-    fig, ax = plt.subplots(figsize=(9, 4.5))
     names = ["ideal", *DEVICE_PRESETS]
-    y = np.arange(len(names))
-    for k, t in enumerate(TOPOLOGIES):
-        situ = [results.get(("presets", t, n), (np.nan,))[0] for n in names]
-        prog = [results.get(("programmed", t, n), (np.nan,))[0] for n in names]
-        ax.barh(y + (k - 0.5) * 0.4, situ, height=0.4, color=colours[t], label=f"{t}, trained on the chip")
-        ax.scatter(prog, y + (k - 0.5) * 0.4, color="black", marker="x" if k else "+", zorder=3,
-                   label=f"{t}, trained ideal, programmed")
-    ax.set_yticks(y, names)
-    ax.invert_yaxis()
-    ax.axvline(90, color="gray", linestyle=":")
-    ax.set_xlim(0, 100)
-    ax.set_xlabel("test error, %")
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
-    ax.set_title("784-128-128-128-10 on device presets", fontsize=10)
-    fig.tight_layout()
-    save_figure(fig, out / "presets.png", dpi=120)
-    plt.close(fig)
-    fig, ax = plt.subplots(figsize=(9, 4.5))
-    y = np.arange(len(DEVICE_PRESETS))
-    for k, t in enumerate(TOPOLOGIES):
-        single = [results.get(("pairs", t, f"{n}, single-sided"), (np.nan,))[0] for n in DEVICE_PRESETS]
-        both = [results.get(("presets", t, n), (np.nan,))[0] for n in DEVICE_PRESETS]
-        ax.barh(y + (k - 0.5) * 0.4, single, height=0.4, color=colours[t], label=f"{t}, single-sided pairs")
-        ax.scatter(both, y + (k - 0.5) * 0.4, color="black", marker="x" if k else "+", zorder=3,
-                   label=f"{t}, differential pairs")
-    ax.set_yticks(y, DEVICE_PRESETS)
-    ax.invert_yaxis()
-    ax.set_xlim(0, 100)
-    ax.set_xlabel("test error, %")
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
-    ax.set_title("784-128-128-128-10 trained on each preset: single-sided against differential pairs", fontsize=10)
-    fig.tight_layout()
-    save_figure(fig, out / "pairs.png", dpi=120)
-    plt.close(fig)
+    bars_and_marks(results, colours, names, ("presets", "trained on the chip", lambda n: n),
+                   ("programmed", "trained ideal, programmed", lambda n: n), "784-128-128-128-10 on device presets",
+                   out / "presets.png")
+    bars_and_marks(results, colours, DEVICE_PRESETS, ("pairs", "single-sided pairs", lambda n: f"{n}, single-sided"),
+                   ("presets", "differential pairs", lambda n: n),
+                   "784-128-128-128-10 trained on each preset: single-sided against differential pairs",
+                   out / "pairs.png")
     for part, xs, label in (("asymmetry", ASYMMETRY, "up-down asymmetry beta (up / down = (1+beta)/(1-beta))"),
                             ("states", STATES, "device states (range / step)")):
         fig, ax = plt.subplots(figsize=(6, 4))
@@ -214,6 +186,29 @@ def figures(results, out: Path) -> None:
         plt.close(fig)
     (out / "results.json").write_text(json.dumps({" / ".join(k): [v[0], v[1], v[3]] for k, v in results.items()},
                                                  indent=1))
+
+
+def bars_and_marks(results, colours: dict, names: list, bars: tuple, marks: tuple, title: str, path: Path) -> None:
+    """A horizontal bar per (name, topology) of the test error of ``bars`` = (part, legend, name -> label), each with
+    a mark at ``marks``' error, written to ``path``."""
+    fig, ax = plt.subplots(figsize=(9, 4.5))
+    y = np.arange(len(names))
+    for k, t in enumerate(TOPOLOGIES):
+        (bar_part, bar_legend, bar_label), (mark_part, mark_legend, mark_label) = bars, marks
+        ax.barh(y + (k - 0.5) * 0.4, [results.get((bar_part, t, bar_label(n)), (np.nan,))[0] for n in names],
+                height=0.4, color=colours[t], label=f"{t}, {bar_legend}")
+        ax.scatter([results.get((mark_part, t, mark_label(n)), (np.nan,))[0] for n in names], y + (k - 0.5) * 0.4,
+                   color="black", marker="x" if k else "+", zorder=3, label=f"{t}, {mark_legend}")
+    ax.set_yticks(y, names)
+    ax.invert_yaxis()
+    ax.axvline(90, color="gray", linestyle=":")
+    ax.set_xlim(0, 100)
+    ax.set_xlabel("test error, %")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
+    ax.set_title(title, fontsize=10)
+    fig.tight_layout()
+    save_figure(fig, path, dpi=120)
+    plt.close(fig)
 
 
 if __name__ == "__main__":
