@@ -1,11 +1,10 @@
 """The builder: a training configuration turned into the objects that run it, in this one place.
 
 Topology, network, circuit, weight store, devices (the network's and the rule's own), engine, rule and controller
-are each built by one function
-of the configuration here (the engine is the configuration's own, its settings nested in it); nothing else in the
-package builds them from a configuration. The topology's generator (:func:`~neurosim.config.topology_of`) lives
-beside the configuration, where the check of a stored run's arrays also uses it; the random streams derived from
-the seed are :mod:`neurosim.streams`'.
+are each built by one function of the configuration here (the engine is the configuration's own, its settings
+nested in it); nothing else in the package builds them from a configuration. The topology's generator
+(:func:`~neurosim.config.topology_of`) lives beside the configuration, where the check of a stored run's arrays
+also uses it; the random streams derived from the seed are :mod:`neurosim.streams`'.
 """
 
 from __future__ import annotations
