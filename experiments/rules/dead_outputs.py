@@ -28,10 +28,10 @@ BASE = dict(dataset="mnist", sizes=[784, 500, 10], topology="layered", batch_siz
             rate_every=50, epochs=3, lr=[0.1])
 
 
-def dead_classes(net, x: np.ndarray, y: np.ndarray, share: float = 0.99) -> list[int]:
-    """The classes whose output unit's pre-activation is below 0 on more than ``share`` of their test examples."""
-    pre, _ = forward(net, x)
-    return [k for k in range(net.sizes[-1]) if np.mean(pre[-1][y == k, k] < 0) > share]
+def dead_classes(output_pre: np.ndarray, y: np.ndarray, share: float = 0.99) -> list[int]:
+    """The classes whose output unit's pre-activation (``output_pre``, examples x classes) is below 0 on more than
+    ``share`` of their test examples."""
+    return [k for k in range(output_pre.shape[1]) if np.mean(output_pre[y == k, k] < 0) > share]
 
 
 def main(argv=None) -> int:
@@ -54,8 +54,9 @@ def main(argv=None) -> int:
     for row, (_, _, path) in zip(rows, trained_points(grid, labels), strict=True):
         (_, rule), (_, error), (_, seed) = row
         run = load_run(path)
-        dead = dead_classes(run.network, x, y)
-        predicted = forward(run.network, x)[1][:, -10:].argmax(axis=1)
+        pre, states = forward(run.network, x)  # one forward pass serves both
+        dead = dead_classes(pre[-1], y)
+        predicted = states[:, -run.network.sizes[-1]:].argmax(axis=1)
         alive = ~np.isin(y, dead)
         lines.append(f"| {rule} | {error} | {seed} | {100 * np.mean(predicted != y):.2f} | "
                      f"{', '.join(map(str, dead)) or '—'} | {100 * np.mean(predicted[alive] != y[alive]):.2f} |")
