@@ -100,8 +100,9 @@ class TrainConfig:
     written before the setting existed learned from; :data:`~neurosim.rules.feedforward.OUTPUT_ERRORS`).
     ``rule_devices``: store the rule's own learned parameters (bfa/bdfa feedback, sg/csg modules, s2m's pixel
     biases) on devices of the run's ``hardware`` too, read and written as the network's weights are
-    (:class:`~neurosim.hardware.RuleDevices`; off: floating point; nothing to do on ideal hardware). ``neurons``: the leaky integrate-and-fire neurons of the spiking
-    rules (``erbp``; :class:`~neurosim.spiking.LIF`, a table of its settings), unused by the others. ``sampling``:
+    (:class:`~neurosim.hardware.RuleDevices`; off: floating point; nothing to do on ideal hardware).
+    ``neurons``: the leaky integrate-and-fire neurons of the spiking rules (``erbp``; :class:`~neurosim.spiking.
+    LIF`, a table of its settings), unused by the others. ``sampling``:
     the stochastic synapses and sampler of the synaptic sampling machine (``s2m``; :class:`~neurosim.sampling.
     Sampling`), unused by the others.
     """

@@ -500,9 +500,10 @@ class Devices:
         dw_min w_max, at most ``max_pulses``), all *up*: n > 0 on g+ = W + g−, n < 0 on g−; each step as the
         device takes it (a pulse of the grid, snapped to it, or the response model's step from the device's own
         conductance; continuous storage: the update itself); write noise N(0, (write · pulse)² |n|) on the pulsed
-        device (continuous storage: N(0, (write · update)²)); each device within [0, top] (top = w_max, or its own bound b_max w_max). Then the refresh: where
-        max(g+, g−) > refresh_upper · top and min(g+, g−) > refresh_lower · top, both reset and W rewritten on
-        the device of its sign (g+ = max(W, 0), g− = max(−W, 0)); counted in :attr:`refreshed`."""
+        device (continuous storage: N(0, (write · update)²)); each device within [0, top] (top = w_max, or its
+        own bound b_max w_max). Then the refresh: where max(g+, g−) > refresh_upper · top and min(g+, g−) >
+        refresh_lower · top, both reset and W rewritten on the device of its sign (g+ = max(W, 0),
+        g− = max(−W, 0)); counted in :attr:`refreshed`."""
         store, storage, pair = self.stores[k], self.hardware.storage, self.hardware.pair
         minus = np.asarray(self.minus[k], dtype=np.float64)
         plus = np.asarray(param, dtype=np.float64) + minus

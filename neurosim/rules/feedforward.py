@@ -148,7 +148,8 @@ class Feedforward:
     @classmethod
     def from_config(cls, config, net: Network, rng, learned: dict | None = None) -> "Feedforward":
         check_parameters({}, learned, config.rule)
-        return cls(kind=config.rule, feedback=feedback_matrices(net, config.rule, rng), output_error=config.output_error)
+        return cls(kind=config.rule, feedback=feedback_matrices(net, config.rule, rng),
+                   output_error=config.output_error)
 
     def train(self, machine: Machine, net: Network, x, target, beta: float, start) -> tuple:
         grads, states = feedforward_gradient(machine.network(), x, target, self.kind, self.feedback, machine.read,
@@ -170,8 +171,9 @@ class LearnsItsOwn:
     """What the rules on the feedforward net that learn parameters of their own share (``bfa``/``bdfa``,
     ``sg``/``csg``): their ``kind`` (the registry name), the rate of their own parameters (the configuration's
     ``rule_lr``, per example), and those ``parameters`` by name, updated in place by :meth:`train` (the run's own
-    arrays); ``output_error`` as :class:`Feedforward`'s. A subclass names its kinds (``KINDS``), gives the initial parameters (:meth:`initial`) and one step
-    (:meth:`step`: the network's gradient estimate, its own, and the activations)."""
+    arrays); ``output_error`` as :class:`Feedforward`'s. A subclass names its kinds (``KINDS``), gives the
+    initial parameters (:meth:`initial`) and one step (:meth:`step`: the network's gradient estimate, its own, and
+    the activations)."""
 
     kind: str
     rate: float = 0.01

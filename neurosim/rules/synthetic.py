@@ -70,7 +70,8 @@ def synthetic_gradients(net: Network, modules: dict, x, target, read=None,
     """One step of the rule on a batch: the network's −dC/dθ estimate in the order of
     :meth:`Network.parameters` (batch-averaged; the hidden layers' from the modules), the modules' own −∂S/∂θ by
     name, and the activations (B, n_free). ``read``: a readout applied to the activations the updates multiply
-    (an ADC), or None; ``output_error``: the output layer's error (:data:`~neurosim.rules.feedforward.OUTPUT_ERRORS`)."""
+    (an ADC), or None; ``output_error``: the output layer's error
+    (:data:`~neurosim.rules.feedforward.OUTPUT_ERRORS`)."""
     read = read or (lambda v: v)
     blocks = feedforward_blocks(net)
     x = np.asarray(x, dtype=net.dtype)
