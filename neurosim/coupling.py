@@ -78,6 +78,7 @@ class Coupling:
             w_sx[i[from_input] + n_in, j[from_input]] = w[from_input]
             self.w_ss[i[free], j[free]] = w[free]
             self.w_ss[j[free], i[free]] = w_back[free]
+            self.w_sx = w_sx  # (n_inputs, n_free): into each free neuron from each input
             self.const = net.bias + x @ w_sx
             return
         const = np.broadcast_to(net.bias, (len(x), n_free)).copy()

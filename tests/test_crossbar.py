@@ -117,6 +117,34 @@ def test_a_sinh_device_settles_where_its_kcl_puts_it(tmp_path, ngspice, crossbar
     np.testing.assert_allclose(run_netlist(tmp_path / "d.cir", net.sizes, 60e-6).v[-1], [expected], atol=1e-7)
 
 
+@pytest.mark.parametrize("g_min", [0.0, 2e-8])
+@pytest.mark.parametrize("kind", ["passive", "opamp"])
+def test_sinh_devices_summed_as_two_products_equal_the_sum_over_every_device(kind, g_min):
+    """sinh(sigma a - b) = sigma sinh(a) cosh(b) - cosh(a) sinh(b): the drive of every row by the two sparse products
+    equals each device's current computed and summed (to 1e-12 V at V0 = 0.3 V, on a network with skip and
+    intralayer connections, columns read from one state and rows' own voltages from another; their matrices read
+    from the weights, or with a floor conductance g_min from the listed devices); below V0 ~ 0.14 V the products
+    would round too much and the sum over devices is used."""
+    from neurosim.crossbars.sinh import DeviceCoupling, SummedRows
+
+    net = skip_net()
+    circuit = (passive if kind == "passive" else opamp)(sinh_v0=0.3, v_read=0.5, **({} if kind == "passive" else
+                                                                                     dict(gain=300.0, offset=-0.004)))
+    circuit = dataclasses.replace(circuit, g_min=g_min)
+    rng = np.random.default_rng(3)
+    x, r, own = rng.uniform(size=(4, 6)), rng.uniform(size=(4, net.n_free)), rng.uniform(size=(4, net.n_free))
+    plus = 1.0 if kind == "passive" else -1.0
+    coupling = DeviceCoupling(net, x, circuit, circuit.crossbar, plus)
+    assert coupling.split
+    summed = SummedRows(coupling, np.arange(net.n_free)).given(r)(own)
+    assert np.abs(summed - coupling.bias).max() > 0.05  # the devices drive the rows
+    np.testing.assert_allclose(coupling.rows(slice(None)).given(r)(own), summed, rtol=0, atol=1e-12)
+    rows = np.array([1, 4, 7])
+    np.testing.assert_allclose(coupling.rows(rows).given(r)(own[:, rows]), summed[:, rows], rtol=0, atol=1e-12)
+    sharp = dataclasses.replace(circuit, crossbar=dataclasses.replace(circuit.crossbar, sinh_v0=0.05))
+    assert not DeviceCoupling(net, x, sharp, sharp.crossbar, plus).split
+
+
 def test_a_sinh_i_v_belongs_to_the_physical_crossbars_without_wires():
     for kind, bad in ((PassiveCrossbar, dict(r_line=1e3)), (PassiveCrossbar, dict(gain_trim=True)),
                       (OpAmpCrossbar, dict(gbw=1e6))):

@@ -12,8 +12,8 @@ eps beta = 1/2 sets the outputs to the target in every step) with beta = +1 (a h
 free phase is 40 fixed-point sweeps (``--fast`` of experiments/paper/reference/run.py), the nudged one 8. The ideal
 circuit is trained alike, so that each row differs from the first by its crossbar alone. Line resistance is
 not here: the fixed point refuses it (its wires join a layer's rows) and its exact reduction needs, per
-784 x 500 array, a dense matrix of 2 x 392,000 cells x 1,284 boundary nodes (8 GB); sinh devices are not either:
-their device-by-device sums cost 2.8 million sinh evaluations per example and solver step.
+784 x 500 array, a dense matrix of 2 x 392,000 cells x 1,284 boundary nodes (8 GB). Sinh devices are (behind
+op-amps of gain 10^4, two I-Vs): their rows' currents are two dense products (:mod:`neurosim.crossbars.sinh`).
 """
 
 from __future__ import annotations
@@ -41,6 +41,10 @@ CIRCUITS = [
     ("op-amp A = 100", {"crossbar": "opamp", "opamp_gain": 100.0}),
     ("op-amp A = 1e4", {"crossbar": "opamp", "opamp_gain": 1e4}),
     ("passive, gain-trimmed drivers", {"crossbar": "passive", "gain_trim": True}),
+    ("op-amp A = 1e4, sinh V0 = 0.5 V, V_read = 0.5 V",
+     {"crossbar": "opamp", "opamp_gain": 1e4, "sinh_v0": 0.5, "v_read": 0.5}),
+    ("op-amp A = 1e4, sinh V0 = 0.25 V, V_read = 1 V",
+     {"crossbar": "opamp", "opamp_gain": 1e4, "sinh_v0": 0.25, "v_read": 1.0}),
 ]
 
 #: What every circuit's run changes from the reference configuration (the module's docstring).

@@ -198,13 +198,17 @@ class SinhDevices:
         """Whether the devices have a sinh I-V (``sinh_v0`` > 0)."""
         return self.sinh_v0 > 0
 
+    def sinh_scale(self, g):
+        """c = g V_read / sinh(V_read / V_0), amperes: the current of devices of conductance ``g`` (siemens) per
+        unit sinh(dV / V_0) (sinh devices only)."""
+        return g * (self.v_read / np.sinh(self.v_read / self.sinh_v0))
+
     def device_current(self, g, dv):
         """I (amperes) of devices of conductance ``g`` (siemens) with ``dv`` volts across them:
         g v_read sinh(dv / V_0) / sinh(v_read / V_0), or g dv for ohmic devices (``sinh_v0`` = 0)."""
         if not self.nonlinear:
             return g * dv
-        v0 = self.sinh_v0
-        return (g * (self.v_read / np.sinh(self.v_read / v0))) * np.sinh(dv / v0)
+        return self.sinh_scale(g) * np.sinh(dv / self.sinh_v0)
 
     def device_notes(self) -> str:
         return (f"* devices: sinh I-V, I = G V_read sinh(dV / V0) / sinh(V_read / V0), V0={self.sinh_v0:.6g} V, "
@@ -219,8 +223,7 @@ class SinhDevices:
         I = G V_read sinh(dV / V_0) / sinh(V_read / V_0) (:meth:`device_current`)."""
         keep = g > 0
         if self.nonlinear:
-            v0 = self.sinh_v0
-            scale = g * (self.v_read / np.sinh(self.v_read / v0))
+            v0, scale = self.sinh_v0, self.sinh_scale(g)
             # the argument bounded at +-40 (|dV| <= 40 V0, far beyond the rails): Newton's trial points during a
             # step would otherwise overflow ngspice's sinh ("out of range for sinh") and end the run
             devices(out, f"B{side}_{{0}}_{{1}} {{3}} {{0}} i={{2:.9e}}*sinh(max(min((v({{3}})-v({{0}}))/{v0:.9g},40),-40))\n",

@@ -215,11 +215,12 @@ class FixedPoint:
 
         def sweep(state):
             for g, (cols, out) in enumerate(zip(drives.cols, drives.outputs)):
-                fixed = None if devices else drives(g, state)  # the drive from the other layers, fixed here
+                # the drive from the other layers, fixed here (through sinh devices, a function of the rows' own)
+                fixed = own_drives[g].given(state) if devices else drives(g, state)
                 load = equation.load[cols]
 
                 def rates(own):
-                    u = own_drives[g](state, own) if devices else fixed.copy()
+                    u = fixed(own) if devices else fixed.copy()
                     if weak and out is not None:
                         u[:, out] += phase.beta * (target - own[:, out])
                     return equation.node_drift(u, own, load)
