@@ -260,6 +260,7 @@ VARIANTS = {
     "passive": passive(),
     "passive-trim": passive(gain_trim=True),
     "passive-sinh": passive(sinh_v0=0.3, v_read=0.5),
+    "passive-wires": passive(r_line=1e4),
     "opamp": opamp(gain=300.0, offset=-0.004),
     "opamp-1MHz": opamp(gain=300.0, offset=-0.004, gbw=1e6),
     "opamp-sinh": opamp(gain=300.0, offset=-0.004, sinh_v0=0.3, v_read=0.5),
@@ -317,7 +318,7 @@ def test_the_fixed_point_lands_on_the_odes_equilibrium_of_every_crossbar(crossba
     assert np.abs(drift).max() < 1e-12
 
 
-@pytest.mark.parametrize("crossbar", ["passive-sinh", "opamp-1MHz"])
+@pytest.mark.parametrize("crossbar", ["passive-sinh", "passive-wires", "opamp-1MHz"])
 def test_the_fixed_point_lands_where_ngspice_settles(ngspice, crossbar):
     net, circuit = skip_net(intralayer=False), VARIANTS[crossbar]
     rng = np.random.default_rng(2)
@@ -328,11 +329,7 @@ def test_the_fixed_point_lands_where_ngspice_settles(ngspice, crossbar):
         assert spice.settled and np.abs(spice.state - fixed.state).max() < 1e-4
 
 
-def test_the_fixed_point_refuses_wires_and_the_reference_step_in_one_line():
-    with pytest.raises(ValueError, match="r_line=1e\\+06 ohm couples the neurons of a layer: use engine='ode'"):
-        FixedPoint(circuit=passive(r_line=1e6))
-    with pytest.raises(ConfigError, match="couples the neurons of a layer"):
-        make_config(engine="fixedpoint", topology="layered", crossbar="passive", r_line=2.0)
+def test_the_fixed_point_refuses_the_reference_step_in_one_line():
     with pytest.raises(ConfigError, match="nudge='reference' is the ideal network's Euler step"):
         make_config(engine="fixedpoint", topology="layered", crossbar="passive", nudge="reference")
     config = make_config(engine="fixedpoint", topology="layered", crossbar="opamp", opamp_gain=100.0)

@@ -8,7 +8,7 @@ its settings, checked once in its ``__post_init__``, and it owns everything that
   ``circuit.crossbar`` names; ``ideal``: whether it is the network's own equation (only the ideal kind);
 - ``equation(circuit, net, x, layout)``: the phase's :class:`NodeEquation` for a batch of inputs ``x`` (its drive,
   its drift tau ds/dt, and any state of its own, such as an op-amp's pole), which the ODE and spice engines
-  integrate or check, and whose roots the fixed-point engine finds neuron by neuron where ``local``;
+  integrate or check, and whose roots the fixed-point engine finds neuron by neuron;
 - ``node_gain``, ``row_voltage``, ``capacitor_voltage``, ``device_power``, ``clamp_power``: what the power
   accounting (:mod:`neurosim.dissipation`) needs;
 - ``notes``, ``write_neurons``, ``write_biases``, ``write_synapses``, ``write_nudge``, ``initial_voltages``,
@@ -280,12 +280,6 @@ class Crossbar:
 
     def __post_init__(self) -> None:
         check_finite(self)
-
-    @property
-    def local(self) -> bool:
-        """Whether each neuron's node equation involves no other neuron of its own layer when the network has no
-        intralayer connections (what the layer-wise fixed point solves): true but where wires join a layer's rows."""
-        return True
 
     # -- the node equation
     def equation(self, circuit, net: Network, x, layout: str | None = None) -> NodeEquation:

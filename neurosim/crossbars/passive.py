@@ -65,11 +65,6 @@ class PassiveCrossbar(SinhDevices, Crossbar):
         return CircuitEquation(net, coupling, self.node_drift,
                                np.zeros(net.n_free, dtype=net.dtype) if load is None else load)
 
-    @property
-    def local(self) -> bool:
-        """Wires join the rows of a layer (:mod:`neurosim.crossbars.wires`): not local with line resistance."""
-        return self.r_line == 0
-
     def node_drift(self, u, s, load):
         """tau ds/dt (volts) before the clamp: u - (1 + lambda) s, or (1 + lambda) (u - s) behind gain-trimmed
         drivers (s the drivers' outputs), for the drive ``u`` and the rows' ``load`` lambda."""

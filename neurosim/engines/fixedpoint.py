@@ -33,7 +33,11 @@ sum of sinh terms through the row's own voltage. The affine root is f(0) / (f(0)
 by the Illinois variant of regula falsi on the bracket [0, 1], vectorised over the batch and the layer; either is
 clipped to the rails (a projected equation's equilibrium: 0 where f(0) <= 0, 1 where f(1) >= 0). Op-amps of finite
 bandwidth have the one-pole-free equilibria, so they are solved alike. Line resistance couples a layer's rows to
-each other through the wires, which this update does not solve: it is refused.
+each other through the wires (:mod:`neurosim.crossbars.wires`: tau ds_i/dt = -s_i + sum_k A_ik v_k + b_i, A
+dense within an array's rows): each neuron is then solved given every other one, its own layer's at their values
+before the update (a projected Jacobi step within the layer, block Gauss-Seidel across groups). Its fixed point is
+still the circuit's equilibrium, and since the wires couple a row to the others by far less than to its own load
+(A_ik << 1 - A_ii), it converges in a few more sweeps.
 """
 
 from __future__ import annotations
@@ -50,6 +54,7 @@ from ..circuit import Circuit
 from ..coupling import Coupling
 from ..crossbars.base import CircuitEquation
 from ..crossbars.sinh import DeviceCoupling
+from ..crossbars.wires import LineCoupling
 from ..network import Network
 from ..settings import setting
 from .base import NUDGES, Phase, Relaxation, check_iteration_settings, check_nudge, run_phase, starting_point
@@ -158,9 +163,6 @@ class FixedPoint:
     def __post_init__(self) -> None:
         check_iteration_settings(self)
         Euler(eps=self.eps)  # its check of the step size
-        if not self.circuit.crossbar.local:
-            raise ValueError(f"the layer-wise fixed point solves each neuron given the other layers; "
-                             f"{self.circuit.crossbar.summary()} couples the neurons of a layer: use engine='ode'")
 
     def relax(self, net: Network, x, s, phase: Phase) -> Relaxation:
         check_nudge(self, phase)
@@ -204,23 +206,36 @@ class FixedPoint:
                              "with net.to('cpu')")
         graph = layer_graph(net)
         drives = GroupDrives(net, x, layer_groups(net, graph), graph)
-        equation = crossbar.equation(self.circuit, net, x, "blocks")  # its coupling unused but for devices
-        devices = isinstance(equation.coupling, DeviceCoupling)
-        if not isinstance(equation, CircuitEquation) or not (devices or isinstance(equation.coupling, Coupling)):
+        equation = crossbar.equation(self.circuit, net, x, "blocks")  # its coupling unused for the ohmic kinds
+        coupling = equation.coupling
+        devices, wires = isinstance(coupling, DeviceCoupling), isinstance(coupling, LineCoupling)
+        if not isinstance(equation, CircuitEquation) or not (devices or wires or isinstance(coupling, Coupling)):
             raise ValueError(f"crossbar={crossbar.name!r}: its node equation is not one the layer-wise fixed point "
-                             "solves (a CircuitEquation whose drive is the linear coupling or the devices' currents)")
-        own_drives = [equation.coupling.rows(cols) for cols in drives.cols] if devices else None
+                             "solves (a CircuitEquation whose drive is the linear coupling, the devices' currents or "
+                             "the wires' reduced coupling)")
+        own_drives = [coupling.rows(cols) for cols in drives.cols] if devices else None
+        own_wires = np.diagonal(coupling.a_s) if wires else None  # A_ii: the row's own load through its wires
         s, target = starting_point(net, drives, s, phase)
         weak = phase.nudged and not phase.clamped
 
+        def drive_of(g, cols, state):
+            """The drive of group ``g`` as a function of its own states, the others' fixed at ``state``."""
+            if devices:
+                return own_drives[g].given(state)
+            if wires:  # through the wires, from every other neuron, its own layer's included (a Jacobi step)
+                diagonal = own_wires[cols]
+                others = coupling.const[:, cols] + state @ coupling.a_s[:, cols] - state[:, cols] * diagonal
+                return lambda own: others + own * diagonal
+            fixed = drives(g, state)
+            return lambda own: fixed.copy()
+
         def sweep(state):
             for g, (cols, out) in enumerate(zip(drives.cols, drives.outputs)):
-                # the drive from the other layers, fixed here (through sinh devices, a function of the rows' own)
-                fixed = own_drives[g].given(state) if devices else drives(g, state)
+                drive = drive_of(g, cols, state)
                 load = equation.load[cols]
 
                 def rates(own):
-                    u = fixed(own) if devices else fixed.copy()
+                    u = drive(own)
                     if weak and out is not None:
                         u[:, out] += phase.beta * (target - own[:, out])
                     return equation.node_drift(u, own, load)
