@@ -3,6 +3,7 @@
 
     python benchmarks/spice_cost.py [--limit 300] [-o docs/results/spice-cost.csv]
     python benchmarks/spice_cost.py --fit      # the model's constants (neurosim.spicecost.MODEL) from the table
+    python benchmarks/spice_cost.py --networks layered:784-400-400-10 --routes tran --limit 600 -o more.csv
 
 For growing networks (layered and small-world without intralayer connections, Glorot initialisation, one example
 of uniform random inputs, the ideal crossbar, today's netlist settings): the free phase's transient of 250 tau
@@ -47,7 +48,12 @@ def main() -> None:
     parser.add_argument("--limit", type=float, default=300.0, help="seconds per ngspice run")
     parser.add_argument("-o", "--out", default="docs/results/spice-cost.csv")
     parser.add_argument("--fit", action="store_true", help="only fit the model to the table --out")
+    parser.add_argument("--networks", help="KIND:SIZES,... (e.g. layered:784-400-400-10) [the table's twelve]")
+    parser.add_argument("--routes", default="tran,op,check", help="of tran, op, check [all three]")
     args = parser.parse_args()
+    chosen = [] if not args.networks else [w.split(":") for w in args.networks.split(",")]
+    networks = [(kind, tuple(int(n) for n in sizes.split("-"))) for kind, sizes in chosen] or NETWORKS
+    routes = args.routes.split(",")
     if args.fit:
         print(fit(args.out))
         return
@@ -57,13 +63,15 @@ def main() -> None:
     print(" | ".join(columns))
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        for kind, sizes in NETWORKS:
+        for kind, sizes in networks:
             net = from_graph(graph_of(kind, sizes), seed=0, dtype=np.float64)
             x = np.random.default_rng(0).uniform(size=(1, sizes[0]))
             reference = ODE(rtol=1e-8, atol=1e-10, settle_tol=1e-7, t_max=20000.0).relax(
                 net, x, np.zeros((1, net.n_free)), Phase())
             size = netlist_size(net)
             for analysis, solver, t_stop in (("tran", "tran", 250.0), ("op", "op", 250.0), ("check", "tran", 5.0)):
+                if analysis not in routes:
+                    continue
                 start = None if analysis == "tran" else reference.state[0]
                 write_netlist(folder / "n.cir", net, x[0], start=start, data_file="n.data",
                               analysis=Analysis(kind=solver, t_stop=t_stop))

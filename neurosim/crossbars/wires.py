@@ -22,12 +22,21 @@ diagonal minus each row's load. With ``r_line = 0`` A is the passive crossbar's 
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.linalg import splu
 
 from ..network import Network
 from ..topology import layer_of_neurons
+
+
+#: Cell voltages held at once while an array's plane is reduced (float64 entries: 128 MB).
+_CHUNK_ELEMENTS = 16_000_000
+
+#: SuperLU's column ordering for a plane's nodal matrix (symmetric: minimum degree on its own pattern).
+ORDERING = "MMD_AT_PLUS_A"
 
 
 def arrays(circuit, net: Network) -> list[dict]:
@@ -80,11 +89,16 @@ def boundary_admittance(g: np.ndarray, r_line: float) -> np.ndarray:
     matrix = sp.csc_array((np.concatenate([np.concatenate(v), diag]),
                            (np.concatenate([np.concatenate(i), np.arange(n)]),
                             np.concatenate([np.concatenate(j), np.arange(n)]))), shape=(n, n))
-    boundary = sp.csc_array((np.full(n_r + n_c, gl), (np.concatenate([t[:, 0], u[0, :]]), np.arange(n_r + n_c))),
-                            shape=(n, n_r + n_c))  # the current g_l V_b each boundary node drives into its cell
-    cells = splu(matrix).solve(boundary.toarray())  # cell voltages per unit boundary voltage, (n, R + C)
     first = np.concatenate([t[:, 0], u[0, :]])  # the cell each boundary node meets
-    return gl * (np.eye(n_r + n_c) - cells[first, :])  # g_l (V_boundary - V_first cell) per unit boundary voltage
+    lu, m = splu(matrix, permc_spec=ORDERING), n_r + n_c
+    near = np.empty((m, m))  # the first cells' voltages per unit boundary voltage
+    step = max(1, _CHUNK_ELEMENTS // n)
+    for lo in range(0, m, step):  # a few boundary nodes at a time: (n, step) cell voltages, of which R + C are kept
+        hi = min(lo + step, m)
+        drive = np.zeros((n, hi - lo))
+        drive[first[lo:hi], np.arange(hi - lo)] = gl  # the current g_l V_b each boundary node drives into its cell
+        near[:, lo:hi] = lu.solve(drive)[first]
+    return gl * (np.eye(m) - near)  # g_l (V_boundary - V_first cell) per unit boundary voltage
 
 
 def wire_power(circuit, net: Network, x: np.ndarray, v: np.ndarray, r_line: float) -> np.ndarray:
@@ -103,19 +117,19 @@ def wire_power(circuit, net: Network, x: np.ndarray, v: np.ndarray, r_line: floa
     return p
 
 
-def reduced_coupling(circuit, net: Network, r_line: float) -> np.ndarray:
+def reduced_coupling(circuit, net: Network, r_line: float, map_=map) -> np.ndarray:
     """A (n_free, n_inputs + n_free), units of 1/R: tau ds/dt = -s + A [x; s] + b of the passive crossbar with
-    line resistance ``r_line`` (ohms per cell; the module's docstring)."""
+    line resistance ``r_line`` (ohms per cell; the module's docstring). ``map_``: how the planes' admittances
+    (:func:`plane_admittance`, one sparse LU each) are computed, in turn (``map``) or by a pool's ``map``."""
     n_all = net.n_inputs + net.n_free
     a = np.zeros((net.n_free, n_all))
-    for array in arrays(circuit, net):
+    planes = [(array, g, sign) for array in arrays(circuit, net)
+              for g, sign in ((array["g_plus"], 1.0), (array["g_minus"], -1.0)) if np.any(g > 0)]
+    admittances = map_(partial(plane_admittance, r_line=r_line), [g for _, g, _ in planes])
+    for (array, _, sign), (y_rows, y_drivers) in zip(planes, admittances):
         rows, cols = array["rows"], array["cols"]
-        for g, sign in ((array["g_plus"], 1.0), (array["g_minus"], -1.0)):
-            if not np.any(g > 0):
-                continue
-            y_rows, y_drivers = plane_admittance(g, r_line)
-            a[np.ix_(rows, rows + net.n_inputs)] += circuit.r_leak * y_rows
-            a[np.ix_(rows, cols)] += sign * circuit.r_leak * y_drivers
+        a[np.ix_(rows, rows + net.n_inputs)] += circuit.r_leak * y_rows
+        a[np.ix_(rows, cols)] += sign * circuit.r_leak * y_drivers
     return a
 
 
