@@ -521,6 +521,21 @@ def test_thin_wires_reduce_to_the_passive_crossbar():
     np.testing.assert_allclose(a, expected, atol=1e-4 * np.abs(expected).max())
 
 
+def test_a_plane_reduced_a_few_boundary_nodes_at_a_time_is_the_plane_reduced_at_once(monkeypatch):
+    """The chunks of boundary nodes (here 3 at a time of 11) give the admittance the whole solve gives, and it is
+    symmetric (a resistor network's Schur complement) and conserves current (each row sums to 0 with the
+    devices' and wires' own ground-free network)."""
+    from neurosim.crossbars import wires
+
+    g = np.random.default_rng(0).uniform(0, 1e-6, size=(5, 6)) * (np.random.default_rng(1).uniform(size=(5, 6)) > 0.3)
+    whole = wires.boundary_admittance(g, 1e3)
+    monkeypatch.setattr(wires, "_CHUNK_ELEMENTS", 3 * 2 * g.size)
+    np.testing.assert_allclose(wires.boundary_admittance(g, 1e3), whole, rtol=0, atol=1e-18)
+    np.testing.assert_allclose(whole, whole.T, rtol=0, atol=1e-18)
+    np.testing.assert_allclose(whole.sum(axis=1), 0.0, atol=1e-18)
+    assert np.abs(whole).max() > 1e-7
+
+
 @pytest.mark.parametrize("nudged", [False, True])
 def test_ngspice_wires_equal_the_reduced_coupling(ngspice, nudged):
     """The netlist writes every wire segment and device (615 wire segments here); ngspice's equilibrium equals the
