@@ -145,6 +145,30 @@ def test_sinh_devices_summed_as_two_products_equal_the_sum_over_every_device(kin
     assert not DeviceCoupling(net, x, sharp, sharp.crossbar, plus).split
 
 
+@pytest.mark.parametrize("v0", [0.3, 0.05])
+def test_a_device_coupling_is_freed_without_the_garbage_collector(v0):
+    """A phase's device coupling holds dense matrices (55 MB on the paper's network); a reference cycle would keep
+    every phase's until the collector's next full pass (a training run of the paper's network ran out of 24 GB
+    that way): dropped, it is gone at once."""
+    import gc
+    import weakref
+
+    from neurosim.crossbars.sinh import DeviceCoupling
+
+    net, circuit = skip_net(), passive(sinh_v0=v0)
+    x, r = np.full((2, 6), 0.5), np.full((2, net.n_free), 0.4)
+    gc.disable()
+    try:
+        coupling = DeviceCoupling(net, x, circuit, circuit.crossbar)
+        coupling.rows(slice(0, 3)).given(r)(r[:, :3])
+        coupling(r)
+        gone = weakref.ref(coupling)
+        del coupling
+        assert gone() is None
+    finally:
+        gc.enable()
+
+
 def test_a_sinh_i_v_belongs_to_the_physical_crossbars_without_wires():
     for kind, bad in ((PassiveCrossbar, dict(r_line=1e3)), (PassiveCrossbar, dict(gain_trim=True)),
                       (OpAmpCrossbar, dict(gbw=1e6))):

@@ -102,28 +102,29 @@ class DeviceCoupling:
 class SummedRows:
     """The drive u (B, len(rows)) of some rows of a :class:`DeviceCoupling`, ``given(r)(own)``: the columns read
     from the states ``r`` (B, n_free), the rows' own voltages from their states ``own`` (B, len(rows)); each
-    device's current computed and summed into its row."""
+    device's current computed and summed into its row. (It keeps what it reads of the coupling, not the coupling:
+    a reference back would make a cycle that holds a phase's arrays until the garbage collector's next full pass.)"""
 
     def __init__(self, coupling: DeviceCoupling, index: np.ndarray):
         d = coupling.devices
         local = np.full(coupling.net.n_free, -1)
         local[index] = np.arange(len(index))
         devices = np.flatnonzero(local[d.row] >= 0)
-        self.coupling, self.local = coupling, local[d.row[devices]]
+        self.local = local[d.row[devices]]
         n = len(devices)
         # R times the sum over each row's devices, as one sparse product (rows, devices)
         self.gather = sp.csr_array((np.full(n, coupling.r_leak), (self.local, np.arange(n))), shape=(len(index), n))
         self.sign, self.column, self.g = d.sign[devices], d.column[devices], d.g[devices]
-        self.bias = coupling.bias[index]
+        self.bias, self.x = coupling.bias[index], coupling.x
+        self.crossbar, self.out_sign, self.dtype = coupling.crossbar, coupling.out_sign, coupling.net.dtype
 
     def given(self, r):
-        c = self.coupling
-        columns = self.sign * _with_inputs(c, r)[:, self.column]
+        columns = self.sign * _with_inputs(self.x, r)[:, self.column]
 
         def drive(own):
-            rows = c.crossbar.row_voltage(np.asarray(own, dtype=np.float64))[:, self.local]
-            current = c.crossbar.device_current(self.g, columns - rows)
-            return (self.bias + c.out_sign * (self.gather @ current.T).T).astype(c.net.dtype)
+            rows = self.crossbar.row_voltage(np.asarray(own, dtype=np.float64))[:, self.local]
+            current = self.crossbar.device_current(self.g, columns - rows)
+            return (self.bias + self.out_sign * (self.gather @ current.T).T).astype(self.dtype)
 
         return drive
 
@@ -134,29 +135,29 @@ class SplitRows:
     element-wise."""
 
     def __init__(self, coupling: DeviceCoupling, index: np.ndarray):
-        self.coupling, n_in = coupling, coupling.net.n_inputs
-        scaled = coupling.x / coupling.crossbar.sinh_v0
+        n_in, self.v0 = coupling.net.n_inputs, coupling.crossbar.sinh_v0
+        scaled = coupling.x / self.v0
         # the inputs' part, (B, rows): sum over input columns j of O_ij sinh(x_j / V0), E_ij cosh(x_j / V0)
         self.odd_x = np.sinh(scaled) @ coupling.odd[:n_in, index]
         self.even_x = np.cosh(scaled) @ coupling.even[:n_in, index]
         self.odd_s = np.ascontiguousarray(coupling.odd[n_in:, index])  # (n_free, rows): the states' part
         self.even_s = np.ascontiguousarray(coupling.even[n_in:, index])
         self.bias = coupling.bias[index]
+        self.crossbar, self.out_sign, self.dtype = coupling.crossbar, coupling.out_sign, coupling.net.dtype
 
     def given(self, r):
-        c = self.coupling
-        scaled = np.asarray(r, dtype=np.float64) / c.crossbar.sinh_v0
+        scaled = np.asarray(r, dtype=np.float64) / self.v0
         odd = self.odd_x + np.sinh(scaled) @ self.odd_s  # S_i = sum_j O_ij sinh(V_j / V_0)
         even = self.even_x + np.cosh(scaled) @ self.even_s  # C_i = sum_j E_ij cosh(V_j / V_0)
 
         def drive(own):
-            b = c.crossbar.row_voltage(np.asarray(own, dtype=np.float64)) / c.crossbar.sinh_v0
-            return (self.bias + c.out_sign * (np.cosh(b) * odd - np.sinh(b) * even)).astype(c.net.dtype)
+            b = self.crossbar.row_voltage(np.asarray(own, dtype=np.float64)) / self.v0
+            return (self.bias + self.out_sign * (np.cosh(b) * odd - np.sinh(b) * even)).astype(self.dtype)
 
         return drive
 
 
-def _with_inputs(coupling: DeviceCoupling, r) -> np.ndarray:
-    """Every neuron's voltage (B, n_inputs + n_free), float64: the inputs, then the states ``r``."""
+def _with_inputs(x: np.ndarray, r) -> np.ndarray:
+    """Every neuron's voltage (B, n_inputs + n_free), float64: the inputs ``x``, then the states ``r``."""
     r = np.asarray(r, dtype=np.float64)
-    return np.concatenate([np.broadcast_to(coupling.x, (len(r), coupling.x.shape[1])), r], axis=1)
+    return np.concatenate([np.broadcast_to(x, (len(r), x.shape[1])), r], axis=1)
