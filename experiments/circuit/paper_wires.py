@@ -79,8 +79,9 @@ def main(argv=None) -> int:
           f"{bare['residual']:.1e}, {bare['seconds']:.0f} s", flush=True)
     for r_line in args.r_line:
         config = with_wires(run.config, r_line)
-        net, _ = network_and_controller(make_config(**config), run)
-        circuit = make_config(**config).engine.circuit
+        made = make_config(**config)
+        net, _ = network_and_controller(made, run)
+        circuit = made.engine.circuit
         started = time.perf_counter()
         with Pool(args.workers) as pool:
             a = reduced_coupling(circuit, net, r_line, map_=pool.map)

@@ -18,7 +18,7 @@ sigma sinh(a) cosh(b) - cosh(a) sinh(b) (sinh odd, cosh even), so a row's sum ov
 
     sum_k I_k = cosh(b_i) S_i - sinh(b_i) C_i,   S = O sinh(V / V_0),   C = E cosh(V / V_0),
 
-with O_ij = sum_k sigma_k c_k and E_ij = sum_k c_k over the devices between row i and column j: two sparse
+with O_ij = sum_k sigma_k c_k and E_ij = sum_k c_k over the devices between row i and column j: two dense
 products per evaluation, the columns' part computed once while a row's own voltage is solved for. The identity
 cancels terms of size cosh(a) cosh(b) to a difference that can be near 0, so it loses
 eps cosh(a_max) cosh(b_max) of the devices' scale to rounding: it is used where that is below 1e-10 (V_0 above
