@@ -256,8 +256,10 @@ SMALL_NETWORK = 100_000
 
 def _blas_threads_for(net: Network):
     """One BLAS thread for a small network (threadpoolctl), the library's default otherwise."""
+    if is_torch_array(net.bias):  # not numpy: BLAS threads are not ours to set (and ``size`` is a method)
+        return contextlib.nullcontext()
     entries = sum(b.weight.size for b in net.blocks) + len(net.sparse)
-    if entries < SMALL_NETWORK and not is_torch_array(net.bias):
+    if entries < SMALL_NETWORK:
         from threadpoolctl import threadpool_limits
 
         return threadpool_limits(limits=1, user_api="blas")
