@@ -607,6 +607,9 @@ def _cost_note(run, t_stop: float, analysis: str, start: str) -> str:
     note = (f"netlist: {size.devices:,} devices, {size.nodes:,} nodes ({size.free_nodes:,} free), about "
             f"{size.bytes / 1e6:.1f} MB; ngspice: about {_duration(seconds)} for {route} (the model of "
             "docs/spice.md, within a factor of 3)")
+    if analysis == "op" and seconds > 300:  # measured: Newton failed from the nodeset on the paper's network
+        note += ("; at this size ngspice's Newton may not converge at all (the paper's network: unfinished after "
+                 "15 min, docs/spice.md)")
     if seconds > 600 and not (analysis == "tran" and start == "equilibrium" and t_stop <= 5):
         note += ("; --start equilibrium --t-stop 5 checks neurosim's own equilibrium with a short transient "
                  f"instead (about {_duration(estimate_seconds(size, 'tran', 5.0, 'equilibrium'))})")

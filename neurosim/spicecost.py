@@ -55,7 +55,9 @@ def netlist_size(net) -> NetlistSize:
 #: On the 12 networks measured (2,688 to 421,200 devices, 42 to 610 free nodes; 2026-12-04, 2 cores): estimate /
 #: measured 0.60-1.78 (tran), 0.83-1.21 (check), 0.40-1.55 (op, of the 11 that finished; the 12th, 784-200-200-200-10,
 #: ran past 300 s against an estimate of 64 s: Newton's continuation steps make the operating point's time the
-#: least predictable).
+#: least predictable). On the paper's 784-500-500-500-10 (1,373,709 devices, 1,510 free nodes) the operating point
+#: estimated at 16 min had not finished after 15 min: Newton failed from the nodeset at once, and dynamic gmin stepping
+#: had reached gmin = 1e-7 (2026-12-04).
 MODEL = {"tran": (8.82e-06, 5.95e-07), "check": (8.09e-06, 4.33e-08), "op": (8.6e-07, 2.81e-07)}
 
 

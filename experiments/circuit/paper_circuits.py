@@ -10,9 +10,10 @@ Every circuit trains the same network, seed, data and rate as the reference, wit
 needs: the nudge is ``clamped`` (the outputs held at the target: the circuit of the reference step, whose
 eps beta = 1/2 sets the outputs to the target in every step) with beta = +1 (a held output has no sign), and the
 free phase is 40 fixed-point sweeps (``--fast`` of experiments/paper/reference/run.py), the nudged one 8. The ideal
-circuit is trained alike, so that each row differs from the first by its crossbar alone. Line resistance is
-not here: the wires' exact reduction (one sparse LU per array plane, minutes each at this size) changes with every
-weight update; experiments/circuit/paper_wires.py tests the passive-trained network with wires instead. Sinh
+circuit is trained alike, so that each row differs from the first by its crossbar alone. Line resistance trains
+with the wires reduced to first order in r_line (``wire_model = "first-order"``, O(R C) a plane and weight update):
+the exact reduction (one sparse LU per array plane, minutes each at this size) is out of reach at every update;
+experiments/circuit/wires_check.py measures the first order's error on the trained network. Sinh
 devices are (behind op-amps of gain 10^4, V0 = 0.5 V read at 0.5 V): their rows' currents are two dense products
 (:mod:`neurosim.crossbars.sinh`).
 """
@@ -44,6 +45,10 @@ CIRCUITS = [
     ("passive, gain-trimmed drivers", {"crossbar": "passive", "gain_trim": True}),
     ("op-amp A = 1e4, sinh V0 = 0.5 V, V_read = 0.5 V",
      {"crossbar": "opamp", "opamp_gain": 1e4, "sinh_v0": 0.5, "v_read": 0.5}),
+    ("passive, wires of 1 ohm per cell (first order)", {"crossbar": "passive", "r_line": 1.0,
+                                                         "wire_model": "first-order"}),
+    ("passive, wires of 5 ohm per cell (first order)", {"crossbar": "passive", "r_line": 5.0,
+                                                         "wire_model": "first-order"}),
 ]
 
 #: What every circuit's run changes from the reference configuration (the module's docstring).

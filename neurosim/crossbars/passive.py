@@ -18,7 +18,7 @@ and columns are resistor chains (:mod:`neurosim.crossbars.wires`); with ``sinh_v
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar, TextIO
 
 import numpy as np
@@ -28,25 +28,36 @@ from ..settings import setting
 from ..spicetext import CLAMP_GAIN, lines
 from .base import CircuitEquation, Crossbar, NodeEquation, Sheet, SinhDevices, device_power
 from .sinh import DeviceCoupling
-from .wires import LineCoupling, arrays, reduced_coupling, wire_power
+from .wires import CouplingMemo, LineCoupling, arrays, first_order_admittance, plane_admittance, reduced_coupling, wire_power
+
+#: Each plane's admittance through the wires, by ``wire_model``: exact, or to first order in r_line.
+WIRE_MODELS = {"exact": plane_admittance, "first-order": first_order_admittance}
 
 
 @dataclass(frozen=True)
 class PassiveCrossbar(SinhDevices, Crossbar):
     """Devices as conductances into the neuron's node. ``r_line``: the line resistance per crossbar cell of every
-    row and column wire (ohms; 0: ideal wires); ``gain_trim``: trim each column driver's gain to 1 + lambda (not
-    with line resistance); ``sinh_v0``, ``v_read``: the devices' I-V (not with wires or trim)."""
+    row and column wire (ohms; 0: ideal wires), reduced exactly or to first order in r_line (``wire_model``);
+    ``gain_trim``: trim each column driver's gain to 1 + lambda (not with line resistance); ``sinh_v0``,
+    ``v_read``: the devices' I-V (not with wires or trim)."""
 
     name: ClassVar[str] = "passive"
 
     r_line: float = setting(0.0, "Line resistance per crossbar cell, ohms")
     gain_trim: bool = setting(False, "Trim each column driver's gain to 1 + its row load")
+    wire_model: str = setting("exact", "How the wires are reduced: exact (a sparse LU of every array plane, minutes "
+                                       "per plane at 500 x 784 cells) or first-order (in r_line, O(R C) a plane)")
+
+    #: the last reduced coupling through the wires (not a setting)
+    _memo: CouplingMemo = field(default_factory=CouplingMemo, init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         super().__post_init__()
         self.check_devices()
         if not self.r_line >= 0:
             raise ValueError(f"r_line={self.r_line}: a wire's resistance is >= 0 ohms")
+        if self.wire_model not in WIRE_MODELS:
+            raise ValueError(f"wire_model={self.wire_model!r}: one of {', '.join(map(repr, WIRE_MODELS))}")
         if self.gain_trim and self.r_line > 0:
             raise ValueError(f"gain_trim with r_line={self.r_line}: the drivers' gain trim is modelled for the "
                              "passive crossbar without line resistance")
@@ -57,7 +68,9 @@ class PassiveCrossbar(SinhDevices, Crossbar):
     # -- the node equation
     def equation(self, circuit, net, x, layout=None) -> NodeEquation:
         if self.r_line > 0:  # the loads inside the wires' coupling
-            coupling, load = LineCoupling(net, x, reduced_coupling(circuit, net, self.r_line)), None
+            a = self._memo(circuit, net, lambda: reduced_coupling(circuit, net, self.r_line,
+                                                                   admittance=WIRE_MODELS[self.wire_model]))
+            coupling, load = LineCoupling(net, x, a), None
         elif self.nonlinear:  # the drive summed device by device, the loads inside it
             coupling, load = DeviceCoupling(net, x, circuit, self), None
         else:
@@ -159,4 +172,5 @@ class PassiveCrossbar(SinhDevices, Crossbar):
 
     def summary(self) -> str:
         return (f"crossbar={self.name}" + (f" r_line={self.r_line:g} ohm" if self.r_line else "")
+                + (f" ({self.wire_model} wires)" if self.r_line and self.wire_model != "exact" else "")
                 + (" gain-trimmed drivers" if self.gain_trim else "") + self.device_summary())
