@@ -119,8 +119,8 @@ def first_order_admittance(g: np.ndarray, r_line: float) -> tuple[np.ndarray, np
         I_i = -sum_m I0_im + r [V_i sum_m H_im - (H D)_i] + r [((K' o G G^T) V)_i - (H' D)_i],
         H = (G K) o G,   H' = (K' G) o G
 
-    (o element-wise). The error is of the order of eps^2 relative to the wires' effect, eps = r max_i
-    sum_m (m + 1) G_im (or the columns' alike): the wires' largest relative drop. Symmetric, and every row of the
+    (o element-wise). The error is of the order of eps^2 relative to the currents, eps relative to the wires' own
+    effect, eps = r max_i sum_m (m + 1) G_im (or the columns' alike): the wires' largest relative drop. Symmetric, and every row of the
     boundary admittance still sums to zero (tests/test_crossbar.py)."""
     n_r, n_c = g.shape
     h_rows = _shared_segments(g, axis=1) * g
