@@ -28,7 +28,8 @@ from ..settings import setting
 from ..spicetext import CLAMP_GAIN, lines
 from .base import CircuitEquation, Crossbar, NodeEquation, Sheet, SinhDevices, device_power
 from .sinh import DeviceCoupling
-from .wires import CouplingMemo, LineCoupling, arrays, first_order_admittance, plane_admittance, reduced_coupling, wire_power
+from .wires import (CouplingMemo, LineCoupling, arrays, first_order_admittance, plane_admittance, reduced_coupling,
+                    wire_power)
 
 #: Each plane's admittance through the wires, by ``wire_model``: exact, or to first order in r_line.
 WIRE_MODELS = {"exact": plane_admittance, "first-order": first_order_admittance}

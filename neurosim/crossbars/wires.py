@@ -120,8 +120,8 @@ def first_order_admittance(g: np.ndarray, r_line: float) -> tuple[np.ndarray, np
         H = (G K) o G,   H' = (K' G) o G
 
     (o element-wise). The error is of the order of eps^2 relative to the currents, eps relative to the wires' own
-    effect, eps = r max_i sum_m (m + 1) G_im (or the columns' alike): the wires' largest relative drop. Symmetric, and every row of the
-    boundary admittance still sums to zero (tests/test_crossbar.py)."""
+    effect, eps = r max_i sum_m (m + 1) G_im (or the columns' alike): the wires' largest relative drop. Symmetric,
+    and every row of the boundary admittance still sums to zero (tests/test_crossbar.py)."""
     n_r, n_c = g.shape
     h_rows = _shared_segments(g, axis=1) * g
     h_cols = _shared_segments(g, axis=0) * g
@@ -208,9 +208,10 @@ def _span(indices: np.ndarray) -> slice:
 
 
 def network_fingerprint(net: Network) -> bytes:
-    """A digest of everything :func:`reduced_coupling` reads of ``net``: its sizes and every weight, mask and index
-    array of its blocks and sparse couplings (biases left out)."""
-    digest = hashlib.blake2b(repr(tuple(net.sizes)).encode(), digest_size=20)
+    """A digest of everything :func:`reduced_coupling` reads of ``net``: its sizes, its blocks' layers and every
+    weight, mask and index array of its blocks and sparse couplings (biases left out)."""
+    layout = (tuple(net.sizes), [(b.lo, b.hi) for b in net.blocks])
+    digest = hashlib.blake2b(repr(layout).encode(), digest_size=20)
     arrays_of = [a for b in net.blocks for a in (b.weight, b.mask, b.back)]
     arrays_of += [net.sparse.i, net.sparse.j, net.sparse.weight, net.sparse.back]
     for a in arrays_of:
