@@ -23,33 +23,32 @@ import numpy as np
 
 from neurosim.build import network_and_controller
 from neurosim.config import make_config
-from neurosim.crossbars.wires import LineCoupling, arrays, reduced_coupling, first_order_admittance, row_currents
+from neurosim.crossbars.wires import LineCoupling, first_order_admittance, planes, reduced_coupling, row_currents
 from neurosim.data import load_dataset
 from neurosim.engines import FixedPoint, Phase
 from neurosim.store import load_run
 
 
-def exact_drive(circuit, net, x: np.ndarray, s: np.ndarray, r_line: float, planes) -> np.ndarray:
-    """u = b + R I (volts): each free node's drive through the exact wires at states ``s`` (B, n_free), inputs
-    ``x`` (B, n_inputs); the node equation is tau ds/dt = u - s (the loads inside I)."""
+def exact_drive(circuit, net, x: np.ndarray, s: np.ndarray, r_line: float, with_devices) -> np.ndarray:
+    """u = b + R I (volts): each free node's drive through the exact wires of the planes ``with_devices``
+    (:func:`neurosim.crossbars.wires.planes`) at states ``s`` (B, n_free), inputs ``x`` (B, n_inputs); the node
+    equation is tau ds/dt = u - s (the loads inside I)."""
     full = np.concatenate([x, s], axis=1)
     u = np.broadcast_to(net.bias, s.shape).astype(np.float64)
-    for array in planes:
+    for array, g, sign in with_devices:
         rows = array["rows"]
-        for g, sign in ((array["g_plus"], 1.0), (array["g_minus"], -1.0)):
-            if np.any(g > 0):
-                current, _ = row_currents(g, r_line, s[:, rows], sign * full[:, array["cols"]])
-                u[:, rows] += circuit.r_leak * current
+        current, _ = row_currents(g, r_line, s[:, rows], sign * full[:, array["cols"]])
+        u[:, rows] += circuit.r_leak * current
     return u
 
 
-def exact_equilibrium(engine: FixedPoint, circuit, net, x, s, r_line, planes, first, most=50):
+def exact_equilibrium(engine: FixedPoint, circuit, net, x, s, r_line, with_devices, first, most=50):
     """Per example: relax with the biases corrected by (exact - first-order) drive at the last states, until the
     states move by < 1e-7 V (each correction shrinks the move ~100x on a small net, down to the relaxations' own
     floor of ~2e-9 V at tol 1e-11); returns the states and the corrections taken."""
     s = s.copy()
     for outer in range(1, most + 1):
-        correction = exact_drive(circuit, net, x, s, r_line, planes) - first(x, s)
+        correction = exact_drive(circuit, net, x, s, r_line, with_devices) - first(x, s)
         new = np.empty_like(s)
         for k in range(len(x)):
             shifted = dataclasses.replace(net, bias=net.bias + correction[k])
@@ -82,7 +81,7 @@ def main(argv=None) -> int:
     engine = FixedPoint(circuit=circuit, n_free=args.sweeps, tol=args.tol, check_every=5)
     started = time.perf_counter()
     a = reduced_coupling(circuit, net, r_line, admittance=first_order_admittance)
-    planes = arrays(circuit, net)
+    with_devices = planes(circuit, net)
 
     def first(x_, s_):
         coupling = LineCoupling(net, x_, a)
@@ -91,10 +90,10 @@ def main(argv=None) -> int:
     zero = np.zeros((len(x), net.n_free))
     relaxed = engine.relax(net, x, zero, Phase())
     s_first = relaxed.state
-    s_exact, outer = exact_equilibrium(engine, circuit, net, x, s_first, r_line, planes, first)
+    s_exact, outer = exact_equilibrium(engine, circuit, net, x, s_first, r_line, with_devices, first)
     bare_circuit = dataclasses.replace(circuit, crossbar=dataclasses.replace(circuit.crossbar, r_line=0.0))
     s_bare = FixedPoint(circuit=bare_circuit, n_free=args.sweeps, tol=args.tol).relax(net, x, zero, Phase()).state
-    residual = np.abs(np.clip(exact_drive(circuit, net, x, s_exact, r_line, planes), 0, 1) - s_exact).max()
+    residual = np.abs(np.clip(exact_drive(circuit, net, x, s_exact, r_line, with_devices), 0, 1) - s_exact).max()
     off = np.abs(s_exact - s_first)
     out = net.output_slice
     changed = int(np.sum(s_exact[:, out].argmax(1) != s_first[:, out].argmax(1)))

@@ -177,12 +177,17 @@ def wire_power(circuit, net: Network, x: np.ndarray, v: np.ndarray, r_line: floa
     full = np.concatenate([np.broadcast_to(np.asarray(x, dtype=np.float64).reshape(-1), (len(v), net.n_inputs)), v],
                           axis=1)
     p = np.zeros(len(v))
-    for array in arrays(circuit, net):
-        for g, sign in ((array["g_plus"], 1.0), (array["g_minus"], -1.0)):
-            if np.any(g > 0):
-                boundary = np.concatenate([full[:, array["rows"] + net.n_inputs], sign * full[:, array["cols"]]], axis=1)
-                p += np.einsum("ti,ij,tj->t", boundary, boundary_admittance(g, r_line), boundary)
+    for array, g, sign in planes(circuit, net):
+        boundary = np.concatenate([full[:, array["rows"] + net.n_inputs], sign * full[:, array["cols"]]], axis=1)
+        p += np.einsum("ti,ij,tj->t", boundary, boundary_admittance(g, r_line), boundary)
     return p
+
+
+def planes(circuit, net: Network) -> list[tuple[dict, np.ndarray, float]]:
+    """Every plane holding a device, as (its array (:func:`arrays`), its conductances (R, C) siemens, the sign of
+    the column voltage its drivers carry: +1 the G+ plane's buffered V, -1 the G- plane's inverted one)."""
+    return [(array, g, sign) for array in arrays(circuit, net)
+            for g, sign in ((array["g_plus"], 1.0), (array["g_minus"], -1.0)) if np.any(g > 0)]
 
 
 def reduced_coupling(circuit, net: Network, r_line: float, map_=map, admittance=plane_admittance) -> np.ndarray:
@@ -192,10 +197,9 @@ def reduced_coupling(circuit, net: Network, r_line: float, map_=map, admittance=
     are computed, in turn (``map``) or by a pool's ``map``."""
     n_all = net.n_inputs + net.n_free
     a = np.zeros((net.n_free, n_all))
-    planes = [(array, g, sign) for array in arrays(circuit, net)
-              for g, sign in ((array["g_plus"], 1.0), (array["g_minus"], -1.0)) if np.any(g > 0)]
-    admittances = map_(partial(admittance, r_line=r_line), [g for _, g, _ in planes])
-    for (array, _, sign), (y_rows, y_drivers) in zip(planes, admittances):
+    with_devices = planes(circuit, net)
+    admittances = map_(partial(admittance, r_line=r_line), [g for _, g, _ in with_devices])
+    for (array, _, sign), (y_rows, y_drivers) in zip(with_devices, admittances):
         rows, cols = _span(array["rows"]), _span(array["cols"])  # a layer's neurons are consecutive
         a[rows, rows.start + net.n_inputs : rows.stop + net.n_inputs] += circuit.r_leak * y_rows
         a[rows, cols] += sign * circuit.r_leak * y_drivers
