@@ -234,8 +234,8 @@ class CouplingMemo:
         """``compute()`` unless the last call had the same ``circuit`` and weights (:func:`network_fingerprint`)."""
         key = (circuit, network_fingerprint(net))
         if key != self.key:
-            self.key, self.a = None, compute()  # a failed computation leaves no stale entry
-            self.key = key
+            a = compute()  # a failed computation leaves the last entry as it was
+            self.key, self.a = key, a
         return self.a
 
 
