@@ -1,7 +1,9 @@
 """Every rule trained in situ on one device preset, beside the same run on ideal hardware (issue 41): which rule
 keeps its error on a real device's pulse response.
 
-    python experiments/rules/preset.py --data-dir ../shared/data/mnist [--preset ecram-tang2018]   # about 15 min
+    python experiments/rules/preset.py --data-dir ../shared/data/mnist [--presets ecram-tang2018]   # about 15 min
+    python experiments/rules/preset.py --data-dir ../shared/data/mnist --presets capacitor-li2018,ecram-mo-kim2019 \
+        --seeds 0,1 --out runs/rules-presets          # several presets and seeds: one ideal run per rule and seed
 
 The bit-depth study's settings (experiments/bitdepth/run.sh: MNIST, the first 10,000 training and 2,000 test
 examples, 3 epochs, 784-128-128-10, batch 20, seed 0, one rate 0.05), the layered topology, the rules on the
@@ -17,8 +19,11 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+import numpy as np
+
 from neurosim.atomic import write_text_atomically
 from neurosim.config import make_config
+from neurosim.hardware import HardwareError, load_hardware
 from neurosim.store import load_run
 from neurosim.sweep import Grid, collect, is_complete, trained_points
 
@@ -29,39 +34,71 @@ RULES = {"eqprop": {}, "bp": {}, "fa": {}, "dfa": {}, "bfa": {}, "bdfa": {}, "sg
          "erbp": {"lr": [0.003]}, "s2m": {"lr": [0.1], "sizes": [784, 128, 10]}}
 
 
+def row_table(errors: dict, presets, seeds) -> str:
+    """Markdown: per rule, the ideal run's and each preset's test (train) error % (mean over ``seeds``) and the change
+    in points from ideal (mean over the seeds, with the seeds' smallest and largest change where there are several);
+    ``errors`` (rule, hardware label, seed) -> (test %, train %)."""
+    head = ["rule", "ideal: test (train) error %"]
+    for preset in presets:
+        head += [f"{preset}: test (train) error %", "change, points" + (" (seeds' range)" if len(seeds) > 1 else "")]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+
+    def mean_cell(rule, label):
+        found = [errors[rule, label, seed] for seed in seeds if (rule, label, seed) in errors]
+        if len(found) < len(seeds):
+            return "—"
+        return f"{np.mean([f[0] for f in found]):.1f} ({np.mean([f[1] for f in found]):.1f})"
+
+    for rule in RULES:
+        cells = [mean_cell(rule, "ideal")]
+        for preset in presets:
+            changes = [errors[rule, preset, seed][0] - errors[rule, "ideal", seed][0] for seed in seeds
+                       if (rule, preset, seed) in errors and (rule, "ideal", seed) in errors]
+            change = "—"
+            if len(changes) == len(seeds):
+                change = f"{np.mean(changes):+.1f}"
+                if len(seeds) > 1:
+                    change += f" ({min(changes):+.1f} to {max(changes):+.1f})"
+            cells += [mean_cell(rule, preset), change]
+        lines.append(f"| {rule} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data-dir", required=True)
-    parser.add_argument("--preset", default="ecram-tang2018")
+    parser.add_argument("--presets", "--preset", default="ecram-tang2018",
+                        help="device presets, comma-separated (each beside the one ideal run)")
+    parser.add_argument("--seeds", default="0", help="seeds, comma-separated (the table shows their mean)")
     parser.add_argument("--out", default="runs/rules-preset")
     parser.add_argument("--tables", action="store_true", help="only the table of finished runs")
     args = parser.parse_args(argv)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    presets = args.presets.split(",")
+    seeds = [int(seed) for seed in args.seeds.split(",")]
+    for preset in presets:
+        try:
+            load_hardware(preset)  # an unknown name stops here, in one line, before anything trains
+        except HardwareError as error:
+            parser.error(str(error))
     hardware = {"ideal": {"preset": "ideal"},
-                args.preset: {"preset": args.preset, "storage": {"rounding": "stochastic"}}}
+                **{preset: {"preset": preset, "storage": {"rounding": "stochastic"}} for preset in presets}}
     rows, labels = [], []
     for rule, settings in RULES.items():
         for label, table in hardware.items():
-            rows.append((("rule", rule), ("lr", settings.get("lr", BASE["lr"])),
-                         ("sizes", settings.get("sizes", BASE["sizes"])), ("hardware", table)))
-            labels.append((rule, label))
+            for seed in seeds:
+                rows.append((("rule", rule), ("lr", settings.get("lr", BASE["lr"])),
+                             ("sizes", settings.get("sizes", BASE["sizes"])), ("hardware", table), ("seed", seed)))
+                labels.append((rule, label, seed))
     sweep = Grid.of_rows(make_config(**BASE, data_dir=args.data_dir).to_dict(), rows, out)
     errors = {}
-    for _, (rule, label), path in trained_points(sweep, labels, train=not args.tables):
+    for _, key, path in trained_points(sweep, labels, train=not args.tables):
         if is_complete(path):
             h = load_run(path).history
-            errors[rule, label] = (100 * h["test_error"][-1], 100 * h["train_error"][-1])
+            errors[key] = (100 * h["test_error"][-1], 100 * h["train_error"][-1])
     collect(sweep)
-    lines = [f"| rule | ideal: test (train) error % | {args.preset}: test (train) error % | change, points |",
-             "|---|---|---|---|"]
-    for rule in RULES:
-        cells = [f"{errors[rule, label][0]:.1f} ({errors[rule, label][1]:.1f})" if (rule, label) in errors else "—"
-                 for label in hardware]
-        change = (f"{errors[rule, args.preset][0] - errors[rule, 'ideal'][0]:+.1f}"
-                  if all((rule, label) in errors for label in hardware) else "—")
-        lines.append(f"| {rule} | " + " | ".join(cells) + f" | {change} |")
-    text = "\n".join(lines) + "\n"
+    text = row_table(errors, presets, seeds)
     print(text)
     write_text_atomically(out / "preset.md", text, "table")
     return 0
