@@ -51,11 +51,25 @@ class Sampling:
         return 1.0 - self.blank_out
 
 
+def transmitting(shape: tuple, keep: float, rng: np.random.Generator) -> np.ndarray:
+    """A fresh mask m ~ Bernoulli(keep) of ``shape`` (uint8 or bool, 1 where the synapse transmits), drawn from
+    random bytes where keep is a multiple of 1/256: each bit of a byte for keep = 1/2 (eight synapses a byte), a
+    byte below 256 keep otherwise, both exact; any other keep compares float32 uniforms with it (a resolution of
+    2^-24). The bytes are 3-15x cheaper to draw than the uniforms, and drawing is most of a sampling step."""
+    size = int(np.prod(shape))
+    if keep == 0.5 and size % 8 == 0:
+        return np.unpackbits(np.frombuffer(rng.bytes(size // 8), dtype=np.uint8)).reshape(shape)
+    level = keep * 256
+    if level == int(level):
+        return np.frombuffer(rng.bytes(size), dtype=np.uint8).reshape(shape) < int(level)
+    return rng.random(shape, dtype=np.float32) < keep
+
+
 def drive(z: np.ndarray, weight: np.ndarray, keep: float, rng: np.random.Generator) -> np.ndarray:
     """Σ_j m_ij W_ij z_j for each example (B, n_out), with a fresh mask m ~ Bernoulli(keep) per synapse and
-    example: ``z`` (B, n_in) of 0 and 1, ``weight`` (n_in, n_out). Only the synapses of active inputs (z_j = 1)
-    carry anything, so masks are drawn for those alone: each example's active inputs gathered into a row padded to
-    the batch's largest count (MNIST pixels: about 150 of 784)."""
+    example (:func:`transmitting`): ``z`` (B, n_in) of 0 and 1, ``weight`` (n_in, n_out). Only the synapses of
+    active inputs (z_j = 1) carry anything, so masks are drawn for those alone: each example's active inputs
+    gathered into a row padded to the batch's largest count (MNIST pixels: about 150 of 784)."""
     if keep == 1.0:
         return z @ weight
     active = z != 0
@@ -65,9 +79,9 @@ def drive(z: np.ndarray, weight: np.ndarray, keep: float, rng: np.random.Generat
         return np.zeros((z.shape[0], weight.shape[1]), dtype=weight.dtype)
     order = np.argsort(~active, axis=1, kind="stable")[:, :width]  # each row's active inputs first
     present = np.arange(width) < count[:, None]  # (B, width): a real input, not padding
-    rows = weight[order]  # (B, width, n_out)
-    masks = rng.random(rows.shape, dtype=np.float32) < keep
-    return np.einsum("bk,bki->bi", present.astype(weight.dtype), masks * rows, optimize=True)
+    rows = weight[order]  # (B, width, n_out), a copy: masked in place
+    np.multiply(rows, transmitting(rows.shape, keep, rng), out=rows)
+    return np.einsum("bk,bki->bi", present.astype(weight.dtype), rows, optimize=True)
 
 
 def fire(u: np.ndarray) -> np.ndarray:

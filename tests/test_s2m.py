@@ -13,7 +13,7 @@ from neurosim.config import ConfigError, make_config
 from neurosim.network import from_graph
 from neurosim.rules import RuleError
 from neurosim.rules.s2m import Chain, contrastive_divergence, prune, sample_hidden, sample_visible
-from neurosim.sampling import Sampling
+from neurosim.sampling import Sampling, transmitting
 from neurosim.store import load_run
 from conftest import assert_learns, whole_and_resumed
 
@@ -86,20 +86,36 @@ def test_the_free_chain_samples_the_stationary_distribution_exact_enumeration_gi
     assert stationary.max() < 0.5 and np.count_nonzero(stationary > 0.01) >= 6  # a spread, not a certainty
 
 
-def test_a_unit_fires_as_often_as_the_enumerated_masks_say():
+@pytest.mark.parametrize("keep", [KEEP, 0.25, 0.55])  # masks from bits, from bytes, from float uniforms
+def test_a_unit_fires_as_often_as_the_enumerated_masks_say(keep):
     net, _ = tiny_machine()
     rng = np.random.default_rng(8)
     n = 50_000
     vis = np.array([1.0, 1.0, 1.0])
     chain = Chain(pixels=np.tile(vis, (n, 1)), hidden=np.zeros((n, 2)), labels=np.ones((n, 1)))
-    rate = sample_hidden(net, chain, KEEP, rng).mean(axis=0)
+    rate = sample_hidden(net, chain, keep, rng).mean(axis=0)
     for k in range(2):
         weights = [*net.blocks[0].weight[:, k], net.blocks[1].weight[k, 0]]
-        exact = firing_probability(weights, [1, 1, 1, 1], net.bias[k])
+        exact = firing_probability(weights, [1, 1, 1, 1], net.bias[k], keep)
         assert rate[k] == pytest.approx(exact, abs=5 * np.sqrt(exact * (1 - exact) / n) + 1e-3)
     certain = sample_hidden(net, chain, 1.0, rng)  # no blank-out: the threshold units are deterministic
     expected = (vis @ net.blocks[0].weight + net.blocks[1].weight[:, 0] + net.bias[:2] > 0).astype(float)
     np.testing.assert_array_equal(certain, np.tile(expected, (n, 1)))
+
+
+@pytest.mark.parametrize("keep, shape", [(0.5, (4000, 3, 8)), (0.5, (4000, 3, 7)), (0.25, (4000, 3, 8)),
+                                         (0.55, (4000, 3, 8))])
+def test_synapse_masks_are_independent_bernoulli_draws(keep, shape):
+    """Every pattern of three neighbouring synapses (bits of one random byte, on the path that packs eight masks
+    a byte) is as frequent as independent Bernoulli(keep) draws make it: 8 cells, each within 5 sigma."""
+    masks = transmitting(shape, keep, np.random.default_rng(3)).astype(int)
+    assert masks.shape == shape and set(np.unique(masks)) == {0, 1}
+    triples = masks[..., :6].reshape(-1, 3)  # positions 0-2 and 3-5 of each row
+    codes = triples @ np.array([4, 2, 1])
+    seen = np.bincount(codes, minlength=8) / len(codes)
+    ones = np.array([bin(c).count("1") for c in range(8)])
+    expected = keep ** ones * (1 - keep) ** (3 - ones)
+    assert np.all(np.abs(seen - expected) <= 5 * np.sqrt(expected * (1 - expected) / len(codes))), (seen, expected)
 
 
 def test_contrastive_divergence_where_sampling_is_certain_matches_a_hand_computation():
