@@ -3,6 +3,8 @@ mean over seeds per rule, topology, rounding and bit depth, and the fewest bits 
 rule's ideal (mean over seeds; that depth and every larger one studied).
 
     python experiments/rules/bits_table.py docs/results/bitdepth-mnist.csv docs/results/bitdepth-rules.csv ...
+    python experiments/rules/bits_table.py STUDY.csv:eqprop OTHER.csv ... --figure fewest-bits.png
+        # STUDY.csv:eqprop keeps that file's eqprop rows only; --figure also draws the fewest bits per rule
 
 Rows keep the order the files give the rules in. A file's rows are its study's settings: tables of studies made
 with other settings (sizes, examples, epochs, rates) are not comparable cell by cell; say so beside the table.
@@ -21,10 +23,14 @@ NEAREST = (8, 10, 12)
 
 
 def read(paths) -> tuple[dict, list]:
-    """{(rule, topology, rounding, bits): [test error % per seed]} and the (rule, topology) pairs in file order."""
+    """{(rule, topology, rounding, bits): [test error % per seed]} and the (rule, topology) pairs in file order.
+    A path ``study.csv:eqprop,bp`` keeps only those rules' rows of the file."""
     cells, order = defaultdict(list), []
-    for path in paths:
+    for spec in paths:
+        path, _, only = str(spec).partition(":")
         for row in csv.DictReader(open(path)):
+            if only and row["rule"] not in only.split(","):
+                continue
             key = (row["rule"], row["topology"])
             if key not in order:
                 order.append(key)
@@ -46,9 +52,46 @@ def fewest(cells, rule, topology, rounding, margin) -> str:
     return "none" if best is None else str(best)
 
 
+def fewest_figure(cells, order, path) -> None:
+    """The fewest bits of every (rule, topology) as a dot chart, one row each: within 1 point (filled) and 5 points
+    (open) of the ideal, stochastic (circles) and nearest rounding (squares); "none" right of 12 bits."""
+    import matplotlib.pyplot as plt
+
+    import neurosim.plots  # noqa: F401 (matplotlib without a screen)
+    from neurosim.atomic import save_figure
+
+    beyond = max(STOCHASTIC) + 2
+    fig, ax = plt.subplots(figsize=(6.4, 0.55 * len(order) + 1.3))
+    styles = {("stochastic", 1): dict(marker="o", color="C0", label="stochastic, within 1 point"),
+              ("stochastic", 5): dict(marker="o", mfc="none", color="C0", label="stochastic, within 5 points"),
+              ("nearest", 1): dict(marker="s", color="C3", label="nearest, within 1 point"),
+              ("nearest", 5): dict(marker="s", mfc="none", color="C3", label="nearest, within 5 points")}
+    offsets = {("stochastic", 1): -0.27, ("stochastic", 5): -0.09, ("nearest", 1): 0.09, ("nearest", 5): 0.27}
+    for (rounding, margin), style in styles.items():
+        ys, xs = [], []
+        for row, (rule, topology) in enumerate(order):
+            bits = fewest(cells, rule, topology, rounding, margin)
+            if bits != "—":
+                ys.append(row + offsets[rounding, margin])
+                xs.append(beyond if bits == "none" else int(bits))
+        ax.plot(xs, ys, linestyle="none", markersize=6, **style)
+    ax.set_yticks(range(len(order)), [f"{rule} ({topology})" for rule, topology in order])
+    ax.invert_yaxis()
+    ticks = list(range(2, max(STOCHASTIC) + 1, 2))
+    ax.set_xticks(ticks + [beyond], [str(t) for t in ticks] + ["none\n≤ 12"])
+    ax.set_xlim(1, beyond + 1)
+    ax.set_xlabel("fewest weight bits near the ideal (and every depth above)")
+    ax.grid(axis="x", alpha=0.3)
+    fig.legend(fontsize=8, loc="lower center", ncol=2)
+    fig.tight_layout(rect=(0, 0.09, 1, 1))
+    save_figure(fig, path)
+    plt.close(fig)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("studies", nargs="+", help="study.csv files")
+    parser.add_argument("--figure", help="also draw the fewest bits per rule to this PNG")
     args = parser.parse_args(argv)
     cells, order = read(args.studies)
     shown = lambda key: f"{np.mean(cells[key]):.1f}" if cells.get(key) else "—"  # noqa: E731
@@ -62,6 +105,8 @@ def main(argv=None) -> int:
                 for r in ("stochastic", "nearest")]
         lines.append(f"| {rule} | {topology} | " + " | ".join(values + bits) + " |")
     print("\n".join(lines))
+    if args.figure:
+        fewest_figure(cells, order, args.figure)
     return 0
 
 
