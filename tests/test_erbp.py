@@ -129,9 +129,12 @@ def test_the_simulation_matches_a_plain_loop_on_a_small_network_with_feedback():
         block.weight[:] = rng.uniform(-0.2, 0.9, block.weight.shape)
     feedback = [rng.uniform(-1, 1, (2, 3))]
     lif = deterministic(12, tau_syn=0.003, boxcar_low=-0.5, boxcar_high=1.5)  # a decaying trace, a closing window
-    x, target = np.array([[1.0, 0.0, 1.0, 1.0]]), np.array([[0.0, 1.0]])
+    # two examples, each input firing in one, both or neither: the batch's sum is the two loops' sum
+    x, target = np.array([[1.0, 0.0, 1.0, 1.0], [0.0, 1.0, 1.0, 0.0]]), np.array([[0.0, 1.0], [1.0, 0.0]])
     shown = present(net, lif, x, rng, target, feedback)
-    expected = scalar_erbp([b.weight for b in net.blocks], feedback, lif, x[0], target[0], 12)
+    each = [scalar_erbp([b.weight for b in net.blocks], feedback, lif, x[n], target[n], 12) for n in range(2)]
+    expected = [a + b for a, b in zip(*each)]
+    assert not np.allclose(expected[0][0], expected[0][1])  # the inputs' rows differ: their order is tested
     for got, want in zip(shown.additions, expected):
         np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
     assert all(np.abs(a).max() > 0 for a in expected)  # both layers learned something

@@ -41,7 +41,7 @@ from typing import ClassVar
 import numpy as np
 
 from ..network import Network
-from ..spiking import LIF, Membranes, poisson_spikes
+from ..spiking import LIF, Membranes, poisson_spikes, spiking_inputs
 from .base import Machine, check_parameters, draws, forward_pass
 from .feedforward import feedback_matrices, feedforward_blocks
 
@@ -79,9 +79,11 @@ def present(net: Network, lif: LIF, x: np.ndarray, rng: np.random.Generator, tar
     for _ in range(lif.n_steps):
         below = poisson_spikes(rng, x, lif.input_rate, lif.dt)
         for k, (block, membranes) in enumerate(zip(blocks, layers)):
+            fired = spiking_inputs(below)  # the rows the step reads and writes
+            spikes = below[:, fired]
             if learning:  # the presynaptic spikes meet the postsynaptic neuron as it is at the step's start
-                additions[k] += below.T @ (u[k] * lif.window(traces[k]))
-            jumps = (below @ block.weight) * lif.v_syn
+                additions[k][fired] += spikes.T @ (u[k] * lif.window(traces[k]))
+            jumps = (spikes @ block.weight[fired]) * lif.v_syn
             traces[k] = traces[k] * lif.decay_syn + jumps + drives[k] * (1 - lif.decay_syn)
             below = membranes.step(lif, jumps, drives[k])
             counts[k] += below
