@@ -35,31 +35,31 @@ RULES = {"eqprop": {}, "bp": {}, "fa": {}, "dfa": {}, "bfa": {}, "bdfa": {}, "sg
 
 
 def row_table(errors: dict, presets, seeds) -> str:
-    """Markdown: per rule, the ideal run's and each preset's test (train) error % (mean over ``seeds``) and the change
-    in points from ideal (mean over the seeds, with the seeds' smallest and largest change where there are several);
-    ``errors`` (rule, hardware label, seed) -> (test %, train %)."""
-    head = ["rule", "ideal: test (train) error %"]
-    for preset in presets:
-        head += [f"{preset}: test (train) error %", "change, points" + (" (seeds' range)" if len(seeds) > 1 else "")]
+    """Markdown: per rule, the ideal run's test (train) error % and each preset's test error % with its change in
+    points from ideal in brackets (means over ``seeds``; with several seeds, the seeds' smallest and largest change
+    too); ``errors`` (rule, hardware label, seed) -> (test %, train %)."""
+    head = ["rule", "ideal: test (train) error %"] + [f"{preset}: test % (change)" for preset in presets]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
 
-    def mean_cell(rule, label):
-        found = [errors[rule, label, seed] for seed in seeds if (rule, label, seed) in errors]
-        if len(found) < len(seeds):
-            return "—"
-        return f"{np.mean([f[0] for f in found]):.1f} ({np.mean([f[1] for f in found]):.1f})"
+    def found(rule, label):
+        runs = [errors[rule, label, seed] for seed in seeds if (rule, label, seed) in errors]
+        return runs if len(runs) == len(seeds) else None
 
     for rule in RULES:
-        cells = [mean_cell(rule, "ideal")]
+        ideal = found(rule, "ideal")
+        cells = ["—" if ideal is None else
+                 f"{np.mean([r[0] for r in ideal]):.1f} ({np.mean([r[1] for r in ideal]):.1f})"]
         for preset in presets:
-            changes = [errors[rule, preset, seed][0] - errors[rule, "ideal", seed][0] for seed in seeds
-                       if (rule, preset, seed) in errors and (rule, "ideal", seed) in errors]
-            change = "—"
-            if len(changes) == len(seeds):
-                change = f"{np.mean(changes):+.1f}"
-                if len(seeds) > 1:
-                    change += f" ({min(changes):+.1f} to {max(changes):+.1f})"
-            cells += [mean_cell(rule, preset), change]
+            runs = found(rule, preset)
+            if runs is None:
+                cells.append("—")
+                continue
+            cell = f"{np.mean([r[0] for r in runs]):.1f}"
+            if ideal is not None:
+                changes = [r[0] - i[0] for r, i in zip(runs, ideal)]
+                spread = f"; {min(changes):+.1f} to {max(changes):+.1f}" if len(seeds) > 1 else ""
+                cell += f" ({np.mean(changes):+.1f}{spread})"
+            cells.append(cell)
         lines.append(f"| {rule} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
