@@ -129,7 +129,7 @@ def test_the_simulation_matches_a_plain_loop_on_a_small_network_with_feedback():
         block.weight[:] = rng.uniform(-0.2, 0.9, block.weight.shape)
     feedback = [rng.uniform(-1, 1, (2, 3))]
     lif = deterministic(12, tau_syn=0.003, boxcar_low=-0.5, boxcar_high=1.5)  # a decaying trace, a closing window
-    # two examples, each input firing in one, both or neither: the batch's sum is the two loops' sum
+    # two examples, inputs firing in the first only, the second only, or both: the batch's sum is the two loops' sum
     x, target = np.array([[1.0, 0.0, 1.0, 1.0], [0.0, 1.0, 1.0, 0.0]]), np.array([[0.0, 1.0], [1.0, 0.0]])
     shown = present(net, lif, x, rng, target, feedback)
     each = [scalar_erbp([b.weight for b in net.blocks], feedback, lif, x[n], target[n], 12) for n in range(2)]

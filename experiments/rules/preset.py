@@ -1,4 +1,4 @@
-"""Every rule trained in situ on one device preset, beside the same run on ideal hardware (issue 41): which rule
+"""Every rule trained in situ on device presets, each beside the same run on ideal hardware (issue 41): which rule
 keeps its error on a real device's pulse response.
 
     python experiments/rules/preset.py --data-dir ../shared/data/mnist [--presets ecram-tang2018]   # about 15 min
@@ -6,7 +6,7 @@ keeps its error on a real device's pulse response.
         --seeds 0,1 --out runs/rules-presets          # several presets and seeds: one ideal run per rule and seed
 
 The bit-depth study's settings (experiments/bitdepth/run.sh: MNIST, the first 10,000 training and 2,000 test
-examples, 3 epochs, 784-128-128-10, batch 20, seed 0, one rate 0.05), the layered topology, the rules on the
+examples, 3 epochs, 784-128-128-10, batch 20, one rate 0.05; seeds --seeds, 0 by default), the layered topology, the rules on the
 feedforward net under the default output error (matching; runs of the squared error before it are other points); erbp at its rate 0.003
 and s2m at 0.1 on 784-128-10 (it needs three layers), as in experiments/rules/mnist.py. On the device, updates are
 pulse trains with stochastic pulse counts (nearest rounding drops every update below half a step). Each point one
